@@ -1,0 +1,65 @@
+# OpenRUM — the README's two commands:
+#   make run    install what is missing, load demo data, serve the dashboard on http://127.0.0.1:8080
+#   make test   install what is missing, then lint, type-check and run every test tier
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?= data
+PORT ?= 8080
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test setup python agent web chromium lint typecheck unit-js pytest bench clean
+
+run: setup
+	@$(PY) -m openrum demo --data $(DATA) --if-empty
+	@$(PY) -m openrum serve --data $(DATA) --port $(PORT)
+
+test: setup chromium
+	$(MAKE) lint typecheck unit-js pytest
+
+setup: python agent web
+
+python: $(STAMP)
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev,clickhouse]'
+	touch $(STAMP)
+
+# The browser agent: bundled and minified with esbuild, served at /openrum.js.
+agent: agent/node_modules/.package-lock.json
+	npm --prefix agent run --silent build
+agent/node_modules/.package-lock.json: agent/package.json agent/package-lock.json
+	npm --prefix agent ci --no-audit --no-fund --loglevel=error
+
+# The dashboard: built from npm packages into openrum/web/static.
+web: web/node_modules/.package-lock.json
+	npm --prefix web run --silent build
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	npm --prefix web ci --no-audit --no-fund --loglevel=error
+
+# Debian's Chromium for the browser tiers (Playwright cannot download its own browsers here).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+lint: python
+	$(VENV)/bin/ruff format --check openrum tests bench
+	$(VENV)/bin/ruff check openrum tests bench
+
+typecheck: python
+	$(VENV)/bin/mypy
+
+unit-js: agent
+	npm --prefix agent run --silent test
+
+pytest: python
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) agent/node_modules web/node_modules openrum/web/static openrum/collect/static

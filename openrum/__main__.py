@@ -1,0 +1,3 @@
+from openrum.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""The collector: a raw ASGI app for the beacon hot path, /openrum.js, /healthz and /metrics.
+
+The beacon handler does the least possible: size check → decode → stamp → enqueue → reply 202.
+No database work, no awaits beyond reading the body. Every rejection is a 4xx (or 503 when the
+queue is full) with an ``X-OpenRUM-Reason`` header and a counted reason. Any other path goes to
+``fallback`` (the dashboard and JSON API).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from openrum.collect import beacon as wire
+from openrum.collect.metrics import Metrics
+from openrum.collect.writer import BatchWriter
+from openrum.enrich.pipeline import Received
+from openrum.settings import Settings
+from openrum.store.base import App
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("openrum.collect")
+
+_ACCEPTED_TYPES = (b"text/plain", b"application/json")
+_EXPOSE = (b"access-control-expose-headers", b"x-openrum-reason, retry-after")
+
+
+def normalise_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case, default ports dropped; '' if it is not one."""
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if parts.scheme == "https" else 80
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+class Agent:
+    """The agent bundle, loaded once, with a gzip variant and an ETag."""
+
+    def __init__(self) -> None:
+        try:
+            self.body: bytes | None = (
+                resources.files("openrum.collect") / "static" / "openrum.js"
+            ).read_bytes()
+        except (FileNotFoundError, OSError):
+            self.body = None
+        self.gzipped = gzip.compress(self.body, 9) if self.body else b""
+        self.etag = (
+            b'"' + hashlib.blake2b(self.body, digest_size=8).hexdigest().encode() + b'"'
+            if self.body else b""
+        )
+
+
+class Collector:
+    """The ASGI entry point of ``openrum serve``."""
+
+    def __init__(self, settings: Settings, writer: BatchWriter, metrics: Metrics,
+                 fallback: ASGIApp | None = None) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.metrics = metrics
+        self.fallback = fallback
+        self.apps: dict[str, App] = {}
+        self._origins: dict[str, frozenset[str]] = {}
+        self._all_origins: frozenset[str] = frozenset()
+        self.agent = Agent()
+
+    def set_apps(self, apps: list[App]) -> None:
+        """Replace the application table the hot path checks (called on start and on change)."""
+        self._origins = {a.id: frozenset(normalise_origin(o) if o != "*" else "*"
+                                         for o in a.origins) for a in apps}
+        self._all_origins = frozenset().union(*self._origins.values()) if apps else frozenset()
+        self.apps = {a.id: a for a in apps}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path == "/api/v1/beacon":
+                await self.beacon(scope, receive, send)
+                return
+            if path == "/openrum.js":
+                await self.agent_js(scope, send)
+                return
+            if path == "/healthz":
+                await _respond(send, 200, b'{"status":"ok"}', [(b"content-type",
+                                                                 b"application/json")])
+                return
+            if path == "/metrics":
+                body = self.metrics.render(self.writer.depth).encode()
+                await _respond(send, 200, body,
+                               [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")])
+                return
+        if self.fallback is not None:
+            await self.fallback(scope, receive, send)
+        elif scope["type"] == "http":
+            await _respond(send, 404, b"not found\n", [])
+
+    # -- POST /api/v1/beacon ------------------------------------------------------------------
+    async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        origin = ""
+        length = -1
+        ctype = b""
+        ua = ""
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = value.decode("latin-1")
+            elif name == b"content-length":
+                length = int(value) if value.isdigit() else -1
+            elif name == b"content-type":
+                ctype = value.split(b";", 1)[0].strip().lower()
+            elif name == b"user-agent":
+                ua = value.decode("latin-1")[:1024]
+        cors = self._cors(origin)
+        if method == "OPTIONS":
+            if origin and not cors:
+                await self._reject(send, 403, "origin_not_allowed", "origin not allowed", [])
+                return
+            await _respond(send, 204, b"", cors + [
+                (b"access-control-allow-methods", b"POST"),
+                (b"access-control-allow-headers", b"content-type"),
+                (b"access-control-max-age", str(self.settings.cors_max_age_s).encode()),
+            ])
+            return
+        if method != "POST":
+            await self._reject(send, 405, "method_not_allowed", "use POST", cors)
+            return
+        limit = self.settings.max_body_bytes
+        if length > limit:
+            await self._reject(send, 413, "body_too_large", f"body over {limit} bytes", cors)
+            return
+        if ctype not in _ACCEPTED_TYPES:
+            await self._reject(send, 415, "unsupported_media_type",
+                               "send text/plain or application/json", cors)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self.metrics.rejected["client_disconnected"] += 1
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > limit:
+                await self._reject(send, 413, "body_too_large", f"body over {limit} bytes", cors)
+                return
+        decoded = wire.decode(body, self.settings.max_events_per_beacon)
+        if isinstance(decoded, wire.Drop):
+            await self._reject(send, decoded.status, decoded.reason, decoded.detail, cors)
+            return
+        allowed = self._origins.get(decoded.app)
+        if allowed is None:
+            await self._reject(send, 403, "unknown_app", f"no application {decoded.app!r}", cors)
+            return
+        if origin and "*" not in allowed and normalise_origin(origin) not in allowed:
+            await self._reject(send, 403, "origin_not_allowed",
+                               f"origin {origin!r} is not allowed for this application", cors)
+            return
+        client = scope.get("client")
+        item = Received(decoded, int(time.time() * 1000), client[0] if client else "", ua,
+                        origin or None)
+        if not self.writer.put(item):
+            await self._reject(send, 503, "queue_full", "collector busy, retry later",
+                               cors + [(b"retry-after", b"1")])
+            return
+        self.metrics.beacons_accepted += 1
+        self.metrics.events_accepted += len(decoded.events)
+        self.metrics.bytes_accepted += len(body)
+        await _respond(send, 202, b"", cors)
+
+    def _cors(self, origin: str) -> list[tuple[bytes, bytes]]:
+        if not origin:
+            return []
+        if normalise_origin(origin) in self._all_origins or "*" in self._all_origins:
+            return [(b"access-control-allow-origin", origin.encode("latin-1")),
+                    (b"vary", b"origin"), _EXPOSE]
+        return []
+
+    async def _reject(self, send: Send, status: int, reason: str, detail: str,
+                      headers: list[tuple[bytes, bytes]]) -> None:
+        self.metrics.rejected[reason] += 1
+        body = f"{reason}: {detail}\n".encode("utf-8", "replace") if detail else b""
+        await _respond(send, status, body, headers + [
+            (b"x-openrum-reason", reason.encode()),
+            (b"content-type", b"text/plain; charset=utf-8"),
+        ])
+
+    # -- GET /openrum.js ----------------------------------------------------------------------
+    async def agent_js(self, scope: Scope, send: Send) -> None:
+        agent = self.agent
+        if agent.body is None:
+            await _respond(send, 404, b"agent not built: run `make agent`\n", [])
+            return
+        headers = [
+            (b"content-type", b"text/javascript; charset=utf-8"),
+            (b"cache-control", f"public, max-age={self.settings.agent_cache_s}".encode()),
+            (b"etag", agent.etag),
+            (b"access-control-allow-origin", b"*"),
+            (b"vary", b"accept-encoding"),
+        ]
+        accept = b""
+        for name, value in scope["headers"]:
+            if name == b"if-none-match" and value == agent.etag:
+                await _respond(send, 304, b"", headers)
+                return
+            if name == b"accept-encoding":
+                accept = value
+        if b"gzip" in accept:
+            await _respond(send, 200, agent.gzipped, headers + [(b"content-encoding", b"gzip")])
+        else:
+            await _respond(send, 200, agent.body, headers)
+
+
+async def _respond(send: Send, status: int, body: bytes,
+                   headers: list[tuple[bytes, bytes]]) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers + [(b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})

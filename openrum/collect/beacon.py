@@ -1,0 +1,157 @@
+"""Beacon protocol v1: the typed shape of what the agent sends (docs/protocol.md).
+
+Decoding is pure and bounded: the body size is checked before this runs, the schema is fixed
+(free-form maps are flat), and every failure becomes a ``Drop`` with a reason, never an exception.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+# JSON numbers the browser can produce exactly (Number.MAX_SAFE_INTEGER); larger integers are
+# rejected by the decoder instead of arriving as arbitrary-precision Python ints.
+SafeInt = Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+Props = dict[str, str | float | bool]
+
+
+class ClientHints(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
+    """User-Agent Client Hints (navigator.userAgentData.getHighEntropyValues)."""
+
+    brands: list[str] = []
+    mobile: bool | None = None
+    platform: str | None = None
+    platform_version: str | None = None
+    model: str | None = None
+
+
+class Env(msgspec.Struct, omit_defaults=True):
+    """The browser environment, sent once per beacon."""
+
+    vw: Count | None = None  # viewport width, CSS px
+    vh: Count | None = None
+    sw: Count | None = None  # screen width, CSS px
+    sh: Count | None = None
+    dpr: float | None = None
+    mem: float | None = None  # navigator.deviceMemory, GiB
+    conn: str | None = None  # navigator.connection.effectiveType
+    save_data: bool | None = None
+    release: str | None = None  # the release the site declares
+    uach: ClientHints | None = None
+
+
+class Vital(msgspec.Struct, omit_defaults=True):
+    """One Web Vitals metric instance; ``id`` is stable across re-reports of the same instance."""
+
+    id: str
+    value: float
+    target: str | None = None  # attribution: LCP element, INP target, largest shift source
+    phase: dict[str, float] | None = None  # attribution: INP phases, LCP sub-parts
+
+
+class Action(msgspec.Struct, tag_field="kind", tag="action", omit_defaults=True):
+    """A user action: a page load, an xhr action, an SPA route change or a custom action."""
+
+    id: str
+    type: Literal["load", "xhr", "route_change", "custom"]
+    start: SafeInt  # client clock, epoch ms
+    url: str
+    name: str = ""
+    duration: float | None = None  # ms
+    # Navigation Timing (load) or the route change's own timing: W3C attribute names, in ms since
+    # the action's start.
+    nt: dict[str, float] | None = None
+    vitals: dict[str, Vital] = {}  # keys: lcp, cls, inp, fcp, ttfb, fid
+    long_tasks: Count = 0
+    long_task_ms: float = 0.0
+    requests: Count = 0  # fetch/XHR requests that belong to the action
+    title: str | None = None
+    referrer: str | None = None
+    props: Props = {}
+
+
+class Error(msgspec.Struct, tag_field="kind", tag="error", omit_defaults=True):
+    """A JavaScript, request, CSP, resource or custom error."""
+
+    id: str
+    type: Literal["js", "request", "csp", "resource", "custom"]
+    time: SafeInt  # client clock, epoch ms
+    message: str
+    url: str = ""  # the page's URL
+    action: str | None = None  # id of the action the error happened in
+    name: str | None = None  # error class (TypeError, ...)
+    stack: str | None = None
+    source: str | None = None  # script or request URL
+    line: Count | None = None
+    col: Count | None = None
+    status: Count | None = None  # HTTP status of a failed request
+    count: Annotated[int, msgspec.Meta(ge=1, le=2**31)] = 1  # repeats folded by the agent
+
+
+class UserEvent(msgspec.Struct, tag_field="kind", tag="user", omit_defaults=True):
+    """A user event: rage click, page change, user tag, session end, custom property."""
+
+    id: str
+    type: Literal["rage_click", "page_change", "user_tag", "session_end", "property"]
+    time: SafeInt
+    url: str = ""
+    action: str | None = None
+    value: str | None = None  # user tag, property value, target of a rage click
+    x: float | None = None
+    y: float | None = None
+    count: Count | None = None  # clicks in a rage click
+
+
+Event = Action | Error | UserEvent
+
+
+class Beacon(msgspec.Struct, omit_defaults=True):
+    """One beacon: an envelope and a list of events."""
+
+    v: int
+    app: str
+    sid: str  # session id, chosen by the agent
+    page: str  # page view id (one per document)
+    sent: SafeInt  # client clock at send, epoch ms: corrects client clock skew
+    events: list[Event]
+    url: str = ""  # the page's URL when sent: the URL of events that carry none
+    seq: Count = 0  # beacon sequence number within the session
+    agent: str = ""  # agent version
+    view: str | None = None  # SPA view id, when the route changed
+    visitor: str | None = None  # persistent visitor id, only when the app enables user tracking
+    weight: Annotated[float, msgspec.Meta(ge=1.0, le=1_000_000.0)] = 1.0  # 100 / sampling %
+    env: Env = msgspec.field(default_factory=Env)
+
+
+_decoder = msgspec.json.Decoder(Beacon)
+
+
+class Drop(msgspec.Struct, frozen=True):
+    """A rejected beacon or event: the reason is a short token, counted and sent back."""
+
+    reason: str
+    status: int = 400
+    detail: str = ""
+
+
+def decode(body: bytes, max_events: int) -> Beacon | Drop:
+    """Decode and check one beacon body; return the beacon or a ``Drop`` naming why not."""
+    try:
+        beacon = _decoder.decode(body)
+    except msgspec.ValidationError as e:
+        return Drop("invalid_field", detail=str(e))
+    except msgspec.DecodeError as e:
+        return Drop("malformed_json", detail=str(e))
+    except RecursionError:
+        return Drop("too_deep", detail="JSON nested too deeply")
+    if beacon.v != PROTOCOL_VERSION:
+        return Drop("unsupported_version", detail=f"protocol v{beacon.v}; this collector speaks v1")
+    if len(beacon.events) > max_events:
+        return Drop("too_many_events", detail=f"{len(beacon.events)} events > {max_events}")
+    if not beacon.events:
+        return Drop("no_events")
+    return beacon

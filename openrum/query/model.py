@@ -1,0 +1,144 @@
+"""The query model: metrics × dimensions × filters × time range × interval (docs/api.md).
+
+Names come from catalogues; anything else is a ``QueryError`` listing the valid names. Values are
+never part of SQL text: the compiler binds them as parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+
+STATS: dict[str, float | None] = {
+    "avg": None, "min": None, "max": None,
+    "p50": 0.5, "median": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99,
+}
+
+# Measures of the actions table (ms, CLS unitless) usable as MEASURE:STAT.
+MEASURES: tuple[str, ...] = (
+    "duration", "lcp", "cls", "inp", "fcp", "ttfb", "fid",
+    "inp_input_delay", "inp_processing", "inp_presentation",
+    "redirect", "dns", "tcp", "tls", "request", "response", "dom_processing",
+    "dom_interactive", "dom_content_loaded", "dom_complete", "load_event_end",
+    "server_time", "network_time", "frontend_time", "long_tasks", "long_task_ms", "requests",
+)
+
+# Web Vitals thresholds (good ≤, poor >), as in Google's web-vitals library:
+# https://web.dev/articles/vitals#core-web-vitals and web-vitals/src/on*.ts `*Thresholds`.
+VITAL_THRESHOLDS: dict[str, tuple[float, float]] = {
+    "lcp": (2500, 4000), "inp": (200, 500), "cls": (0.1, 0.25),
+    "fcp": (1800, 3000), "ttfb": (800, 1800), "fid": (100, 300),
+}
+SHARES = ("good_share", "needs_improvement_share", "poor_share")
+
+Source = Literal["actions", "errors"]
+
+# Dimension name → column, per source table that has it.
+DIMENSIONS: dict[str, dict[Source, str]] = {
+    name: {"actions": name, "errors": name}
+    for name in ("page", "browser", "browser_version", "os", "os_version", "device", "user_type",
+                 "country", "region", "city", "connection", "release")
+}
+DIMENSIONS["action_type"] = {"actions": "action_type"}
+DIMENSIONS["action_name"] = {"actions": "action_name"}
+DIMENSIONS["apdex_class"] = {"actions": "apdex"}
+DIMENSIONS["session_id"] = {"actions": "session_id", "errors": "session_id"}
+DIMENSIONS["error_type"] = {"errors": "error_type"}
+DIMENSIONS["fingerprint"] = {"errors": "fingerprint"}
+
+OPS = ("is", "is_not", "contains", "in")
+INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
+
+
+class QueryError(Exception):
+    """A query that cannot run as written; the message says why (HTTP 400)."""
+
+    status = 400
+
+
+class Query(msgspec.Struct, forbid_unknown_fields=True, rename={"start": "from", "end": "to"}):
+    """A query as POSTed to /api/v1/query."""
+
+    app: str
+    metrics: list[str]
+    dimensions: list[str] = []
+    filters: list[tuple[str, str, str | float | bool | list[str | float] | None]] = []
+    start: str | None = None
+    end: str | None = None
+    interval: str | None = None
+    order_by: str | list[str] | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric resolved against the catalogue: its source table and how to compute it."""
+
+    name: str
+    source: Source
+    kind: str  # count, page_views, sessions, apdex, errors, error_sessions, stat, share
+    measure: str | None = None
+    stat: str | None = None
+
+
+def resolve_metric(name: str) -> Metric:
+    """Look a metric name up in the catalogue. Raises QueryError listing the valid names."""
+    if name in ("count", "page_views", "sessions", "apdex"):
+        return Metric(name, "actions", name)
+    if name in ("errors", "error_sessions"):
+        return Metric(name, "errors", name)
+    if ":" in name:
+        measure, stat = name.split(":", 1)
+        if measure in MEASURES and stat in STATS:
+            return Metric(name, "actions", "stat", measure, stat)
+        if measure in VITAL_THRESHOLDS and stat in SHARES:
+            return Metric(name, "actions", "share", measure, stat)
+    raise QueryError(
+        f"unknown metric {name!r}; valid: count, page_views, sessions, apdex, errors, "
+        f"error_sessions, MEASURE:STAT with MEASURE in {', '.join(MEASURES)} and STAT in "
+        f"{', '.join(STATS)}, and VITAL:SHARE with VITAL in {', '.join(VITAL_THRESHOLDS)} and "
+        f"SHARE in {', '.join(SHARES)}"
+    )
+
+
+def check_dimension(name: str) -> None:
+    """Raises QueryError listing the valid dimensions when ``name`` is not one."""
+    if name not in DIMENSIONS:
+        raise QueryError(f"unknown dimension {name!r}; valid: {', '.join(DIMENSIONS)}")
+
+
+def parse_time(value: str, field: str) -> dt.datetime:
+    """An ISO-8601 instant as naive UTC. Raises QueryError when it does not parse."""
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(f"{field!r} is not an ISO-8601 time: {value!r}") from None
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.UTC).replace(tzinfo=None)
+    return t
+
+
+def time_range(q: Query, now: dt.datetime, default_hours: int) -> tuple[dt.datetime, dt.datetime]:
+    """The [from, to) range of a query, defaulting to the last ``default_hours`` hours."""
+    end = parse_time(q.end, "to") if q.end else now
+    start = parse_time(q.start, "from") if q.start else end - dt.timedelta(hours=default_hours)
+    if start >= end:
+        raise QueryError("'from' must be before 'to'")
+    return start, end
+
+
+def check_filters(filters: list[tuple[str, str, Any]]) -> None:
+    """Raises QueryError for an unknown dimension or operator, or a value of the wrong shape."""
+    for dim, op, value in filters:
+        check_dimension(dim)
+        if op not in OPS:
+            raise QueryError(f"unknown filter operator {op!r}; valid: {', '.join(OPS)}")
+        if op == "in" and not isinstance(value, list):
+            raise QueryError(f"filter {dim} in: the value must be a list")
+        if op != "in" and isinstance(value, list):
+            raise QueryError(f"filter {dim} {op}: the value must be a single value")
+        if op == "contains" and not isinstance(value, str):
+            raise QueryError(f"filter {dim} contains: the value must be a string")

@@ -1,0 +1,198 @@
+"""Compile a validated query to SQL for one engine, run it on a store, shape the answer.
+
+One subquery per source table (actions, errors) grouped by the same dimensions, joined on them:
+a query may mix `count` and `errors`. Values are bound parameters; names come from catalogues.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from openrum.query.dialect import DIALECTS, Dialect
+from openrum.query.model import (
+    DIMENSIONS,
+    INTERVALS,
+    STATS,
+    VITAL_THRESHOLDS,
+    Metric,
+    Query,
+    QueryError,
+    Source,
+    check_dimension,
+    check_filters,
+    resolve_metric,
+    time_range,
+)
+from openrum.scoring.apdex import rating
+from openrum.settings import Settings
+from openrum.store.base import Store
+
+
+@dataclass(frozen=True)
+class Compiled:
+    sql: str
+    params: list[Any]
+    columns: list[str]
+
+
+def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
+    if m.kind == "count":
+        return "count(*)"
+    if m.kind == "page_views":
+        types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
+        return d.count_if(f"action_type IN {types}")
+    if m.kind == "sessions":
+        return "count(DISTINCT session_id)"
+    if m.kind == "apdex":
+        satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
+        return f"({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0)"
+    if m.kind == "errors":
+        return "sum(count)"
+    if m.kind == "error_sessions":
+        return "count(DISTINCT session_id)"
+    assert m.measure is not None and m.stat is not None
+    col = m.measure
+    if m.kind == "share":
+        good, poor = VITAL_THRESHOLDS[col]
+        cond = {"good_share": f"{col} <= {good}",
+                "needs_improvement_share": f"{col} > {good} AND {col} <= {poor}",
+                "poor_share": f"{col} > {poor}"}[m.stat]
+        return f"{d.count_if(cond)} / nullif(count({col}), 0)"
+    q = STATS[m.stat]
+    if q is not None:
+        return d.quantile(col, q)
+    return f"{m.stat}({col})"
+
+
+def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Dialect) -> Compiled:
+    """Validate ``q`` against the catalogues and compile it. Raises QueryError."""
+    if not q.metrics:
+        raise QueryError("at least one metric is required")
+    metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
+    for dim in q.dimensions:
+        check_dimension(dim)
+    check_filters(q.filters)
+    if q.interval is not None and q.interval not in INTERVALS:
+        raise QueryError(f"unknown interval {q.interval!r}; valid: {', '.join(INTERVALS)}")
+    if not 1 <= q.limit <= settings.query_max_rows:
+        raise QueryError(f"limit must be between 1 and {settings.query_max_rows}")
+    start, end = time_range(q, now, settings.query_default_hours)
+    dims = list(dict.fromkeys(q.dimensions))
+    keys = (["time"] if q.interval else []) + dims
+
+    sources: dict[Source, list[Metric]] = {}
+    for m in metrics:
+        sources.setdefault(m.source, []).append(m)
+    subqueries: list[str] = []
+    params: list[Any] = []
+    for source, ms in sources.items():
+        for name in dims + [f[0] for f in q.filters]:
+            if source not in DIMENSIONS[name]:
+                raise QueryError(
+                    f"dimension {name!r} is not available with metric {ms[0].name!r}")
+        select = [f"{DIMENSIONS[name][source]} AS {name}" for name in dims]
+        if q.interval:
+            select.insert(0, f"{dialect.bucket('time', INTERVALS[q.interval])} AS time")
+        select += [f"{_metric_sql(m, dialect, settings)} AS \"{m.name}\"" for m in ms]
+        where = ["app = ?", "time >= ?", "time < ?"]
+        params += [q.app, start, end]
+        for name, op, value in q.filters:
+            col = DIMENSIONS[name][source]
+            if op == "is":
+                where.append(f"{col} = ?" if value is not None else f"{col} IS NULL")
+            elif op == "is_not":
+                where.append(f"{col} IS DISTINCT FROM ?" if value is not None
+                             else f"{col} IS NOT NULL")
+            elif op == "contains":
+                where.append(dialect.contains(col))
+            else:
+                assert isinstance(value, list)
+                if not value:
+                    where.append("false")
+                    continue
+                where.append(dialect.in_list(col, len(value)))
+                params += [str(v) for v in value]
+                continue
+            if value is not None:
+                params.append(str(value))  # every dimension is text
+        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        subqueries.append(f"SELECT {', '.join(select)} FROM {source} "
+                          f"WHERE {' AND '.join(where)}{group}")
+
+    if len(subqueries) == 1:
+        body = subqueries[0]
+    else:
+        join = f"FULL OUTER JOIN {{}} USING ({', '.join(keys)})" if keys else "CROSS JOIN {}"
+        body = "SELECT * FROM (" + subqueries[0] + ") AS s0"
+        for i, sub in enumerate(subqueries[1:], 1):
+            body += " " + join.format(f"({sub}) AS s{i}")
+    columns = keys + [m.name for m in metrics]
+    order = _order(q, columns, metrics)
+    sql = f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({body}) AS r{order} LIMIT {q.limit}"
+    return Compiled(sql, params, columns)
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
+def _order(q: Query, columns: list[str], metrics: list[Metric]) -> str:
+    if q.order_by is None:
+        if q.interval:
+            keys = ["time"]
+        else:
+            keys = [f"-{metrics[0].name}"]
+    else:
+        keys = [q.order_by] if isinstance(q.order_by, str) else list(q.order_by)
+    parts = []
+    for key in keys:
+        desc = key.startswith("-")
+        name = key[1:] if desc else key
+        if name not in columns:
+            raise QueryError(f"order_by {name!r} is not a column of this query; valid: "
+                             f"{', '.join(columns)}")
+        parts.append(f"{_quote(name)} {'DESC' if desc else 'ASC'} NULLS LAST")
+    return " ORDER BY " + ", ".join(parts)
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return v.isoformat(timespec="milliseconds") + "Z"
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    if v is not None and not isinstance(v, (str, float, bool)):
+        return float(v)
+    return v
+
+
+def run_query(store: Store, q: Query, settings: Settings,
+              now: dt.datetime | None = None) -> dict[str, Any]:
+    """Run a query on a store; return ``{"rows": [...], "meta": {...}}``. Raises QueryError."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    dialect = DIALECTS[store.engine]
+    compiled = compile_query(q, settings, now, dialect)
+    began = time.perf_counter()
+    _, rows = store.select(compiled.sql, compiled.params)
+    took = (time.perf_counter() - began) * 1000
+    out = [{c: _value(v) for c, v in zip(compiled.columns, row, strict=True)} for row in rows]
+    if "apdex" in compiled.columns:
+        for row in out:
+            row["apdex_rating"] = rating(row["apdex"])
+    start, end = time_range(q, now, settings.query_default_hours)
+    return {
+        "rows": out,
+        "meta": {
+            "columns": compiled.columns,
+            "from": start.isoformat(timespec="milliseconds") + "Z",
+            "to": end.isoformat(timespec="milliseconds") + "Z",
+            "interval": q.interval,
+            "engine": store.engine,
+            "took_ms": round(took, 2),
+        },
+    }

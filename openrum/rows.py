@@ -1,0 +1,201 @@
+"""The rows the batch step produces and every store writes, one struct per table.
+
+Field order is column order (the stores build their inserts from ``__struct_fields__``). Times are
+epoch milliseconds, server clock; measures are milliseconds except CLS.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Dims(msgspec.Struct):
+    """Dimensions shared by every row of one beacon (environment and enrichment)."""
+
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    user_type: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    connection: str | None = None
+    release: str | None = None
+
+
+DIM_FIELDS: tuple[str, ...] = Dims.__struct_fields__
+
+
+class ActionRow(msgspec.Struct, kw_only=True):
+    eid: int  # 64-bit key of (app, session, page view, event id): a re-sent event is stored once
+    app: str
+    time: int  # action start, epoch ms
+    received: int
+    session_id: str
+    page_view_id: str
+    seq: int
+    event_id: str
+    action_type: str
+    action_name: str
+    url: str
+    page: str
+    duration: float | None = None
+    lcp: float | None = None
+    cls: float | None = None
+    inp: float | None = None
+    fcp: float | None = None
+    ttfb: float | None = None
+    fid: float | None = None
+    lcp_target: str | None = None
+    inp_target: str | None = None
+    cls_target: str | None = None
+    inp_input_delay: float | None = None
+    inp_processing: float | None = None
+    inp_presentation: float | None = None
+    redirect: float | None = None
+    dns: float | None = None
+    tcp: float | None = None
+    tls: float | None = None
+    request: float | None = None
+    response: float | None = None
+    dom_processing: float | None = None
+    dom_interactive: float | None = None
+    dom_content_loaded: float | None = None
+    dom_complete: float | None = None
+    load_event_end: float | None = None
+    server_time: float | None = None
+    network_time: float | None = None
+    frontend_time: float | None = None
+    long_tasks: int = 0
+    long_task_ms: float = 0.0
+    requests: int = 0
+    errors: int = 0
+    apdex: str | None = None  # S, T or F
+    weight: float = 1.0
+    agent_version: str = ""
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    user_type: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    connection: str | None = None
+    release: str | None = None
+
+
+class ErrorRow(msgspec.Struct, kw_only=True):
+    eid: int
+    app: str
+    time: int
+    received: int
+    session_id: str
+    page_view_id: str
+    event_id: str
+    action_event_id: str | None
+    error_type: str
+    error_name: str | None
+    message: str
+    fingerprint: str
+    stack: str | None
+    source: str | None
+    line: int | None
+    col: int | None
+    status: int | None
+    count: int
+    url: str
+    page: str
+    agent_version: str = ""
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    user_type: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    connection: str | None = None
+    release: str | None = None
+
+
+class UserEventRow(msgspec.Struct, kw_only=True):
+    eid: int
+    app: str
+    time: int
+    received: int
+    session_id: str
+    page_view_id: str
+    event_id: str
+    action_event_id: str | None
+    event_type: str
+    value: str | None
+    x: float | None
+    y: float | None
+    count: int | None
+    url: str
+    page: str
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    user_type: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    connection: str | None = None
+    release: str | None = None
+
+
+class SessionTouch(msgspec.Struct, kw_only=True):
+    """What one batch knows of a session; the store merges touches idempotently (min/max)."""
+
+    app: str
+    session_id: str
+    start: int
+    last_seen: int
+    last_received: int
+    entry_page: str
+    exit_page: str
+    weight: float = 1.0
+    visitor_id: str | None = None
+    user_tag: str | None = None
+    ended: bool = False  # the agent sent an explicit end
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    user_type: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    connection: str | None = None
+    release: str | None = None
+
+
+class Batch(msgspec.Struct):
+    """Everything one flush writes."""
+
+    actions: list[ActionRow] = []
+    errors: list[ErrorRow] = []
+    user_events: list[UserEventRow] = []
+    sessions: list[SessionTouch] = []
+
+    def __len__(self) -> int:
+        return len(self.actions) + len(self.errors) + len(self.user_events)

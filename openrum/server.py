@@ -1,0 +1,66 @@
+"""Compose the server: store → batch writer → collector (hot path) + web app (API, dashboard)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable
+from importlib import resources
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from openrum.collect.app import Collector
+from openrum.collect.metrics import Metrics
+from openrum.collect.writer import BatchWriter
+from openrum.query.model import QueryError
+from openrum.settings import Settings
+from openrum.store.base import Store
+from openrum.web import api
+
+log = logging.getLogger("openrum.server")
+
+DASHBOARD = Path(str(resources.files("openrum.web"))) / "static"
+
+
+class Server:
+    """Everything one ``openrum serve`` process runs; ``app`` is its ASGI entry point."""
+
+    def __init__(self, store: Store, settings: Settings,
+                 now: Callable[[], dt.datetime] | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.metrics = Metrics()
+        self.writer = BatchWriter(store, settings, self.metrics)
+        self.collector = Collector(settings, self.writer, self.metrics)
+        self.collector.set_apps(store.list_apps())
+        self.web = Starlette(
+            routes=[*api.routes(store, self.writer, self.collector, settings, now),
+                    *self._dashboard_routes()],
+            exception_handlers={api.ApiError: api.handle_error, QueryError: api.handle_error},
+            lifespan=self._lifespan,
+        )
+        self.collector.fallback = self.web
+        self.app = self.collector
+
+    def _dashboard_routes(self) -> list[Route | Mount]:
+        if (DASHBOARD / "index.html").is_file():
+            return [Mount("/", StaticFiles(directory=DASHBOARD, html=True), name="dashboard")]
+
+        async def missing(_: object) -> Response:
+            return PlainTextResponse("dashboard not built: run `make web`\n", status_code=503)
+
+        return [Route("/", missing)]
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        self.writer.start()
+        try:
+            yield
+        finally:
+            self.writer.stop()
+            self.store.close()

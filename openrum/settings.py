@@ -1,0 +1,118 @@
+"""One table of settings: name, type, default and help drive the CLI, the docs and validation.
+
+Every number OpenRUM uses is a setting. Set one with ``openrum serve --setting NAME VALUE`` or the
+environment variable ``OPENRUM_NAME``; docs/settings.md is generated from this table and a test
+checks that it is current.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+
+def _s(default: Any, help: str) -> Any:
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def _list(default: list[str], help: str) -> Any:
+    return dataclasses.field(default_factory=lambda: list(default), metadata={"help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every tunable of OpenRUM, with its default."""
+
+    # Ingest limits (checked in the request)
+    max_body_bytes: int = _s(65_536, "Largest accepted beacon body in bytes (413 above).")
+    max_events_per_beacon: int = _s(200, "Most events one beacon may carry (400 above).")
+    queue_max_beacons: int = _s(
+        100_000, "Beacons waiting for the batch writer before the collector answers 503."
+    )
+    # Ingest limits (applied in the batch step: values are truncated or cleared, and counted)
+    max_url_length: int = _s(2048, "URLs longer than this are truncated.")
+    max_name_length: int = _s(512, "Action names, titles and user tags longer than this are cut.")
+    max_message_length: int = _s(1024, "Error messages longer than this are truncated.")
+    max_stack_length: int = _s(8192, "Stack traces longer than this are truncated.")
+    max_timing_ms: float = _s(3_600_000.0, "Timings outside 0..this (ms) are cleared.")
+    max_cls: float = _s(100.0, "CLS values outside 0..this are cleared.")
+    max_action_duration_ms: float = _s(180_000.0, "Action durations are capped at this (3 min).")
+    max_event_age_ms: int = _s(
+        7 * 86_400_000, "Events that started longer ago than this (after skew correction) drop."
+    )
+    max_future_ms: int = _s(300_000, "Events stamped later than now plus this are dropped.")
+    # Batch writer
+    flush_interval_s: float = _s(0.5, "Longest wait before queued beacons are written (<= 1 s).")
+    flush_max_events: int = _s(50_000, "A batch is written as soon as it holds this many events.")
+    # Scoring defaults (per action type; applications may override)
+    apdex_load_t_ms: float = _s(3000.0, "Apdex T for load and custom actions (ms).")
+    apdex_load_f_ms: float = _s(12000.0, "Apdex F for load and custom actions (ms).")
+    apdex_xhr_t_ms: float = _s(2500.0, "Apdex T for xhr and route_change actions (ms).")
+    apdex_xhr_f_ms: float = _s(10000.0, "Apdex F for xhr and route_change actions (ms).")
+    apdex_error_frustrates: bool = _s(True, "An action with an error counts as frustrated.")
+    route_changes_are_page_views: bool = _s(True, "Route changes count as page views.")
+    # Query API
+    query_max_rows: int = _s(10_000, "Most rows one query may return.")
+    query_default_hours: int = _s(24, "Time range of a query without from/to (hours).")
+    # Server
+    cors_max_age_s: int = _s(86_400, "How long browsers may cache a CORS preflight answer.")
+    agent_cache_s: int = _s(3600, "Cache-Control max-age for /openrum.js.")
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Build settings from ``OPENRUM_*`` environment variables, then explicit overrides.
+
+        Raises ``ValueError`` naming the setting when a name is unknown or a value does not parse.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for f in fields.values():
+            raw = env.get("OPENRUM_" + f.name.upper())
+            if raw is not None:
+                values[f.name] = _parse(f, raw)
+        for name, raw in (overrides or {}).items():
+            if name not in fields:
+                raise ValueError(f"unknown setting {name!r}; see docs/settings.md")
+            values[name] = _parse(fields[name], raw)
+        settings = cls(**values)
+        if not 0 < settings.flush_interval_s <= 1:
+            raise ValueError("flush_interval_s must be in (0, 1]")
+        return settings
+
+    @classmethod
+    def table(cls) -> list[tuple[str, str, Any, str]]:
+        """(name, type, default, help) for every setting, in declaration order."""
+        rows = []
+        for f in dataclasses.fields(cls):
+            default = f.default_factory() if callable(f.default_factory) else f.default
+            rows.append((f.name, _type_name(f), default, f.metadata["help"]))
+        return rows
+
+
+def _type_name(f: dataclasses.Field[Any]) -> str:
+    return str(f.type)
+
+
+def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = _type_name(f)
+    try:
+        if kind == "bool":
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "list[str]":
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        return raw
+    except ValueError:
+        raise ValueError(f"setting {f.name}: {raw!r} is not a valid {kind}") from None

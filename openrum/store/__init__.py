@@ -1,0 +1,29 @@
+"""Storage: one Store protocol, an embedded DuckDB implementation, and ``open_store(url)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from openrum.store.base import App, Store, StoreError
+
+__all__ = ["App", "Store", "StoreError", "open_store", "default_url"]
+
+
+def default_url(data_dir: Path) -> str:
+    """The embedded default: one DuckDB file in the data directory."""
+    return f"duckdb:///{(data_dir / 'openrum.duckdb').resolve()}"
+
+
+def open_store(url: str) -> Store:
+    """Open (and migrate) the store a URL names: ``duckdb:///path/file.duckdb``.
+
+    Raises ``StoreError`` for a scheme this build does not support.
+    """
+    scheme = urlsplit(url).scheme
+    if scheme == "duckdb":
+        from openrum.store.duckdb import DuckDBStore
+
+        path = url[len("duckdb://") :]
+        return DuckDBStore(path)
+    raise StoreError(f"unsupported store URL {url!r}: use duckdb:///path/to/openrum.duckdb")

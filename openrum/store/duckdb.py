@@ -1,0 +1,227 @@
+"""The embedded default store: one DuckDB file, written by one thread, read concurrently.
+
+Batches go in as Arrow tables (DuckDB scans them without a per-row Python loop). Re-sent events
+meet the primary key on ``eid``: errors and user events are kept once; an action re-sent with a
+later beacon sequence (vitals reported again after the page came back) replaces the older row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.resources
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import msgspec
+import pyarrow as pa
+
+from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch, UserEventRow
+from openrum.store.base import App, StoreError
+
+_TIME_FIELDS = frozenset({"time", "received", "start", "last_seen", "last_received"})
+
+
+def _arrow_type(struct: type[msgspec.Struct], name: str) -> pa.DataType:
+    if name in _TIME_FIELDS:
+        return pa.timestamp("ms")
+    if name == "eid":
+        return pa.uint64()
+    hint = struct.__annotations__[name]
+    if "float" in hint:
+        return pa.float64()
+    if "int" in hint:
+        return pa.int64()
+    if "bool" in hint:
+        return pa.bool_()
+    return pa.string()
+
+
+def _schema(struct: type[msgspec.Struct]) -> pa.Schema:
+    return pa.schema([(f, _arrow_type(struct, f)) for f in struct.__struct_fields__])
+
+
+_SCHEMAS = {s: _schema(s) for s in (ActionRow, ErrorRow, UserEventRow, SessionTouch)}
+
+
+def to_arrow(struct: type[msgspec.Struct], rows: Sequence[msgspec.Struct]) -> pa.Table:
+    """Rows of one struct type as an Arrow table, columns in field order."""
+    schema = _SCHEMAS[struct]
+    columns = list(zip(*(msgspec.structs.astuple(r) for r in rows), strict=True))
+    arrays = [pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _latest(rows: list[ActionRow]) -> list[ActionRow]:
+    """One row per key within a batch (the highest beacon sequence wins)."""
+    best: dict[int, ActionRow] = {}
+    for r in rows:
+        seen = best.get(r.eid)
+        if seen is None or r.seq > seen.seq:
+            best[r.eid] = r
+    return list(best.values()) if len(best) < len(rows) else rows
+
+
+def merge_touches(touches: list[SessionTouch]) -> list[SessionTouch]:
+    """Fold several touches of one session in a batch into one (min start, max last seen)."""
+    merged: dict[tuple[str, str], SessionTouch] = {}
+    for t in touches:
+        key = (t.app, t.session_id)
+        m = merged.get(key)
+        if m is None:
+            merged[key] = msgspec.structs.replace(t)
+            continue
+        if t.start < m.start:
+            m.start, m.entry_page = t.start, t.entry_page
+        if t.last_seen >= m.last_seen:
+            m.last_seen, m.exit_page = t.last_seen, t.exit_page
+        m.last_received = max(m.last_received, t.last_received)
+        m.user_tag = t.user_tag or m.user_tag
+        m.ended = m.ended or t.ended
+    return list(merged.values())
+
+
+def _update_clause(struct: type[msgspec.Struct], keys: tuple[str, ...]) -> str:
+    return ", ".join(f"{f} = excluded.{f}" for f in struct.__struct_fields__ if f not in keys)
+
+
+_ACTIONS_UPSERT = (
+    "INSERT INTO actions SELECT * FROM batch ON CONFLICT (eid) DO UPDATE SET "
+    + _update_clause(ActionRow, ("eid",))
+    + " WHERE excluded.seq > actions.seq"
+)
+_SESSIONS_UPSERT = """
+INSERT INTO sessions SELECT * FROM batch ON CONFLICT (app, session_id) DO UPDATE SET
+    entry_page = CASE WHEN excluded.start < sessions.start
+                      THEN excluded.entry_page ELSE sessions.entry_page END,
+    start = least(sessions.start, excluded.start),
+    exit_page = CASE WHEN excluded.last_seen >= sessions.last_seen
+                     THEN excluded.exit_page ELSE sessions.exit_page END,
+    last_seen = greatest(sessions.last_seen, excluded.last_seen),
+    last_received = greatest(sessions.last_received, excluded.last_received),
+    user_tag = coalesce(excluded.user_tag, sessions.user_tag),
+    ended = sessions.ended OR excluded.ended
+"""
+
+
+class DuckDBStore:
+    """The Store protocol on one DuckDB file."""
+
+    engine = "duckdb"
+
+    def __init__(self, path: str | Path, memory_limit: str = "1GB") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path, config={"memory_limit": memory_limit})
+        except duckdb.IOException as e:
+            raise StoreError(f"cannot open {self.path}: {e}") from e
+        self._local = threading.local()
+        self.migrate()
+
+    # -- schema -----------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Apply the versioned migrations not applied yet; return the schema version."""
+        con = self._con
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "name VARCHAR NOT NULL, applied TIMESTAMP NOT NULL)"
+        )
+        row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+        current = int(row[0]) if row else 0
+        files = importlib.resources.files("openrum.store") / "sql" / "duckdb"
+        for entry in sorted(files.iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith(".sql"):
+                continue
+            version = int(entry.name.split("_", 1)[0])
+            if version <= current:
+                continue
+            con.execute("BEGIN")
+            con.execute(entry.read_text())
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, now())", [version, entry.name]
+            )
+            con.execute("COMMIT")
+            current = version
+        return current
+
+    # -- writes (writer thread) -------------------------------------------------------------
+    def write(self, batch: Batch) -> None:
+        con = self._con
+        try:
+            con.execute("BEGIN")
+            if batch.actions:
+                self._insert(con, ActionRow, _latest(batch.actions), _ACTIONS_UPSERT)
+            if batch.errors:
+                self._insert(con, ErrorRow, batch.errors,
+                             "INSERT OR IGNORE INTO errors SELECT * FROM batch")
+            if batch.user_events:
+                self._insert(con, UserEventRow, batch.user_events,
+                             "INSERT OR IGNORE INTO user_events SELECT * FROM batch")
+            if batch.sessions:
+                self._insert(con, SessionTouch, merge_touches(batch.sessions), _SESSIONS_UPSERT)
+            con.execute("COMMIT")
+        except duckdb.Error as e:
+            con.execute("ROLLBACK")
+            raise StoreError(str(e)) from e
+
+    @staticmethod
+    def _insert(con: duckdb.DuckDBPyConnection, struct: type[msgspec.Struct],
+                rows: Sequence[msgspec.Struct], sql: str) -> None:
+        table = to_arrow(struct, rows)
+        con.register("batch", table)
+        try:
+            con.execute(sql)
+        finally:
+            con.unregister("batch")
+
+    def create_app(self, app: App) -> None:
+        try:
+            self._cursor().execute(
+                "INSERT INTO applications VALUES (?, ?, ?, ?, ?)",
+                [app.id, app.name, app.origins,
+                 dt.datetime.fromtimestamp(app.created / 1000, dt.UTC).replace(tzinfo=None),
+                 json.dumps(app.config)],
+            )
+        except duckdb.ConstraintException as e:
+            raise StoreError(f"application {app.id!r} exists") from e
+
+    def update_app(self, app: App) -> None:
+        cur = self._cursor()
+        found = cur.execute("SELECT count(*) FROM applications WHERE id = ?", [app.id]).fetchone()
+        if not found or not found[0]:
+            raise StoreError(f"no application {app.id!r}")
+        cur.execute("UPDATE applications SET name = ?, origins = ?, config = ? WHERE id = ?",
+                    [app.name, app.origins, json.dumps(app.config), app.id])
+
+    # -- reads (any thread) -----------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def select(self, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self._cursor()
+        try:
+            result = cur.execute(sql, params)
+            rows = result.fetchall()
+        except duckdb.Error as e:
+            raise StoreError(str(e)) from e
+        columns = [d[0] for d in result.description or []]
+        return columns, rows
+
+    def list_apps(self) -> list[App]:
+        _, rows = self.select(
+            "SELECT id, name, origins, epoch_ms(created), config FROM applications "
+            "ORDER BY created, id", [])
+        return [App(id=r[0], name=r[1], origins=list(r[2]), created=int(r[3]),
+                    config=json.loads(r[4])) for r in rows]
+
+    def close(self) -> None:
+        self._con.close()
