@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=7, help="spread over the last D days")
     demo.add_argument("--seed", type=int, default=1, help="random seed")
     demo.add_argument("--app", default="demo", help="application id to generate for")
+    demo.add_argument("--if-empty", action="store_true",
+                      help="do nothing when the application already has data")
 
     apps = sub.add_parser("apps", help="manage applications")
     apps_sub = apps.add_subparsers(dest="apps_command", required=True)

@@ -15,12 +15,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from openrum.settings import Settings
 from openrum.store.duckdb import DuckDBStore
 
+# The machine is shared (2 cores, browsers and servers in other tests): judge properties, not speed.
+hypothesis_settings.register_profile(
+    "openrum", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("openrum")
+
 UA_CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Chrome/131.0.0.0 Safari/537.36")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 @pytest.fixture
@@ -48,6 +61,7 @@ class LiveServer:
     url: str
     data: Path
     process: subprocess.Popen[bytes]
+    log: Path  # the server's stdout and stderr
 
     def cli(self, *args: str) -> str:
         """Run an `openrum` CLI command against this server's data directory."""
@@ -76,19 +90,22 @@ class LiveServer:
 def start_server(data: Path, *extra: str, env: dict[str, str] | None = None) -> LiveServer:
     """Start `openrum serve` on a free port and wait until /healthz answers."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "openrum", "serve", "--port", str(port), "--data", str(data),
-         *extra],
-        env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    data.mkdir(parents=True, exist_ok=True)
+    log = data.parent / f"server-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "openrum", "serve", "--port", str(port), "--data", str(data),
+             *extra],
+            env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+            raise RuntimeError(f"server exited: {log.read_text()}")
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=1):
-                return LiveServer(url, data, proc)
+                return LiveServer(url, data, proc, log)
         except OSError:
             time.sleep(0.1)
     proc.kill()

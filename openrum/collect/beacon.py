@@ -148,6 +148,8 @@ def decode(body: bytes, max_events: int) -> Beacon | Drop:
         return Drop("malformed_json", detail=str(e))
     except RecursionError:
         return Drop("too_deep", detail="JSON nested too deeply")
+    except UnicodeDecodeError as e:  # msgspec raises it for invalid UTF-8 inside a string
+        return Drop("invalid_utf8", detail=str(e))
     if beacon.v != PROTOCOL_VERSION:
         return Drop("unsupported_version", detail=f"protocol v{beacon.v}; this collector speaks v1")
     if len(beacon.events) > max_events:

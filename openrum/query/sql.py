@@ -119,7 +119,8 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
                 continue
             if value is not None:
                 params.append(str(value))  # every dimension is text
-        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        # Group by position: a key's alias ("time") may shadow a column of the same name.
+        group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
         subqueries.append(f"SELECT {', '.join(select)} FROM {source} "
                           f"WHERE {' AND '.join(where)}{group}")
 
