@@ -30,7 +30,9 @@ def _add_data(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="openrum", description="Self-hosted Real User Monitoring.")
+    parser = argparse.ArgumentParser(
+        prog="openrum", description="Self-hosted Real User Monitoring."
+    )
     parser.add_argument("--version", action="version", version=f"openrum {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -38,8 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
     _add_data(serve)
-    serve.add_argument("--setting", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                       default=[], help="set a setting (docs/settings.md); repeatable")
+    serve.add_argument(
+        "--setting",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        default=[],
+        help="set a setting (docs/settings.md); repeatable",
+    )
 
     demo = sub.add_parser("demo", help="generate realistic synthetic traffic into the store")
     _add_data(demo)
@@ -47,15 +55,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=7, help="spread over the last D days")
     demo.add_argument("--seed", type=int, default=1, help="random seed")
     demo.add_argument("--app", default="demo", help="application id to generate for")
-    demo.add_argument("--if-empty", action="store_true",
-                      help="do nothing when the application already has data")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the application already has data"
+    )
+
+    settings = sub.add_parser("settings", help="list every setting with its default")
+    settings.add_argument("--markdown", action="store_true", help="print docs/settings.md")
 
     apps = sub.add_parser("apps", help="manage applications")
     apps_sub = apps.add_subparsers(dest="apps_command", required=True)
     create = apps_sub.add_parser("create", help="create an application and print its snippet")
     create.add_argument("name")
-    create.add_argument("--origin", action="append", default=[],
-                        help="allowed origin, e.g. https://shop.example; repeatable")
+    create.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="allowed origin, e.g. https://shop.example; repeatable",
+    )
     create.add_argument("--id", help="application id (default: random)")
     create.add_argument("--json", action="store_true", help="print JSON")
     _add_data(create)
@@ -74,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from openrum.demo import generate
 
             return generate(args)
+        if args.command == "settings":
+            return print_settings(args)
         if args.command == "apps":
             return apps_create(args) if args.apps_command == "create" else apps_list(args)
     except (StoreError, ValueError) as e:
@@ -98,10 +116,29 @@ def serve(args: argparse.Namespace) -> int:
     marker.write_text(json.dumps({"url": url, "pid": os.getpid()}))
     print(f"OpenRUM {__version__} on {url}  (store: {store.engine}, data: {data})", flush=True)
     try:
-        uvicorn.run(server.app, host=args.host, port=args.port, loop="uvloop", http="httptools",
-                    lifespan="on", log_level="warning", access_log=False)
+        uvicorn.run(
+            server.app,
+            host=args.host,
+            port=args.port,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+        )
     finally:
         marker.unlink(missing_ok=True)
+    return 0
+
+
+def print_settings(args: argparse.Namespace) -> int:
+    from openrum.settings import markdown
+
+    if args.markdown:
+        print(markdown(), end="")
+        return 0
+    for name, kind, default, help_ in Settings.table():
+        print(f"{name} ({kind}, default {default!r}): {help_}")
     return 0
 
 
@@ -118,8 +155,9 @@ def running_server(data: Path) -> str | None:
 
 def _api(url: str, path: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url + path, data=data,
-                                 headers={"content-type": "application/json"})
+    req = urllib.request.Request(
+        url + path, data=data, headers={"content-type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
@@ -132,8 +170,9 @@ def apps_create(args: argparse.Namespace) -> int:
 
     url = running_server(Path(args.data))
     if url:
-        created = _api(url, "/api/v1/apps", {"name": args.name, "origins": args.origin,
-                                             "id": args.id})
+        created = _api(
+            url, "/api/v1/apps", {"name": args.name, "origins": args.origin, "id": args.id}
+        )
     else:
         try:
             app = new_app(args.name, args.origin, args.id)
@@ -144,8 +183,13 @@ def apps_create(args: argparse.Namespace) -> int:
             store.create_app(app)
         finally:
             store.close()
-        created = {"id": app.id, "name": app.name, "origins": app.origins,
-                   "created": app.created, "snippet": snippet(app.id, "http://127.0.0.1:8080")}
+        created = {
+            "id": app.id,
+            "name": app.name,
+            "origins": app.origins,
+            "created": app.created,
+            "snippet": snippet(app.id, "http://127.0.0.1:8080"),
+        }
     if args.json:
         print(json.dumps(created))
     else:
@@ -162,8 +206,10 @@ def apps_list(args: argparse.Namespace) -> int:
     else:
         store = open_store(_store_url(args))
         try:
-            apps = [{"id": a.id, "name": a.name, "origins": a.origins, "created": a.created}
-                    for a in store.list_apps()]
+            apps = [
+                {"id": a.id, "name": a.name, "origins": a.origins, "created": a.created}
+                for a in store.list_apps()
+            ]
         finally:
             store.close()
     if args.json:

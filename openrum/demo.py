@@ -31,41 +31,108 @@ DEMO_ORIGIN = "https://shop.example"
 
 # (user agent, device, weight); Client Hints are added for Chromium browsers.
 USER_AGENTS: tuple[tuple[str, str, float], ...] = (
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Safari/537.36", "desktop", 26),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/130.0.0.0 Safari/537.36", "desktop", 6),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", "desktop", 7),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
-     "desktop", 5),
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/18.1 Safari/605.1.15", "desktop", 7),
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Safari/537.36", "desktop", 6),
-    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Safari/537.36", "desktop", 2),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
-     "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", "mobile", 15),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 "
-     "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1", "mobile", 4),
-    ("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Mobile Safari/537.36", "mobile", 14),
-    ("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36", "mobile", 3),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+        "desktop",
+        26,
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/130.0.0.0 Safari/537.36",
+        "desktop",
+        6,
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+        "desktop",
+        7,
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        "desktop",
+        5,
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/18.1 Safari/605.1.15",
+        "desktop",
+        7,
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+        "desktop",
+        6,
+    ),
+    (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+        "desktop",
+        2,
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+        "mobile",
+        15,
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+        "mobile",
+        4,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Mobile Safari/537.36",
+        "mobile",
+        14,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36",
+        "mobile",
+        3,
+    ),
     ("Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0", "mobile", 1),
-    ("Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/18.1 Mobile/15E148 Safari/604.1", "tablet", 4),
-    ("Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/131.0.0.0 Safari/537.36", "tablet", 1),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/18.1 Mobile/15E148 Safari/604.1",
+        "tablet",
+        4,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+        "tablet",
+        1,
+    ),
 )
 
 # (country code, weight, network latency factor)
 COUNTRIES: tuple[tuple[str, float, float], ...] = (
-    ("US", 30, 1.0), ("DE", 10, 0.9), ("GB", 8, 0.9), ("IN", 8, 1.9), ("FR", 6, 0.95),
-    ("BR", 5, 1.6), ("JP", 4, 1.2), ("CA", 4, 1.0), ("NL", 3, 0.85), ("AU", 3, 1.4),
-    ("ES", 3, 1.0), ("IT", 3, 1.05), ("MX", 2, 1.5), ("PL", 2, 1.0), ("SE", 2, 0.9),
-    ("ZA", 1.5, 1.8), ("NG", 1, 2.4), ("KR", 1.5, 1.0), ("SG", 1, 1.1), ("AR", 1, 1.7),
+    ("US", 30, 1.0),
+    ("DE", 10, 0.9),
+    ("GB", 8, 0.9),
+    ("IN", 8, 1.9),
+    ("FR", 6, 0.95),
+    ("BR", 5, 1.6),
+    ("JP", 4, 1.2),
+    ("CA", 4, 1.0),
+    ("NL", 3, 0.85),
+    ("AU", 3, 1.4),
+    ("ES", 3, 1.0),
+    ("IT", 3, 1.05),
+    ("MX", 2, 1.5),
+    ("PL", 2, 1.0),
+    ("SE", 2, 0.9),
+    ("ZA", 1.5, 1.8),
+    ("NG", 1, 2.4),
+    ("KR", 1.5, 1.0),
+    ("SG", 1, 1.1),
+    ("AR", 1, 1.7),
 )
 
 # Example addresses per country for the demo. Replaced by real look-ups once a geo database is
@@ -77,30 +144,54 @@ CONNECTION_FACTOR = {"4g": 1.0, "3g": 2.3, "2g": 5.0, None: 1.0}
 DEVICE_FACTOR = {"desktop": 1.0, "mobile": 1.7, "tablet": 1.35}
 
 # (release, first day it is live as a fraction of the period, LCP factor, error factor)
-RELEASES = (("2026.11.1", 0.0, 1.0, 1.0), ("2026.11.2", 0.45, 1.35, 2.5),
-            ("2026.11.3", 0.75, 0.95, 0.8))
+RELEASES = (
+    ("2026.11.1", 0.0, 1.0, 1.0),
+    ("2026.11.2", 0.45, 1.35, 2.5),
+    ("2026.11.3", 0.75, 0.95, 0.8),
+)
 
 # page template → (weight as landing page, base load median ms, CLS base)
 PAGES: dict[str, tuple[float, float, float]] = {
-    "/": (40, 1400, 0.02), "/products": (8, 1700, 0.05), "/products/{id}": (25, 1900, 0.08),
-    "/search": (10, 1500, 0.03), "/blog/{slug}": (12, 1300, 0.15), "/cart": (2, 1200, 0.02),
-    "/checkout": (1, 2100, 0.04), "/account": (2, 1600, 0.01),
+    "/": (40, 1400, 0.02),
+    "/products": (8, 1700, 0.05),
+    "/products/{id}": (25, 1900, 0.08),
+    "/search": (10, 1500, 0.03),
+    "/blog/{slug}": (12, 1300, 0.15),
+    "/cart": (2, 1200, 0.02),
+    "/checkout": (1, 2100, 0.04),
+    "/account": (2, 1600, 0.01),
 }
-NEXT_PAGES = ("/products", "/products/{id}", "/products/{id}", "/search", "/cart", "/checkout",
-              "/account", "/")
+NEXT_PAGES = (
+    "/products",
+    "/products/{id}",
+    "/products/{id}",
+    "/search",
+    "/cart",
+    "/checkout",
+    "/account",
+    "/",
+)
 CLICKS = {
-    "/products/{id}": ("Add to cart", 900), "/cart": ("Update quantity", 600),
-    "/checkout": ("Pay now", 2400), "/search": ("Search", 700), "/account": ("Save", 800),
+    "/products/{id}": ("Add to cart", 900),
+    "/cart": ("Update quantity", 600),
+    "/checkout": ("Pay now", 2400),
+    "/search": ("Search", 700),
+    "/account": ("Save", 800),
 }
 JS_ERRORS = (
-    ("TypeError", "Cannot read properties of undefined (reading 'price')",
-     "at renderPrice (https://shop.example/static/app.3f2a.js:1:48213)\n"
-     "at ProductCard (https://shop.example/static/app.3f2a.js:1:50122)"),
-    ("ReferenceError", "gtag is not defined",
-     "at https://shop.example/static/analytics.js:12:5"),
+    (
+        "TypeError",
+        "Cannot read properties of undefined (reading 'price')",
+        "at renderPrice (https://shop.example/static/app.3f2a.js:1:48213)\n"
+        "at ProductCard (https://shop.example/static/app.3f2a.js:1:50122)",
+    ),
+    ("ReferenceError", "gtag is not defined", "at https://shop.example/static/analytics.js:12:5"),
     ("Error", "ResizeObserver loop completed with undelivered notifications", ""),
-    ("TypeError", "Failed to fetch", "at loadRecommendations "
-     "(https://shop.example/static/app.3f2a.js:1:77301)"),
+    (
+        "TypeError",
+        "Failed to fetch",
+        "at loadRecommendations (https://shop.example/static/app.3f2a.js:1:77301)",
+    ),
 )
 
 
@@ -140,9 +231,12 @@ def _visitor(rng: random.Random) -> Visitor:
 
 
 def _concrete(template: str, rng: random.Random) -> str:
-    return (template.replace("{id}", str(rng.randrange(1000, 99999)))
-            .replace("{slug}", rng.choice(["fast-pages", "web-vitals-101", "holiday-sale",
-                                           "shipping-guide", "sizing-chart"])))
+    return template.replace("{id}", str(rng.randrange(1000, 99999))).replace(
+        "{slug}",
+        rng.choice(
+            ["fast-pages", "web-vitals-101", "holiday-sale", "shipping-guide", "sizing-chart"]
+        ),
+    )
 
 
 def _release(fraction: float, rng: random.Random) -> tuple[str, float, float]:
@@ -152,22 +246,31 @@ def _release(fraction: float, rng: random.Random) -> tuple[str, float, float]:
     return name, lcp, err
 
 
-def _session(rng: random.Random, n: int, start_ms: int, fraction: float) -> Iterator[
-        pipeline.Received]:
+def _session(
+    rng: random.Random, n: int, start_ms: int, fraction: float
+) -> Iterator[pipeline.Received]:
     v = _visitor(rng)
     release, release_lcp, release_err = _release(fraction, rng)
     sid = f"demo-{n:07d}-{rng.getrandbits(32):08x}"
     slow = DEVICE_FACTOR[v.device] * v.country_factor * CONNECTION_FACTOR[v.connection]
-    env = Env(vw=390 if v.device == "mobile" else 1440, vh=844 if v.device == "mobile" else 900,
-              conn=v.connection, release=release, dpr=3.0 if v.device == "mobile" else 1.0,
-              uach=ClientHints(brands=["Chromium"], mobile=v.device == "mobile",
-                               platform="Android" if "Android" in v.ua else "Windows")
-              if "Chrome/" in v.ua and "Edg" not in v.ua else None)
+    env = Env(
+        vw=390 if v.device == "mobile" else 1440,
+        vh=844 if v.device == "mobile" else 900,
+        conn=v.connection,
+        release=release,
+        dpr=3.0 if v.device == "mobile" else 1.0,
+        uach=ClientHints(
+            brands=["Chromium"],
+            mobile=v.device == "mobile",
+            platform="Android" if "Android" in v.ua else "Windows",
+        )
+        if "Chrome/" in v.ua and "Edg" not in v.ua
+        else None,
+    )
     tagged = f"customer-{rng.randrange(1, 5000)}" if rng.random() < 0.3 else None
     template = _weighted(rng, list(PAGES), [p[0] for p in PAGES.values()])
     clock = start_ms
     page_views = 1 + min(int(rng.expovariate(0.45)), 9)
-    seq = 0
     for pv in range(page_views):
         if pv:
             template = rng.choice(NEXT_PAGES)
@@ -189,83 +292,171 @@ def _session(rng: random.Random, n: int, start_ms: int, fraction: float) -> Iter
         lcp = max(fcp, fcp + _lognormal(rng, base * 0.35 * slow * release_lcp, 0.5))
         cls = max(0.0, rng.expovariate(1 / cls_base) if rng.random() < 0.7 else 0.0)
         inp = _lognormal(rng, 90 * DEVICE_FACTOR[v.device], 0.6)
-        nt = {"fetchStart": 1.0, "domainLookupStart": 2.0, "domainLookupEnd": 2 + dns,
-              "connectStart": 2 + dns, "secureConnectionStart": 2 + dns + tcp * 0.6,
-              "connectEnd": 2 + dns + tcp * 1.6, "requestStart": request_start,
-              "responseStart": response_start, "responseEnd": response_end,
-              "domInteractive": dom_interactive, "domContentLoadedEventEnd": dcl,
-              "domComplete": dom_complete, "loadEventStart": load_end - 5,
-              "loadEventEnd": load_end}
+        nt = {
+            "fetchStart": 1.0,
+            "domainLookupStart": 2.0,
+            "domainLookupEnd": 2 + dns,
+            "connectStart": 2 + dns,
+            "secureConnectionStart": 2 + dns + tcp * 0.6,
+            "connectEnd": 2 + dns + tcp * 1.6,
+            "requestStart": request_start,
+            "responseStart": response_start,
+            "responseEnd": response_end,
+            "domInteractive": dom_interactive,
+            "domContentLoadedEventEnd": dcl,
+            "domComplete": dom_complete,
+            "loadEventStart": load_end - 5,
+            "loadEventEnd": load_end,
+        }
         nt = {k: round(val, 1) for k, val in nt.items()}
         vid = f"{n}-{pv}"
         vitals = {
             "ttfb": Vital(id=f"t-{vid}", value=round(response_start, 1)),
             "fcp": Vital(id=f"f-{vid}", value=round(fcp, 1)),
-            "lcp": Vital(id=f"l-{vid}", value=round(lcp, 1),
-                         target=rng.choice(["img.hero", "h1", "div.product-image>img", "p"])),
-            "cls": Vital(id=f"c-{vid}", value=round(cls, 4),
-                         target=rng.choice(["div.banner", "section#reviews", "img.ad"])),
+            "lcp": Vital(
+                id=f"l-{vid}",
+                value=round(lcp, 1),
+                target=rng.choice(["img.hero", "h1", "div.product-image>img", "p"]),
+            ),
+            "cls": Vital(
+                id=f"c-{vid}",
+                value=round(cls, 4),
+                target=rng.choice(["div.banner", "section#reviews", "img.ad"]),
+            ),
         }
         if rng.random() < 0.8:
-            vitals["inp"] = Vital(id=f"i-{vid}", value=round(inp), target=rng.choice(
-                ["button#add-to-cart", "a.nav-link", "input#search"]),
-                phase={"input_delay": round(inp * 0.2), "processing": round(inp * 0.5),
-                       "presentation": round(inp * 0.3)})
-        events.append(Action(id=load_id, type="load", start=clock, url=url,
-                             duration=round(load_end, 1), nt=nt, vitals=vitals,
-                             long_tasks=int(rng.expovariate(1 / (1.5 * slow))),
-                             long_task_ms=round(_lognormal(rng, 60 * slow, 0.7), 1)))
+            vitals["inp"] = Vital(
+                id=f"i-{vid}",
+                value=round(inp),
+                target=rng.choice(["button#add-to-cart", "a.nav-link", "input#search"]),
+                phase={
+                    "input_delay": round(inp * 0.2),
+                    "processing": round(inp * 0.5),
+                    "presentation": round(inp * 0.3),
+                },
+            )
+        events.append(
+            Action(
+                id=load_id,
+                type="load",
+                start=clock,
+                url=url,
+                duration=round(load_end, 1),
+                nt=nt,
+                vitals=vitals,
+                long_tasks=int(rng.expovariate(1 / (1.5 * slow))),
+                long_task_ms=round(_lognormal(rng, 60 * slow, 0.7), 1),
+            )
+        )
         t = clock + load_end
         if rng.random() < 0.03 * release_err * (1.5 if v.device == "mobile" else 1):
             name, message, stack = rng.choice(JS_ERRORS)
-            events.append(Error(id="e0", type="js", time=int(t), message=message, name=name,
-                                stack=stack or None, url=url, action=load_id))
+            events.append(
+                Error(
+                    id="e0",
+                    type="js",
+                    time=int(t),
+                    message=message,
+                    name=name,
+                    stack=stack or None,
+                    url=url,
+                    action=load_id,
+                )
+            )
         # SPA interactions: route changes and clicks that fetch.
         for i in range(int(rng.expovariate(0.7))):
             t += _lognormal(rng, 9000, 0.9)
             if rng.random() < 0.5:
                 route = _concrete(rng.choice(NEXT_PAGES), rng)
-                events.append(Action(
-                    id=f"r{i}", type="route_change", start=int(t), url=DEMO_ORIGIN + route,
-                    duration=round(_lognormal(rng, 450 * slow, 0.6), 1),
-                    vitals={"inp": Vital(id=f"ri-{vid}-{i}", value=round(inp * 0.8))},
-                    requests=rng.randint(1, 4)))
+                events.append(
+                    Action(
+                        id=f"r{i}",
+                        type="route_change",
+                        start=int(t),
+                        url=DEMO_ORIGIN + route,
+                        duration=round(_lognormal(rng, 450 * slow, 0.6), 1),
+                        vitals={"inp": Vital(id=f"ri-{vid}-{i}", value=round(inp * 0.8))},
+                        requests=rng.randint(1, 4),
+                    )
+                )
             elif template in CLICKS:
                 label, median = CLICKS[template]
                 duration = _lognormal(rng, median * slow * (1.3 if release_err > 1 else 1), 0.6)
-                events.append(Action(id=f"x{i}", type="xhr", start=int(t), url=url,
-                                     name=f'click on "{label}"', duration=round(duration, 1),
-                                     requests=rng.randint(1, 3)))
+                events.append(
+                    Action(
+                        id=f"x{i}",
+                        type="xhr",
+                        start=int(t),
+                        url=url,
+                        name=f'click on "{label}"',
+                        duration=round(duration, 1),
+                        requests=rng.randint(1, 3),
+                    )
+                )
                 if rng.random() < 0.04 * release_err:
                     status = rng.choice([500, 502, 404, 0])
-                    events.append(Error(
-                        id=f"q{i}", type="request", time=int(t + duration), url=url,
-                        message=f"POST /api/{label.split()[0].lower()} failed with {status}",
-                        source=f"{DEMO_ORIGIN}/api/{label.split()[0].lower()}",
-                        status=status or None, action=f"x{i}"))
+                    events.append(
+                        Error(
+                            id=f"q{i}",
+                            type="request",
+                            time=int(t + duration),
+                            url=url,
+                            message=f"POST /api/{label.split()[0].lower()} failed with {status}",
+                            source=f"{DEMO_ORIGIN}/api/{label.split()[0].lower()}",
+                            status=status or None,
+                            action=f"x{i}",
+                        )
+                    )
                 if template == "/checkout" and duration > 3000 and rng.random() < 0.5:
-                    events.append(UserEvent(id=f"g{i}", type="rage_click", time=int(t + 800),
-                                            url=url, value=f'button "{label}"', x=640, y=480,
-                                            count=rng.randint(3, 7)))
+                    events.append(
+                        UserEvent(
+                            id=f"g{i}",
+                            type="rage_click",
+                            time=int(t + 800),
+                            url=url,
+                            value=f'button "{label}"',
+                            x=640,
+                            y=480,
+                            count=rng.randint(3, 7),
+                        )
+                    )
         if rng.random() < 0.01:
-            events.append(Action(id="c0", type="custom", start=int(t), url=url,
-                                 name="render product grid",
-                                 duration=round(_lognormal(rng, 300 * slow), 1)))
+            events.append(
+                Action(
+                    id="c0",
+                    type="custom",
+                    start=int(t),
+                    url=url,
+                    name="render product grid",
+                    duration=round(_lognormal(rng, 300 * slow), 1),
+                )
+            )
         if tagged and pv == 0:
-            events.append(UserEvent(id="tag", type="user_tag", time=int(clock + 50), url=url,
-                                    value=tagged))
+            events.append(
+                UserEvent(id="tag", type="user_tag", time=int(clock + 50), url=url, value=tagged)
+            )
         if pv > 0:
             events.append(UserEvent(id="pc", type="page_change", time=int(clock), url=url))
-        seq += 1
         sent = int(t + _lognormal(rng, 20000, 0.8))
-        beacon = Beacon(v=1, app="", sid=sid, page=f"pv-{vid}", sent=sent, events=events,
-                        url=url, seq=seq, agent="0.1.0", env=env)
+        beacon = Beacon(
+            v=1,
+            app="",
+            sid=sid,
+            page=f"pv-{vid}",
+            sent=sent,
+            events=events,
+            url=url,
+            seq=pv + 1,
+            agent="0.1.0",
+            env=env,
+        )
         yield pipeline.Received(beacon, sent + rng.randint(20, 400), v.ip, v.ua, DEMO_ORIGIN)
         clock = sent + int(_lognormal(rng, 15000, 1.0))
 
 
-def traffic(sessions: int, days: int, seed: int, app: str, now_ms: int) -> Iterator[
-        pipeline.Received]:
+def traffic(
+    sessions: int, days: int, seed: int, app: str, now_ms: int
+) -> Iterator[pipeline.Received]:
     """Received beacons for ``sessions`` sessions over the ``days`` days before ``now_ms``."""
     rng = random.Random(seed)
     span = days * 86_400_000
@@ -288,16 +479,18 @@ def traffic(sessions: int, days: int, seed: int, app: str, now_ms: int) -> Itera
 def ensure_app(store: Store, app_id: str) -> None:
     """Create the demo application unless it exists."""
     if not any(a.id == app_id for a in store.list_apps()):
-        store.create_app(App(id=app_id, name="Demo Shop", origins=[DEMO_ORIGIN],
-                             created=int(time.time() * 1000)))
+        store.create_app(
+            App(id=app_id, name="Demo Shop", origins=[DEMO_ORIGIN], created=int(time.time() * 1000))
+        )
 
 
 def _progress(done: int, total: int, began: float) -> None:
     width = 30
     filled = int(width * done / max(total, 1))
     rate = done / max(time.monotonic() - began, 1e-9)
-    sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} sessions "
-                     f"({rate:,.0f}/s)")
+    sys.stderr.write(
+        f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} sessions ({rate:,.0f}/s)"
+    )
     sys.stderr.flush()
 
 
@@ -321,8 +514,16 @@ def generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def load(store: Store, settings: Settings, sessions: int, days: int, seed: int, app: str,
-         now_ms: int | None = None, progress: bool = True) -> int:
+def load(
+    store: Store,
+    settings: Settings,
+    sessions: int,
+    days: int,
+    seed: int,
+    app: str,
+    now_ms: int | None = None,
+    progress: bool = True,
+) -> int:
     """Generate and store demo traffic; return the number of events stored."""
     now_ms = now_ms or int(time.time() * 1000)
     began = time.monotonic()

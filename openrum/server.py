@@ -30,8 +30,9 @@ DASHBOARD = Path(str(resources.files("openrum.web"))) / "static"
 class Server:
     """Everything one ``openrum serve`` process runs; ``app`` is its ASGI entry point."""
 
-    def __init__(self, store: Store, settings: Settings,
-                 now: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, now: Callable[[], dt.datetime] | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
         self.metrics = Metrics()
@@ -39,8 +40,10 @@ class Server:
         self.collector = Collector(settings, self.writer, self.metrics)
         self.collector.set_apps(store.list_apps())
         self.web = Starlette(
-            routes=[*api.routes(store, self.writer, self.collector, settings, now),
-                    *self._dashboard_routes()],
+            routes=[
+                *api.routes(store, self.writer, self.collector, settings, now),
+                *self._dashboard_routes(),
+            ],
             exception_handlers={api.ApiError: api.handle_error, QueryError: api.handle_error},
             lifespan=self._lifespan,
         )

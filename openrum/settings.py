@@ -94,6 +94,23 @@ class Settings:
         return rows
 
 
+def markdown() -> str:
+    """docs/settings.md: every setting with its type, default and help."""
+    lines = [
+        "# Settings",
+        "",
+        "Every number OpenRUM uses is a setting. Set one with `openrum serve --setting NAME VALUE`",
+        "or the environment variable `OPENRUM_NAME` (upper case). This page is generated from",
+        "`openrum/settings.py` by `openrum settings --markdown`; a test checks that it is current.",
+        "",
+        "| setting | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, kind, default, help_ in Settings.table():
+        lines.append(f"| `{name}` | {kind} | `{default!r}` | {help_} |")
+    return "\n".join(lines) + "\n"
+
+
 def _type_name(f: dataclasses.Field[Any]) -> str:
     return str(f.type)
 

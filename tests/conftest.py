@@ -27,8 +27,10 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.load_profile("openrum")
 
-UA_CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-             "Chrome/131.0.0.0 Safari/537.36")
+UA_CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 @pytest.fixture
@@ -65,14 +67,20 @@ class LiveServer:
 
     def cli(self, *args: str) -> str:
         """Run an `openrum` CLI command against this server's data directory."""
-        out = subprocess.run([sys.executable, "-m", "openrum", *args, "--data", str(self.data)],
-                             check=True, capture_output=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "openrum", *args, "--data", str(self.data)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         return out.stdout.decode()
 
-    def post(self, path: str, body: bytes, headers: dict[str, str] | None = None
-             ) -> tuple[int, dict[str, str], bytes]:
-        req = urllib.request.Request(self.url + path, data=body, headers=headers or {},
-                                     method="POST")
+    def post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(
+            self.url + path, data=body, headers=headers or {}, method="POST"
+        )
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return resp.status, dict(resp.headers), resp.read()
@@ -80,8 +88,9 @@ class LiveServer:
             return e.code, dict(e.headers), e.read()
 
     def query(self, body: dict[str, Any]) -> dict[str, Any]:
-        status, _, raw = self.post("/api/v1/query", json.dumps(body).encode(),
-                                   {"content-type": "application/json"})
+        status, _, raw = self.post(
+            "/api/v1/query", json.dumps(body).encode(), {"content-type": "application/json"}
+        )
         assert status == 200, raw
         result: dict[str, Any] = json.loads(raw)
         return result
@@ -94,9 +103,20 @@ def start_server(data: Path, *extra: str, env: dict[str, str] | None = None) -> 
     log = data.parent / f"server-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "openrum", "serve", "--port", str(port), "--data", str(data),
-             *extra],
-            env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "openrum",
+                "serve",
+                "--port",
+                str(port),
+                "--data",
+                str(data),
+                *extra,
+            ],
+            env={**os.environ, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -47,31 +47,57 @@ async def test_a_beacon_is_accepted_and_stored(server: Server, client: httpx.Asy
     assert r.status_code == 202
     assert r.headers["access-control-allow-origin"] == ORIGIN
     assert rows(server, "SELECT count(*), any_value(browser), any_value(page) FROM actions") == [
-        (1, "Chrome", "/products/***")]
+        (1, "Chrome", "/products/***")
+    ]
 
 
 async def test_application_json_is_accepted_too(server: Server, client: httpx.AsyncClient) -> None:
-    r = await client.post("/api/v1/beacon", content=encode(beacon()),
-                          headers={**HEADERS, "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/beacon",
+        content=encode(beacon()),
+        headers={**HEADERS, "content-type": "application/json"},
+    )
     assert r.status_code == 202
 
 
 async def test_a_resent_beacon_is_stored_once(server: Server, client: httpx.AsyncClient) -> None:
-    body = encode(beacon(events=[
-        load_action(),
-        {"kind": "error", "id": "e1", "type": "js", "time": now_ms() - 4000, "message": "boom"},
-        {"kind": "user", "id": "u1", "type": "rage_click", "time": now_ms() - 4000, "count": 3},
-    ], seq=1))
+    body = encode(
+        beacon(
+            events=[
+                load_action(),
+                {
+                    "kind": "error",
+                    "id": "e1",
+                    "type": "js",
+                    "time": now_ms() - 4000,
+                    "message": "boom",
+                },
+                {
+                    "kind": "user",
+                    "id": "u1",
+                    "type": "rage_click",
+                    "time": now_ms() - 4000,
+                    "count": 3,
+                },
+            ],
+            seq=1,
+        )
+    )
     for _ in range(3):
-        assert (await client.post("/api/v1/beacon", content=body, headers=HEADERS)
-                ).status_code == 202
+        assert (
+            await client.post("/api/v1/beacon", content=body, headers=HEADERS)
+        ).status_code == 202
         assert server.writer.flush()
-    assert rows(server, "SELECT (SELECT count(*) FROM actions), (SELECT count(*) FROM errors), "
-                        "(SELECT count(*) FROM user_events)") == [(1, 1, 1)]
+    assert rows(
+        server,
+        "SELECT (SELECT count(*) FROM actions), (SELECT count(*) FROM errors), "
+        "(SELECT count(*) FROM user_events)",
+    ) == [(1, 1, 1)]
 
 
 async def test_a_later_report_of_an_action_replaces_the_earlier(
-        server: Server, client: httpx.AsyncClient) -> None:
+    server: Server, client: httpx.AsyncClient
+) -> None:
     first = beacon(sid="s-upd", page="p-upd", seq=1)
     second = beacon(sid="s-upd", page="p-upd", seq=2)
     second["events"][0]["vitals"]["cls"]["value"] = 0.3
@@ -81,17 +107,35 @@ async def test_a_later_report_of_an_action_replaces_the_earlier(
     assert rows(server, "SELECT count(*), max(cls) FROM actions") == [(1, 0.3)]
 
 
-@pytest.mark.parametrize(("body", "headers", "status", "reason"), [
-    (b"{", HEADERS, 400, "malformed_json"),
-    (encode(beacon(app="nope")), HEADERS, 403, "unknown_app"),
-    (encode(beacon()), {**HEADERS, "origin": "https://evil.example"}, 403, "origin_not_allowed"),
-    (encode(beacon()), {**HEADERS, "content-type": "image/png"}, 415, "unsupported_media_type"),
-    (b"x" * 70_000, HEADERS, 413, "body_too_large"),
-    (encode(beacon(events=[load_action(f"a{i}") for i in range(21)])), HEADERS, 400,
-     "too_many_events"),
-])
-async def test_rejections_say_why(server: Server, client: httpx.AsyncClient, body: bytes,
-                                  headers: dict[str, str], status: int, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "reason"),
+    [
+        (b"{", HEADERS, 400, "malformed_json"),
+        (encode(beacon(app="nope")), HEADERS, 403, "unknown_app"),
+        (
+            encode(beacon()),
+            {**HEADERS, "origin": "https://evil.example"},
+            403,
+            "origin_not_allowed",
+        ),
+        (encode(beacon()), {**HEADERS, "content-type": "image/png"}, 415, "unsupported_media_type"),
+        (b"x" * 70_000, HEADERS, 413, "body_too_large"),
+        (
+            encode(beacon(events=[load_action(f"a{i}") for i in range(21)])),
+            HEADERS,
+            400,
+            "too_many_events",
+        ),
+    ],
+)
+async def test_rejections_say_why(
+    server: Server,
+    client: httpx.AsyncClient,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    reason: str,
+) -> None:
     r = await client.post("/api/v1/beacon", content=body, headers=headers)
     assert r.status_code == status
     assert r.headers["x-openrum-reason"] == reason
@@ -100,21 +144,27 @@ async def test_rejections_say_why(server: Server, client: httpx.AsyncClient, bod
     assert f'openrum_beacons_rejected_total{{reason="{reason}"}} 1' in metrics
 
 
-async def test_any_origin_app_and_no_origin_header(server: Server,
-                                                   client: httpx.AsyncClient) -> None:
+async def test_any_origin_app_and_no_origin_header(
+    server: Server, client: httpx.AsyncClient
+) -> None:
     server.store.create_app(App(id="open", name="Any origin", origins=["*"], created=0))
     server.collector.set_apps(server.store.list_apps())
-    r = await client.post("/api/v1/beacon", content=encode(beacon(app="open")),
-                          headers={**HEADERS, "origin": "https://anything.example"})
+    r = await client.post(
+        "/api/v1/beacon",
+        content=encode(beacon(app="open")),
+        headers={**HEADERS, "origin": "https://anything.example"},
+    )
     assert r.status_code == 202
-    r = await client.post("/api/v1/beacon", content=encode(beacon()),
-                          headers={"content-type": "text/plain"})
+    r = await client.post(
+        "/api/v1/beacon", content=encode(beacon()), headers={"content-type": "text/plain"}
+    )
     assert r.status_code == 202  # servers and native apps send no Origin
 
 
 async def test_preflight(client: httpx.AsyncClient) -> None:
-    r = await client.options("/api/v1/beacon", headers={
-        "origin": ORIGIN, "access-control-request-method": "POST"})
+    r = await client.options(
+        "/api/v1/beacon", headers={"origin": ORIGIN, "access-control-request-method": "POST"}
+    )
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == ORIGIN
     assert "POST" in r.headers["access-control-allow-methods"]
@@ -134,8 +184,16 @@ async def test_full_queue_answers_503_with_retry_after(store: DuckDBStore) -> No
     # The writer is not started: the queue fills up.
     transport = httpx.ASGITransport(app=srv.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://c") as c:
-        codes = [(await c.post("/api/v1/beacon", content=encode(beacon()),
-                               headers={"content-type": "text/plain"})) for _ in range(3)]
+        codes = [
+            (
+                await c.post(
+                    "/api/v1/beacon",
+                    content=encode(beacon()),
+                    headers={"content-type": "text/plain"},
+                )
+            )
+            for _ in range(3)
+        ]
     assert [r.status_code for r in codes] == [202, 202, 503]
     assert codes[2].headers["retry-after"] == "1"
     srv.writer.start()
@@ -144,7 +202,8 @@ async def test_full_queue_answers_503_with_retry_after(store: DuckDBStore) -> No
 
 
 async def test_metrics_count_what_was_accepted_and_stored(
-        server: Server, client: httpx.AsyncClient) -> None:
+    server: Server, client: httpx.AsyncClient
+) -> None:
     await client.post("/api/v1/beacon", content=encode(beacon()), headers=HEADERS)
     assert server.writer.flush()
     text = (await client.get("/metrics")).text
@@ -160,7 +219,8 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
 
 
 async def test_agent_bundle_is_served_compressed_with_an_etag(
-        server: Server, client: httpx.AsyncClient) -> None:
+    server: Server, client: httpx.AsyncClient
+) -> None:
     if server.collector.agent.body is None:
         r = await client.get("/openrum.js")
         assert r.status_code == 404  # not built: says how to build it

@@ -17,42 +17,94 @@ from tests.conftest import UA_CHROME
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, 0)
 NOW_MS = int(NOW.replace(tzinfo=dt.UTC).timestamp() * 1000)
-UA_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
-             "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
+UA_IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+)
 
 
-def received(sid: str, ua: str, actions: list[Action], errors: list[Error] | None = None,
-             release: str = "1.0") -> pipeline.Received:
-    b = Beacon(v=1, app="shop", sid=sid, page=f"pv-{sid}", sent=NOW_MS - 1000,
-               events=[*actions, *(errors or [])], env=Env(release=release, conn="4g"))
+def received(
+    sid: str,
+    ua: str,
+    actions: list[Action],
+    errors: list[Error] | None = None,
+    release: str = "1.0",
+) -> pipeline.Received:
+    b = Beacon(
+        v=1,
+        app="shop",
+        sid=sid,
+        page=f"pv-{sid}",
+        sent=NOW_MS - 1000,
+        events=[*actions, *(errors or [])],
+        env=Env(release=release, conn="4g"),
+    )
     return pipeline.Received(b, NOW_MS - 1000, "198.51.100.1", ua)
 
 
 def load(aid: str, url: str, duration: float, lcp: float, minutes_ago: int) -> Action:
     from openrum.collect.beacon import Vital
 
-    return Action(id=aid, type="load", start=NOW_MS - minutes_ago * 60_000, url=url,
-                  duration=duration, vitals={"lcp": Vital(id="l" + aid, value=lcp)})
+    return Action(
+        id=aid,
+        type="load",
+        start=NOW_MS - minutes_ago * 60_000,
+        url=url,
+        duration=duration,
+        vitals={"lcp": Vital(id="l" + aid, value=lcp)},
+    )
 
 
 @pytest.fixture
 def filled(store: DuckDBStore, settings: Settings) -> DuckDBStore:
     items = [
         # desktop Chrome: three loads of /, one of /cart, satisfied
-        received("s1", UA_CHROME, [load("a1", "https://shop.example/", 1000, 1000, 30),
-                                   load("a2", "https://shop.example/", 2000, 2000, 29),
-                                   load("a3", "https://shop.example/cart", 2500, 3000, 28)]),
+        received(
+            "s1",
+            UA_CHROME,
+            [
+                load("a1", "https://shop.example/", 1000, 1000, 30),
+                load("a2", "https://shop.example/", 2000, 2000, 29),
+                load("a3", "https://shop.example/cart", 2500, 3000, 28),
+            ],
+        ),
         received("s2", UA_CHROME, [load("a1", "https://shop.example/", 3000, 4000, 90)]),
         # iPhone: slow, one tolerating, one frustrated, and an xhr action with an error
-        received("s3", UA_IPHONE, [
-            load("a1", "https://shop.example/", 5000, 5000, 10),
-            load("a2", "https://shop.example/cart", 13000, 6000, 9),
-            Action(id="x1", type="xhr", start=NOW_MS - 8 * 60_000, url="https://shop.example/cart",
-                   name='click on "Pay now"', duration=800),
-        ], [Error(id="e1", type="js", time=NOW_MS - 8 * 60_000, message="boom", action="x1",
-                  url="https://shop.example/cart"),
-            Error(id="e2", type="request", time=NOW_MS - 8 * 60_000, message="500", count=2,
-                  url="https://shop.example/cart")], release="2.0"),
+        received(
+            "s3",
+            UA_IPHONE,
+            [
+                load("a1", "https://shop.example/", 5000, 5000, 10),
+                load("a2", "https://shop.example/cart", 13000, 6000, 9),
+                Action(
+                    id="x1",
+                    type="xhr",
+                    start=NOW_MS - 8 * 60_000,
+                    url="https://shop.example/cart",
+                    name='click on "Pay now"',
+                    duration=800,
+                ),
+            ],
+            [
+                Error(
+                    id="e1",
+                    type="js",
+                    time=NOW_MS - 8 * 60_000,
+                    message="boom",
+                    action="x1",
+                    url="https://shop.example/cart",
+                ),
+                Error(
+                    id="e2",
+                    type="request",
+                    time=NOW_MS - 8 * 60_000,
+                    message="500",
+                    count=2,
+                    url="https://shop.example/cart",
+                ),
+            ],
+            release="2.0",
+        ),
     ]
     store.write(pipeline.run(items, pipeline.Context(settings)))
     return store
@@ -80,9 +132,20 @@ def test_apdex_by_device_with_rating(filled: DuckDBStore, settings: Settings) ->
 
 
 def test_percentiles_and_stats(filled: DuckDBStore, settings: Settings) -> None:
-    [row] = q(filled, settings, metrics=["lcp:p50", "lcp:avg", "lcp:min", "lcp:max",
-                                         "duration:p75", "lcp:good_share", "lcp:poor_share"],
-              filters=[["action_type", "is", "load"]])
+    [row] = q(
+        filled,
+        settings,
+        metrics=[
+            "lcp:p50",
+            "lcp:avg",
+            "lcp:min",
+            "lcp:max",
+            "duration:p75",
+            "lcp:good_share",
+            "lcp:poor_share",
+        ],
+        filters=[["action_type", "is", "load"]],
+    )
     lcps = sorted([1000, 2000, 3000, 4000, 5000, 6000])
     assert row["lcp:p50"] == pytest.approx(3500)
     assert row["lcp:avg"] == pytest.approx(sum(lcps) / 6)
@@ -92,27 +155,36 @@ def test_percentiles_and_stats(filled: DuckDBStore, settings: Settings) -> None:
     assert row["lcp:poor_share"] == pytest.approx(2 / 6)  # > 4000 ms
 
 
-@pytest.mark.parametrize(("filters", "count"), [
-    ([["browser", "is", "Mobile Safari"]], 3),
-    ([["browser", "is_not", "Mobile Safari"]], 4),
-    ([["page", "contains", "car"]], 3),
-    ([["page", "in", ["/", "/nothing"]]], 4),
-    ([["page", "in", []]], None),
-    ([["device", "is", "desktop"], ["page", "is", "/cart"]], 1),
-    ([["release", "is", "2.0"]], 3),
-    ([["browser_version", "is", 131.0]], 4),  # numbers compare as text
-    ([["page", "is", "'; DROP TABLE actions; --"]], None),
-])
-def test_filters_compose(filled: DuckDBStore, settings: Settings, filters: list[Any],
-                         count: int | None) -> None:
+@pytest.mark.parametrize(
+    ("filters", "count"),
+    [
+        ([["browser", "is", "Mobile Safari"]], 3),
+        ([["browser", "is_not", "Mobile Safari"]], 4),
+        ([["page", "contains", "car"]], 3),
+        ([["page", "in", ["/", "/nothing"]]], 4),
+        ([["page", "in", []]], None),
+        ([["device", "is", "desktop"], ["page", "is", "/cart"]], 1),
+        ([["release", "is", "2.0"]], 3),
+        ([["browser_version", "is", 131.0]], 4),  # numbers compare as text
+        ([["page", "is", "'; DROP TABLE actions; --"]], None),
+    ],
+)
+def test_filters_compose(
+    filled: DuckDBStore, settings: Settings, filters: list[Any], count: int | None
+) -> None:
     [row] = q(filled, settings, metrics=["count"], filters=filters)
     assert row["count"] == (count or 0)
     assert filled.select("SELECT count(*) FROM actions", [])[1] == [(7,)]
 
 
 def test_time_series(filled: DuckDBStore, settings: Settings) -> None:
-    rows = q(filled, settings, metrics=["count", "errors"], interval="1h",
-             **{"start": "2026-11-20T10:00:00Z"})
+    rows = q(
+        filled,
+        settings,
+        metrics=["count", "errors"],
+        interval="1h",
+        **{"start": "2026-11-20T10:00:00Z"},
+    )
     assert rows == [
         {"time": "2026-11-20T10:00:00.000Z", "count": 1, "errors": None},
         {"time": "2026-11-20T11:00:00.000Z", "count": 6, "errors": 3},
@@ -125,8 +197,13 @@ def test_time_range_excludes(filled: DuckDBStore, settings: Settings) -> None:
 
 
 def test_errors_by_dimension_joined_with_actions(filled: DuckDBStore, settings: Settings) -> None:
-    rows = q(filled, settings, metrics=["count", "errors", "error_sessions"], dimensions=["page"],
-             order_by="page")
+    rows = q(
+        filled,
+        settings,
+        metrics=["count", "errors", "error_sessions"],
+        dimensions=["page"],
+        order_by="page",
+    )
     assert rows == [
         {"page": "/", "count": 4, "errors": None, "error_sessions": None},
         {"page": "/cart", "count": 3, "errors": 3, "error_sessions": 1},
@@ -138,22 +215,31 @@ def test_order_and_limit(filled: DuckDBStore, settings: Settings) -> None:
     assert rows == [{"page": "/", "count": 4}]
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"metrics": ["nope"]}, "unknown metric 'nope'; valid: count"),
-    ({"metrics": ["lcp:p42"]}, "unknown metric"),
-    ({"metrics": []}, "at least one metric"),
-    ({"metrics": ["count"], "dimensions": ["shoe_size"]}, "unknown dimension 'shoe_size'; valid:"),
-    ({"metrics": ["count"], "filters": [["page", "like", "x"]]}, "unknown filter operator"),
-    ({"metrics": ["count"], "filters": [["page", "in", "x"]]}, "must be a list"),
-    ({"metrics": ["count"], "interval": "7m"}, "unknown interval"),
-    ({"metrics": ["count"], "start": "yesterday"}, "not an ISO-8601 time"),
-    ({"metrics": ["count"], "order_by": "page"}, "order_by 'page' is not a column"),
-    ({"metrics": ["count"], "limit": 0}, "limit must be between"),
-    ({"metrics": ["errors"], "dimensions": ["action_name"]}, "not available with metric"),
-    ({"metrics": ["count"], "start": "2026-11-20T12:00:00", "end": "2026-11-20T11:00:00"},
-     "'from' must be before 'to'"),
-])
-def test_invalid_queries_explain_themselves(filled: DuckDBStore, settings: Settings,
-                                            body: dict[str, Any], message: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"metrics": ["nope"]}, "unknown metric 'nope'; valid: count"),
+        ({"metrics": ["lcp:p42"]}, "unknown metric"),
+        ({"metrics": []}, "at least one metric"),
+        (
+            {"metrics": ["count"], "dimensions": ["shoe_size"]},
+            "unknown dimension 'shoe_size'; valid:",
+        ),
+        ({"metrics": ["count"], "filters": [["page", "like", "x"]]}, "unknown filter operator"),
+        ({"metrics": ["count"], "filters": [["page", "in", "x"]]}, "must be a list"),
+        ({"metrics": ["count"], "interval": "7m"}, "unknown interval"),
+        ({"metrics": ["count"], "start": "yesterday"}, "not an ISO-8601 time"),
+        ({"metrics": ["count"], "order_by": "page"}, "order_by 'page' is not a column"),
+        ({"metrics": ["count"], "limit": 0}, "limit must be between"),
+        ({"metrics": ["errors"], "dimensions": ["action_name"]}, "not available with metric"),
+        (
+            {"metrics": ["count"], "start": "2026-11-20T12:00:00", "end": "2026-11-20T11:00:00"},
+            "'from' must be before 'to'",
+        ),
+    ],
+)
+def test_invalid_queries_explain_themselves(
+    filled: DuckDBStore, settings: Settings, body: dict[str, Any], message: str
+) -> None:
     with pytest.raises(QueryError, match=message.replace("(", r"\(")):
         q(filled, settings, **body)

@@ -26,8 +26,13 @@ def test_migrations_apply_once_and_survive_reopening(tmp_path: Path) -> None:
 
 
 def test_applications(store: DuckDBStore) -> None:
-    app = App(id="shop", name="Shop", origins=["https://shop.example"], created=1000,
-              config={"sampling": 50})
+    app = App(
+        id="shop",
+        name="Shop",
+        origins=["https://shop.example"],
+        created=1000,
+        config={"sampling": 50},
+    )
     store.create_app(app)
     with pytest.raises(StoreError, match="exists"):
         store.create_app(app)
@@ -40,16 +45,27 @@ def test_applications(store: DuckDBStore) -> None:
 
 
 def touch(start: int, last: int, page: str, **kw: object) -> SessionTouch:
-    return SessionTouch(app="shop", session_id="s1", start=start, last_seen=last,
-                        last_received=last, entry_page=page, exit_page=page, **kw)  # type: ignore[arg-type]
+    return SessionTouch(
+        app="shop",
+        session_id="s1",
+        start=start,
+        last_seen=last,
+        last_received=last,
+        entry_page=page,
+        exit_page=page,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_session_touches_merge_in_any_order(store: DuckDBStore) -> None:
     store.write(Batch(sessions=[touch(5000, 6000, "/b"), touch(9000, 9500, "/c", user_tag="u1")]))
     store.write(Batch(sessions=[touch(1000, 2000, "/a", ended=True)]))
     store.write(Batch(sessions=[touch(1000, 2000, "/a")]))  # re-sent: no change
-    _, rows = store.select("SELECT epoch_ms(start), epoch_ms(last_seen), entry_page, exit_page, "
-                           "user_tag, ended FROM sessions", [])
+    _, rows = store.select(
+        "SELECT epoch_ms(start), epoch_ms(last_seen), entry_page, exit_page, "
+        "user_tag, ended FROM sessions",
+        [],
+    )
     assert rows == [(1000, 9500, "/a", "/c", "u1", True)]
 
 

@@ -23,8 +23,7 @@ def create_app(server: LiveServer) -> str:
     return str(out["id"])
 
 
-def wait_for(server: LiveServer, body: dict[str, Any], expect: Any,
-              timeout: float = 2.0) -> float:
+def wait_for(server: LiveServer, body: dict[str, Any], expect: Any, timeout: float = 2.0) -> float:
     began = time.monotonic()
     while True:
         rows = server.query(body)["rows"]
@@ -41,15 +40,17 @@ def test_a_beacon_is_queryable_within_two_seconds(live_server: LiveServer) -> No
     status, headers, _ = live_server.post("/api/v1/beacon", encode(beacon(app)), HEADERS)
     assert status == 202
     assert headers["access-control-allow-origin"] == ORIGIN
-    waited = wait_for(live_server, {"app": app, "metrics": ["count", "lcp:p75"],
-                                    "dimensions": ["browser", "page"]},
-                      [{"browser": "Chrome", "page": "/products/***", "count": 1,
-                        "lcp:p75": 1500.0}])
+    waited = wait_for(
+        live_server,
+        {"app": app, "metrics": ["count", "lcp:p75"], "dimensions": ["browser", "page"]},
+        [{"browser": "Chrome", "page": "/products/***", "count": 1, "lcp:p75": 1500.0}],
+    )
     assert waited < 2.0
 
 
-def raw_request(server: LiveServer, method: str, path: str, body: bytes,
-                headers: dict[str, str]) -> tuple[int, str]:
+def raw_request(
+    server: LiveServer, method: str, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, str]:
     host, port = server.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
     conn.request(method, path, body=body, headers=headers)
@@ -66,27 +67,59 @@ def hostile(app: str) -> list[tuple[str, bytes, dict[str, str], int, str]]:
         ("malformed JSON", b'{"v":1,', HEADERS, 400, "malformed_json"),
         ("wrong types", encode({**good, "events": "many"}), HEADERS, 400, "invalid_field"),
         ("oversized body", b"[" + b" " * 70_000 + b"]", HEADERS, 413, "body_too_large"),
-        ("too many events", encode(beacon(app, events=[
-            {"kind": "user", "id": str(i), "type": "page_change", "time": now_ms()}
-            for i in range(201)])),
-         HEADERS, 400, "too_many_events"),
+        (
+            "too many events",
+            encode(
+                beacon(
+                    app,
+                    events=[
+                        {"kind": "user", "id": str(i), "type": "page_change", "time": now_ms()}
+                        for i in range(201)
+                    ],
+                )
+            ),
+            HEADERS,
+            400,
+            "too_many_events",
+        ),
         ("NaN", text.replace(b"1800.0", b"NaN"), HEADERS, 400, "malformed_json"),
         ("Infinity", text.replace(b"1800.0", b"-Infinity"), HEADERS, 400, "malformed_json"),
-        ("integer past 2^64", text.replace(b'"seq": 1', b'"seq": 18446744073709551617'),
-         HEADERS, 400, "invalid_field"),
+        (
+            "integer past 2^64",
+            text.replace(b'"seq": 1', b'"seq": 18446744073709551617'),
+            HEADERS,
+            400,
+            "invalid_field",
+        ),
         ("invalid UTF-8", text.replace(b"1.0.0", b"1.\xff\xfe"), HEADERS, 400, "invalid_utf8"),
-        ("deep nesting", b'{"v":1,"z":' + b"[" * 30_000 + b"]" * 30_000 + b"}", HEADERS, 400,
-         "too_deep"),
+        (
+            "deep nesting",
+            b'{"v":1,"z":' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+            HEADERS,
+            400,
+            "too_deep",
+        ),
         ("unknown app", encode(beacon("no-such-app")), HEADERS, 403, "unknown_app"),
-        ("disallowed origin", text, {**HEADERS, "origin": "https://evil.example"}, 403,
-         "origin_not_allowed"),
-        ("wrong content type", text, {**HEADERS, "content-type": "multipart/form-data"}, 415,
-         "unsupported_media_type"),
+        (
+            "disallowed origin",
+            text,
+            {**HEADERS, "origin": "https://evil.example"},
+            403,
+            "origin_not_allowed",
+        ),
+        (
+            "wrong content type",
+            text,
+            {**HEADERS, "content-type": "multipart/form-data"},
+            415,
+            "unsupported_media_type",
+        ),
     ]
 
 
 def test_hostile_input_gets_4xx_and_valid_beacons_in_between_are_stored(
-        live_server: LiveServer) -> None:
+    live_server: LiveServer,
+) -> None:
     app = create_app(live_server)
     cases = hostile(app)
     for name, body, headers, status, reason in cases:
@@ -98,19 +131,24 @@ def test_hostile_input_gets_4xx_and_valid_beacons_in_between_are_stored(
         metrics = resp.read().decode()
     for _, _, _, _, reason in cases:
         assert f'openrum_beacons_rejected_total{{reason="{reason}"}}' in metrics
-    wait_for(live_server, {"app": app, "metrics": ["count", "sessions"]},
-             [{"count": len(cases), "sessions": len(cases)}])
+    wait_for(
+        live_server,
+        {"app": app, "metrics": ["count", "sessions"]},
+        [{"count": len(cases), "sessions": len(cases)}],
+    )
     assert live_server.process.poll() is None  # still up
 
 
 def test_bad_queries_are_400_with_the_valid_names(live_server: LiveServer) -> None:
     app = create_app(live_server)
-    status, _, raw = live_server.post("/api/v1/query", b'{"app": "%s", "metrics": ["x"]}'
-                                      % app.encode(), {"content-type": "application/json"})
+    status, _, raw = live_server.post(
+        "/api/v1/query",
+        b'{"app": "%s", "metrics": ["x"]}' % app.encode(),
+        {"content-type": "application/json"},
+    )
     assert status == 400
     assert "valid: count, page_views" in json.loads(raw)["error"]
     status, _, raw = live_server.post("/api/v1/query", b"{", {})
     assert status == 400 and "malformed JSON" in json.loads(raw)["error"]
-    status, _, raw = live_server.post("/api/v1/query", b'{"app": "nope", "metrics": ["count"]}',
-                                      {})
+    status, _, raw = live_server.post("/api/v1/query", b'{"app": "nope", "metrics": ["count"]}', {})
     assert status == 404

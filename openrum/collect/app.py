@@ -65,15 +65,21 @@ class Agent:
         self.gzipped = gzip.compress(self.body, 9) if self.body else b""
         self.etag = (
             b'"' + hashlib.blake2b(self.body, digest_size=8).hexdigest().encode() + b'"'
-            if self.body else b""
+            if self.body
+            else b""
         )
 
 
 class Collector:
     """The ASGI entry point of ``openrum serve``."""
 
-    def __init__(self, settings: Settings, writer: BatchWriter, metrics: Metrics,
-                 fallback: ASGIApp | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        writer: BatchWriter,
+        metrics: Metrics,
+        fallback: ASGIApp | None = None,
+    ) -> None:
         self.settings = settings
         self.writer = writer
         self.metrics = metrics
@@ -85,8 +91,10 @@ class Collector:
 
     def set_apps(self, apps: list[App]) -> None:
         """Replace the application table the hot path checks (called on start and on change)."""
-        self._origins = {a.id: frozenset(normalise_origin(o) if o != "*" else "*"
-                                         for o in a.origins) for a in apps}
+        self._origins = {
+            a.id: frozenset(normalise_origin(o) if o != "*" else "*" for o in a.origins)
+            for a in apps
+        }
         self._all_origins = frozenset().union(*self._origins.values()) if apps else frozenset()
         self.apps = {a.id: a for a in apps}
 
@@ -100,13 +108,18 @@ class Collector:
                 await self.agent_js(scope, send)
                 return
             if path == "/healthz":
-                await _respond(send, 200, b'{"status":"ok"}', [(b"content-type",
-                                                                 b"application/json")])
+                await _respond(
+                    send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")]
+                )
                 return
             if path == "/metrics":
                 body = self.metrics.render(self.writer.depth).encode()
-                await _respond(send, 200, body,
-                               [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")])
+                await _respond(
+                    send,
+                    200,
+                    body,
+                    [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
+                )
                 return
         if self.fallback is not None:
             await self.fallback(scope, receive, send)
@@ -134,11 +147,17 @@ class Collector:
             if origin and not cors:
                 await self._reject(send, 403, "origin_not_allowed", "origin not allowed", [])
                 return
-            await _respond(send, 204, b"", cors + [
-                (b"access-control-allow-methods", b"POST"),
-                (b"access-control-allow-headers", b"content-type"),
-                (b"access-control-max-age", str(self.settings.cors_max_age_s).encode()),
-            ])
+            await _respond(
+                send,
+                204,
+                b"",
+                [
+                    *cors,
+                    (b"access-control-allow-methods", b"POST"),
+                    (b"access-control-allow-headers", b"content-type"),
+                    (b"access-control-max-age", str(self.settings.cors_max_age_s).encode()),
+                ],
+            )
             return
         if method != "POST":
             await self._reject(send, 405, "method_not_allowed", "use POST", cors)
@@ -148,8 +167,9 @@ class Collector:
             await self._reject(send, 413, "body_too_large", f"body over {limit} bytes", cors)
             return
         if ctype not in _ACCEPTED_TYPES:
-            await self._reject(send, 415, "unsupported_media_type",
-                               "send text/plain or application/json", cors)
+            await self._reject(
+                send, 415, "unsupported_media_type", "send text/plain or application/json", cors
+            )
             return
         body = b""
         more = True
@@ -172,15 +192,26 @@ class Collector:
             await self._reject(send, 403, "unknown_app", f"no application {decoded.app!r}", cors)
             return
         if origin and "*" not in allowed and normalise_origin(origin) not in allowed:
-            await self._reject(send, 403, "origin_not_allowed",
-                               f"origin {origin!r} is not allowed for this application", cors)
+            await self._reject(
+                send,
+                403,
+                "origin_not_allowed",
+                f"origin {origin!r} is not allowed for this application",
+                cors,
+            )
             return
         client = scope.get("client")
-        item = Received(decoded, int(time.time() * 1000), client[0] if client else "", ua,
-                        origin or None)
+        item = Received(
+            decoded, int(time.time() * 1000), client[0] if client else "", ua, origin or None
+        )
         if not self.writer.put(item):
-            await self._reject(send, 503, "queue_full", "collector busy, retry later",
-                               cors + [(b"retry-after", b"1")])
+            await self._reject(
+                send,
+                503,
+                "queue_full",
+                "collector busy, retry later",
+                [*cors, (b"retry-after", b"1")],
+            )
             return
         self.metrics.beacons_accepted += 1
         self.metrics.events_accepted += len(decoded.events)
@@ -191,18 +222,28 @@ class Collector:
         if not origin:
             return []
         if normalise_origin(origin) in self._all_origins or "*" in self._all_origins:
-            return [(b"access-control-allow-origin", origin.encode("latin-1")),
-                    (b"vary", b"origin"), _EXPOSE]
+            return [
+                (b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"vary", b"origin"),
+                _EXPOSE,
+            ]
         return []
 
-    async def _reject(self, send: Send, status: int, reason: str, detail: str,
-                      headers: list[tuple[bytes, bytes]]) -> None:
+    async def _reject(
+        self, send: Send, status: int, reason: str, detail: str, headers: list[tuple[bytes, bytes]]
+    ) -> None:
         self.metrics.rejected[reason] += 1
         body = f"{reason}: {detail}\n".encode("utf-8", "replace") if detail else b""
-        await _respond(send, status, body, headers + [
-            (b"x-openrum-reason", reason.encode()),
-            (b"content-type", b"text/plain; charset=utf-8"),
-        ])
+        await _respond(
+            send,
+            status,
+            body,
+            [
+                *headers,
+                (b"x-openrum-reason", reason.encode()),
+                (b"content-type", b"text/plain; charset=utf-8"),
+            ],
+        )
 
     # -- GET /openrum.js ----------------------------------------------------------------------
     async def agent_js(self, scope: Scope, send: Send) -> None:
@@ -225,16 +266,19 @@ class Collector:
             if name == b"accept-encoding":
                 accept = value
         if b"gzip" in accept:
-            await _respond(send, 200, agent.gzipped, headers + [(b"content-encoding", b"gzip")])
+            await _respond(send, 200, agent.gzipped, [*headers, (b"content-encoding", b"gzip")])
         else:
             await _respond(send, 200, agent.body, headers)
 
 
-async def _respond(send: Send, status: int, body: bytes,
-                   headers: list[tuple[bytes, bytes]]) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": headers + [(b"content-length", str(len(body)).encode())],
-    })
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

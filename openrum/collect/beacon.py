@@ -16,7 +16,6 @@ PROTOCOL_VERSION = 1
 # rejected by the decoder instead of arriving as arbitrary-precision Python ints.
 SafeInt = Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
-Props = dict[str, str | float | bool]
 
 
 class ClientHints(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
@@ -69,9 +68,6 @@ class Action(msgspec.Struct, tag_field="kind", tag="action", omit_defaults=True)
     long_tasks: Count = 0
     long_task_ms: float = 0.0
     requests: Count = 0  # fetch/XHR requests that belong to the action
-    title: str | None = None
-    referrer: str | None = None
-    props: Props = {}
 
 
 class Error(msgspec.Struct, tag_field="kind", tag="error", omit_defaults=True):

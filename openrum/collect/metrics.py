@@ -48,21 +48,38 @@ class Metrics:
             out.append(f"{name}{labels} {value}")
 
         counter("openrum_beacons_accepted_total", "Beacons accepted (202).", self.beacons_accepted)
-        counter("openrum_events_accepted_total", "Events in accepted beacons.",
-                self.events_accepted)
-        counter("openrum_bytes_accepted_total", "Body bytes of accepted beacons.",
-                self.bytes_accepted)
+        counter(
+            "openrum_events_accepted_total", "Events in accepted beacons.", self.events_accepted
+        )
+        counter(
+            "openrum_bytes_accepted_total", "Body bytes of accepted beacons.", self.bytes_accepted
+        )
         for reason, n in sorted(self.rejected.items()):
-            counter("openrum_beacons_rejected_total", "Beacons rejected, by reason.", n,
-                    f'{{reason="{reason}"}}')
+            counter(
+                "openrum_beacons_rejected_total",
+                "Beacons rejected, by reason.",
+                n,
+                f'{{reason="{reason}"}}',
+            )
         for reason, n in sorted(self.dropped.items()):
-            counter("openrum_drops_total", "Events or values dropped in the batch step, by reason.",
-                    n, f'{{reason="{reason}"}}')
+            counter(
+                "openrum_drops_total",
+                "Events or values dropped in the batch step, by reason.",
+                n,
+                f'{{reason="{reason}"}}',
+            )
         for table, n in sorted(self.stored.items()):
-            counter("openrum_events_stored_total", "Rows written to the store, by table.", n,
-                    f'{{table="{table}"}}')
-        counter("openrum_flush_failures_total", "Batch writes that failed (and were retried).",
-                self.flush_failures)
+            counter(
+                "openrum_events_stored_total",
+                "Rows written to the store, by table.",
+                n,
+                f'{{table="{table}"}}',
+            )
+        counter(
+            "openrum_flush_failures_total",
+            "Batch writes that failed (and were retried).",
+            self.flush_failures,
+        )
         out += [
             "# HELP openrum_queue_depth Beacons accepted and not yet stored.",
             "# TYPE openrum_queue_depth gauge",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from openrum.collect.beacon import Action, Beacon, Error, UserEvent
+from openrum.collect.beacon import Action, Beacon, Error
 from openrum.enrich import ua, urls
 from openrum.rows import ActionRow, Batch, Dims, ErrorRow, SessionTouch, UserEventRow
 from openrum.scoring import apdex

@@ -13,24 +13,57 @@ from typing import Any, Literal
 import msgspec
 
 STATS: dict[str, float | None] = {
-    "avg": None, "min": None, "max": None,
-    "p50": 0.5, "median": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99,
+    "avg": None,
+    "min": None,
+    "max": None,
+    "p50": 0.5,
+    "median": 0.5,
+    "p75": 0.75,
+    "p90": 0.9,
+    "p95": 0.95,
+    "p99": 0.99,
 }
 
 # Measures of the actions table (ms, CLS unitless) usable as MEASURE:STAT.
 MEASURES: tuple[str, ...] = (
-    "duration", "lcp", "cls", "inp", "fcp", "ttfb", "fid",
-    "inp_input_delay", "inp_processing", "inp_presentation",
-    "redirect", "dns", "tcp", "tls", "request", "response", "dom_processing",
-    "dom_interactive", "dom_content_loaded", "dom_complete", "load_event_end",
-    "server_time", "network_time", "frontend_time", "long_tasks", "long_task_ms", "requests",
+    "duration",
+    "lcp",
+    "cls",
+    "inp",
+    "fcp",
+    "ttfb",
+    "fid",
+    "inp_input_delay",
+    "inp_processing",
+    "inp_presentation",
+    "redirect",
+    "dns",
+    "tcp",
+    "tls",
+    "request",
+    "response",
+    "dom_processing",
+    "dom_interactive",
+    "dom_content_loaded",
+    "dom_complete",
+    "load_event_end",
+    "server_time",
+    "network_time",
+    "frontend_time",
+    "long_tasks",
+    "long_task_ms",
+    "requests",
 )
 
 # Web Vitals thresholds (good ≤, poor >), as in Google's web-vitals library:
 # https://web.dev/articles/vitals#core-web-vitals and web-vitals/src/on*.ts `*Thresholds`.
 VITAL_THRESHOLDS: dict[str, tuple[float, float]] = {
-    "lcp": (2500, 4000), "inp": (200, 500), "cls": (0.1, 0.25),
-    "fcp": (1800, 3000), "ttfb": (800, 1800), "fid": (100, 300),
+    "lcp": (2500, 4000),
+    "inp": (200, 500),
+    "cls": (0.1, 0.25),
+    "fcp": (1800, 3000),
+    "ttfb": (800, 1800),
+    "fid": (100, 300),
 }
 SHARES = ("good_share", "needs_improvement_share", "poor_share")
 
@@ -39,8 +72,20 @@ Source = Literal["actions", "errors"]
 # Dimension name → column, per source table that has it.
 DIMENSIONS: dict[str, dict[Source, str]] = {
     name: {"actions": name, "errors": name}
-    for name in ("page", "browser", "browser_version", "os", "os_version", "device", "user_type",
-                 "country", "region", "city", "connection", "release")
+    for name in (
+        "page",
+        "browser",
+        "browser_version",
+        "os",
+        "os_version",
+        "device",
+        "user_type",
+        "country",
+        "region",
+        "city",
+        "connection",
+        "release",
+    )
 }
 DIMENSIONS["action_type"] = {"actions": "action_type"}
 DIMENSIONS["action_name"] = {"actions": "action_name"}

@@ -58,9 +58,11 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
     col = m.measure
     if m.kind == "share":
         good, poor = VITAL_THRESHOLDS[col]
-        cond = {"good_share": f"{col} <= {good}",
-                "needs_improvement_share": f"{col} > {good} AND {col} <= {poor}",
-                "poor_share": f"{col} > {poor}"}[m.stat]
+        cond = {
+            "good_share": f"{col} <= {good}",
+            "needs_improvement_share": f"{col} > {good} AND {col} <= {poor}",
+            "poor_share": f"{col} > {poor}",
+        }[m.stat]
         return f"{d.count_if(cond)} / nullif(count({col}), 0)"
     q = STATS[m.stat]
     if q is not None:
@@ -92,12 +94,11 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
     for source, ms in sources.items():
         for name in dims + [f[0] for f in q.filters]:
             if source not in DIMENSIONS[name]:
-                raise QueryError(
-                    f"dimension {name!r} is not available with metric {ms[0].name!r}")
+                raise QueryError(f"dimension {name!r} is not available with metric {ms[0].name!r}")
         select = [f"{DIMENSIONS[name][source]} AS {name}" for name in dims]
         if q.interval:
             select.insert(0, f"{dialect.bucket('time', INTERVALS[q.interval])} AS time")
-        select += [f"{_metric_sql(m, dialect, settings)} AS \"{m.name}\"" for m in ms]
+        select += [f'{_metric_sql(m, dialect, settings)} AS "{m.name}"' for m in ms]
         where = ["app = ?", "time >= ?", "time < ?"]
         params += [q.app, start, end]
         for name, op, value in q.filters:
@@ -105,8 +106,9 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
             if op == "is":
                 where.append(f"{col} = ?" if value is not None else f"{col} IS NULL")
             elif op == "is_not":
-                where.append(f"{col} IS DISTINCT FROM ?" if value is not None
-                             else f"{col} IS NOT NULL")
+                where.append(
+                    f"{col} IS DISTINCT FROM ?" if value is not None else f"{col} IS NOT NULL"
+                )
             elif op == "contains":
                 where.append(dialect.contains(col))
             else:
@@ -121,8 +123,9 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
                 params.append(str(value))  # every dimension is text
         # Group by position: a key's alias ("time") may shadow a column of the same name.
         group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-        subqueries.append(f"SELECT {', '.join(select)} FROM {source} "
-                          f"WHERE {' AND '.join(where)}{group}")
+        subqueries.append(
+            f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(where)}{group}"
+        )
 
     if len(subqueries) == 1:
         body = subqueries[0]
@@ -133,7 +136,9 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
             body += " " + join.format(f"({sub}) AS s{i}")
     columns = keys + [m.name for m in metrics]
     order = _order(q, columns, metrics)
-    sql = f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({body}) AS r{order} LIMIT {q.limit}"
+    sql = (
+        f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({body}) AS r{order} LIMIT {q.limit}"
+    )
     return Compiled(sql, params, columns)
 
 
@@ -143,10 +148,7 @@ def _quote(name: str) -> str:
 
 def _order(q: Query, columns: list[str], metrics: list[Metric]) -> str:
     if q.order_by is None:
-        if q.interval:
-            keys = ["time"]
-        else:
-            keys = [f"-{metrics[0].name}"]
+        keys = ["time"] if q.interval else [f"-{metrics[0].name}"]
     else:
         keys = [q.order_by] if isinstance(q.order_by, str) else list(q.order_by)
     parts = []
@@ -154,8 +156,9 @@ def _order(q: Query, columns: list[str], metrics: list[Metric]) -> str:
         desc = key.startswith("-")
         name = key[1:] if desc else key
         if name not in columns:
-            raise QueryError(f"order_by {name!r} is not a column of this query; valid: "
-                             f"{', '.join(columns)}")
+            raise QueryError(
+                f"order_by {name!r} is not a column of this query; valid: {', '.join(columns)}"
+            )
         parts.append(f"{_quote(name)} {'DESC' if desc else 'ASC'} NULLS LAST")
     return " ORDER BY " + ", ".join(parts)
 
@@ -172,8 +175,9 @@ def _value(v: Any) -> Any:
     return v
 
 
-def run_query(store: Store, q: Query, settings: Settings,
-              now: dt.datetime | None = None) -> dict[str, Any]:
+def run_query(
+    store: Store, q: Query, settings: Settings, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Run a query on a store; return ``{"rows": [...], "meta": {...}}``. Raises QueryError."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     dialect = DIALECTS[store.engine]

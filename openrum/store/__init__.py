@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from openrum.store.base import App, Store, StoreError
 
-__all__ = ["App", "Store", "StoreError", "open_store", "default_url"]
+__all__ = ["App", "Store", "StoreError", "default_url", "open_store"]
 
 
 def default_url(data_dir: Path) -> str:

@@ -44,7 +44,9 @@ def _schema(struct: type[msgspec.Struct]) -> pa.Schema:
     return pa.schema([(f, _arrow_type(struct, f)) for f in struct.__struct_fields__])
 
 
-_SCHEMAS = {s: _schema(s) for s in (ActionRow, ErrorRow, UserEventRow, SessionTouch)}
+_SCHEMAS: dict[type[msgspec.Struct], pa.Schema] = {
+    s: _schema(s) for s in (ActionRow, ErrorRow, UserEventRow, SessionTouch)
+}
 
 
 def to_arrow(struct: type[msgspec.Struct], rows: Sequence[msgspec.Struct]) -> pa.Table:
@@ -142,9 +144,7 @@ class DuckDBStore:
                 continue
             con.execute("BEGIN")
             con.execute(entry.read_text())
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, now())", [version, entry.name]
-            )
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, entry.name])
             con.execute("COMMIT")
             current = version
         return current
@@ -157,11 +157,16 @@ class DuckDBStore:
             if batch.actions:
                 self._insert(con, ActionRow, _latest(batch.actions), _ACTIONS_UPSERT)
             if batch.errors:
-                self._insert(con, ErrorRow, batch.errors,
-                             "INSERT OR IGNORE INTO errors SELECT * FROM batch")
+                self._insert(
+                    con, ErrorRow, batch.errors, "INSERT OR IGNORE INTO errors SELECT * FROM batch"
+                )
             if batch.user_events:
-                self._insert(con, UserEventRow, batch.user_events,
-                             "INSERT OR IGNORE INTO user_events SELECT * FROM batch")
+                self._insert(
+                    con,
+                    UserEventRow,
+                    batch.user_events,
+                    "INSERT OR IGNORE INTO user_events SELECT * FROM batch",
+                )
             if batch.sessions:
                 self._insert(con, SessionTouch, merge_touches(batch.sessions), _SESSIONS_UPSERT)
             con.execute("COMMIT")
@@ -170,8 +175,12 @@ class DuckDBStore:
             raise StoreError(str(e)) from e
 
     @staticmethod
-    def _insert(con: duckdb.DuckDBPyConnection, struct: type[msgspec.Struct],
-                rows: Sequence[msgspec.Struct], sql: str) -> None:
+    def _insert(
+        con: duckdb.DuckDBPyConnection,
+        struct: type[msgspec.Struct],
+        rows: Sequence[msgspec.Struct],
+        sql: str,
+    ) -> None:
         table = to_arrow(struct, rows)
         con.register("batch", table)
         try:
@@ -183,9 +192,13 @@ class DuckDBStore:
         try:
             self._cursor().execute(
                 "INSERT INTO applications VALUES (?, ?, ?, ?, ?)",
-                [app.id, app.name, app.origins,
-                 dt.datetime.fromtimestamp(app.created / 1000, dt.UTC).replace(tzinfo=None),
-                 json.dumps(app.config)],
+                [
+                    app.id,
+                    app.name,
+                    app.origins,
+                    dt.datetime.fromtimestamp(app.created / 1000, dt.UTC).replace(tzinfo=None),
+                    json.dumps(app.config),
+                ],
             )
         except duckdb.ConstraintException as e:
             raise StoreError(f"application {app.id!r} exists") from e
@@ -195,8 +208,10 @@ class DuckDBStore:
         found = cur.execute("SELECT count(*) FROM applications WHERE id = ?", [app.id]).fetchone()
         if not found or not found[0]:
             raise StoreError(f"no application {app.id!r}")
-        cur.execute("UPDATE applications SET name = ?, origins = ?, config = ? WHERE id = ?",
-                    [app.name, app.origins, json.dumps(app.config), app.id])
+        cur.execute(
+            "UPDATE applications SET name = ?, origins = ?, config = ? WHERE id = ?",
+            [app.name, app.origins, json.dumps(app.config), app.id],
+        )
 
     # -- reads (any thread) -----------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -219,9 +234,13 @@ class DuckDBStore:
     def list_apps(self) -> list[App]:
         _, rows = self.select(
             "SELECT id, name, origins, epoch_ms(created), config FROM applications "
-            "ORDER BY created, id", [])
-        return [App(id=r[0], name=r[1], origins=list(r[2]), created=int(r[3]),
-                    config=json.loads(r[4])) for r in rows]
+            "ORDER BY created, id",
+            [],
+        )
+        return [
+            App(id=r[0], name=r[1], origins=list(r[2]), created=int(r[3]), config=json.loads(r[4]))
+            for r in rows
+        ]
 
     def close(self) -> None:
         self._con.close()

@@ -49,12 +49,15 @@ _new_app_decoder = msgspec.json.Decoder(NewApp)
 
 def snippet(app_id: str, base_url: str) -> str:
     """The async <script> tag a site pastes into its <head>."""
-    return (f'<script async src="{base_url}/openrum.js" data-app="{app_id}" '
-            f'data-endpoint="{base_url}/api/v1/beacon"></script>')
+    return (
+        f'<script async src="{base_url}/openrum.js" data-app="{app_id}" '
+        f'data-endpoint="{base_url}/api/v1/beacon"></script>'
+    )
 
 
-def new_app(name: str, origins: list[str], app_id: str | None = None,
-            now_ms: int | None = None) -> App:
+def new_app(
+    name: str, origins: list[str], app_id: str | None = None, now_ms: int | None = None
+) -> App:
     """Validate and build an application. Raises ApiError for an empty name or a bad origin."""
     name = name.strip()
     if not name or len(name) > 200:
@@ -70,16 +73,25 @@ def new_app(name: str, origins: list[str], app_id: str | None = None,
         clean.append(normal)
     if app_id is not None and not re.fullmatch(r"[A-Za-z0-9_-]{3,64}", app_id):
         raise ApiError("an application id is 3 to 64 letters, digits, '_' or '-'")
-    return App(id=app_id or secrets.token_urlsafe(9), name=name, origins=clean,
-               created=now_ms if now_ms is not None else int(time.time() * 1000))
+    return App(
+        id=app_id or secrets.token_urlsafe(9),
+        name=name,
+        origins=clean,
+        created=now_ms if now_ms is not None else int(time.time() * 1000),
+    )
 
 
 def _json(data: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(data), status_code=status, media_type="application/json")
 
 
-def routes(store: Store, writer: BatchWriter, collector: Collector, settings: Settings,
-           now: Callable[[], dt.datetime] | None = None) -> list[Route]:
+def routes(
+    store: Store,
+    writer: BatchWriter,
+    collector: Collector,
+    settings: Settings,
+    now: Callable[[], dt.datetime] | None = None,
+) -> list[Route]:
     """The API routes, bound to one store and writer."""
 
     async def body_of(request: Request, decoder: msgspec.json.Decoder[Any]) -> Any:
@@ -103,8 +115,14 @@ def routes(store: Store, writer: BatchWriter, collector: Collector, settings: Se
 
     async def list_apps(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
-        return _json({"apps": [dict(msgspec.to_builtins(a), snippet=snippet(a.id, base))
-                               for a in collector.apps.values()]})
+        return _json(
+            {
+                "apps": [
+                    dict(msgspec.to_builtins(a), snippet=snippet(a.id, base))
+                    for a in collector.apps.values()
+                ]
+            }
+        )
 
     async def create_app(request: Request) -> Response:
         spec = await body_of(request, _new_app_decoder)
