@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -61,6 +62,12 @@ class Server:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        # Everything allocated so far (modules, parsers, catalogues) lives as long as the process:
+        # move it out of the collector's sight, and collect young objects less often. Batches
+        # allocate many short-lived objects; full passes over a large heap are what costs.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 50)
         self.writer.start()
         try:
             yield

@@ -11,7 +11,8 @@ end
 
 function init(args)
   app = args[1] or "bench"
-  prefix = string.format("w%d-%d-", tid or 0, math.random(1, 1e9))
+  math.randomseed(os.time() + (tid or 0) * 7919)
+  prefix = string.format("%s-w%d-%d-", args[2] or "run", tid or 0, math.random(1, 1e9))
 end
 
 local head = '{"v":1,"app":"%s","sid":"%s","page":"p","sent":%d,"seq":1,"agent":"0.1.0",' ..

@@ -8,6 +8,7 @@ queue is full) with an ``X-OpenRUM-Reason`` header and a counted reason. Any oth
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import logging
@@ -19,8 +20,7 @@ from urllib.parse import urlsplit
 
 from openrum.collect import beacon as wire
 from openrum.collect.metrics import Metrics
-from openrum.collect.writer import BatchWriter
-from openrum.enrich.pipeline import Received
+from openrum.collect.writer import BatchWriter, Raw
 from openrum.settings import Settings
 from openrum.store.base import App
 
@@ -36,6 +36,7 @@ _ACCEPTED_TYPES = (b"text/plain", b"application/json")
 _EXPOSE = (b"access-control-expose-headers", b"x-openrum-reason, retry-after")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_origin(origin: str) -> str:
     """``scheme://host[:port]`` in lower case, default ports dropped; '' if it is not one."""
     try:
@@ -201,8 +202,13 @@ class Collector:
             )
             return
         client = scope.get("client")
-        item = Received(
-            decoded, int(time.time() * 1000), client[0] if client else "", ua, origin or None
+        item = Raw(
+            body,
+            len(decoded.events),
+            int(time.time() * 1000),
+            client[0] if client else "",
+            ua,
+            origin or None,
         )
         if not self.writer.put(item):
             await self._reject(

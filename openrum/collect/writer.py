@@ -16,6 +16,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+import msgspec
+
+from openrum.collect.beacon import Beacon
 from openrum.collect.metrics import Metrics
 from openrum.enrich import pipeline
 from openrum.rows import Batch
@@ -23,7 +26,23 @@ from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
 
 log = logging.getLogger("openrum.writer")
+_decoder = msgspec.json.Decoder(Beacon)
 T = TypeVar("T")
+
+
+class Raw(msgspec.Struct, gc=False):
+    """A validated beacon as the collector queues it: the body bytes and the stamp.
+
+    Bytes and strings are not tracked by the garbage collector, so a deep queue costs no GC
+    passes on the hot path; the batch step decodes the body again (a few µs).
+    """
+
+    body: bytes
+    events: int
+    received: int  # server clock, epoch ms
+    ip: str
+    ua: str
+    origin: str | None = None
 
 
 class BatchWriter:
@@ -33,26 +52,29 @@ class BatchWriter:
         self.store = store
         self.settings = settings
         self.metrics = metrics
-        self._queue: deque[pipeline.Received] = deque()
+        self._queue: deque[Raw] = deque()
         self._queued_events = 0
         self._calls: deque[tuple[Callable[[Store], Any], Future[Any]]] = deque()
         self._wake = threading.Event()
         self._stopping = False
-        self._idle = threading.Event()
-        self._idle.set()
+        # Beacons put and beacons written: flush() waits for the second to reach the first.
+        self._put = 0
+        self._written = 0
+        self._progress = threading.Condition()
         self._retry: Batch | None = None
+        self._batch_items = 0
         self._thread = threading.Thread(target=self._run, name="openrum-writer", daemon=True)
         self.listeners: list[Callable[[], None]] = []  # called after each successful write
 
     # -- called from the event loop -----------------------------------------------------------
-    def put(self, item: pipeline.Received) -> bool:
+    def put(self, item: Raw) -> bool:
         """Queue a beacon; False when the queue is full (the collector answers 503)."""
         if len(self._queue) >= self.settings.queue_max_beacons:
             return False
-        self._idle.clear()
         self._queue.append(item)
-        self._queued_events += len(item.beacon.events)
-        if self._queued_events >= self.settings.flush_max_events:
+        self._put += 1
+        self._queued_events += item.events
+        if self._queued_events >= self.settings.flush_max_events and not self._wake.is_set():
             self._wake.set()
         return True
 
@@ -83,12 +105,10 @@ class BatchWriter:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is stored; True when it was in time."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._wake.set()
-            if self._idle.wait(max(deadline - time.monotonic(), 0)) and not self._queue:
-                return self._retry is None
-        return False
+        target = self._put
+        self._wake.set()
+        with self._progress:
+            return self._progress.wait_for(lambda: self._written >= target, timeout)
 
     # -- the thread ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -113,17 +133,21 @@ class BatchWriter:
         while self._retry is not None or self._queue:
             batch = self._retry
             if batch is None:
-                items = []
+                items: list[pipeline.Received] = []
                 events = 0
                 while self._queue and events < self.settings.flush_max_events:
-                    item = self._queue.popleft()
-                    events += len(item.beacon.events)
-                    items.append(item)
+                    raw = self._queue.popleft()
+                    events += raw.events
+                    beacon = _decoder.decode(raw.body)  # validated by the collector already
+                    items.append(
+                        pipeline.Received(beacon, raw.received, raw.ip, raw.ua, raw.origin)
+                    )
                 self._queued_events -= events
                 ctx = pipeline.Context(self.settings)
                 began = time.perf_counter()
                 batch = pipeline.run(items, ctx)
                 self.metrics.dropped.update(ctx.drops)
+                self._batch_items = len(items)
             else:
                 began = time.perf_counter()
             try:
@@ -137,11 +161,12 @@ class BatchWriter:
                 time.sleep(min(self.settings.flush_interval_s, 1.0))
                 continue
             self._retry = None
+            with self._progress:
+                self._written += self._batch_items
+                self._progress.notify_all()
             self.metrics.observe_flush(time.perf_counter() - began)
             self.metrics.stored["actions"] += len(batch.actions)
             self.metrics.stored["errors"] += len(batch.errors)
             self.metrics.stored["user_events"] += len(batch.user_events)
             for listener in self.listeners:
                 listener()
-        if not self._queue and self._retry is None:
-            self._idle.set()

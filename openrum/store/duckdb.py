@@ -114,7 +114,7 @@ class DuckDBStore:
 
     engine = "duckdb"
 
-    def __init__(self, path: str | Path, memory_limit: str = "1GB") -> None:
+    def __init__(self, path: str | Path, memory_limit: str = "256MB") -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,360 @@
+"""bench/ingest: beacons/s, latency and memory of `openrum serve` against the machine's ceiling.
+
+Run: ``.venv/bin/python -m bench.ingest [--seconds 60] [--rate 10000]``. Needs Debian's `wrk`
+(installed by the runner when missing) and `taskset`. The server under test runs with one worker
+pinned to CPU 0; wrk runs pinned to CPU 1. In the same run:
+
+1. ceiling: a bare raw-ASGI endpoint that reads and discards the same body (bench/ingest/bare.py);
+2. peak: `openrum serve` at full load for the same time;
+3. sustained: `openrum serve` at ``--rate`` beacons/s of 5 events for ``--seconds``, sampling
+   RSS and queue depth, then checking that every accepted event is in the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.plot import bars, lines
+from bench.report import PLOTS, machine, write_section
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "beacon.lua"
+EVENTS_PER_BEACON = 5
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(url: str, seconds: int, connections: int, delay_ms: float = 0) -> WrkResult:
+    env = {**os.environ, "OPENRUM_BENCH_DELAY_MS": str(delay_ms)}
+    out = subprocess.run(
+        [
+            "taskset",
+            "-c",
+            "1",
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            "bench",
+            f"peak{os.getpid()}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))  # type: ignore[union-attr]
+    took = re.search(r"requests in ([\d.]+\w+)", out).group(1)  # type: ignore[union-attr]
+    non = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return WrkResult(
+        requests=requests,
+        seconds=_ms(took) / 1000,
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        p99_ms=_ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        non_2xx=int(non.group(1)) if non else 0,
+    )
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError("server exited")
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def metrics(url: str) -> dict[str, float]:
+    text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start(cmd: list[str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        ["taskset", "-c", "0", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_up(f"http://127.0.0.1:{port}", proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=60, help="sustained phase length")
+    parser.add_argument("--peak-seconds", type=int, default=15, help="ceiling and peak phases")
+    parser.add_argument("--rate", type=int, default=10_000, help="sustained beacons/s")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench/ingest needs wrk: apt-get install wrk")
+    py = sys.executable
+    port = 18_000 + os.getpid() % 1000
+    url = f"http://127.0.0.1:{port}"
+
+    bare = start(
+        [
+            py,
+            "-m",
+            "uvicorn",
+            "bench.ingest.bare:app",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        port,
+    )
+    try:
+        ceiling = run_wrk(url, args.peak_seconds, args.connections)
+    finally:
+        stop(bare)
+
+    data = Path(tempfile.mkdtemp(prefix="openrum-bench-"))
+    subprocess.run(
+        [
+            py,
+            "-m",
+            "openrum",
+            "apps",
+            "create",
+            "Bench",
+            "--id",
+            "bench",
+            "--origin",
+            "*",
+            "--data",
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = start([py, "-m", "openrum", "serve", "--port", str(port), "--data", str(data)], port)
+    try:
+        before = metrics(url)
+        peak = run_wrk(url, args.peak_seconds, args.connections)
+        after = metrics(url)
+        peak_accepted = (
+            after["openrum_beacons_accepted_total"] - before["openrum_beacons_accepted_total"]
+        )
+        # Let the peak phase drain before the sustained phase.
+        for _ in range(600):
+            if metrics(url)["openrum_queue_depth"] == 0:
+                break
+            time.sleep(0.2)
+        start_m = metrics(url)
+        # Paced load: each connection waits `delay` after each answer, so
+        # rate ≈ connections / (delay + latency); aim 1 ms of latency under the target.
+        connections = 200
+        delay_ms = max(1000 * connections / args.rate - 1.0, 0.1)
+        samples: list[tuple[float, float, float]] = []
+        wrk = subprocess.Popen(
+            [
+                "taskset",
+                "-c",
+                "1",
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{args.seconds}s",
+                "--latency",
+                "-s",
+                str(LUA),
+                url,
+                "--",
+                "bench",
+                f"peak{os.getpid()}",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OPENRUM_BENCH_DELAY_MS": f"{delay_ms:.3f}"},
+        )
+        began = time.monotonic()
+        while wrk.poll() is None:
+            time.sleep(1.0)
+            m = metrics(url)
+            samples.append((time.monotonic() - began, rss_mb(server.pid), m["openrum_queue_depth"]))
+        out = wrk.communicate()[0]
+        sustained_requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        sustained_p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+        sustained_p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+        drain_began = time.monotonic()
+        while metrics(url)["openrum_queue_depth"] > 0 and time.monotonic() - drain_began < 120:
+            time.sleep(0.1)
+        time.sleep(1.5)  # the batch in flight
+        drain = time.monotonic() - drain_began
+        end_m = metrics(url)
+        accepted = (
+            end_m["openrum_beacons_accepted_total"] - start_m["openrum_beacons_accepted_total"]
+        )
+        accepted_events = (
+            end_m["openrum_events_accepted_total"] - start_m["openrum_events_accepted_total"]
+        )
+
+        def stored(m: dict[str, float]) -> float:
+            return sum(v for k, v in m.items() if k.startswith("openrum_events_stored_total"))
+
+        stored_events = stored(end_m) - stored(start_m)
+        all_accepted = end_m["openrum_events_accepted_total"]
+        body = json.dumps(
+            {
+                "app": "bench",
+                "metrics": ["count", "errors"],
+                "from": "2000-01-01T00:00:00Z",
+                "to": "2100-01-01T00:00:00Z",
+            }
+        )
+        req = urllib.request.Request(
+            url + "/api/v1/query", data=body.encode(), headers={"content-type": "application/json"}
+        )
+        row = json.loads(urllib.request.urlopen(req, timeout=60).read())["rows"][0]
+        peak_rss = rss_mb(server.pid, "VmHWM")
+    finally:
+        stop(server)
+        shutil.rmtree(data, ignore_errors=True)
+    # Each beacon: 3 actions, 1 error, 1 user event. The query API counts actions and errors.
+    queried = row["count"] + row["errors"]
+    expected_queried = all_accepted / EVENTS_PER_BEACON * 4
+    rate = accepted / args.seconds
+    report = {
+        "ceiling_rps": ceiling.rps,
+        "ceiling_p50": ceiling.p50_ms,
+        "ceiling_p99": ceiling.p99_ms,
+        "peak_rps": peak.rps,
+        "peak_accepted_per_s": peak_accepted / peak.seconds,
+        "peak_p50": peak.p50_ms,
+        "peak_p99": peak.p99_ms,
+        "peak_non_2xx": peak.non_2xx,
+        "sustained_rate": rate,
+        "sustained_requests": sustained_requests,
+        "sustained_p50": sustained_p50,
+        "sustained_p99": sustained_p99,
+        "accepted_events": accepted_events,
+        "stored_events": stored_events,
+        "queried": queried,
+        "expected_queried": expected_queried,
+        "peak_rss_mb": peak_rss,
+        "drain_s": drain,
+        "max_queue": max(q for _, _, q in samples),
+    }
+    print(json.dumps(report, indent=1))
+    if args.no_write:
+        return 0
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    (PLOTS / "ingest-throughput.svg").write_text(
+        bars(
+            "Beacons/s on one core (wrk pinned to the other)",
+            "requests/s",
+            [
+                ("bare ASGI ceiling", ceiling.rps),
+                ("openrum serve (peak)", peak.rps),
+                (f"sustained target {args.rate:,}", rate),
+            ],
+        )
+    )
+    (PLOTS / "ingest-sustained.svg").write_text(
+        lines(
+            f"Sustained {args.rate:,} beacons/s: server RSS and queue depth",
+            "seconds",
+            "MB / beacons (thousands)",
+            [
+                ("RSS (MB)", [(t, r) for t, r, _ in samples]),
+                ("queue depth (thousands)", [(t, q / 1000) for t, _, q in samples]),
+            ],
+        )
+    )
+    share = peak.rps / ceiling.rps
+    every = "yes" if stored_events == accepted_events and queried == expected_queried else "NO"
+    write_section(
+        "ingest",
+        f"""
+## Ingest (`python -m bench.ingest`)
+
+{machine()}. Server: one process pinned to CPU 0 (`taskset -c 0`), uvicorn + httptools + uvloop;
+load: `wrk -t1 -c{args.connections}` pinned to CPU 1 with `bench/ingest/beacon.lua` (unique
+beacons of {EVENTS_PER_BEACON} events, ~1.4 KB: a load action with Navigation Timing and vitals,
+two xhr actions, a JavaScript error and a rage click).
+
+| run | requests/s | p50 latency | p99 latency |
+|---|---:|---:|---:|
+| bare raw-ASGI endpoint (read + discard: the ceiling) | {ceiling.rps:,.0f} | {ceiling.p50_ms:.2f} ms | {ceiling.p99_ms:.2f} ms |
+| `openrum serve`, full load for {args.peak_seconds} s | {peak.rps:,.0f} ({share:.0%} of the ceiling) | {peak.p50_ms:.2f} ms | {peak.p99_ms:.2f} ms |
+| `openrum serve`, paced at {args.rate:,}/s for {args.seconds} s | {rate:,.0f} accepted | {sustained_p50:.2f} ms | {sustained_p99:.2f} ms |
+
+Sustained phase: {accepted:,.0f} beacons ({accepted_events:,.0f} events) accepted,
+{stored_events:,.0f} events stored; the query API counts {queried:,.0f} actions + errors for
+{expected_queried:,.0f} expected over the whole run — every accepted event stored: **{every}**.
+Largest write queue: {report["max_queue"]:,.0f} beacons; drained {drain:.1f} s after the load
+stopped. Peak RSS of the server process (VmHWM, whole run): **{peak_rss:.0f} MB**.
+Non-2xx answers at full load: {peak.non_2xx:,}.
+
+![throughput](benchmarks/ingest-throughput.svg)
+![sustained](benchmarks/ingest-sustained.svg)
+""",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
