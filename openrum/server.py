@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import datetime as dt
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
