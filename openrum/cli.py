@@ -109,7 +109,7 @@ def serve(args: argparse.Namespace) -> int:
     settings = Settings.load(dict(args.setting))
     data = Path(args.data)
     store = open_store(_store_url(args))
-    server = Server(store, settings)
+    server = Server(store, settings, data)
     url = f"http://{args.host}:{args.port}"
     marker = data / "server.json"
     data.mkdir(parents=True, exist_ok=True)
@@ -125,6 +125,7 @@ def serve(args: argparse.Namespace) -> int:
             lifespan="on",
             log_level="warning",
             access_log=False,
+            timeout_graceful_shutdown=5,  # then the writer stores what is spooled
         )
     finally:
         marker.unlink(missing_ok=True)

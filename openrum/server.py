@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from openrum.collect.app import Collector
 from openrum.collect.metrics import Metrics
+from openrum.collect.spool import Spool
 from openrum.collect.writer import BatchWriter
 from openrum.query.model import QueryError
 from openrum.settings import Settings
@@ -32,12 +33,17 @@ class Server:
     """Everything one ``openrum serve`` process runs; ``app`` is its ASGI entry point."""
 
     def __init__(
-        self, store: Store, settings: Settings, now: Callable[[], dt.datetime] | None = None
+        self,
+        store: Store,
+        settings: Settings,
+        data: Path,
+        now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.metrics = Metrics()
-        self.writer = BatchWriter(store, settings, self.metrics)
+        self.spool = Spool(data / "spool", settings.spool_max_bytes, settings.spool_segment_bytes)
+        self.writer = BatchWriter(store, settings, self.metrics, self.spool)
         self.collector = Collector(settings, self.writer, self.metrics)
         self.collector.set_apps(store.list_apps())
         self.web = Starlette(
@@ -72,5 +78,5 @@ class Server:
         try:
             yield
         finally:
-            self.writer.stop()
+            self.writer.stop(self.settings.shutdown_timeout_s)  # closes the spool too
             self.store.close()

@@ -28,9 +28,25 @@ class Settings:
     # Ingest limits (checked in the request)
     max_body_bytes: int = _s(65_536, "Largest accepted beacon body in bytes (413 above).")
     max_events_per_beacon: int = _s(200, "Most events one beacon may carry (400 above).")
-    queue_max_beacons: int = _s(
-        100_000, "Beacons waiting for the batch writer before the collector answers 503."
+    max_decompressed_bytes: int = _s(
+        262_144, "Largest body after gzip/deflate decompression (413 above)."
     )
+    body_timeout_s: float = _s(10.0, "A client that takes longer to send its body gets 408.")
+    rate_limit_ip_per_s: float = _s(
+        50.0,
+        "Beacons per second one connecting address may send (429 above; 0 = off). Behind a "
+        "proxy every client shares the proxy's address: raise it or turn it off there.",
+    )
+    rate_limit_ip_burst: float = _s(200.0, "Beacons one address may send in a burst.")
+    rate_limit_app_per_s: float = _s(0.0, "Beacons per second per application (0 = off).")
+    rate_limit_app_burst: float = _s(10_000.0, "Beacons one application may send in a burst.")
+    shutdown_timeout_s: float = _s(
+        20.0, "On SIGTERM, how long to keep storing spooled beacons before exiting."
+    )
+    spool_max_bytes: int = _s(
+        1 << 30, "Spooled bytes not yet stored before the collector answers 503 (1 GiB)."
+    )
+    spool_segment_bytes: int = _s(4 << 20, "Size at which the spool starts a new segment file.")
     # Ingest limits (applied in the batch step: values are truncated or cleared, and counted)
     max_url_length: int = _s(2048, "URLs longer than this are truncated.")
     max_name_length: int = _s(512, "Action names, titles and user tags longer than this are cut.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,9 +23,9 @@ HEADERS = {"content-type": "text/plain;charset=UTF-8", "origin": ORIGIN, "user-a
 
 
 @pytest.fixture
-async def server(store: DuckDBStore) -> AsyncIterator[Server]:
+async def server(store: DuckDBStore, tmp_path: Path) -> AsyncIterator[Server]:
     store.create_app(App(id="shop", name="Shop", origins=[ORIGIN], created=0))
-    srv = Server(store, Settings.load({"max_events_per_beacon": "20"}, environ={}))
+    srv = Server(store, Settings.load({"max_events_per_beacon": "20"}, environ={}), tmp_path)
     srv.writer.start()
     yield srv
     srv.writer.stop()
@@ -178,10 +179,11 @@ async def test_get_is_not_allowed(client: httpx.AsyncClient) -> None:
     assert r.headers["x-openrum-reason"] == "method_not_allowed"
 
 
-async def test_full_queue_answers_503_with_retry_after(store: DuckDBStore) -> None:
+async def test_full_spool_answers_503_with_retry_after(store: DuckDBStore, tmp_path: Path) -> None:
     store.create_app(App(id="shop", name="Shop", origins=[], created=0))
-    srv = Server(store, Settings.load({"queue_max_beacons": "2"}, environ={}))
-    # The writer is not started: the queue fills up.
+    size = len(encode(beacon())) + 300  # room for two records, not three
+    srv = Server(store, Settings.load({"spool_max_bytes": str(2 * size)}, environ={}), tmp_path)
+    # The writer is not started: the spool fills up.
     transport = httpx.ASGITransport(app=srv.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://c") as c:
         codes = [
@@ -196,6 +198,7 @@ async def test_full_queue_answers_503_with_retry_after(store: DuckDBStore) -> No
         ]
     assert [r.status_code for r in codes] == [202, 202, 503]
     assert codes[2].headers["retry-after"] == "1"
+    assert codes[2].headers["x-openrum-reason"] == "spool_full"
     srv.writer.start()
     srv.writer.stop()
     assert store.select("SELECT count(*) FROM actions", [])[1] == [(2,)]  # drained on stop
@@ -233,3 +236,69 @@ async def test_agent_bundle_is_served_compressed_with_an_etag(
     assert len(gzip.compress(r.content)) > 0
     r = await client.get("/openrum.js", headers={"if-none-match": r.headers["etag"]})
     assert r.status_code == 304
+
+
+async def test_gzip_bodies_are_accepted_and_bombs_refused(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    headers = {**HEADERS, "content-encoding": "gzip"}
+    r = await client.post(
+        "/api/v1/beacon", content=gzip.compress(encode(beacon())), headers=headers
+    )
+    assert r.status_code == 202
+    bomb = gzip.compress(b" " * 5_000_000)
+    assert len(bomb) < 65_536
+    r = await client.post("/api/v1/beacon", content=bomb, headers=headers)
+    assert (r.status_code, r.headers["x-openrum-reason"]) == (413, "body_too_large")
+    assert rows(server, "SELECT count(*) FROM actions") == [(1,)]
+
+
+async def test_rate_limits_answer_429_with_retry_after(store: DuckDBStore, tmp_path: Path) -> None:
+    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
+    settings = Settings.load({"rate_limit_ip_per_s": "1", "rate_limit_ip_burst": "3"}, environ={})
+    srv = Server(store, settings, tmp_path)
+    transport = httpx.ASGITransport(app=srv.app, client=("203.0.113.9", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+        codes = [
+            (
+                await c.post(
+                    "/api/v1/beacon",
+                    content=encode(beacon()),
+                    headers={"content-type": "text/plain"},
+                )
+            )
+            for _ in range(4)
+        ]
+    assert [r.status_code for r in codes] == [202, 202, 202, 429]
+    assert codes[3].headers["x-openrum-reason"] == "rate_limited_ip"
+    assert int(codes[3].headers["retry-after"]) >= 1
+
+
+async def test_a_slow_body_times_out_with_408(store: DuckDBStore, tmp_path: Path) -> None:
+    import anyio
+
+    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
+    srv = Server(store, Settings.load({"body_timeout_s": "0.2"}, environ={}), tmp_path)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if not sent:
+            sent.append({})
+            return {"type": "http.request", "body": b'{"v":', "more_body": True}
+        await anyio.sleep(5)  # the rest never comes in time
+        return {"type": "http.request", "body": b"1}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/beacon",
+        "headers": [(b"content-type", b"text/plain")],
+        "client": ("192.0.2.1", 1),
+    }
+    with anyio.fail_after(3):
+        await srv.app(scope, receive, send)
+    assert sent[1]["status"] == 408
+    assert (b"x-openrum-reason", b"body_timeout") in sent[1]["headers"]

@@ -20,7 +20,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 def test_settings_page_is_generated_and_current() -> None:
     assert (DOCS / "settings.md").read_text() == markdown(), (
-        "docs/settings.md is stale: run `openrum settings --markdown > docs/settings.md`")
+        "docs/settings.md is stale: run `openrum settings --markdown > docs/settings.md`"
+    )
 
 
 def commands(parser: argparse.ArgumentParser, prefix: str = "openrum") -> list[str]:
@@ -38,9 +39,9 @@ def test_cli_command_is_documented(command: str) -> None:
     assert f"`{command}" in (DOCS / "cli.md").read_text()
 
 
-def test_every_route_is_documented(store: DuckDBStore) -> None:
+def test_every_route_is_documented(store: DuckDBStore, tmp_path: Path) -> None:
     text = (DOCS / "api.md").read_text()
-    server = Server(store, Settings.load({}, environ={}))
+    server = Server(store, Settings.load({}, environ={}), tmp_path)
     paths = {"/api/v1/beacon", "/openrum.js", "/healthz", "/metrics"}
     for route in server.web.routes:
         path = getattr(route, "path", "")
@@ -52,8 +53,15 @@ def test_every_route_is_documented(store: DuckDBStore) -> None:
         assert path in text
 
 
-STRUCTS = [beacon.Beacon, beacon.Env, beacon.ClientHints, beacon.Action, beacon.Vital,
-           beacon.Error, beacon.UserEvent]
+STRUCTS = [
+    beacon.Beacon,
+    beacon.Env,
+    beacon.ClientHints,
+    beacon.Action,
+    beacon.Vital,
+    beacon.Error,
+    beacon.UserEvent,
+]
 
 
 @pytest.mark.parametrize("struct", STRUCTS, ids=lambda s: s.__name__)

@@ -190,7 +190,23 @@ def main() -> int:
         check=True,
         capture_output=True,
     )
-    server = start([py, "-m", "openrum", "serve", "--port", str(port), "--data", str(data)], port)
+    # All load comes from 127.0.0.1: the per-address rate limit is off for the benchmark.
+    server = start(
+        [
+            py,
+            "-m",
+            "openrum",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+            "--setting",
+            "rate_limit_ip_per_s",
+            "0",
+        ],
+        port,
+    )
     try:
         before = metrics(url)
         peak = run_wrk(url, args.peak_seconds, args.connections)

@@ -8,10 +8,12 @@ queue is full) with an ``X-OpenRUM-Reason`` header and a counted reason. Any oth
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gzip
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from importlib import resources
@@ -19,8 +21,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openrum.collect import beacon as wire
+from openrum.collect import spool
+from openrum.collect.limits import RateLimiter, inflate
 from openrum.collect.metrics import Metrics
-from openrum.collect.writer import BatchWriter, Raw
+from openrum.collect.spool import Raw, Spool
+from openrum.collect.writer import BatchWriter
 from openrum.settings import Settings
 from openrum.store.base import App
 
@@ -83,6 +88,9 @@ class Collector:
     ) -> None:
         self.settings = settings
         self.writer = writer
+        self.spool: Spool = writer.spool
+        self.ip_limit = RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst)
+        self.app_limit = RateLimiter(settings.rate_limit_app_per_s, settings.rate_limit_app_burst)
         self.metrics = metrics
         self.fallback = fallback
         self.apps: dict[str, App] = {}
@@ -133,6 +141,7 @@ class Collector:
         origin = ""
         length = -1
         ctype = b""
+        encoding = b""
         ua = ""
         for name, value in scope["headers"]:
             if name == b"origin":
@@ -141,27 +150,29 @@ class Collector:
                 length = int(value) if value.isdigit() else -1
             elif name == b"content-type":
                 ctype = value.split(b";", 1)[0].strip().lower()
+            elif name == b"content-encoding":
+                encoding = value.strip().lower()
             elif name == b"user-agent":
                 ua = value.decode("latin-1")[:1024]
         cors = self._cors(origin)
         if method == "OPTIONS":
-            if origin and not cors:
-                await self._reject(send, 403, "origin_not_allowed", "origin not allowed", [])
-                return
-            await _respond(
-                send,
-                204,
-                b"",
-                [
-                    *cors,
-                    (b"access-control-allow-methods", b"POST"),
-                    (b"access-control-allow-headers", b"content-type"),
-                    (b"access-control-max-age", str(self.settings.cors_max_age_s).encode()),
-                ],
-            )
+            await self._preflight(send, origin, cors)
             return
         if method != "POST":
             await self._reject(send, 405, "method_not_allowed", "use POST", cors)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else ""
+        now = time.time()
+        wait = self.ip_limit.allow(ip, now)
+        if wait:
+            await self._reject(
+                send,
+                429,
+                "rate_limited_ip",
+                "too many beacons from this address",
+                [*cors, (b"retry-after", str(math.ceil(wait)).encode())],
+            )
             return
         limit = self.settings.max_body_bytes
         if length > limit:
@@ -172,18 +183,15 @@ class Collector:
                 send, 415, "unsupported_media_type", "send text/plain or application/json", cors
             )
             return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                self.metrics.rejected["client_disconnected"] += 1
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > limit:
-                await self._reject(send, 413, "body_too_large", f"body over {limit} bytes", cors)
-                return
+        body = await self._read_body(receive, limit)
+        if body is not None and not isinstance(body, wire.Drop) and encoding:
+            body = inflate(body, encoding, self.settings.max_decompressed_bytes)
+        if body is None:
+            self.metrics.rejected["client_disconnected"] += 1
+            return
+        if isinstance(body, wire.Drop):
+            await self._reject(send, body.status, body.reason, body.detail, cors)
+            return
         decoded = wire.decode(body, self.settings.max_events_per_beacon)
         if isinstance(decoded, wire.Drop):
             await self._reject(send, decoded.status, decoded.reason, decoded.detail, cors)
@@ -201,28 +209,86 @@ class Collector:
                 cors,
             )
             return
-        client = scope.get("client")
-        item = Raw(
-            body,
-            len(decoded.events),
-            int(time.time() * 1000),
-            client[0] if client else "",
-            ua,
-            origin or None,
-        )
-        if not self.writer.put(item):
+        wait = self.app_limit.allow(decoded.app, now)
+        if wait:
+            await self._reject(
+                send,
+                429,
+                "rate_limited_app",
+                "too many beacons for this app",
+                [*cors, (b"retry-after", str(math.ceil(wait)).encode())],
+            )
+            return
+        item = Raw(body, len(decoded.events), int(now * 1000), ip, ua, origin or None)
+        durable = self.spool.append(spool.encode(item))
+        if durable is None:
             await self._reject(
                 send,
                 503,
-                "queue_full",
+                "spool_full",
                 "collector busy, retry later",
                 [*cors, (b"retry-after", b"1")],
+            )
+            return
+        try:
+            await durable
+        except OSError:
+            log.exception("spool write failed")
+            await self._reject(
+                send,
+                503,
+                "spool_error",
+                "collector cannot write, retry later",
+                [*cors, (b"retry-after", b"5")],
             )
             return
         self.metrics.beacons_accepted += 1
         self.metrics.events_accepted += len(decoded.events)
         self.metrics.bytes_accepted += len(body)
         await _respond(send, 202, b"", cors)
+
+    async def _read_body(self, receive: Receive, limit: int) -> bytes | wire.Drop | None:
+        """The request body; a Drop when too large or too slow; None if the client left."""
+        message = await receive()
+        body: bytes = message.get("body", b"")
+        if message.get("more_body", False):
+            # Only a body that arrives in pieces can be slow: bound the time it may take.
+            parts = [body]
+            size = len(body)
+            try:
+                async with asyncio.timeout(self.settings.body_timeout_s):
+                    while message.get("more_body", False):
+                        message = await receive()
+                        if message["type"] == "http.disconnect":
+                            return None
+                        parts.append(message.get("body", b""))
+                        size += len(parts[-1])
+                        if size > limit:
+                            return wire.Drop("body_too_large", 413, f"body over {limit} bytes")
+            except TimeoutError:
+                return wire.Drop("body_timeout", 408, "the body took too long to arrive")
+            body = b"".join(parts)
+        elif message["type"] == "http.disconnect":
+            return None
+        if len(body) > limit:
+            return wire.Drop("body_too_large", 413, f"body over {limit} bytes")
+        return body
+
+    async def _preflight(self, send: Send, origin: str, cors: list[tuple[bytes, bytes]]) -> None:
+        if origin and not cors:
+            await self._reject(send, 403, "origin_not_allowed", "origin not allowed", [])
+            return
+        await _respond(
+            send,
+            204,
+            b"",
+            [
+                *cors,
+                (b"access-control-allow-methods", b"POST"),
+                (b"access-control-allow-headers", b"content-type, content-encoding"),
+                (b"access-control-max-age", str(self.settings.cors_max_age_s).encode()),
+            ],
+        )
 
     def _cors(self, origin: str) -> list[tuple[bytes, bytes]]:
         if not origin:

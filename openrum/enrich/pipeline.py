@@ -117,9 +117,16 @@ def _beacon(item: Received, ctx: Context, batch: Batch) -> None:
             end = start + int(row.duration or 0)
             if session is None:
                 session = SessionTouch(
-                    app=b.app, session_id=b.sid, start=start, last_seen=end,
-                    last_received=item.received, entry_page=page, exit_page=page,
-                    weight=b.weight, visitor_id=b.visitor, **dim_values,
+                    app=b.app,
+                    session_id=b.sid,
+                    start=start,
+                    last_seen=end,
+                    last_received=item.received,
+                    entry_page=page,
+                    exit_page=page,
+                    weight=b.weight,
+                    visitor_id=b.visitor,
+                    **dim_values,
                 )
             else:
                 if start < session.start:
@@ -128,24 +135,54 @@ def _beacon(item: Received, ctx: Context, batch: Batch) -> None:
                     session.last_seen, session.exit_page = end, page
         elif isinstance(ev, Error):
             message = _cut(ev.message, s.max_message_length, ctx) or ""
-            batch.errors.append(ErrorRow(
-                eid=key, app=b.app, time=start, received=item.received, session_id=b.sid,
-                page_view_id=b.page, event_id=ev.id, action_event_id=ev.action,
-                error_type=ev.type, error_name=_cut(ev.name, s.max_name_length, ctx),
-                message=message, fingerprint=fingerprint(ev.type, message, ev.stack, ev.source),
-                stack=_cut(ev.stack, s.max_stack_length, ctx),
-                source=_cut(ev.source, s.max_url_length, ctx), line=ev.line, col=ev.col,
-                status=ev.status, count=ev.count, url=url, page=page,
-                agent_version=b.agent, **dim_values,
-            ))
+            batch.errors.append(
+                ErrorRow(
+                    eid=key,
+                    app=b.app,
+                    time=start,
+                    received=item.received,
+                    session_id=b.sid,
+                    page_view_id=b.page,
+                    event_id=ev.id,
+                    action_event_id=ev.action,
+                    error_type=ev.type,
+                    error_name=_cut(ev.name, s.max_name_length, ctx),
+                    message=message,
+                    fingerprint=fingerprint(ev.type, message, ev.stack, ev.source),
+                    stack=_cut(ev.stack, s.max_stack_length, ctx),
+                    source=_cut(ev.source, s.max_url_length, ctx),
+                    line=ev.line,
+                    col=ev.col,
+                    status=ev.status,
+                    count=ev.count,
+                    url=url,
+                    page=page,
+                    agent_version=b.agent,
+                    **dim_values,
+                )
+            )
         else:
             value = _cut(ev.value, s.max_name_length, ctx)
-            batch.user_events.append(UserEventRow(
-                eid=key, app=b.app, time=start, received=item.received, session_id=b.sid,
-                page_view_id=b.page, event_id=ev.id, action_event_id=ev.action,
-                event_type=ev.type, value=value, x=ev.x, y=ev.y, count=ev.count,
-                url=url, page=page, **dim_values,
-            ))
+            batch.user_events.append(
+                UserEventRow(
+                    eid=key,
+                    app=b.app,
+                    time=start,
+                    received=item.received,
+                    session_id=b.sid,
+                    page_view_id=b.page,
+                    event_id=ev.id,
+                    action_event_id=ev.action,
+                    event_type=ev.type,
+                    value=value,
+                    x=ev.x,
+                    y=ev.y,
+                    count=ev.count,
+                    url=url,
+                    page=page,
+                    **dim_values,
+                )
+            )
             if session is not None and ev.type == "user_tag":
                 session.user_tag = value
             if session is not None and ev.type == "session_end":
@@ -154,8 +191,17 @@ def _beacon(item: Received, ctx: Context, batch: Batch) -> None:
         batch.sessions.append(session)
 
 
-def _action_row(ev: Action, key: int, start: int, url: str, page: str, item: Received,
-                dims: dict[str, object], errors_by_action: Counter[str], ctx: Context) -> ActionRow:
+def _action_row(
+    ev: Action,
+    key: int,
+    start: int,
+    url: str,
+    page: str,
+    item: Received,
+    dims: dict[str, object],
+    errors_by_action: Counter[str],
+    ctx: Context,
+) -> ActionRow:
     s = ctx.settings
     b = item.beacon
     limit = s.max_timing_ms
@@ -164,12 +210,25 @@ def _action_row(ev: Action, key: int, start: int, url: str, page: str, item: Rec
         duration = min(duration, s.max_action_duration_ms)
     name = ev.name or f"{_VERB[ev.type]} {page}"
     row = ActionRow(
-        eid=key, app=b.app, time=start, received=item.received, session_id=b.sid,
-        page_view_id=b.page, seq=b.seq, event_id=ev.id, action_type=ev.type,
-        action_name=_cut(name, s.max_name_length, ctx) or "", url=url, page=page,
-        duration=duration, long_tasks=ev.long_tasks,
-        long_task_ms=_measure(ev.long_task_ms, limit, ctx) or 0.0, requests=ev.requests,
-        errors=errors_by_action[ev.id], weight=b.weight, agent_version=b.agent,
+        eid=key,
+        app=b.app,
+        time=start,
+        received=item.received,
+        session_id=b.sid,
+        page_view_id=b.page,
+        seq=b.seq,
+        event_id=ev.id,
+        action_type=ev.type,
+        action_name=_cut(name, s.max_name_length, ctx) or "",
+        url=url,
+        page=page,
+        duration=duration,
+        long_tasks=ev.long_tasks,
+        long_task_ms=_measure(ev.long_task_ms, limit, ctx) or 0.0,
+        requests=ev.requests,
+        errors=errors_by_action[ev.id],
+        weight=b.weight,
+        agent_version=b.agent,
         **dims,  # type: ignore[arg-type]
     )
     for name_, vital in ev.vitals.items():
@@ -193,8 +252,12 @@ def _action_row(ev: Action, key: int, start: int, url: str, page: str, item: Rec
 
 _DIGITS = re.compile(r"\d+")
 _VITALS = frozenset({"lcp", "cls", "inp", "fcp", "ttfb", "fid"})
-_VERB = {"load": "loading of page", "xhr": "action on page", "route_change": "route to",
-         "custom": "custom action on"}
+_VERB = {
+    "load": "loading of page",
+    "xhr": "action on page",
+    "route_change": "route to",
+    "custom": "custom action on",
+}
 
 
 def timings(row: ActionRow, nt: dict[str, float], limit: float, ctx: Context) -> None:
@@ -224,7 +287,11 @@ def timings(row: ActionRow, nt: dict[str, float], limit: float, ctx: Context) ->
         row.server_time = row.request
         network = nt["requestStart"] + (nt["responseEnd"] - nt["responseStart"])
         row.network_time = _measure(network, limit, ctx)
-        if row.duration is not None and row.server_time is not None and row.network_time is not None:
+        if (
+            row.duration is not None
+            and row.server_time is not None
+            and row.network_time is not None
+        ):
             row.frontend_time = max(row.duration - row.server_time - row.network_time, 0.0)
 
 
@@ -240,4 +307,3 @@ def fingerprint(kind: str, message: str, stack: str | None, source: str | None) 
     elif source:
         top = urls.page_of(source)
     return hashlib.blake2b(f"{kind}\x1f{normal}\x1f{top}".encode(), digest_size=8).hexdigest()
-

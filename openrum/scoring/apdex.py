@@ -8,8 +8,9 @@ SATISFIED, TOLERATING, FRUSTRATED = "S", "T", "F"
 RATINGS = ((0.94, "excellent"), (0.85, "good"), (0.7, "fair"), (0.5, "poor"), (0.0, "unacceptable"))
 
 
-def classify(value: float | None, t: float, f: float, has_error: bool = False,
-             error_frustrates: bool = True) -> str | None:
+def classify(
+    value: float | None, t: float, f: float, has_error: bool = False, error_frustrates: bool = True
+) -> str | None:
     """The Apdex class of one action: S when value ≤ T, T when ≤ F, F above; None if unmeasured."""
     if has_error and error_frustrates:
         return FRUSTRATED

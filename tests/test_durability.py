@@ -1,0 +1,124 @@
+"""Durability: kill -9 under load, again and again; every acknowledged beacon is stored once."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.beacons import beacon, encode
+from tests.conftest import LiveServer, start_server, stop_server
+
+pytestmark = pytest.mark.load
+# Every load comes from 127.0.0.1: the per-address limit would make it a trickle.
+UNLIMITED = {"OPENRUM_RATE_LIMIT_IP_PER_S": "0"}
+
+
+def load(
+    server: LiveServer, prefix: str, acked: list[str], attempted: list[str], stop: threading.Event
+) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    n = 0
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        while not stop.is_set():
+            sid = f"{prefix}-{n}"
+            n += 1
+            attempted.append(sid)
+            try:
+                conn.request(
+                    "POST",
+                    "/api/v1/beacon",
+                    encode(beacon("shop", sid=sid)),
+                    {"content-type": "text/plain"},
+                )
+                resp = conn.getresponse()
+                resp.read()
+            except (OSError, http.client.HTTPException):
+                return  # the server died under us: this beacon was never acknowledged
+            if resp.status == 202:
+                acked.append(sid)
+    finally:
+        conn.close()
+
+
+def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start_server(data, env=UNLIMITED)
+    server.cli("apps", "create", "Shop", "--id", "shop", "--origin", "*")
+    acked: list[str] = []
+    attempted: list[str] = []
+    rng = random.Random(7)
+    began = time.monotonic()
+    cycles = 0
+    while cycles < 20 and time.monotonic() - began < 120:
+        stop = threading.Event()
+        threads = [
+            threading.Thread(target=load, args=(server, f"c{cycles}t{t}", acked, attempted, stop))
+            for t in range(3)
+        ]
+        for t in threads:
+            t.start()
+        time.sleep(rng.uniform(0.2, 0.8))
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        stop.set()
+        for t in threads:
+            t.join(10)
+        cycles += 1
+        server = start_server(data, env=UNLIMITED)
+    assert cycles == 20
+    assert len(acked) > 200, "the load was too light to mean anything"
+    # The last start replays the spool; wait until every acknowledged beacon is queryable.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        rows = server.query({"app": "shop", "metrics": ["count"], "from": "2000-01-01T00:00:00Z"})[
+            "rows"
+        ]
+        if rows and (rows[0]["count"] or 0) >= len(acked):
+            break
+        time.sleep(0.2)
+    stop_server(server)
+    con = duckdb.connect(str(data / "openrum.duckdb"), read_only=True)
+    stored = dict(con.execute("SELECT session_id, count(*) FROM actions GROUP BY 1").fetchall())
+    con.close()
+    missing = [sid for sid in acked if sid not in stored]
+    assert not missing, f"{len(missing)} acknowledged beacons lost, e.g. {missing[:5]}"
+    assert all(n == 1 for n in stored.values()), "an event was stored twice"
+    assert set(stored) <= set(attempted)
+
+
+def test_sigterm_stops_accepting_stores_everything_and_exits(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start_server(data, env=UNLIMITED)
+    server.cli("apps", "create", "Shop", "--id", "shop", "--origin", "*")
+    acked: list[str] = []
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=load, args=(server, f"t{t}", acked, [], stop)) for t in range(3)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    began = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status reports it.
+    assert server.process.wait(30) in (0, -signal.SIGTERM)
+    took = time.monotonic() - began
+    stop.set()
+    for t in threads:
+        t.join(10)
+    assert took < 25, f"shutdown took {took:.1f} s"
+    assert not list((data / "spool").glob("*.seg")), "spool left behind"
+    con = duckdb.connect(str(data / "openrum.duckdb"), read_only=True)
+    stored = {r[0] for r in con.execute("SELECT session_id FROM actions").fetchall()}
+    con.close()
+    assert len(acked) > 50
+    assert set(acked) <= stored
