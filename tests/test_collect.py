@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
