@@ -122,7 +122,7 @@ class Collector:
                 )
                 return
             if path == "/metrics":
-                body = self.metrics.render(self.writer.depth).encode()
+                body = self.metrics.render(self.writer.depth, self.spool.size).encode()
                 await _respond(
                     send,
                     200,

@@ -24,7 +24,6 @@ class Metrics:
         self.flush_failures = 0
         self.flush_seconds_sum = 0.0
         self.flush_buckets = [0] * len(_BUCKETS)
-        self.queue_depth = 0  # set by the writer when it renders
 
     def observe_flush(self, seconds: float) -> None:
         self.flushes += 1
@@ -33,7 +32,7 @@ class Metrics:
             if seconds <= bound:
                 self.flush_buckets[i] += 1
 
-    def render(self, queue_depth: int) -> str:
+    def render(self, queue_depth: int, spool_bytes: int) -> str:
         """The Prometheus text exposition of every counter."""
         out = [
             "# HELP openrum_build_info OpenRUM version.",
@@ -84,6 +83,9 @@ class Metrics:
             "# HELP openrum_queue_depth Beacons accepted and not yet stored.",
             "# TYPE openrum_queue_depth gauge",
             f"openrum_queue_depth {queue_depth}",
+            "# HELP openrum_spool_bytes Bytes in the spool not yet stored.",
+            "# TYPE openrum_spool_bytes gauge",
+            f"openrum_spool_bytes {spool_bytes}",
             "# HELP openrum_flush_seconds Time to enrich and write one batch.",
             "# TYPE openrum_flush_seconds histogram",
         ]
