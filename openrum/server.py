@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import gc
 import logging
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
@@ -66,6 +69,9 @@ class Server:
 
         return [Route("/", missing)]
 
+    def _pause(self) -> None:
+        threading.Thread(target=self.writer.pause, name="openrum-pause", daemon=True).start()
+
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
         # Everything allocated so far (modules, parsers, catalogues) lives as long as the process:
@@ -75,6 +81,12 @@ class Server:
         gc.freeze()
         gc.set_threshold(20_000, 20, 50)
         self.writer.start()
+        loop = asyncio.get_running_loop()
+        # Operators pause writes to copy the store's files consistently (docs/operations.md);
+        # the spool keeps accepting meanwhile, up to spool_max_bytes.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGUSR1, self._pause)
+            loop.add_signal_handler(signal.SIGUSR2, self.writer.resume)
         try:
             yield
         finally:

@@ -122,3 +122,47 @@ def test_sigterm_stops_accepting_stores_everything_and_exits(tmp_path: Path) -> 
     con.close()
     assert len(acked) > 50
     assert set(acked) <= stored
+
+
+def test_store_unavailable_spool_absorbs_then_503_and_nothing_acknowledged_is_lost(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    spool_max = 400_000
+    server = start_server(data, "--setting", "spool_max_bytes", str(spool_max), env=UNLIMITED)
+    server.cli("apps", "create", "Shop", "--id", "shop", "--origin", "*")
+    record = len(encode(beacon("shop", sid="x" * 12))) + 120  # body + stamp + framing
+    os.kill(server.process.pid, signal.SIGUSR1)  # writes paused: the store is unavailable
+    time.sleep(0.5)
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    acked: list[str] = []
+    statuses: list[int] = []
+    for n in range(spool_max // record * 2):
+        sid = f"p-{n}"
+        conn.request("POST", "/api/v1/beacon", encode(beacon("shop", sid=sid)),
+                     {"content-type": "text/plain"})
+        resp = conn.getresponse()
+        resp.read()
+        statuses.append(resp.status)
+        if resp.status == 202:
+            acked.append(sid)
+        else:
+            assert resp.status == 503 and resp.getheader("x-openrum-reason") == "spool_full"
+            assert resp.getheader("retry-after") == "1"
+    conn.close()
+    first_503 = statuses.index(503)
+    assert first_503 >= 0.8 * spool_max / record, "503 before the spool was full"
+    assert all(s == 503 for s in statuses[first_503:]), "accepted again while still full"
+    os.kill(server.process.pid, signal.SIGUSR2)  # the store is back
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        rows = server.query({"app": "shop", "metrics": ["count"],
+                             "from": "2000-01-01T00:00:00Z"})["rows"]
+        if rows and rows[0]["count"] == len(acked):
+            break
+        time.sleep(0.2)
+    stop_server(server)
+    con = duckdb.connect(str(data / "openrum.duckdb"), read_only=True)
+    stored = {r[0] for r in con.execute("SELECT session_id FROM actions").fetchall()}
+    con.close()
+    assert stored == set(acked)

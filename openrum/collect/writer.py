@@ -45,6 +45,9 @@ class BatchWriter:
         self._stopping = False
         self._progress = threading.Condition()
         self.written = 0  # spooled records stored (replayed ones included)
+        # Paused: nothing is written to the store (a backup of its files is consistent); the
+        # collector keeps accepting into the spool. Stopping writes what is spooled regardless.
+        self.paused = False
         self._thread = threading.Thread(target=self._run, name="openrum-writer", daemon=True)
         self.listeners: list[Callable[[], None]] = []  # called after each successful write
 
@@ -82,6 +85,18 @@ class BatchWriter:
         self.spool.close()
         self._prune()
 
+    def pause(self) -> None:
+        """Stop writing to the store until ``resume``; beacons keep arriving in the spool."""
+        self.paused = True
+        self.call(lambda store: None).result(timeout=60)  # the batch in flight is done
+        log.warning("writes paused: beacons are spooled until writes resume")
+
+    def resume(self) -> None:
+        """Write again, starting with what was spooled meanwhile."""
+        self.paused = False
+        self._wake.set()
+        log.warning("writes resumed")
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every beacon spooled so far is stored; True when it was in time."""
         target = self.spool.appended
@@ -95,7 +110,8 @@ class BatchWriter:
             self._wake.wait(self.settings.flush_interval_s)
             self._wake.clear()
             self._run_calls()
-            self._drain()
+            if not self.paused or self._stopping:
+                self._drain()
             if self._stopping and (self._pending() == 0 or time.monotonic() > self._deadline):
                 self._run_calls()
                 return
@@ -150,7 +166,7 @@ class BatchWriter:
         return items, positions, len(items)
 
     def _drain(self) -> None:
-        while True:
+        while not self.paused or self._stopping:
             items, positions, count = self._read_batch()
             if not positions:
                 return
@@ -181,5 +197,6 @@ class BatchWriter:
                 self._progress.notify_all()
             for listener in self.listeners:
                 listener()
+            self._run_calls()  # between batches: a long backlog does not hold calls up
             if count == 0:
                 return

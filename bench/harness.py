@@ -1,0 +1,123 @@
+"""Shared pieces of the load benchmarks: servers pinned to CPU 0, wrk pinned to CPU 1, /metrics."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+LUA = Path(__file__).resolve().parent / "ingest" / "beacon.lua"
+EVENTS_PER_BEACON = 5
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def percentile(wrk_output: str, pct: int) -> float:
+    """A latency percentile (ms) from wrk's --latency distribution."""
+    match = re.search(rf"^\s+{pct}%\s+(\S+)$", wrk_output, re.M)
+    if match is None:
+        raise ValueError(f"no {pct}% line in wrk's output:\n{wrk_output}")
+    return ms(match.group(1))
+
+
+def run_wrk(url: str, seconds: int, connections: int, delay_ms: float = 0) -> WrkResult:
+    env = {**os.environ, "OPENRUM_BENCH_DELAY_MS": str(delay_ms)}
+    out = subprocess.run(
+        [
+            "taskset",
+            "-c",
+            "1",
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            "bench",
+            f"peak{os.getpid()}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))  # type: ignore[union-attr]
+    took = re.search(r"requests in ([\d.]+\w+)", out).group(1)  # type: ignore[union-attr]
+    non = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return WrkResult(
+        requests=requests,
+        seconds=ms(took) / 1000,
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        p99_ms=ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        non_2xx=int(non.group(1)) if non else 0,
+    )
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError("server exited")
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def metrics(url: str) -> dict[str, float]:
+    text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start(cmd: list[str], port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start a server pinned to CPU 0 and wait until it answers; output goes to ``log``."""
+    out = log.open("wb") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(["taskset", "-c", "0", *cmd], stdout=out, stderr=subprocess.STDOUT)
+    wait_up(f"http://127.0.0.1:{port}", proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
