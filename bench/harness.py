@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 LUA = Path(__file__).resolve().parent / "ingest" / "beacon.lua"
 EVENTS_PER_BEACON = 5
@@ -90,7 +92,25 @@ def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server did not start")
 
 
+def admin_headers(data: Path) -> dict[str, str]:
+    """The Authorization header of the administrator key a server wrote into its data dir."""
+    key = json.loads((data / "server.json").read_text())["key"]
+    return {"authorization": f"Bearer {key}"}
+
+
+def query(url: str, data: Path, body: dict[str, object]) -> dict[str, Any]:
+    """POST /api/v1/query as the administrator."""
+    req = urllib.request.Request(
+        url + "/api/v1/query",
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json", **admin_headers(data)},
+    )
+    result: dict[str, Any] = json.loads(urllib.request.urlopen(req, timeout=120).read())
+    return result
+
+
 def metrics(url: str) -> dict[str, float]:
+    """/metrics as numbers (the servers under test run with metrics_public)."""
     text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
     out: dict[str, float] = {}
     for line in text.splitlines():

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
+import secrets
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from openrum import __version__
 from openrum.settings import Settings
 from openrum.store import default_url, open_store
-from openrum.store.base import StoreError
+from openrum.store.base import Store, StoreError
 
 DEFAULT_DATA = "data"
 
@@ -59,6 +62,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-empty", action="store_true", help="do nothing when the application already has data"
     )
 
+    tokens = sub.add_parser("tokens", help="API tokens for machines")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    t_create = tokens_sub.add_parser("create", help="create a token and print it (once)")
+    t_create.add_argument("name")
+    t_create.add_argument("--app", help="only this application (default: every one)")
+    t_create.add_argument("--read-only", action="store_true", help="may only read")
+    t_create.add_argument("--json", action="store_true", help="print JSON")
+    _add_data(t_create)
+    t_list = tokens_sub.add_parser("list", help="list tokens (never their secrets)")
+    t_list.add_argument("--json", action="store_true", help="print JSON")
+    _add_data(t_list)
+    t_revoke = tokens_sub.add_parser("revoke", help="revoke a token by id")
+    t_revoke.add_argument("id")
+    _add_data(t_revoke)
+
+    users = sub.add_parser("users", help="dashboard accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    set_pw = users_sub.add_parser(
+        "set-password", help="create a user or change its password (read from standard input)"
+    )
+    set_pw.add_argument("username")
+    _add_data(set_pw)
+
     settings = sub.add_parser("settings", help="list every setting with its default")
     settings.add_argument("--markdown", action="store_true", help="print docs/settings.md")
 
@@ -90,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from openrum.demo import generate
 
             return generate(args)
+        if args.command == "tokens":
+            return tokens_command(args)
+        if args.command == "users":
+            return set_password(args)
         if args.command == "settings":
             return print_settings(args)
         if args.command == "apps":
@@ -111,10 +141,14 @@ def serve(args: argparse.Namespace) -> int:
     store = open_store(_store_url(args))
     server = Server(store, settings, data)
     url = f"http://{args.host}:{args.port}"
-    marker = data / "server.json"
     data.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    marker = data / "server.json"
+    # Readable by this user only: the key acts as an administrator.
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"url": url, "pid": os.getpid(), "key": server.admin_key}, f)
     print(f"OpenRUM {__version__} on {url}  (store: {store.engine}, data: {data})", flush=True)
+    first_admin(store)
     try:
         uvicorn.run(
             server.app,
@@ -132,6 +166,26 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def first_admin(store: Store) -> None:
+    """On first run, create the `admin` account: its password from OPENRUM_ADMIN_PASSWORD, or a
+    random one shown once."""
+    from openrum.web.auth import hash_password
+
+    if store.user_count():
+        return
+    password = os.environ.get("OPENRUM_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    store.set_password("admin", hash_password(password))
+    store.audit("cli", "user_created", None, {"username": "admin"})
+    if "OPENRUM_ADMIN_PASSWORD" in os.environ:
+        print("Sign in as admin with the password from OPENRUM_ADMIN_PASSWORD.", flush=True)
+    else:
+        print(
+            f"Sign in as admin with the password {password} (shown once; change it with "
+            "`openrum users set-password admin`).",
+            flush=True,
+        )
+
+
 def print_settings(args: argparse.Namespace) -> int:
     from openrum.settings import markdown
 
@@ -144,24 +198,37 @@ def print_settings(args: argparse.Namespace) -> int:
 
 
 # -- apps ---------------------------------------------------------------------------------------
-def running_server(data: Path) -> str | None:
-    """The URL of the server running on this data directory, if one answers."""
+@dataclass(frozen=True)
+class Running:
+    """The server running on a data directory: its URL and the key the CLI acts with."""
+
+    url: str
+    key: str
+
+
+def running_server(data: Path) -> Running | None:
+    """The server running on this data directory, if one answers."""
     try:
-        url = str(json.loads((data / "server.json").read_text())["url"])
-        with urllib.request.urlopen(url + "/healthz", timeout=2):
-            return url
+        marker = json.loads((data / "server.json").read_text())
+        running = Running(str(marker["url"]), str(marker["key"]))
+        with urllib.request.urlopen(running.url + "/healthz", timeout=2):
+            return running
     except (OSError, ValueError, KeyError):
         return None
 
 
-def _api(url: str, path: str, body: Any = None) -> Any:
+def _api(server: Running, path: str, body: Any = None, method: str | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
-        url + path, data=data, headers={"content-type": "application/json"}
+        server.url + path,
+        data=data,
+        method=method,
+        headers={"content-type": "application/json", "authorization": f"Bearer {server.key}"},
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
+            raw = resp.read()
+            return json.loads(raw) if raw else None
     except urllib.error.HTTPError as e:
         raise ValueError(json.loads(e.read()).get("error", str(e))) from None
 
@@ -169,10 +236,10 @@ def _api(url: str, path: str, body: Any = None) -> Any:
 def apps_create(args: argparse.Namespace) -> int:
     from openrum.web.api import ApiError, new_app, snippet
 
-    url = running_server(Path(args.data))
-    if url:
+    server = running_server(Path(args.data))
+    if server:
         created = _api(
-            url, "/api/v1/apps", {"name": args.name, "origins": args.origin, "id": args.id}
+            server, "/api/v1/apps", {"name": args.name, "origins": args.origin, "id": args.id}
         )
     else:
         try:
@@ -201,9 +268,9 @@ def apps_create(args: argparse.Namespace) -> int:
 
 
 def apps_list(args: argparse.Namespace) -> int:
-    url = running_server(Path(args.data))
-    if url:
-        apps = _api(url, "/api/v1/apps")["apps"]
+    server = running_server(Path(args.data))
+    if server:
+        apps = _api(server, "/api/v1/apps")["apps"]
     else:
         store = open_store(_store_url(args))
         try:
@@ -218,4 +285,103 @@ def apps_list(args: argparse.Namespace) -> int:
     else:
         for a in apps:
             print(f"{a['id']}\t{a['name']}\t{' '.join(a['origins']) or '(any origin)'}")
+    return 0
+
+
+# -- tokens and users ---------------------------------------------------------------------------
+def _with_store(args: argparse.Namespace) -> Store:
+    return open_store(_store_url(args))
+
+
+def tokens_command(args: argparse.Namespace) -> int:
+    from openrum.web.auth import new_token
+
+    server = running_server(Path(args.data))
+    if args.tokens_command == "create":
+        if server:
+            out = _api(
+                server,
+                "/api/v1/tokens",
+                {"name": args.name, "app": args.app, "read_only": args.read_only},
+            )
+        else:
+            secret, token = new_token(args.name, args.app, args.read_only)
+            store = _with_store(args)
+            try:
+                if args.app and args.app not in {a.id for a in store.list_apps()}:
+                    raise ValueError(f"no application {args.app!r}")
+                store.save_token(token)
+                store.audit("cli", "token_created", token.app, {"id": token.id})
+            finally:
+                store.close()
+            out = {
+                "id": token.id,
+                "name": token.name,
+                "app": token.app,
+                "read_only": token.read_only,
+                "token": secret,
+            }
+        if args.json:
+            print(json.dumps(out))
+        else:
+            print(f"Token {out['name']!r} (id {out['id']}): {out['token']}")
+            print("It is shown once: store it now. Send it as `Authorization: Bearer <token>`.")
+        return 0
+    if args.tokens_command == "list":
+        if server:
+            rows = _api(server, "/api/v1/tokens")["tokens"]
+        else:
+            store = _with_store(args)
+            try:
+                rows = [
+                    {
+                        "id": t.id,
+                        "name": t.name,
+                        "app": t.app,
+                        "read_only": t.read_only,
+                        "created": t.created,
+                    }
+                    for t in store.list_tokens()
+                ]
+            finally:
+                store.close()
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            for t in rows:
+                scope = t["app"] or "every application"
+                print(f"{t['id']}\t{t['name']}\t{scope}\t{'read-only' if t['read_only'] else ''}")
+        return 0
+    if server:
+        _api(server, f"/api/v1/tokens/{args.id}", method="DELETE")
+    else:
+        store = _with_store(args)
+        try:
+            if not store.delete_token(args.id):
+                raise ValueError(f"no token {args.id!r}")
+            store.audit("cli", "token_revoked", None, {"id": args.id})
+        finally:
+            store.close()
+    print(f"Revoked token {args.id}")
+    return 0
+
+
+def set_password(args: argparse.Namespace) -> int:
+    from openrum.web.auth import hash_password
+
+    if running_server(Path(args.data)):
+        raise ValueError("stop `openrum serve` on this data directory first")
+    if sys.stdin.isatty():
+        password = getpass.getpass("New password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 10:
+        raise ValueError("a password needs at least 10 characters")
+    store = _with_store(args)
+    try:
+        store.set_password(args.username, hash_password(password))
+        store.audit("cli", "password_set", None, {"username": args.username})
+    finally:
+        store.close()
+    print(f"Password of {args.username!r} set.")
     return 0

@@ -7,11 +7,13 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import secrets
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, Response
@@ -26,6 +28,7 @@ from openrum.query.model import QueryError
 from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.web import api
+from openrum.web.auth import Auth
 
 log = logging.getLogger("openrum.server")
 
@@ -49,16 +52,31 @@ class Server:
         self.writer = BatchWriter(store, settings, self.metrics, self.spool)
         self.collector = Collector(settings, self.writer, self.metrics)
         self.collector.set_apps(store.list_apps())
+        # The CLI on this machine acts through the server with this key (DATA/server.json).
+        self.admin_key = secrets.token_urlsafe(32)
+        self.auth = Auth(
+            store,
+            self._write,
+            self.admin_key,
+            settings.login_attempts_per_min,
+            settings.login_session_hours,
+            settings.metrics_public,
+        )
         self.web = Starlette(
             routes=[
-                *api.routes(store, self.writer, self.collector, settings, now),
+                *api.routes(
+                    store, self.writer, self.collector, settings, self.auth, self.metrics, now
+                ),
                 *self._dashboard_routes(),
             ],
             exception_handlers={api.ApiError: api.handle_error, QueryError: api.handle_error},
             lifespan=self._lifespan,
         )
-        self.collector.fallback = self.web
+        self.collector.fallback = self.auth.wrap(self.web)
         self.app = self.collector
+
+    async def _write(self, fn: Callable[[Store], Any]) -> Any:
+        return await asyncio.wrap_future(self.writer.call(fn))
 
     def _dashboard_routes(self) -> list[Route | Mount]:
         if (DASHBOARD / "index.html").is_file():

@@ -72,7 +72,10 @@ class Settings:
     # Query API
     query_max_rows: int = _s(10_000, "Most rows one query may return.")
     query_default_hours: int = _s(24, "Time range of a query without from/to (hours).")
-    # Server
+    # Server and access
+    metrics_public: bool = _s(False, "Serve /metrics without a token (for a private network).")
+    login_attempts_per_min: float = _s(10.0, "Login attempts per minute from one address.")
+    login_session_hours: float = _s(12.0, "How long a dashboard login lasts.")
     cors_max_age_s: int = _s(86_400, "How long browsers may cache a CORS preflight answer.")
     agent_cache_s: int = _s(3600, "Cache-Control max-age for /openrum.js.")
 

@@ -75,17 +75,32 @@ class LiveServer:
         )
         return out.stdout.decode()
 
-    def post(
-        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    @property
+    def key(self) -> str:
+        """The administrator key the server wrote for the CLI (DATA/server.json)."""
+        return str(json.loads((self.data / "server.json").read_text())["key"])
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
     ) -> tuple[int, dict[str, str], bytes]:
-        req = urllib.request.Request(
-            self.url + path, data=body, headers=headers or {}, method="POST"
-        )
+        """An HTTP request; with the administrator key unless ``auth`` is False."""
+        sent = {**({"authorization": f"Bearer {self.key}"} if auth else {}), **(headers or {})}
+        req = urllib.request.Request(self.url + path, data=body, headers=sent, method=method)
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return resp.status, dict(resp.headers), resp.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
+
+    def post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None, auth: bool = True
+    ) -> tuple[int, dict[str, str], bytes]:
+        return self.request("POST", path, body, headers, auth)
 
     def query(self, body: dict[str, Any]) -> dict[str, Any]:
         status, _, raw = self.post(

@@ -38,6 +38,10 @@ async def client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+def admin(server: Server) -> dict[str, str]:
+    return {"authorization": f"Bearer {server.admin_key}"}
+
+
 def rows(server: Server, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     assert server.writer.flush()
     return server.store.select(sql, params or [])[1]
@@ -141,7 +145,7 @@ async def test_rejections_say_why(
     assert r.status_code == status
     assert r.headers["x-openrum-reason"] == reason
     assert server.metrics.rejected[reason] == 1
-    metrics = (await client.get("/metrics")).text
+    metrics = (await client.get("/metrics", headers=admin(server))).text
     assert f'openrum_beacons_rejected_total{{reason="{reason}"}} 1' in metrics
 
 
@@ -209,7 +213,7 @@ async def test_metrics_count_what_was_accepted_and_stored(
 ) -> None:
     await client.post("/api/v1/beacon", content=encode(beacon()), headers=HEADERS)
     assert server.writer.flush()
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=admin(server))).text
     assert "openrum_beacons_accepted_total 1" in text
     assert 'openrum_events_stored_total{table="actions"} 1' in text
     assert "openrum_queue_depth 0" in text

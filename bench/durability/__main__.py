@@ -18,10 +18,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench.harness import EVENTS_PER_BEACON, LUA, metrics, percentile, rss_mb, start, stop
+from bench.harness import EVENTS_PER_BEACON, LUA, metrics, percentile, query, rss_mb, start, stop
 from bench.plot import lines
 from bench.report import PLOTS, machine, write_section
 
@@ -70,6 +69,9 @@ def main() -> int:
             "--setting",
             "rate_limit_ip_per_s",
             "0",
+            "--setting",
+            "metrics_public",
+            "true",
         ],
         port,
         data / "server.log",
@@ -123,18 +125,9 @@ def main() -> int:
             time.sleep(0.1)
         drain = time.monotonic() - drain_began
         end = metrics(url)
-        body = json.dumps(
-            {
-                "app": "bench",
-                "metrics": ["count", "errors"],
-                "from": "2000-01-01T00:00:00Z",
-                "to": "2100-01-01T00:00:00Z",
-            }
-        )
-        req = urllib.request.Request(
-            url + "/api/v1/query", data=body.encode(), headers={"content-type": "application/json"}
-        )
-        row = json.loads(urllib.request.urlopen(req, timeout=60).read())["rows"][0]
+        whole = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+        row = query(url, data, {"app": "bench", "metrics": ["count", "errors"], **whole})
+        row = row["rows"][0]
         peak_rss = rss_mb(server.pid, "VmHWM")
     finally:
         stop(server)

@@ -121,15 +121,6 @@ class Collector:
                     send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")]
                 )
                 return
-            if path == "/metrics":
-                body = self.metrics.render(self.writer.depth, self.spool.size).encode()
-                await _respond(
-                    send,
-                    200,
-                    body,
-                    [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
-                )
-                return
         if self.fallback is not None:
             await self.fallback(scope, receive, send)
         elif scope["type"] == "http":

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from openrum.store.base import App, Store, StoreError
+from openrum.store.base import App, LoginSession, Store, StoreError, Token
 
-__all__ = ["App", "Store", "StoreError", "default_url", "open_store"]
+__all__ = ["App", "LoginSession", "Store", "StoreError", "Token", "default_url", "open_store"]
 
 
 def default_url(data_dir: Path) -> str:

@@ -23,6 +23,26 @@ class App(msgspec.Struct, omit_defaults=True):
     config: dict[str, Any] = {}
 
 
+class Token(msgspec.Struct, omit_defaults=True):
+    """An API token as stored: the secret itself is never kept, only its hash."""
+
+    id: str
+    name: str
+    token_hash: str
+    created: int  # epoch ms
+    app: str | None = None  # None: every application
+    read_only: bool = False
+
+
+class LoginSession(msgspec.Struct):
+    """A dashboard login: the cookie's hash, who, its CSRF token and when it expires."""
+
+    id_hash: str
+    username: str
+    csrf: str
+    expires: int  # epoch ms
+
+
 class Store(Protocol):
     """What every storage engine provides. ``write`` is called from one writer thread only."""
 
@@ -42,6 +62,37 @@ class Store(Protocol):
 
     def list_apps(self) -> list[App]:
         """Every application, oldest first."""
+
+    # -- accounts, logins, tokens, audit (docs/security.md) ------------------------------------
+    def password_hash(self, username: str) -> str | None:
+        """The stored password hash of a user, or None."""
+
+    def set_password(self, username: str, password_hash: str) -> None:
+        """Create a user or replace its password hash."""
+
+    def user_count(self) -> int:
+        """How many users exist."""
+
+    def save_login(self, login: LoginSession) -> None:
+        """Store a login session."""
+
+    def find_login(self, id_hash: str) -> LoginSession | None:
+        """A login session by the hash of its cookie."""
+
+    def delete_login(self, id_hash: str) -> None:
+        """End a login session."""
+
+    def save_token(self, token: Token) -> None:
+        """Store an API token (its hash)."""
+
+    def list_tokens(self) -> list[Token]:
+        """Every API token, oldest first."""
+
+    def delete_token(self, token_id: str) -> bool:
+        """Revoke a token; False when there was none with that id."""
+
+    def audit(self, actor: str, action: str, app: str | None, detail: dict[str, Any]) -> None:
+        """Append an entry to the audit log."""
 
     def close(self) -> None:
         """Flush and release the engine."""

@@ -20,7 +20,7 @@ import msgspec
 
 from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch, UserEventRow
 from openrum.store.arrow import latest_actions, merge_touches, to_arrow
-from openrum.store.base import App, StoreError
+from openrum.store.base import App, LoginSession, StoreError, Token
 
 
 def _update_clause(struct: type[msgspec.Struct], keys: tuple[str, ...]) -> str:
@@ -178,6 +178,65 @@ class DuckDBStore:
             App(id=r[0], name=r[1], origins=list(r[2]), created=int(r[3]), config=json.loads(r[4]))
             for r in rows
         ]
+
+    # -- accounts, logins, tokens, audit -------------------------------------------------------
+    def password_hash(self, username: str) -> str | None:
+        _, rows = self.select("SELECT password_hash FROM users WHERE username = ?", [username])
+        return str(rows[0][0]) if rows else None
+
+    def set_password(self, username: str, password_hash: str) -> None:
+        self._cursor().execute(
+            "INSERT INTO users VALUES (?, ?, now()) ON CONFLICT (username) "
+            "DO UPDATE SET password_hash = excluded.password_hash",
+            [username, password_hash],
+        )
+
+    def user_count(self) -> int:
+        _, rows = self.select("SELECT count(*) FROM users", [])
+        return int(rows[0][0])
+
+    def save_login(self, login: LoginSession) -> None:
+        self._cursor().execute(
+            "INSERT INTO auth_sessions VALUES (?, ?, ?, now(), make_timestamp_ms(?))",
+            [login.id_hash, login.username, login.csrf, login.expires],
+        )
+
+    def find_login(self, id_hash: str) -> LoginSession | None:
+        _, rows = self.select(
+            "SELECT id_hash, username, csrf, epoch_ms(expires) FROM auth_sessions "
+            "WHERE id_hash = ?",
+            [id_hash],
+        )
+        return LoginSession(*rows[0]) if rows else None
+
+    def delete_login(self, id_hash: str) -> None:
+        self._cursor().execute("DELETE FROM auth_sessions WHERE id_hash = ?", [id_hash])
+
+    def save_token(self, token: Token) -> None:
+        self._cursor().execute(
+            "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, make_timestamp_ms(?))",
+            [token.id, token.name, token.token_hash, token.app, token.read_only, token.created],
+        )
+
+    def list_tokens(self) -> list[Token]:
+        _, rows = self.select(
+            "SELECT id, name, token_hash, epoch_ms(created), app, read_only FROM tokens "
+            "ORDER BY created, id",
+            [],
+        )
+        return [Token(*r) for r in rows]
+
+    def delete_token(self, token_id: str) -> bool:
+        cur = self._cursor()
+        found = cur.execute("SELECT count(*) FROM tokens WHERE id = ?", [token_id]).fetchone()
+        cur.execute("DELETE FROM tokens WHERE id = ?", [token_id])
+        return bool(found and found[0])
+
+    def audit(self, actor: str, action: str, app: str | None, detail: dict[str, Any]) -> None:
+        self._cursor().execute(
+            "INSERT INTO audit_log VALUES (now(), ?, ?, ?, ?)",
+            [actor, action, app, json.dumps(detail)],
+        )
 
     def close(self) -> None:
         self._con.close()

@@ -18,11 +18,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector, normalise_origin
+from openrum.collect.metrics import Metrics
 from openrum.collect.writer import BatchWriter
 from openrum.query.model import Query, QueryError
 from openrum.query.sql import run_query
 from openrum.settings import Settings
 from openrum.store.base import App, Store, StoreError
+from openrum.web.auth import Auth, Principal, new_token
 
 
 class ApiError(Exception):
@@ -85,11 +87,40 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(data), status_code=status, media_type="application/json")
 
 
+def principal(request: Request) -> Principal:
+    """Who made the request (the auth layer let it through, so there is someone)."""
+    who: Principal = request.scope["state"]["principal"]
+    return who
+
+
+def require_app(request: Request, app_id: str) -> None:
+    """Raises 403 unless the request may read ``app_id``."""
+    if not principal(request).may_read(app_id):
+        raise ApiError(f"this token is for another application than {app_id!r}", 403)
+
+
+def require_admin(request: Request) -> None:
+    """Raises 403 unless the request may administer every application."""
+    if not principal(request).admin:
+        raise ApiError("this needs an administrator (a login or an unscoped token)", 403)
+
+
+class NewToken(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    app: str | None = None
+    read_only: bool = False
+
+
+_new_token_decoder = msgspec.json.Decoder(NewToken)
+
+
 def routes(
     store: Store,
     writer: BatchWriter,
     collector: Collector,
     settings: Settings,
+    auth: Auth,
+    metrics: Metrics,
     now: Callable[[], dt.datetime] | None = None,
 ) -> list[Route]:
     """The API routes, bound to one store and writer."""
@@ -107,6 +138,7 @@ def routes(
 
     async def query(request: Request) -> Response:
         q = await body_of(request, _query_decoder)
+        require_app(request, q.app)
         if q.app not in collector.apps:
             raise ApiError(f"no application {q.app!r}", 404)
         at = now() if now else None
@@ -120,11 +152,13 @@ def routes(
                 "apps": [
                     dict(msgspec.to_builtins(a), snippet=snippet(a.id, base))
                     for a in collector.apps.values()
+                    if principal(request).may_read(a.id)
                 ]
             }
         )
 
     async def create_app(request: Request) -> Response:
+        require_admin(request)
         spec = await body_of(request, _new_app_decoder)
         app = new_app(spec.name, spec.origins, spec.id)
         try:
@@ -133,10 +167,63 @@ def routes(
             raise ApiError(str(e), 409) from None
         apps = await _await(writer.call(lambda s: s.list_apps()))
         collector.set_apps(apps)
+        actor = principal(request).name
+        await _await(writer.call(lambda s: s.audit(actor, "app_created", app.id, {})))
         base = str(request.base_url).rstrip("/")
         return _json(dict(msgspec.to_builtins(app), snippet=snippet(app.id, base)), 201)
 
+    async def me(request: Request) -> Response:
+        who = principal(request)
+        return _json({"name": who.name, "kind": who.kind, "app": who.app,
+                      "read_only": who.read_only, "csrf": who.csrf})
+
+    async def logout(request: Request) -> Response:
+        cookie = await auth.logout(request.scope)
+        return Response(status_code=204, headers={"set-cookie": cookie.decode()})
+
+    async def list_tokens(request: Request) -> Response:
+        require_admin(request)
+        tokens = await _await(writer.call(lambda s: s.list_tokens()))
+        return _json({"tokens": [{"id": t.id, "name": t.name, "app": t.app,
+                                  "read_only": t.read_only, "created": t.created}
+                                 for t in tokens]})
+
+    async def create_token(request: Request) -> Response:
+        require_admin(request)
+        spec = await body_of(request, _new_token_decoder)
+        if spec.app is not None and spec.app not in collector.apps:
+            raise ApiError(f"no application {spec.app!r}", 404)
+        secret, token = new_token(spec.name, spec.app, spec.read_only)
+        actor = principal(request).name
+        await _await(writer.call(lambda s: s.save_token(token)))
+        detail = {"id": token.id, "name": token.name}
+        await _await(writer.call(lambda s: s.audit(actor, "token_created", token.app, detail)))
+        auth.tokens[token.token_hash] = token
+        return _json({"id": token.id, "name": token.name, "app": token.app,
+                      "read_only": token.read_only, "token": secret}, 201)
+
+    async def revoke_token(request: Request) -> Response:
+        require_admin(request)
+        token_id = request.path_params["token_id"]
+        if not await _await(writer.call(lambda s: s.delete_token(token_id))):
+            raise ApiError(f"no token {token_id!r}", 404)
+        auth.tokens = {h: t for h, t in auth.tokens.items() if t.id != token_id}
+        actor = principal(request).name
+        await _await(writer.call(lambda s: s.audit(actor, "token_revoked", None,
+                                                   {"id": token_id})))
+        return Response(status_code=204)
+
+    async def metrics_text(request: Request) -> Response:
+        return Response(metrics.render(writer.depth, writer.spool.size),
+                        media_type="text/plain; version=0.0.4; charset=utf-8")
+
     return [
+        Route("/metrics", metrics_text, methods=["GET"]),
+        Route("/api/v1/me", me, methods=["GET"]),
+        Route("/api/v1/logout", logout, methods=["POST"]),
+        Route("/api/v1/tokens", list_tokens, methods=["GET"]),
+        Route("/api/v1/tokens", create_token, methods=["POST"]),
+        Route("/api/v1/tokens/{token_id}", revoke_token, methods=["DELETE"]),
         Route("/api/v1/query", query, methods=["POST"]),
         Route("/api/v1/apps", list_apps, methods=["GET"]),
         Route("/api/v1/apps", create_app, methods=["POST"]),
