@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import msgspec
+
 from openrum.collect.beacon import Action, Beacon, ClientHints, Env, Error, UserEvent, Vital
+from openrum.collect.spool import Raw
 from openrum.enrich import pipeline
 from openrum.settings import Settings
 from openrum.store import default_url, open_store
@@ -246,9 +249,7 @@ def _release(fraction: float, rng: random.Random) -> tuple[str, float, float]:
     return name, lcp, err
 
 
-def _session(
-    rng: random.Random, n: int, start_ms: int, fraction: float
-) -> Iterator[pipeline.Received]:
+def _session(rng: random.Random, n: int, start_ms: int, fraction: float, app: str) -> Iterator[Raw]:
     v = _visitor(rng)
     release, release_lcp, release_err = _release(fraction, rng)
     sid = f"demo-{n:07d}-{rng.getrandbits(32):08x}"
@@ -440,7 +441,7 @@ def _session(
         sent = int(t + _lognormal(rng, 20000, 0.8))
         beacon = Beacon(
             v=1,
-            app="",
+            app=app,
             sid=sid,
             page=f"pv-{vid}",
             sent=sent,
@@ -450,14 +451,15 @@ def _session(
             agent="0.1.0",
             env=env,
         )
-        yield pipeline.Received(beacon, sent + rng.randint(20, 400), v.ip, v.ua, DEMO_ORIGIN)
+        body = msgspec.json.encode(beacon)
+        yield Raw(body, len(events), sent + rng.randint(20, 400), v.ip, v.ua, DEMO_ORIGIN)
         clock = sent + int(_lognormal(rng, 15000, 1.0))
 
 
 def traffic(
     sessions: int, days: int, seed: int, app: str, now_ms: int
-) -> Iterator[pipeline.Received]:
-    """Received beacons for ``sessions`` sessions over the ``days`` days before ``now_ms``."""
+) -> Iterator[tuple[int, Raw]]:
+    """(session number, beacon) for ``sessions`` sessions over the ``days`` days before now."""
     rng = random.Random(seed)
     span = days * 86_400_000
     # More traffic in the (UTC) afternoon and evening, less at night.
@@ -469,11 +471,10 @@ def traffic(
         if n >= sessions - max(sessions // 200, 3):
             start = now_ms - rng.randrange(60_000, 600_000)  # a few live sessions right now
         start = min(start, now_ms - 60_000)
-        for item in _session(rng, n, start, (start - now_ms + span) / span):
-            item.beacon.app = app
-            if item.received > now_ms:
+        for raw in _session(rng, n, start, (start - now_ms + span) / span, app):
+            if raw.received > now_ms:
                 continue  # still in the future: not sent yet
-            yield item
+            yield n, raw
 
 
 def ensure_app(store: Store, app_id: str) -> None:
@@ -527,30 +528,27 @@ def load(
     """Generate and store demo traffic; return the number of events stored."""
     now_ms = now_ms or int(time.time() * 1000)
     began = time.monotonic()
-    chunk: list[pipeline.Received] = []
+    chunk: list[Raw] = []
     stored = 0
-    seen_sessions = 0
-    last_sid = ""
-    for item in traffic(sessions, days, seed, app, now_ms):
-        if item.beacon.sid != last_sid:
-            last_sid = item.beacon.sid
-            seen_sessions += 1
-        chunk.append(item)
+    steps = pipeline.Pipeline(settings)
+    for n, raw in traffic(sessions, days, seed, app, now_ms):
+        chunk.append(raw)
         if len(chunk) >= 2000:
-            stored += _write(store, settings, chunk)
+            stored += _write(store, steps, chunk)
             chunk = []
             if progress:
-                _progress(seen_sessions, sessions, began)
-    stored += _write(store, settings, chunk)
+                _progress(n + 1, sessions, began)
+    stored += _write(store, steps, chunk)
+    steps.close()
     if progress:
         _progress(sessions, sessions, began)
         sys.stderr.write(f"\n  stored {stored:,} events for app {app!r}\n")
     return stored
 
 
-def _write(store: Store, settings: Settings, items: list[pipeline.Received]) -> int:
+def _write(store: Store, steps: pipeline.Pipeline, items: list[Raw]) -> int:
     if not items:
         return 0
-    batch = pipeline.run(items, pipeline.Context(settings))
+    batch = steps.run(items)
     store.write(batch)
     return len(batch)

@@ -1,17 +1,18 @@
-"""The rows the batch step produces and every store writes, one struct per table.
+"""The columns of every table the batch step fills, one struct per table, and the Batch.
 
-Field order is column order (the stores build their inserts from ``__struct_fields__``). Times are
-epoch milliseconds, server clock; measures are milliseconds except CLS. Rows hold scalars only, so
-they are not tracked by the garbage collector (``gc=False``): a batch of 100,000 rows costs the
-collector no GC passes.
+Field order is column order: the batch step selects its columns in this order and the stores'
+schemas follow it. Times are UTC timestamps (ms), measures milliseconds except CLS.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import msgspec
+import pyarrow as pa
 
 
-class Dims(msgspec.Struct, gc=False):
+class Dims(msgspec.Struct):
     """Dimensions shared by every row of one beacon (environment and enrichment)."""
 
     browser: str | None = None
@@ -29,10 +30,7 @@ class Dims(msgspec.Struct, gc=False):
     release: str | None = None
 
 
-DIM_FIELDS: tuple[str, ...] = Dims.__struct_fields__
-
-
-class ActionRow(msgspec.Struct, kw_only=True, gc=False):
+class ActionRow(msgspec.Struct, kw_only=True):
     eid: int  # 64-bit key of (app, session, page view, event id): a re-sent event is stored once
     app: str
     time: int  # action start, epoch ms
@@ -94,7 +92,7 @@ class ActionRow(msgspec.Struct, kw_only=True, gc=False):
     release: str | None = None
 
 
-class ErrorRow(msgspec.Struct, kw_only=True, gc=False):
+class ErrorRow(msgspec.Struct, kw_only=True):
     eid: int
     app: str
     time: int
@@ -131,7 +129,7 @@ class ErrorRow(msgspec.Struct, kw_only=True, gc=False):
     release: str | None = None
 
 
-class UserEventRow(msgspec.Struct, kw_only=True, gc=False):
+class UserEventRow(msgspec.Struct, kw_only=True):
     eid: int
     app: str
     time: int
@@ -162,7 +160,7 @@ class UserEventRow(msgspec.Struct, kw_only=True, gc=False):
     release: str | None = None
 
 
-class SessionTouch(msgspec.Struct, kw_only=True, gc=False):
+class SessionTouch(msgspec.Struct, kw_only=True):
     """What one batch knows of a session; the store merges touches idempotently (min/max)."""
 
     app: str
@@ -191,13 +189,30 @@ class SessionTouch(msgspec.Struct, kw_only=True, gc=False):
     release: str | None = None
 
 
-class Batch(msgspec.Struct):
-    """Everything one flush writes."""
+@dataclass
+class Batch:
+    """Everything one flush writes: an Arrow table per table, columns as the structs above."""
 
-    actions: list[ActionRow] = []
-    errors: list[ErrorRow] = []
-    user_events: list[UserEventRow] = []
-    sessions: list[SessionTouch] = []
+    actions: pa.Table | None = None
+    errors: pa.Table | None = None
+    user_events: pa.Table | None = None
+    sessions: pa.Table | None = None
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The non-empty tables by name."""
+        return {
+            name: t
+            for name, t in (
+                ("actions", self.actions),
+                ("errors", self.errors),
+                ("user_events", self.user_events),
+                ("sessions", self.sessions),
+            )
+            if t is not None and t.num_rows
+        }
 
     def __len__(self) -> int:
-        return len(self.actions) + len(self.errors) + len(self.user_events)
+        """Events (actions, errors, user events) in the batch."""
+        return sum(
+            t.num_rows for t in (self.actions, self.errors, self.user_events) if t is not None
+        )

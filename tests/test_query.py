@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 import pytest
 
 from openrum.collect.beacon import Action, Beacon, Env, Error
-from openrum.enrich import pipeline
+from openrum.collect.spool import Raw
+from openrum.enrich.pipeline import Pipeline
 from openrum.query.model import Query, QueryError
 from openrum.query.sql import run_query
 from openrum.settings import Settings
@@ -29,7 +31,7 @@ def received(
     actions: list[Action],
     errors: list[Error] | None = None,
     release: str = "1.0",
-) -> pipeline.Received:
+) -> Raw:
     b = Beacon(
         v=1,
         app="shop",
@@ -39,7 +41,7 @@ def received(
         events=[*actions, *(errors or [])],
         env=Env(release=release, conn="4g"),
     )
-    return pipeline.Received(b, NOW_MS - 1000, "198.51.100.1", ua)
+    return Raw(msgspec.json.encode(b), len(b.events), NOW_MS - 1000, "198.51.100.1", ua)
 
 
 def load(aid: str, url: str, duration: float, lcp: float, minutes_ago: int) -> Action:
@@ -106,7 +108,7 @@ def filled(store: DuckDBStore, settings: Settings) -> DuckDBStore:
             release="2.0",
         ),
     ]
-    store.write(pipeline.run(items, pipeline.Context(settings)))
+    store.write(Pipeline(settings).run(items))
     return store
 
 

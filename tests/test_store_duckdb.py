@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import msgspec
+import pyarrow as pa
 import pytest
 
 from openrum.rows import Batch, SessionTouch
@@ -57,10 +60,22 @@ def touch(start: int, last: int, page: str, **kw: object) -> SessionTouch:
     )  # type: ignore[arg-type]
 
 
+def sessions(*touches: SessionTouch) -> Batch:
+    rows = []
+    for t in touches:
+        row = msgspec.structs.asdict(t)
+        for name in ("start", "last_seen", "last_received"):
+            row[name] = dt.datetime.fromtimestamp(row[name] / 1000, dt.UTC).replace(tzinfo=None)
+        rows.append(row)
+    return Batch(sessions=pa.Table.from_pylist(rows))
+
+
 def test_session_touches_merge_in_any_order(store: DuckDBStore) -> None:
-    store.write(Batch(sessions=[touch(5000, 6000, "/b"), touch(9000, 9500, "/c", user_tag="u1")]))
-    store.write(Batch(sessions=[touch(1000, 2000, "/a", ended=True)]))
-    store.write(Batch(sessions=[touch(1000, 2000, "/a")]))  # re-sent: no change
+    # One touch per session and batch (the batch step groups by session).
+    store.write(sessions(touch(5000, 6000, "/b")))
+    store.write(sessions(touch(9000, 9500, "/c", user_tag="u1")))
+    store.write(sessions(touch(1000, 2000, "/a", ended=True)))
+    store.write(sessions(touch(1000, 2000, "/a")))  # re-sent: no change
     _, rows = store.select(
         "SELECT epoch_ms(start), epoch_ms(last_seen), entry_page, exit_page, "
         "user_tag, ended FROM sessions",

@@ -16,19 +16,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-import msgspec
-
-from openrum.collect.beacon import Beacon
 from openrum.collect.metrics import Metrics
-from openrum.collect.spool import Spool, read_records
+from openrum.collect.spool import Raw, Spool, read_records
 from openrum.enrich import pipeline
-from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
 
 log = logging.getLogger("openrum.writer")
 T = TypeVar("T")
-_decoder = msgspec.json.Decoder(Beacon)
 
 
 class BatchWriter:
@@ -39,6 +34,7 @@ class BatchWriter:
         self.settings = settings
         self.metrics = metrics
         self.spool = spool
+        self.pipeline = pipeline.Pipeline(settings)  # used by the writer thread only
         self._positions: dict[int, int] = {}  # segment → bytes consumed
         self._calls: list[tuple[Callable[[Store], Any], Future[Any]]] = []
         self._wake = threading.Event()
@@ -134,9 +130,9 @@ class BatchWriter:
     def _pending(self) -> int:
         return sum(size - self._positions.get(n, 0) for n, size, _ in self.spool.segments())
 
-    def _read_batch(self) -> tuple[list[pipeline.Received], dict[int, int], int]:
+    def _read_batch(self) -> tuple[list[Raw], dict[int, int], int]:
         """Records up to ``flush_max_events`` events; the positions they end at; their count."""
-        items: list[pipeline.Received] = []
+        items: list[Raw] = []
         positions: dict[int, int] = {}
         events = 0
         for segment, readable, closed in self.spool.segments():
@@ -145,10 +141,7 @@ class BatchWriter:
                 data = self.spool.read(segment, start, readable)
                 end = start
                 for offset, raw in read_records(data):
-                    beacon = _decoder.decode(raw.body)  # validated by the collector already
-                    items.append(
-                        pipeline.Received(beacon, raw.received, raw.ip, raw.ua, raw.origin)
-                    )
+                    items.append(raw)
                     events += raw.events
                     end = start + offset
                     if events >= self.settings.flush_max_events:
@@ -172,7 +165,7 @@ class BatchWriter:
                 return
             ctx = pipeline.Context(self.settings)
             began = time.perf_counter()
-            batch = pipeline.run(items, ctx) if items else Batch()
+            batch = self.pipeline.run(items, ctx)
             while True:
                 try:
                     if len(batch):
@@ -187,9 +180,9 @@ class BatchWriter:
                     self._run_calls()
             self.metrics.dropped.update(ctx.drops)
             self.metrics.observe_flush(time.perf_counter() - began)
-            self.metrics.stored["actions"] += len(batch.actions)
-            self.metrics.stored["errors"] += len(batch.errors)
-            self.metrics.stored["user_events"] += len(batch.user_events)
+            for table in ("actions", "errors", "user_events"):
+                rows = getattr(batch, table)
+                self.metrics.stored[table] += rows.num_rows if rows is not None else 0
             self._positions.update(positions)
             self._prune()
             with self._progress:

@@ -1,303 +1,125 @@
-"""The batch step: received beacons → enriched, scored rows for the store.
+"""The batch step: spooled beacons → enriched, scored rows for the store, a whole batch at a time.
 
-A named pipeline of small pure steps. Per beacon: ``enrich_ua``, ``environment`` (dimensions
-every row of the beacon shares). Per event: ``correct_clock``, ``clean``, ``normalise_url``,
-``timings``, ``score_apdex``. Any step may drop an event with a reason; drops are counted per
-reason (``Drops``) and exposed in /metrics. Nothing here does I/O: time arrives as ``now``.
+The work is split by what it costs. Parsing, flattening, arithmetic and scoring run as SQL in an
+in-memory DuckDB (vectorised C++, outside the GIL, so the collector keeps answering while a batch
+runs). The rules that need Python — user agents, IP masking and location, URL normalisation,
+error fingerprints — run once per *distinct* value of a batch, not once per event, and join back.
+
+The steps, in order, each named in the SQL it emits:
+``load`` (parse bodies, one row per event, client clock skew corrected), ``drop_times``
+(events too old or in the future), ``enrich_ua``, ``locate``, ``normalise_urls``,
+``fingerprint``, then ``actions`` (timings, vitals, ranges, Apdex), ``errors``, ``user_events``
+and ``sessions``. Every value cleared, string cut or event dropped is counted by reason
+(``Context.drops``, exposed in /metrics). Time arrives as the beacons' receive stamps.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
+import json
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import duckdb
 import msgspec
+import pyarrow as pa
 
-from openrum.collect.beacon import Action, Beacon, Error
+from openrum.collect.spool import Raw
 from openrum.enrich import ua, urls
 from openrum.rows import ActionRow, Batch, Dims, ErrorRow, SessionTouch, UserEventRow
-from openrum.scoring import apdex
 from openrum.settings import Settings
 
-
-class Received(msgspec.Struct):
-    """A decoded beacon with what the collector stamped on it."""
-
-    beacon: Beacon
-    received: int  # server clock, epoch ms
-    ip: str
-    ua: str
-    origin: str | None = None
+D, S, INT = "DOUBLE", "VARCHAR", "BIGINT"
+NT_FIELDS = (
+    "fetchStart",
+    "domainLookupStart",
+    "domainLookupEnd",
+    "connectStart",
+    "secureConnectionStart",
+    "connectEnd",
+    "requestStart",
+    "responseStart",
+    "responseEnd",
+    "domInteractive",
+    "domContentLoadedEventEnd",
+    "domComplete",
+    "loadEventStart",
+    "loadEventEnd",
+    "redirectStart",
+    "redirectEnd",
+)
+VITALS = ("lcp", "cls", "inp", "fcp", "ttfb", "fid")
+_VITAL = {
+    "id": S,
+    "value": D,
+    "target": S,
+    "phase": {"input_delay": D, "processing": D, "presentation": D},
+}
+_EVENT = {
+    "kind": S,
+    "id": S,
+    "type": S,
+    "start": INT,
+    "time": INT,
+    "url": S,
+    "name": S,
+    "duration": D,
+    "nt": dict.fromkeys(NT_FIELDS, D),
+    "vitals": dict.fromkeys(VITALS, _VITAL),
+    "long_tasks": INT,
+    "long_task_ms": D,
+    "requests": INT,
+    "message": S,
+    "stack": S,
+    "source": S,
+    "line": INT,
+    "col": INT,
+    "status": INT,
+    "count": INT,
+    "action": S,
+    "value": S,
+    "x": D,
+    "y": D,
+}
+# The beacon's shape for DuckDB's json_transform (docs/protocol.md; validated by the collector).
+BEACON_SHAPE = json.dumps(
+    {
+        "app": S,
+        "sid": S,
+        "page": S,
+        "sent": INT,
+        "url": S,
+        "seq": INT,
+        "agent": S,
+        "weight": D,
+        "visitor": S,
+        "env": {"conn": S, "release": S},
+        "events": [_EVENT],
+    }
+)
+_VERB = {
+    "load": "loading of page",
+    "xhr": "action on page",
+    "route_change": "route to",
+    "custom": "custom action on page",
+}
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass
 class Context:
-    """What the steps read: settings and the drop counter."""
+    """What the steps read: settings, and the drop counter they fill."""
 
     settings: Settings
     drops: Counter[str] = field(default_factory=Counter)
 
 
-def event_key(app: str, sid: str, page: str, event_id: str) -> int:
-    """The 64-bit key that makes a re-sent event land once (stable across engines and runs)."""
-    digest = hashlib.blake2b(f"{app}\x1f{sid}\x1f{page}\x1f{event_id}".encode(), digest_size=8)
-    return int.from_bytes(digest.digest(), "little")
-
-
-def run(items: list[Received], ctx: Context) -> Batch:
-    """Turn received beacons into one batch of rows."""
-    batch = Batch(actions=[], errors=[], user_events=[], sessions=[])
-    for item in items:
-        _beacon(item, ctx, batch)
-    return batch
-
-
-def environment(item: Received) -> Dims:
-    """Per-beacon dimensions: user agent, connection and release."""
-    agent = ua.parse(item.ua)
-    env = item.beacon.env
-    return Dims(
-        browser=agent.browser,
-        browser_version=agent.browser_version,
-        os=agent.os,
-        os_version=agent.os_version,
-        device=agent.device,
-        user_type=agent.user_type,
-        connection=env.conn,
-        release=env.release,
-    )
-
-
-def _cut(value: str | None, limit: int, ctx: Context) -> str | None:
-    if value is not None and len(value) > limit:
-        ctx.drops["truncated_string"] += 1
-        return value[:limit]
-    return value
-
-
-def _measure(value: float | None, limit: float, ctx: Context) -> float | None:
-    if value is None:
-        return None
-    if not (0.0 <= value <= limit) or math.isnan(value):
-        ctx.drops["value_out_of_range"] += 1
-        return None
-    return value
-
-
-def _beacon(item: Received, ctx: Context, batch: Batch) -> None:
-    s = ctx.settings
-    b = item.beacon
-    dims = environment(item)
-    dim_values = msgspec.structs.asdict(dims)
-    # Client clock skew: the agent stamps `sent` with its clock; an event's server time is the
-    # receive time minus how long before sending it happened.
-    offset = item.received - b.sent
-    oldest = item.received - s.max_event_age_ms
-    newest = item.received + s.max_future_ms
-    errors_by_action: Counter[str] = Counter()
-    for ev in b.events:
-        if isinstance(ev, Error) and ev.action:
-            errors_by_action[ev.action] += ev.count
-    session: SessionTouch | None = None
-
-    for ev in b.events:
-        start = (ev.start if isinstance(ev, Action) else ev.time) + offset
-        if start < oldest or start > newest:
-            ctx.drops["timestamp_out_of_range"] += 1
-            continue
-        url = _cut(urls.strip_url(ev.url or b.url), s.max_url_length, ctx) or ""
-        page = urls.page_of(url)
-        key = event_key(b.app, b.sid, b.page, ev.id)
-        if isinstance(ev, Action):
-            row = _action_row(ev, key, start, url, page, item, dim_values, errors_by_action, ctx)
-            batch.actions.append(row)
-            end = start + int(row.duration or 0)
-            if session is None:
-                session = SessionTouch(
-                    app=b.app,
-                    session_id=b.sid,
-                    start=start,
-                    last_seen=end,
-                    last_received=item.received,
-                    entry_page=page,
-                    exit_page=page,
-                    weight=b.weight,
-                    visitor_id=b.visitor,
-                    **dim_values,
-                )
-            else:
-                if start < session.start:
-                    session.start, session.entry_page = start, page
-                if end >= session.last_seen:
-                    session.last_seen, session.exit_page = end, page
-        elif isinstance(ev, Error):
-            message = _cut(ev.message, s.max_message_length, ctx) or ""
-            batch.errors.append(
-                ErrorRow(
-                    eid=key,
-                    app=b.app,
-                    time=start,
-                    received=item.received,
-                    session_id=b.sid,
-                    page_view_id=b.page,
-                    event_id=ev.id,
-                    action_event_id=ev.action,
-                    error_type=ev.type,
-                    error_name=_cut(ev.name, s.max_name_length, ctx),
-                    message=message,
-                    fingerprint=fingerprint(ev.type, message, ev.stack, ev.source),
-                    stack=_cut(ev.stack, s.max_stack_length, ctx),
-                    source=_cut(ev.source, s.max_url_length, ctx),
-                    line=ev.line,
-                    col=ev.col,
-                    status=ev.status,
-                    count=ev.count,
-                    url=url,
-                    page=page,
-                    agent_version=b.agent,
-                    **dim_values,
-                )
-            )
-        else:
-            value = _cut(ev.value, s.max_name_length, ctx)
-            batch.user_events.append(
-                UserEventRow(
-                    eid=key,
-                    app=b.app,
-                    time=start,
-                    received=item.received,
-                    session_id=b.sid,
-                    page_view_id=b.page,
-                    event_id=ev.id,
-                    action_event_id=ev.action,
-                    event_type=ev.type,
-                    value=value,
-                    x=ev.x,
-                    y=ev.y,
-                    count=ev.count,
-                    url=url,
-                    page=page,
-                    **dim_values,
-                )
-            )
-            if session is not None and ev.type == "user_tag":
-                session.user_tag = value
-            if session is not None and ev.type == "session_end":
-                session.ended = True
-    if session is not None:
-        batch.sessions.append(session)
-
-
-def _action_row(
-    ev: Action,
-    key: int,
-    start: int,
-    url: str,
-    page: str,
-    item: Received,
-    dims: dict[str, object],
-    errors_by_action: Counter[str],
-    ctx: Context,
-) -> ActionRow:
-    s = ctx.settings
-    b = item.beacon
-    limit = s.max_timing_ms
-    duration = _measure(ev.duration, limit, ctx)
-    if duration is not None:
-        duration = min(duration, s.max_action_duration_ms)
-    name = ev.name or f"{_VERB[ev.type]} {page}"
-    row = ActionRow(
-        eid=key,
-        app=b.app,
-        time=start,
-        received=item.received,
-        session_id=b.sid,
-        page_view_id=b.page,
-        seq=b.seq,
-        event_id=ev.id,
-        action_type=ev.type,
-        action_name=_cut(name, s.max_name_length, ctx) or "",
-        url=url,
-        page=page,
-        duration=duration,
-        long_tasks=ev.long_tasks,
-        long_task_ms=_measure(ev.long_task_ms, limit, ctx) or 0.0,
-        requests=ev.requests,
-        errors=errors_by_action[ev.id],
-        weight=b.weight,
-        agent_version=b.agent,
-        **dims,  # type: ignore[arg-type]
-    )
-    for name_, vital in ev.vitals.items():
-        if name_ in _VITALS:
-            setattr(row, name_, _measure(vital.value, s.max_cls if name_ == "cls" else limit, ctx))
-            if name_ in ("lcp", "inp", "cls") and vital.target:
-                setattr(row, name_ + "_target", _cut(vital.target, s.max_name_length, ctx))
-            if name_ == "inp" and vital.phase:
-                row.inp_input_delay = _measure(vital.phase.get("input_delay"), limit, ctx)
-                row.inp_processing = _measure(vital.phase.get("processing"), limit, ctx)
-                row.inp_presentation = _measure(vital.phase.get("presentation"), limit, ctx)
-    if ev.nt:
-        timings(row, ev.nt, limit, ctx)
-    if ev.type in ("load", "custom"):
-        t, f = s.apdex_load_t_ms, s.apdex_load_f_ms
-    else:
-        t, f = s.apdex_xhr_t_ms, s.apdex_xhr_f_ms
-    row.apdex = apdex.classify(row.duration, t, f, row.errors > 0, s.apdex_error_frustrates)
-    return row
-
-
-_DIGITS = re.compile(r"\d+")
-_VITALS = frozenset({"lcp", "cls", "inp", "fcp", "ttfb", "fid"})
-_VERB = {
-    "load": "loading of page",
-    "xhr": "action on page",
-    "route_change": "route to",
-    "custom": "custom action on",
-}
-
-
-def timings(row: ActionRow, nt: dict[str, float], limit: float, ctx: Context) -> None:
-    """Navigation Timing phases and the server / network / frontend split (../RUM.md)."""
-
-    def span(a: str, b: str) -> float | None:
-        if a in nt and b in nt:
-            return _measure(nt[b] - nt[a], limit, ctx)
-        return None
-
-    def at(name: str) -> float | None:
-        return _measure(nt[name], limit, ctx) if name in nt else None
-
-    row.redirect = span("redirectStart", "redirectEnd")
-    row.dns = span("domainLookupStart", "domainLookupEnd")
-    row.tcp = span("connectStart", "connectEnd")
-    if nt.get("secureConnectionStart"):
-        row.tls = span("secureConnectionStart", "connectEnd")
-    row.request = span("requestStart", "responseStart")
-    row.response = span("responseStart", "responseEnd")
-    row.dom_processing = span("responseEnd", "domComplete")
-    row.dom_interactive = at("domInteractive")
-    row.dom_content_loaded = at("domContentLoadedEventEnd")
-    row.dom_complete = at("domComplete")
-    row.load_event_end = at("loadEventEnd")
-    if "requestStart" in nt and "responseStart" in nt and "responseEnd" in nt:
-        row.server_time = row.request
-        network = nt["requestStart"] + (nt["responseEnd"] - nt["responseStart"])
-        row.network_time = _measure(network, limit, ctx)
-        if (
-            row.duration is not None
-            and row.server_time is not None
-            and row.network_time is not None
-        ):
-            row.frontend_time = max(row.duration - row.server_time - row.network_time, 0.0)
-
-
 def fingerprint(kind: str, message: str, stack: str | None, source: str | None) -> str:
     """Group key of an error: its type, normalised message and top stack frame."""
-    normal = urls.PLACEHOLDER.join(_DIGITS.split(message))[:200]
+    normal = urls.PLACEHOLDER.join(_DIGITS.split(message or ""))[:200]
     top = ""
     if stack:
         for line in stack.splitlines():
@@ -307,3 +129,420 @@ def fingerprint(kind: str, message: str, stack: str | None, source: str | None) 
     elif source:
         top = urls.page_of(source)
     return hashlib.blake2b(f"{kind}\x1f{normal}\x1f{top}".encode(), digest_size=8).hexdigest()
+
+
+def _lookup(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    keys: Sequence[Any],
+    fn: Callable[[Any], dict[str, Any]],
+    key_type: pa.DataType,
+    schema: list[tuple[str, pa.DataType]],
+) -> None:
+    """Register ``name``: one row per distinct key with the columns ``fn(key)`` returns."""
+    rows = [fn(k) for k in keys]
+    columns = {"k": pa.array(keys, key_type)}
+    for col, typ in schema:
+        columns[col] = pa.array([r[col] for r in rows], typ)
+    con.register(name, pa.table(columns))
+
+
+def _agent(ua_string: str) -> dict[str, Any]:
+    return msgspec.structs.asdict(ua.parse(ua_string))
+
+
+def _place(ip: str) -> dict[str, Any]:
+    # Location arrives with the geo database (enrich/geo); until then no location is known.
+    return {"country": None, "region": None, "city": None, "lat": None, "lon": None}
+
+
+_STR = pa.string()
+_AGENT_COLS = [
+    (c, _STR) for c in ("browser", "browser_version", "os", "os_version", "device", "user_type")
+]
+_PLACE_COLS = [
+    ("country", _STR),
+    ("region", _STR),
+    ("city", _STR),
+    ("lat", pa.float64()),
+    ("lon", pa.float64()),
+]
+DIMS: tuple[str, ...] = Dims.__struct_fields__
+
+
+def _key_sql(kind_id: str) -> str:
+    # The 64-bit key of (app, session, page view, event id): the first 8 bytes of an MD5, the
+    # same on every engine and DuckDB version.
+    return (
+        "('0x' || left(md5(concat_ws(chr(31), app, sid, page_view, " + kind_id + ")), 16))::UBIGINT"
+    )
+
+
+class Pipeline:
+    """One in-memory DuckDB that runs the batch step; owned by one thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.con = duckdb.connect(":memory:")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def run(self, raws: Sequence[Raw], ctx: Context | None = None) -> Batch:
+        """Turn spooled beacons into one batch of Arrow tables (see the module docstring)."""
+        ctx = ctx or Context(self.settings)
+        if not raws:
+            return Batch()
+        s = self.settings
+        con = self.con
+        ips = list(dict.fromkeys(r.ip for r in raws))
+        agents = list(dict.fromkeys(r.ua for r in raws))
+        ip_index = {ip: i for i, ip in enumerate(ips)}
+        ua_index = {a: i for i, a in enumerate(agents)}
+        # load: one row per beacon (bodies were validated by the collector), then per event.
+        con.register(
+            "raw",
+            pa.table(
+                {
+                    "body": pa.array([r.body for r in raws], pa.binary()).cast(_STR),
+                    "r": pa.array([r.received for r in raws], pa.int64()),
+                    "ip_i": pa.array([ip_index[r.ip] for r in raws], pa.int32()),
+                    "ua_i": pa.array([ua_index[r.ua] for r in raws], pa.int32()),
+                }
+            ),
+        )
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE ev AS
+            WITH b AS (SELECT row_number() OVER () AS bid, r, ip_i, ua_i,
+                              json_transform(body, '{BEACON_SHAPE}') AS j FROM raw)
+            SELECT bid, r, ip_i, ua_i, j.app AS app, j.sid AS sid, j.page AS page_view,
+                   coalesce(j.seq, 0) AS seq, coalesce(j.agent, '') AS agent,
+                   coalesce(j.weight, 1.0) AS weight, j.visitor AS visitor,
+                   j.env.conn AS connection, j.env.release AS release, j.url AS beacon_url,
+                   r - j.sent AS skew, unnest(j.events) AS e
+            FROM b""").fetchall()
+        con.unregister("raw")
+        # drop_times: event time = its client time + (receive time - client send time).
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE ev2 AS
+            SELECT *, coalesce(e.start, e.time) + skew AS t,
+                      coalesce(nullif(e.url, ''), beacon_url, '') AS raw_url FROM ev""").fetchall()
+        [(too_old,)] = con.execute(
+            f"""SELECT count(*) FILTER (WHERE t IS NULL OR t < r - {int(s.max_event_age_ms)}
+                                        OR t > r + {int(s.max_future_ms)}) FROM ev2"""
+        ).fetchall()
+        if too_old:
+            ctx.drops["timestamp_out_of_range"] += too_old
+            con.execute(f"""DELETE FROM ev2 WHERE t IS NULL OR t < r - {int(s.max_event_age_ms)}
+                            OR t > r + {int(s.max_future_ms)}""").fetchall()
+        # enrich_ua, locate: once per distinct user agent and client address.
+        _lookup(
+            con,
+            "agents",
+            list(range(len(agents))),
+            lambda i: _agent(agents[i]),
+            pa.int32(),
+            _AGENT_COLS,
+        )
+        _lookup(
+            con, "places", list(range(len(ips))), lambda i: _place(ips[i]), pa.int32(), _PLACE_COLS
+        )
+        # normalise_urls: once per distinct URL.
+        raw_urls = [r[0] for r in con.execute("SELECT DISTINCT raw_url FROM ev2").fetchall()]
+
+        def url_row(u: str) -> dict[str, Any]:
+            stripped = urls.strip_url(u)
+            return {
+                "url": stripped[: s.max_url_length],
+                "page": urls.page_of(stripped),
+                "cut": len(stripped) > s.max_url_length,
+            }
+
+        _lookup(
+            con,
+            "urls",
+            raw_urls,
+            url_row,
+            _STR,
+            [("url", _STR), ("page", _STR), ("cut", pa.bool_())],
+        )
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE evx AS
+            SELECT ev2.*, u.url, u.page, u.cut AS url_cut, a.* EXCLUDE (k), p.* EXCLUDE (k)
+            FROM ev2 JOIN urls u ON u.k = ev2.raw_url
+                     JOIN agents a ON a.k = ev2.ua_i
+                     JOIN places p ON p.k = ev2.ip_i""").fetchall()
+        for name in ("agents", "places", "urls"):
+            con.unregister(name)
+        batch = Batch(
+            actions=self._actions(ctx),
+            errors=self._errors(ctx),
+            user_events=self._user_events(ctx),
+            sessions=self._sessions(),
+        )
+        [(cut_urls,)] = con.execute("SELECT count(*) FILTER (WHERE url_cut) FROM evx").fetchall()
+        if cut_urls:
+            ctx.drops["truncated_string"] += cut_urls
+        return batch
+
+    # -- actions ------------------------------------------------------------------------------
+    def _actions(self, ctx: Context) -> pa.Table:
+        s = self.settings
+        lim = float(s.max_timing_ms)
+
+        def nt(a: str) -> str:
+            return f'e.nt."{a}"'
+
+        def span(a: str, b: str) -> str:
+            return f"{nt(b)} - {nt(a)}"
+
+        measures: dict[str, tuple[str, float]] = {
+            "duration": ("e.duration", lim),
+            **{v: (f"e.vitals.{v}.value", float(s.max_cls) if v == "cls" else lim) for v in VITALS},
+            "inp_input_delay": ("e.vitals.inp.phase.input_delay", lim),
+            "inp_processing": ("e.vitals.inp.phase.processing", lim),
+            "inp_presentation": ("e.vitals.inp.phase.presentation", lim),
+            "redirect": (span("redirectStart", "redirectEnd"), lim),
+            "dns": (span("domainLookupStart", "domainLookupEnd"), lim),
+            "tcp": (span("connectStart", "connectEnd"), lim),
+            "tls": (
+                f"CASE WHEN {nt('secureConnectionStart')} > 0 "
+                f"THEN {span('secureConnectionStart', 'connectEnd')} END",
+                lim,
+            ),
+            "request": (span("requestStart", "responseStart"), lim),
+            "response": (span("responseStart", "responseEnd"), lim),
+            "dom_processing": (span("responseEnd", "domComplete"), lim),
+            "dom_interactive": (nt("domInteractive"), lim),
+            "dom_content_loaded": (nt("domContentLoadedEventEnd"), lim),
+            "dom_complete": (nt("domComplete"), lim),
+            "load_event_end": (nt("loadEventEnd"), lim),
+            "network": (f"{nt('requestStart')} + {span('responseStart', 'responseEnd')}", lim),
+            "long_task_ms": ("e.long_task_ms", lim),
+        }
+        checked = ",\n".join(
+            f"CASE WHEN ({expr}) BETWEEN 0 AND {hi} THEN ({expr}) END AS {name}, "
+            f"(({expr}) IS NOT NULL AND NOT (({expr}) BETWEEN 0 AND {hi}))::INT AS bad_{name}"
+            for name, (expr, hi) in measures.items()
+        )
+        n = s.max_name_length
+        verb = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _VERB.items())
+        con = self.con
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE acts AS
+            WITH errs AS (
+                SELECT bid, e.action AS aid, sum(coalesce(e.count, 1))::BIGINT AS n FROM evx
+                WHERE e.kind = 'error' AND e.action IS NOT NULL GROUP BY ALL)
+            SELECT evx.*, coalesce(errs.n, 0) AS n_errors,
+                   {checked},
+                   coalesce(nullif(e.name, ''), (CASE e.type {verb} END) || ' ' || page)
+                       AS full_name,
+                   e.vitals.lcp.target AS lcp_t, e.vitals.inp.target AS inp_t,
+                   e.vitals.cls.target AS cls_t
+            FROM evx LEFT JOIN errs ON errs.bid = evx.bid AND errs.aid = e.id
+            WHERE e.kind = 'action'""").fetchall()
+        bad = " + ".join(f"sum(bad_{name})" for name in measures)
+        cut = " + ".join(
+            f"count(*) FILTER (WHERE length({c}) > {n})"
+            for c in ("full_name", "lcp_t", "inp_t", "cls_t")
+        )
+        [(out_of_range, truncated)] = con.execute(
+            f"SELECT coalesce({bad}, 0), {cut} FROM acts"
+        ).fetchall()
+        ctx.drops["value_out_of_range"] += int(out_of_range)
+        ctx.drops["truncated_string"] += int(truncated)
+        load_t, load_f = s.apdex_load_t_ms, s.apdex_load_f_ms
+        xhr_t, xhr_f = s.apdex_xhr_t_ms, s.apdex_xhr_f_ms
+        frustrates = "n_errors > 0" if s.apdex_error_frustrates else "false"
+        cols = {
+            "eid": _key_sql("e.id"),
+            "app": "app",
+            "time": "make_timestamp_ms(t)",
+            "received": "make_timestamp_ms(r)",
+            "session_id": "sid",
+            "page_view_id": "page_view",
+            "seq": "seq",
+            "event_id": "e.id",
+            "action_type": "e.type",
+            "action_name": f"left(full_name, {n})",
+            "url": "url",
+            "page": "page",
+            "duration": f"least(duration, {float(s.max_action_duration_ms)})",
+            **{v: v for v in VITALS},
+            "lcp_target": f"left(lcp_t, {n})",
+            "inp_target": f"left(inp_t, {n})",
+            "cls_target": f"left(cls_t, {n})",
+            **{
+                m: m
+                for m in (
+                    "inp_input_delay",
+                    "inp_processing",
+                    "inp_presentation",
+                    "redirect",
+                    "dns",
+                    "tcp",
+                    "tls",
+                    "request",
+                    "response",
+                    "dom_processing",
+                    "dom_interactive",
+                    "dom_content_loaded",
+                    "dom_complete",
+                    "load_event_end",
+                )
+            },
+            "server_time": "request",
+            "network_time": "CASE WHEN request IS NOT NULL THEN network END",
+            "frontend_time": "CASE WHEN request IS NOT NULL AND network IS NOT NULL "
+            f"THEN greatest(least(duration, {float(s.max_action_duration_ms)})"
+            " - request - network, 0) END",
+            "long_tasks": "greatest(coalesce(e.long_tasks, 0), 0)",
+            "long_task_ms": "coalesce(long_task_ms, 0)",
+            "requests": "greatest(coalesce(e.requests, 0), 0)",
+            "errors": "n_errors",
+            "apdex": f"""CASE WHEN {frustrates} THEN 'F'
+                WHEN duration IS NULL THEN NULL
+                WHEN least(duration, {float(s.max_action_duration_ms)}) <=
+                     (CASE WHEN e.type IN ('load', 'custom') THEN {load_t} ELSE {xhr_t} END)
+                     THEN 'S'
+                WHEN least(duration, {float(s.max_action_duration_ms)}) <=
+                     (CASE WHEN e.type IN ('load', 'custom') THEN {load_f} ELSE {xhr_f} END)
+                     THEN 'T'
+                ELSE 'F' END""",
+            "weight": "weight",
+            "agent_version": "agent",
+            **{d: d for d in DIMS},
+        }
+        # A beacon sent twice in one batch: its latest report of an action wins.
+        return self._select(ActionRow, cols, "acts", "TRUE", "seq DESC")
+
+    def _select(
+        self,
+        struct: type[msgspec.Struct],
+        cols: dict[str, str],
+        source: str,
+        where: str,
+        latest: str = "received DESC",
+    ) -> pa.Table:
+        """Columns of ``struct`` in order; one row per event key (the ``latest`` one)."""
+        assert tuple(cols) == struct.__struct_fields__, set(cols) ^ set(struct.__struct_fields__)
+        select = ",\n".join(f"{expr} AS {name}" for name, expr in cols.items())
+        return self.con.sql(
+            f"SELECT {select} FROM {source} WHERE {where} "
+            f"QUALIFY row_number() OVER (PARTITION BY eid ORDER BY {latest}) = 1"
+        ).to_arrow_table()
+
+    # -- errors and user events ---------------------------------------------------------------
+    def _errors(self, ctx: Context) -> pa.Table:
+        s = self.settings
+        con = self.con
+        rows = con.execute("""SELECT DISTINCT e.type, e.message, e.stack, e.source FROM evx
+                              WHERE e.kind = 'error'""").fetchall()
+        con.register(
+            "fingerprints",
+            pa.table(
+                {
+                    "type": pa.array([r[0] for r in rows], _STR),
+                    "message": pa.array([r[1] for r in rows], _STR),
+                    "stack": pa.array([r[2] for r in rows], _STR),
+                    "source": pa.array([r[3] for r in rows], _STR),
+                    "fp": pa.array([fingerprint(*r) for r in rows], _STR),
+                }
+            ),
+        )
+        limits = {
+            "e.message": s.max_message_length,
+            "e.stack": s.max_stack_length,
+            "e.name": s.max_name_length,
+            "e.source": s.max_url_length,
+        }
+        [(truncated,)] = con.execute(
+            "SELECT "
+            + " + ".join(f"count(*) FILTER (WHERE length({c}) > {n})" for c, n in limits.items())
+            + " FROM evx WHERE e.kind = 'error'"
+        ).fetchall()
+        ctx.drops["truncated_string"] += int(truncated or 0)
+        cols = {
+            "eid": _key_sql("e.id"),
+            "app": "app",
+            "time": "make_timestamp_ms(t)",
+            "received": "make_timestamp_ms(r)",
+            "session_id": "sid",
+            "page_view_id": "page_view",
+            "event_id": "e.id",
+            "action_event_id": "e.action",
+            "error_type": "e.type",
+            "error_name": f"left(e.name, {s.max_name_length})",
+            "message": f"left(coalesce(e.message, ''), {s.max_message_length})",
+            "fingerprint": "f.fp",
+            "stack": f"left(e.stack, {s.max_stack_length})",
+            "source": f"left(e.source, {s.max_url_length})",
+            "line": "CASE WHEN e.line >= 0 THEN e.line END",
+            "col": "CASE WHEN e.col >= 0 THEN e.col END",
+            "status": "CASE WHEN e.status >= 0 THEN e.status END",
+            "count": "greatest(coalesce(e.count, 1), 1)",
+            "url": "url",
+            "page": "page",
+            "agent_version": "agent",
+            **{d: d for d in DIMS},
+        }
+        source = """evx JOIN fingerprints f ON f.type IS NOT DISTINCT FROM e.type
+                    AND f.message IS NOT DISTINCT FROM e.message
+                    AND f.stack IS NOT DISTINCT FROM e.stack
+                    AND f.source IS NOT DISTINCT FROM e.source"""
+        table = self._select(ErrorRow, cols, source, "e.kind = 'error'")
+        con.unregister("fingerprints")
+        return table
+
+    def _user_events(self, ctx: Context) -> pa.Table:
+        s = self.settings
+        [(truncated,)] = self.con.execute(
+            f"""SELECT count(*) FILTER (WHERE length(e.value) > {s.max_name_length})
+                FROM evx WHERE e.kind = 'user'"""
+        ).fetchall()
+        ctx.drops["truncated_string"] += int(truncated or 0)
+        cols = {
+            "eid": _key_sql("e.id"),
+            "app": "app",
+            "time": "make_timestamp_ms(t)",
+            "received": "make_timestamp_ms(r)",
+            "session_id": "sid",
+            "page_view_id": "page_view",
+            "event_id": "e.id",
+            "action_event_id": "e.action",
+            "event_type": "e.type",
+            "value": f"left(e.value, {s.max_name_length})",
+            "x": "e.x",
+            "y": "e.y",
+            "count": "CASE WHEN e.count >= 0 THEN e.count END",
+            "url": "url",
+            "page": "page",
+            **{d: d for d in DIMS},
+        }
+        return self._select(UserEventRow, cols, "evx", "e.kind = 'user'")
+
+    # -- sessions -----------------------------------------------------------------------------
+    def _sessions(self) -> pa.Table:
+        """What this batch knows of each session that had an action in it."""
+        s = self.settings
+        dur = f"coalesce(least(duration, {float(s.max_action_duration_ms)}), 0)::BIGINT"
+        dims = ", ".join(f"arg_min({d}, a.t) AS {d}" for d in DIMS)
+        table = self.con.sql(f"""
+            WITH ends AS (
+                SELECT app, sid,
+                       arg_max(left(e.value, {s.max_name_length}), t)
+                           FILTER (WHERE e.type = 'user_tag') AS user_tag,
+                       bool_or(e.type = 'session_end') AS ended
+                FROM evx WHERE e.kind = 'user' GROUP BY ALL)
+            SELECT a.app, a.sid AS session_id, make_timestamp_ms(min(a.t)) AS start,
+                   make_timestamp_ms(max(a.t + {dur})) AS last_seen,
+                   make_timestamp_ms(max(a.r)) AS last_received,
+                   arg_min(a.page, a.t) AS entry_page,
+                   arg_max(a.page, a.t + {dur}) AS exit_page,
+                   max(a.weight) AS weight, any_value(a.visitor) AS visitor_id,
+                   any_value(ends.user_tag) AS user_tag,
+                   coalesce(bool_or(ends.ended), false) AS ended, {dims}
+            FROM acts a LEFT JOIN ends ON ends.app = a.app AND ends.sid = a.sid
+            GROUP BY a.app, a.sid""").to_arrow_table()
+        assert tuple(table.column_names) == SessionTouch.__struct_fields__
+        return table

@@ -11,15 +11,13 @@ import datetime as dt
 import importlib.resources
 import json
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import msgspec
 
-from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch, UserEventRow
-from openrum.store.arrow import latest_actions, merge_touches, to_arrow
+from openrum.rows import ActionRow, Batch
 from openrum.store.base import App, LoginSession, StoreError, Token
 
 
@@ -28,12 +26,12 @@ def _update_clause(struct: type[msgspec.Struct], keys: tuple[str, ...]) -> str:
 
 
 _ACTIONS_UPSERT = (
-    "INSERT INTO actions SELECT * FROM batch ON CONFLICT (eid) DO UPDATE SET "
+    "INSERT INTO actions BY NAME SELECT * FROM batch ON CONFLICT (eid) DO UPDATE SET "
     + _update_clause(ActionRow, ("eid",))
     + " WHERE excluded.seq > actions.seq"
 )
 _SESSIONS_UPSERT = """
-INSERT INTO sessions SELECT * FROM batch ON CONFLICT (app, session_id) DO UPDATE SET
+INSERT INTO sessions BY NAME SELECT * FROM batch ON CONFLICT (app, session_id) DO UPDATE SET
     entry_page = CASE WHEN excluded.start < sessions.start
                       THEN excluded.entry_page ELSE sessions.entry_page END,
     start = least(sessions.start, excluded.start),
@@ -44,6 +42,14 @@ INSERT INTO sessions SELECT * FROM batch ON CONFLICT (app, session_id) DO UPDATE
     user_tag = coalesce(excluded.user_tag, sessions.user_tag),
     ended = sessions.ended OR excluded.ended
 """
+# Re-sent events meet the primary key: errors and user events are kept once; an action re-sent
+# with a higher beacon sequence (vitals reported again) replaces the older row.
+_INSERTS = {
+    "actions": _ACTIONS_UPSERT,
+    "errors": "INSERT OR IGNORE INTO errors BY NAME SELECT * FROM batch",
+    "user_events": "INSERT OR IGNORE INTO user_events BY NAME SELECT * FROM batch",
+    "sessions": _SESSIONS_UPSERT,
+}
 
 
 class DuckDBStore:
@@ -89,41 +95,19 @@ class DuckDBStore:
     # -- writes (writer thread) -------------------------------------------------------------
     def write(self, batch: Batch) -> None:
         con = self._con
+        tables = batch.tables()
         try:
             con.execute("BEGIN")
-            if batch.actions:
-                self._insert(con, ActionRow, latest_actions(batch.actions), _ACTIONS_UPSERT)
-            if batch.errors:
-                self._insert(
-                    con, ErrorRow, batch.errors, "INSERT OR IGNORE INTO errors SELECT * FROM batch"
-                )
-            if batch.user_events:
-                self._insert(
-                    con,
-                    UserEventRow,
-                    batch.user_events,
-                    "INSERT OR IGNORE INTO user_events SELECT * FROM batch",
-                )
-            if batch.sessions:
-                self._insert(con, SessionTouch, merge_touches(batch.sessions), _SESSIONS_UPSERT)
+            for name, table in tables.items():
+                con.register("batch", table)
+                try:
+                    con.execute(_INSERTS[name]).fetchall()
+                finally:
+                    con.unregister("batch")
             con.execute("COMMIT")
         except duckdb.Error as e:
             con.execute("ROLLBACK")
             raise StoreError(str(e)) from e
-
-    @staticmethod
-    def _insert(
-        con: duckdb.DuckDBPyConnection,
-        struct: type[msgspec.Struct],
-        rows: Sequence[msgspec.Struct],
-        sql: str,
-    ) -> None:
-        table = to_arrow(struct, rows)
-        con.register("batch", table)
-        try:
-            con.execute(sql)
-        finally:
-            con.unregister("batch")
 
     def create_app(self, app: App) -> None:
         try:
