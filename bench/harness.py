@@ -72,8 +72,8 @@ def run_wrk(url: str, seconds: int, connections: int, delay_ms: float = 0) -> Wr
         requests=requests,
         seconds=ms(took) / 1000,
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        p50_ms=ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
-        p99_ms=ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=percentile(out, 50),
+        p99_ms=percentile(out, 99),
         non_2xx=int(non.group(1)) if non else 0,
     )
 
@@ -127,10 +127,13 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
-def start(cmd: list[str], port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start a server pinned to CPU 0 and wait until it answers; output goes to ``log``."""
+def start(
+    cmd: list[str], port: int, log: Path | None = None, pin: bool = True
+) -> subprocess.Popen[bytes]:
+    """Start a server (pinned to CPU 0 unless ``pin`` is false) and wait until it answers."""
     out = log.open("wb") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(["taskset", "-c", "0", *cmd], stdout=out, stderr=subprocess.STDOUT)
+    prefix = ["taskset", "-c", "0"] if pin else []
+    proc = subprocess.Popen([*prefix, *cmd], stdout=out, stderr=subprocess.STDOUT)
     wait_up(f"http://127.0.0.1:{port}", proc)
     return proc
 

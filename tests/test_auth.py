@@ -40,8 +40,12 @@ async def env(store: DuckDBStore, tmp_path: Path) -> AsyncIterator[dict[str, Any
         store.create_app(App(id=app_id, name=app_id.upper(), origins=[], created=0))
     store.set_password("admin", hash_password(PASSWORD))
     tokens = {}
-    for label, app, read_only in [("all", None, False), ("all_ro", None, True),
-                                  ("a", "a", False), ("a_ro", "a", True)]:
+    for label, app, read_only in [
+        ("all", None, False),
+        ("all_ro", None, True),
+        ("a", "a", False),
+        ("a_ro", "a", True),
+    ]:
         secret, token = new_token(label, app, read_only)
         store.save_token(token)
         tokens[label] = secret
@@ -54,8 +58,11 @@ async def env(store: DuckDBStore, tmp_path: Path) -> AsyncIterator[dict[str, Any
 
 
 async def login(c: httpx.AsyncClient, password: str = PASSWORD) -> httpx.Response:
-    return await c.post("/login?next=/overview", data={"username": "admin", "password": password},
-                        headers={"origin": "http://openrum.test"})
+    return await c.post(
+        "/login?next=/overview",
+        data={"username": "admin", "password": password},
+        headers={"origin": "http://openrum.test"},
+    )
 
 
 def callers(env: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -103,14 +110,25 @@ async def test_every_route_is_in_the_matrix(env: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("method", "path", "body", "app", "kind"), REQUESTS)
-async def test_matrix(env: dict[str, Any], method: str, path: str, body: dict[str, Any] | None,
-                      app: str | None, kind: str) -> None:
+async def test_matrix(
+    env: dict[str, Any],
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    app: str | None,
+    kind: str,
+) -> None:
     c: httpx.AsyncClient = env["client"]
     for caller, headers in callers(env).items():
-        r = await c.request(method, path, headers={**headers, "content-type": "application/json"},
-                            content=json.dumps(body) if body is not None else None)
+        r = await c.request(
+            method,
+            path,
+            headers={**headers, "content-type": "application/json"},
+            content=json.dumps(body) if body is not None else None,
+        )
         assert outcome(r.status_code) == expected(caller, app, kind), (
-            f"{caller} {method} {path}: {r.status_code} {r.text[:80]}")
+            f"{caller} {method} {path}: {r.status_code} {r.text[:80]}"
+        )
 
 
 async def test_a_scoped_token_lists_only_its_application(env: dict[str, Any]) -> None:
@@ -145,8 +163,11 @@ async def test_login_cookie_csrf_and_logout(env: dict[str, Any]) -> None:
 
 async def test_login_is_rate_limited_and_refused_cross_site(env: dict[str, Any]) -> None:
     c: httpx.AsyncClient = env["client"]
-    r = await c.post("/login", data={"username": "admin", "password": PASSWORD},
-                     headers={"origin": "https://evil.example"})
+    r = await c.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD},
+        headers={"origin": "https://evil.example"},
+    )
     assert r.status_code == 403
     codes = [(await login(c, "nope")).status_code for _ in range(12)]
     assert codes[:10] == [401] * 10 and codes[-1] == 429
@@ -161,9 +182,11 @@ async def test_the_dashboard_redirects_to_login(env: dict[str, Any]) -> None:
 
 
 async def test_an_open_redirect_is_not_possible(env: dict[str, Any]) -> None:
-    r = await env["client"].post("/login?next=//evil.example/x",
-                                 data={"username": "admin", "password": PASSWORD},
-                                 headers={"origin": "http://openrum.test"})
+    r = await env["client"].post(
+        "/login?next=//evil.example/x",
+        data={"username": "admin", "password": PASSWORD},
+        headers={"origin": "http://openrum.test"},
+    )
     assert r.headers["location"] == "/"
 
 
@@ -179,8 +202,9 @@ async def test_security_headers(env: dict[str, Any]) -> None:
 async def test_beacons_stay_public(env: dict[str, Any]) -> None:
     from tests.beacons import beacon, encode
 
-    r = await env["client"].post("/api/v1/beacon", content=encode(beacon("a")),
-                                 headers={"content-type": "text/plain"})
+    r = await env["client"].post(
+        "/api/v1/beacon", content=encode(beacon("a")), headers={"content-type": "text/plain"}
+    )
     assert r.status_code == 202
 
 

@@ -125,7 +125,8 @@ def test_sigterm_stops_accepting_stores_everything_and_exits(tmp_path: Path) -> 
 
 
 def test_store_unavailable_spool_absorbs_then_503_and_nothing_acknowledged_is_lost(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     data = tmp_path / "data"
     spool_max = 400_000
     server = start_server(data, "--setting", "spool_max_bytes", str(spool_max), env=UNLIMITED)
@@ -139,8 +140,12 @@ def test_store_unavailable_spool_absorbs_then_503_and_nothing_acknowledged_is_lo
     statuses: list[int] = []
     for n in range(spool_max // record * 2):
         sid = f"p-{n}"
-        conn.request("POST", "/api/v1/beacon", encode(beacon("shop", sid=sid)),
-                     {"content-type": "text/plain"})
+        conn.request(
+            "POST",
+            "/api/v1/beacon",
+            encode(beacon("shop", sid=sid)),
+            {"content-type": "text/plain"},
+        )
         resp = conn.getresponse()
         resp.read()
         statuses.append(resp.status)
@@ -156,8 +161,9 @@ def test_store_unavailable_spool_absorbs_then_503_and_nothing_acknowledged_is_lo
     os.kill(server.process.pid, signal.SIGUSR2)  # the store is back
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        rows = server.query({"app": "shop", "metrics": ["count"],
-                             "from": "2000-01-01T00:00:00Z"})["rows"]
+        rows = server.query({"app": "shop", "metrics": ["count"], "from": "2000-01-01T00:00:00Z"})[
+            "rows"
+        ]
         if rows and rows[0]["count"] == len(acked):
             break
         time.sleep(0.2)

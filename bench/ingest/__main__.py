@@ -45,6 +45,11 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=10_000, help="sustained beacons/s")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
+    parser.add_argument(
+        "--unpinned",
+        action="store_true",
+        help="let the servers use both cores (the load generator stays on CPU 1)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/ingest needs wrk: apt-get install wrk")
@@ -69,6 +74,7 @@ def main() -> int:
             "--no-access-log",
         ],
         port,
+        pin=not args.unpinned,
     )
     try:
         ceiling = run_wrk(url, args.peak_seconds, args.connections)
@@ -113,6 +119,7 @@ def main() -> int:
             "true",
         ],
         port,
+        pin=not args.unpinned,
     )
     try:
         before = metrics(url)

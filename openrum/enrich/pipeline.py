@@ -211,30 +211,29 @@ class Pipeline:
                 }
             ),
         )
+        # drop_times: an event's time = its client time + (receive time - client send time);
+        # events too old or in the future are dropped (counted: received minus kept).
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE ev AS
             WITH b AS (SELECT row_number() OVER () AS bid, r, ip_i, ua_i,
-                              json_transform(body, '{BEACON_SHAPE}') AS j FROM raw)
-            SELECT bid, r, ip_i, ua_i, j.app AS app, j.sid AS sid, j.page AS page_view,
-                   coalesce(j.seq, 0) AS seq, coalesce(j.agent, '') AS agent,
-                   coalesce(j.weight, 1.0) AS weight, j.visitor AS visitor,
-                   j.env.conn AS connection, j.env.release AS release, j.url AS beacon_url,
-                   r - j.sent AS skew, unnest(j.events) AS e
-            FROM b""").fetchall()
+                              json_transform(body, '{BEACON_SHAPE}') AS j FROM raw),
+                 flat AS (
+                SELECT bid, r, ip_i, ua_i, j.app AS app, j.sid AS sid, j.page AS page_view,
+                       coalesce(j.seq, 0) AS seq, coalesce(j.agent, '') AS agent,
+                       coalesce(j.weight, 1.0) AS weight, j.visitor AS visitor,
+                       j.env.conn AS connection, j.env.release AS release,
+                       j.url AS beacon_url, r - j.sent AS skew, unnest(j.events) AS e
+                FROM b)
+            SELECT * EXCLUDE (beacon_url, skew), coalesce(e.start, e.time) + skew AS t,
+                   coalesce(nullif(e.url, ''), beacon_url, '') AS raw_url
+            FROM flat
+            WHERE coalesce(e.start, e.time) + skew
+                  BETWEEN r - {int(s.max_event_age_ms)} AND r + {int(s.max_future_ms)}
+            """).fetchall()
         con.unregister("raw")
-        # drop_times: event time = its client time + (receive time - client send time).
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE ev2 AS
-            SELECT *, coalesce(e.start, e.time) + skew AS t,
-                      coalesce(nullif(e.url, ''), beacon_url, '') AS raw_url FROM ev""").fetchall()
-        [(too_old,)] = con.execute(
-            f"""SELECT count(*) FILTER (WHERE t IS NULL OR t < r - {int(s.max_event_age_ms)}
-                                        OR t > r + {int(s.max_future_ms)}) FROM ev2"""
-        ).fetchall()
-        if too_old:
-            ctx.drops["timestamp_out_of_range"] += too_old
-            con.execute(f"""DELETE FROM ev2 WHERE t IS NULL OR t < r - {int(s.max_event_age_ms)}
-                            OR t > r + {int(s.max_future_ms)}""").fetchall()
+        [(kept,)] = con.execute("SELECT count(*) FROM ev").fetchall()
+        if kept < sum(r.events for r in raws):
+            ctx.drops["timestamp_out_of_range"] += sum(r.events for r in raws) - kept
         # enrich_ua, locate: once per distinct user agent and client address.
         _lookup(
             con,
@@ -248,7 +247,7 @@ class Pipeline:
             con, "places", list(range(len(ips))), lambda i: _place(ips[i]), pa.int32(), _PLACE_COLS
         )
         # normalise_urls: once per distinct URL.
-        raw_urls = [r[0] for r in con.execute("SELECT DISTINCT raw_url FROM ev2").fetchall()]
+        raw_urls = [r[0] for r in con.execute("SELECT DISTINCT raw_url FROM ev").fetchall()]
 
         def url_row(u: str) -> dict[str, Any]:
             stripped = urls.strip_url(u)
@@ -266,23 +265,28 @@ class Pipeline:
             _STR,
             [("url", _STR), ("page", _STR), ("cut", pa.bool_())],
         )
+        # The events with their enrichment: a view, joined anew by each step (small hash joins).
         con.execute("""
-            CREATE OR REPLACE TEMP TABLE evx AS
-            SELECT ev2.*, u.url, u.page, u.cut AS url_cut, a.* EXCLUDE (k), p.* EXCLUDE (k)
-            FROM ev2 JOIN urls u ON u.k = ev2.raw_url
-                     JOIN agents a ON a.k = ev2.ua_i
-                     JOIN places p ON p.k = ev2.ip_i""").fetchall()
-        for name in ("agents", "places", "urls"):
-            con.unregister(name)
-        batch = Batch(
-            actions=self._actions(ctx),
-            errors=self._errors(ctx),
-            user_events=self._user_events(ctx),
-            sessions=self._sessions(),
-        )
-        [(cut_urls,)] = con.execute("SELECT count(*) FILTER (WHERE url_cut) FROM evx").fetchall()
-        if cut_urls:
-            ctx.drops["truncated_string"] += cut_urls
+            CREATE OR REPLACE TEMP VIEW evx AS
+            SELECT ev.*, u.url, u.page, u.cut AS url_cut, a.* EXCLUDE (k), p.* EXCLUDE (k)
+            FROM ev JOIN urls u ON u.k = ev.raw_url
+                    JOIN agents a ON a.k = ev.ua_i
+                    JOIN places p ON p.k = ev.ip_i""").fetchall()
+        try:
+            batch = Batch(
+                actions=self._actions(ctx),
+                errors=self._errors(ctx),
+                user_events=self._user_events(ctx),
+                sessions=self._sessions(),
+            )
+            [(cut_urls,)] = con.execute(
+                "SELECT count(*) FILTER (WHERE url_cut) FROM evx"
+            ).fetchall()
+        finally:
+            con.execute("DROP VIEW IF EXISTS acts; DROP VIEW evx").fetchall()
+            for name in ("agents", "places", "urls"):
+                con.unregister(name)
+        ctx.drops["truncated_string"] += cut_urls
         return batch
 
     # -- actions ------------------------------------------------------------------------------
@@ -329,7 +333,7 @@ class Pipeline:
         verb = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _VERB.items())
         con = self.con
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE acts AS
+            CREATE OR REPLACE TEMP VIEW acts AS
             WITH errs AS (
                 SELECT bid, e.action AS aid, sum(coalesce(e.count, 1))::BIGINT AS n FROM evx
                 WHERE e.kind = 'error' AND e.action IS NOT NULL GROUP BY ALL)
