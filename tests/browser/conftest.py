@@ -1,0 +1,93 @@
+"""Real Chromium (Debian's package) driven by Playwright, and a page server on its own origin."""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.conftest import free_port
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    path = shutil.which("chromium")
+    assert path, "Debian's chromium is needed for the browser tier: make test installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Site:
+    """Pages and API endpoints of a test site on http://127.0.0.1:PORT."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.pages: dict[str, tuple[int, str, bytes]] = {}
+
+    def add(
+        self,
+        path: str,
+        body: str | bytes,
+        status: int = 200,
+        ctype: str = "text/html; charset=utf-8",
+    ) -> None:
+        self.pages[path] = (status, ctype, body.encode() if isinstance(body, str) else body)
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    s = Site()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            status, ctype, body = s.pages.get(
+                self.path.split("?")[0], (404, "text/plain", b"not found")
+            )
+            self.send_response(status)
+            self.send_header("content-type", ctype)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", s.port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield s
+    server.shutdown()
+    server.server_close()
+
+
+Poll = Callable[[Callable[[], Any], Callable[[Any], bool]], Any]
+
+
+def poll(fn: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 10.0) -> Any:
+    """Call ``fn`` until ``ok`` holds for its result (or the time is up); return the result."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fn()
+        if ok(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
