@@ -57,7 +57,7 @@ def site() -> Iterator[Site]:
     s = Site()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:
             status, ctype, body = s.pages.get(
                 self.path.split("?")[0], (404, "text/plain", b"not found")
             )
