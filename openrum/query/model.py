@@ -93,6 +93,7 @@ DIMENSIONS["apdex_class"] = {"actions": "apdex"}
 DIMENSIONS["session_id"] = {"actions": "session_id", "errors": "session_id"}
 DIMENSIONS["error_type"] = {"errors": "error_type"}
 DIMENSIONS["fingerprint"] = {"errors": "fingerprint"}
+DIMENSIONS["message"] = {"errors": "message"}
 
 OPS = ("is", "is_not", "contains", "in")
 INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
