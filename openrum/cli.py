@@ -77,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     t_revoke.add_argument("id")
     _add_data(t_revoke)
 
+    for name, help_ in (
+        ("erase", "delete everything stored for a session or a user tag"),
+        ("export", "print everything stored for a session or a user tag"),
+    ):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--app", required=True, help="application id")
+        target = p.add_mutually_exclusive_group(required=True)
+        target.add_argument("--session", help="session id")
+        target.add_argument("--user-tag", help="user tag (as set by openrum.identify)")
+        _add_data(p)
+
     users = sub.add_parser("users", help="dashboard accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     set_pw = users_sub.add_parser(
@@ -120,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return tokens_command(args)
         if args.command == "users":
             return set_password(args)
+        if args.command in ("erase", "export"):
+            return privacy_command(args)
         if args.command == "settings":
             return print_settings(args)
         if args.command == "apps":
@@ -384,4 +397,30 @@ def set_password(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"Password of {args.username!r} set.")
+    return 0
+
+
+# -- privacy ------------------------------------------------------------------------------------
+def privacy_command(args: argparse.Namespace) -> int:
+    from urllib.parse import urlencode
+
+    from openrum import privacy
+
+    server = running_server(Path(args.data))
+    target = {"app": args.app, "session_id": args.session, "user_tag": args.user_tag}
+    if server:
+        if args.command == "erase":
+            out = _api(server, "/api/v1/erase", target)
+        else:
+            params = urlencode({k: v for k, v in target.items() if v})
+            out = _api(server, f"/api/v1/export?{params}")
+    else:
+        store = _with_store(args)
+        try:
+            fn = privacy.erase if args.command == "erase" else privacy.export
+            result = fn(store, args.app, args.session, args.user_tag, "cli")
+        finally:
+            store.close()
+        out = {"deleted": result} if args.command == "erase" else result
+    print(json.dumps(out, default=str, indent=1 if args.command == "export" else None))
     return 0

@@ -69,6 +69,12 @@ class Settings:
     apdex_xhr_f_ms: float = _s(10000.0, "Apdex F for xhr and route_change actions (ms).")
     apdex_error_frustrates: bool = _s(True, "An action with an error counts as frustrated.")
     route_changes_are_page_views: bool = _s(True, "Route changes count as page views.")
+    # Privacy (applications may override the retention in their config: retention_days)
+    retention_events_days: int = _s(
+        90, "Raw events (actions, errors, user events) older than this are deleted."
+    )
+    retention_sessions_days: int = _s(395, "Sessions last seen longer ago than this are deleted.")
+    retention_interval_s: float = _s(3600.0, "How often the retention job runs.")
     # Query API
     query_max_rows: int = _s(10_000, "Most rows one query may return.")
     query_default_hours: int = _s(24, "Time range of a query without from/to (hours).")

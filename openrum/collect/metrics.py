@@ -20,6 +20,7 @@ class Metrics:
         self.rejected: Counter[str] = Counter()  # whole beacons, by reason
         self.dropped: Counter[str] = Counter()  # events or values in the batch step, by reason
         self.stored: Counter[str] = Counter()  # rows written, by table
+        self.expired: Counter[str] = Counter()  # rows deleted by the retention job, by table
         self.flushes = 0
         self.flush_failures = 0
         self.flush_seconds_sum = 0.0
@@ -71,6 +72,13 @@ class Metrics:
             counter(
                 "openrum_events_stored_total",
                 "Rows written to the store, by table.",
+                n,
+                f'{{table="{table}"}}',
+            )
+        for table, n in sorted(self.expired.items()):
+            counter(
+                "openrum_expired_total",
+                "Rows deleted by the retention job, by table.",
                 n,
                 f'{{table="{table}"}}',
             )

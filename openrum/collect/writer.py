@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from openrum import privacy
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool, read_records
 from openrum.enrich import pipeline
@@ -102,15 +103,28 @@ class BatchWriter:
 
     # -- the thread ---------------------------------------------------------------------------
     def _run(self) -> None:
+        next_retention = time.monotonic() + 60  # first pass a minute after start
         while True:
             self._wake.wait(self.settings.flush_interval_s)
             self._wake.clear()
             self._run_calls()
+            if time.monotonic() >= next_retention and not self.paused:
+                next_retention = time.monotonic() + self.settings.retention_interval_s
+                self._expire()
             if not self.paused or self._stopping:
                 self._drain()
             if self._stopping and (self._pending() == 0 or time.monotonic() > self._deadline):
                 self._run_calls()
                 return
+
+    def _expire(self) -> None:
+        try:
+            deleted = privacy.expire_all(self.store, self.settings, int(time.time() * 1000))
+        except StoreError as e:
+            log.error("retention job failed: %s", e)
+            return
+        for table, n in deleted.items():
+            self.metrics.expired[table] += n
 
     def _prune(self) -> None:
         """Delete closed segments whose records are all stored."""

@@ -63,6 +63,20 @@ class Store(Protocol):
     def list_apps(self) -> list[App]:
         """Every application, oldest first."""
 
+    # -- privacy (docs/privacy.md) ------------------------------------------------------------
+    def sessions_of(self, app: str, user_tag: str) -> list[str]:
+        """Ids of the sessions of an application tagged with ``user_tag``."""
+
+    def erase(self, app: str, session_ids: list[str]) -> dict[str, int]:
+        """Delete everything stored for these sessions; rows deleted per table."""
+
+    def export(self, app: str, session_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Everything stored for these sessions, per table."""
+
+    def expire(self, app: str, events_before: int, sessions_before: int) -> dict[str, int]:
+        """Delete events that started before ``events_before`` and sessions last seen before
+        ``sessions_before`` (epoch ms); rows deleted per table."""
+
     # -- accounts, logins, tokens, audit (docs/security.md) ------------------------------------
     def password_hash(self, username: str) -> str | None:
         """The stored password hash of a user, or None."""

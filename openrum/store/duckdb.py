@@ -42,6 +42,7 @@ INSERT INTO sessions BY NAME SELECT * FROM batch ON CONFLICT (app, session_id) D
     user_tag = coalesce(excluded.user_tag, sessions.user_tag),
     ended = sessions.ended OR excluded.ended
 """
+_EVENT_TABLES = ("actions", "errors", "user_events")
 # Re-sent events meet the primary key: errors and user events are kept once; an action re-sent
 # with a higher beacon sequence (vitals reported again) replaces the older row.
 _INSERTS = {
@@ -151,6 +152,61 @@ class DuckDBStore:
             raise StoreError(str(e)) from e
         columns = [d[0] for d in result.description or []]
         return columns, rows
+
+    # -- privacy -------------------------------------------------------------------------------
+    def sessions_of(self, app: str, user_tag: str) -> list[str]:
+        _, rows = self.select(
+            "SELECT session_id FROM sessions WHERE app = ? AND user_tag = ? UNION "
+            "SELECT session_id FROM user_events WHERE app = ? AND event_type = 'user_tag' "
+            "AND value = ? ORDER BY 1",
+            [app, user_tag, app, user_tag],
+        )
+        return [r[0] for r in rows]
+
+    def erase(self, app: str, session_ids: list[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        if not session_ids:
+            return counts
+        marks = ", ".join("?" * len(session_ids))
+        cur = self._cursor()
+        cur.execute("BEGIN")
+        for table in (*_EVENT_TABLES, "sessions"):
+            [(n,)] = cur.execute(
+                f"DELETE FROM {table} WHERE app = ? AND session_id IN ({marks})",
+                [app, *session_ids],
+            ).fetchall()
+            counts[table] = int(n)
+        cur.execute("COMMIT")
+        return counts
+
+    def export(self, app: str, session_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        if not session_ids:
+            return {t: [] for t in (*_EVENT_TABLES, "sessions")}
+        marks = ", ".join("?" * len(session_ids))
+        for table in (*_EVENT_TABLES, "sessions"):
+            columns, rows = self.select(
+                f"SELECT * FROM {table} WHERE app = ? AND session_id IN ({marks}) ORDER BY 1",
+                [app, *session_ids],
+            )
+            out[table] = [dict(zip(columns, r, strict=True)) for r in rows]
+        return out
+
+    def expire(self, app: str, events_before: int, sessions_before: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        cur = self._cursor()
+        for table in _EVENT_TABLES:
+            [(n,)] = cur.execute(
+                f"DELETE FROM {table} WHERE app = ? AND time < make_timestamp_ms(?)",
+                [app, events_before],
+            ).fetchall()
+            counts[table] = int(n)
+        [(n,)] = cur.execute(
+            "DELETE FROM sessions WHERE app = ? AND last_seen < make_timestamp_ms(?)",
+            [app, sessions_before],
+        ).fetchall()
+        counts["sessions"] = int(n)
+        return counts
 
     def list_apps(self) -> list[App]:
         _, rows = self.select(

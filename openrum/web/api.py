@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from openrum import privacy
 from openrum.collect.app import Collector, normalise_origin
 from openrum.collect.metrics import Metrics
 from openrum.collect.writer import BatchWriter
@@ -103,6 +104,15 @@ def require_admin(request: Request) -> None:
     """Raises 403 unless the request may administer every application."""
     if not principal(request).admin:
         raise ApiError("this needs an administrator (a login or an unscoped token)", 403)
+
+
+class Erasure(msgspec.Struct, forbid_unknown_fields=True):
+    app: str
+    session_id: str | None = None
+    user_tag: str | None = None
+
+
+_erasure_decoder = msgspec.json.Decoder(Erasure)
 
 
 class NewToken(msgspec.Struct, forbid_unknown_fields=True):
@@ -213,6 +223,31 @@ def routes(
                                                    {"id": token_id})))
         return Response(status_code=204)
 
+    async def erase(request: Request) -> Response:
+        spec = await body_of(request, _erasure_decoder)
+        require_app(request, spec.app)
+        actor = principal(request).name
+        try:
+            counts = await _await(writer.call(lambda s: privacy.erase(
+                s, spec.app, spec.session_id, spec.user_tag, actor)))
+        except ValueError as e:
+            raise ApiError(str(e)) from None
+        return _json({"deleted": counts})
+
+    async def export(request: Request) -> Response:
+        app = request.query_params.get("app", "")
+        require_app(request, app)
+        actor = principal(request).name
+        session_id = request.query_params.get("session_id")
+        user_tag = request.query_params.get("user_tag")
+        try:
+            data = await _await(writer.call(lambda s: privacy.export(
+                s, app, session_id, user_tag, actor)))
+        except ValueError as e:
+            raise ApiError(str(e)) from None
+        return Response(msgspec.json.encode(data), media_type="application/json",
+                        headers={"content-disposition": "attachment; filename=export.json"})
+
     async def metrics_text(request: Request) -> Response:
         return Response(metrics.render(writer.depth, writer.spool.size),
                         media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -225,6 +260,8 @@ def routes(
         Route("/api/v1/tokens", create_token, methods=["POST"]),
         Route("/api/v1/tokens/{token_id}", revoke_token, methods=["DELETE"]),
         Route("/api/v1/query", query, methods=["POST"]),
+        Route("/api/v1/erase", erase, methods=["POST"]),
+        Route("/api/v1/export", export, methods=["GET"]),
         Route("/api/v1/apps", list_apps, methods=["GET"]),
         Route("/api/v1/apps", create_app, methods=["POST"]),
     ]

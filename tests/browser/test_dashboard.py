@@ -23,10 +23,25 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data = tmp_path_factory.mktemp("dash") / "data"
-    subprocess.run([sys.executable, "-m", "openrum", "demo", "--data", str(data),
-                    "--sessions", "400", "--days", "2"], check=True, capture_output=True)
-    server = start_server(data, env={"OPENRUM_ADMIN_PASSWORD": PASSWORD,
-                                     "OPENRUM_RATE_LIMIT_IP_PER_S": "0"})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "openrum",
+            "demo",
+            "--data",
+            str(data),
+            "--sessions",
+            "400",
+            "--days",
+            "2",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = start_server(
+        data, env={"OPENRUM_ADMIN_PASSWORD": PASSWORD, "OPENRUM_RATE_LIMIT_IP_PER_S": "0"}
+    )
     yield server
     stop_server(server)
 
@@ -53,8 +68,9 @@ def settle(p: Page) -> None:
     expect(p.locator("[aria-busy=true]")).to_have_count(0, timeout=15000)
 
 
-@pytest.mark.parametrize("name", ["overview", "compare", "performance", "actions", "errors",
-                                  "settings"])
+@pytest.mark.parametrize(
+    "name", ["overview", "compare", "performance", "actions", "errors", "settings"]
+)
 def test_every_page_renders_with_data(page: Page, demo: LiveServer, name: str) -> None:
     page.goto(f"{demo.url}/#/{name}?app=demo&range=7d")
     settle(page)
@@ -98,19 +114,31 @@ def test_a_new_beacon_shows_up_live(page: Page, demo: LiveServer) -> None:
     settle(page)
     before = page.locator(".kpi .value").first.inner_text()
     body = beacon("demo", events=[load_action(f"live{now_ms()}")])
-    status, _, _ = demo.post("/api/v1/beacon", encode(body), {"content-type": "text/plain"},
-                             auth=False)
+    status, _, _ = demo.post(
+        "/api/v1/beacon", encode(body), {"content-type": "text/plain"}, auth=False
+    )
     assert status == 202
     expect(page.locator(".kpi .value").first).not_to_have_text(before, timeout=12000)
 
 
 def test_hostile_strings_are_text(page: Page, demo: LiveServer) -> None:
-    body = beacon("demo", url=f"https://shop.example/{HOSTILE}", events=[
-        load_action(f"x{now_ms()}", name=HOSTILE, url=f"https://shop.example/{HOSTILE}"),
-        {"kind": "error", "id": "xe", "type": "js", "time": now_ms() - 1000, "message": HOSTILE},
-    ])
-    status, _, _ = demo.post("/api/v1/beacon", encode(body), {"content-type": "text/plain"},
-                             auth=False)
+    body = beacon(
+        "demo",
+        url=f"https://shop.example/{HOSTILE}",
+        events=[
+            load_action(f"x{now_ms()}", name=HOSTILE, url=f"https://shop.example/{HOSTILE}"),
+            {
+                "kind": "error",
+                "id": "xe",
+                "type": "js",
+                "time": now_ms() - 1000,
+                "message": HOSTILE,
+            },
+        ],
+    )
+    status, _, _ = demo.post(
+        "/api/v1/beacon", encode(body), {"content-type": "text/plain"}, auth=False
+    )
     assert status == 202
     for path, text in (("actions", HOSTILE), ("errors", HOSTILE)):
         page.goto(f"{demo.url}/#/{path}?app=demo&range=1h")
