@@ -69,6 +69,9 @@ class Settings:
     apdex_xhr_f_ms: float = _s(10000.0, "Apdex F for xhr and route_change actions (ms).")
     apdex_error_frustrates: bool = _s(True, "An action with an error counts as frustrated.")
     route_changes_are_page_views: bool = _s(True, "Route changes count as page views.")
+    ip_mask_level: int = _s(
+        1, "Client address masking: 0 none, 1 IPv4 last octet / IPv6 last 80 bits, 2 two octets."
+    )
     # Privacy (applications may override the retention in their config: retention_days)
     retention_events_days: int = _s(
         90, "Raw events (actions, errors, user events) older than this are deleted."

@@ -306,3 +306,24 @@ async def test_a_slow_body_times_out_with_408(store: DuckDBStore, tmp_path: Path
         await srv.app(scope, receive, send)
     assert sent[1]["status"] == 408
     assert (b"x-openrum-reason", b"body_timeout") in sent[1]["headers"]
+
+
+async def test_the_address_is_masked_before_spooling_and_forwarded_for_is_ignored(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    from openrum.collect.spool import read_records
+
+    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
+    srv = Server(store, Settings.load({}, environ={}), tmp_path)
+    transport = httpx.ASGITransport(app=srv.app, client=("203.0.113.77", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+        r = await c.post(
+            "/api/v1/beacon",
+            content=encode(beacon()),
+            headers={"content-type": "text/plain", "x-forwarded-for": "8.8.8.8"},
+        )
+    assert r.status_code == 202
+    data = b"".join(p.read_bytes() for p in (tmp_path / "spool").glob("*.seg"))
+    [(_, raw)] = list(read_records(data))
+    assert raw.ip == "203.0.113.0"
+    assert b"203.0.113.77" not in data and b"8.8.8.8" not in data

@@ -26,6 +26,7 @@ from openrum.collect.limits import RateLimiter, inflate
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool
 from openrum.collect.writer import BatchWriter
+from openrum.enrich.ip import mask_ip
 from openrum.settings import Settings
 from openrum.store.base import App
 
@@ -210,7 +211,10 @@ class Collector:
                 [*cors, (b"retry-after", str(math.ceil(wait)).encode())],
             )
             return
-        item = Raw(body, len(decoded.events), int(now * 1000), ip, ua, origin or None)
+        # Masked before it is kept anywhere, even in the spool (the full address stays in memory
+        # only, for the rate limit above).
+        masked = mask_ip(ip, self.settings.ip_mask_level)
+        item = Raw(body, len(decoded.events), int(now * 1000), masked, ua, origin or None)
         durable = self.spool.append(spool.encode(item))
         if durable is None:
             await self._reject(
