@@ -55,8 +55,12 @@ typecheck: python
 unit-js: agent
 	npm --prefix agent run --silent test
 
+# Three tiers, each in its own process (Playwright's browser loop and the async tests do not share
+# one): unit and in-process tests, then load and durability, then real Chromium.
 pytest: python
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not browser and not load"
+	$(PY) -m pytest -q -m load
+	$(PY) -m pytest -q -m browser
 
 bench: setup
 	$(PY) -m bench.run
