@@ -10,14 +10,14 @@ DATA ?= data
 PORT ?= 8080
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup python agent web chromium lint typecheck unit-js pytest bench clean
+.PHONY: run test setup python agent web chromium lint typecheck unit-js pytest fuzz bench clean
 
 run: setup
 	@$(PY) -m openrum demo --data $(DATA) --if-empty
 	@$(PY) -m openrum serve --data $(DATA) --port $(PORT)
 
 test: setup chromium
-	$(MAKE) lint typecheck unit-js pytest
+	$(MAKE) lint typecheck unit-js pytest fuzz
 
 setup: python agent web
 
@@ -61,6 +61,10 @@ pytest: python
 	$(PY) -m pytest -q -m "not browser and not load"
 	$(PY) -m pytest -q -m load
 	$(PY) -m pytest -q -m browser
+
+# A bounded fuzz run of the whole ingest path (a new seed each run; a failure prints it).
+fuzz: python
+	$(PY) -m tests.fuzz --seconds 20
 
 bench: setup
 	$(PY) -m bench.run

@@ -59,3 +59,28 @@ def test_appends_are_grouped_rotated_and_replayed(tmp_path: Path, settings: Sett
     assert list((tmp_path / "spool").glob("*.seg")) == []  # all stored: nothing left
     again.close()
     store.close()
+
+
+def test_a_beacon_the_batch_step_cannot_read_is_set_aside_not_retried_forever(
+    tmp_path: Path, settings: Settings
+) -> None:
+    spool = Spool(tmp_path / "spool", 1 << 30, 1 << 20)
+    poison = Raw(b'{"v": 1, "app": "shop", "x": "\xff"}', 1, 1_700_000_000_000, "", "UA")
+
+    async def fill() -> None:
+        futures = [spool.append(encode(raw(1))), spool.append(encode(poison)),
+                   spool.append(encode(raw(2)))]
+        await asyncio.gather(*[f for f in futures if f is not None])
+
+    asyncio.run(fill())
+    store = DuckDBStore(tmp_path / "x.duckdb")
+    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
+    metrics = Metrics()
+    writer = BatchWriter(store, settings, metrics, spool)
+    writer.start()
+    assert writer.flush(20)
+    writer.stop()
+    assert store.select("SELECT count(DISTINCT session_id) FROM actions", [])[1] == [(2,)]
+    assert metrics.dropped["batch_error"] == 1
+    assert (tmp_path / "spool" / "rejected.log").read_bytes().startswith(b'{"v": 1')
+    store.close()

@@ -137,6 +137,12 @@ class Drop(msgspec.Struct, frozen=True):
 def decode(body: bytes, max_events: int) -> Beacon | Drop:
     """Decode and check one beacon body; return the beacon or a ``Drop`` naming why not."""
     try:
+        # msgspec checks UTF-8 inside the strings it keeps; a body must be UTF-8 throughout
+        # (unknown fields are skipped, not checked) before the batch step reads it as text.
+        body.decode()
+    except UnicodeDecodeError as e:
+        return Drop("invalid_utf8", detail=str(e))
+    try:
         beacon = _decoder.decode(body)
     except msgspec.ValidationError as e:
         return Drop("invalid_field", detail=str(e))

@@ -16,15 +16,24 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+import pyarrow as pa
+
 from openrum import privacy
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool, read_records
 from openrum.enrich import pipeline
+from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
 
 log = logging.getLogger("openrum.writer")
 T = TypeVar("T")
+
+
+def _concat(a: pa.Table | None, b: pa.Table | None) -> pa.Table | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return pa.concat_tables([a, b])
 
 
 class BatchWriter:
@@ -126,6 +135,33 @@ class BatchWriter:
         for table, n in deleted.items():
             self.metrics.expired[table] += n
 
+    def _enrich(self, items: list[Raw], ctx: pipeline.Context) -> Batch:
+        """The batch step; a beacon it cannot process is set aside, never lost or retried forever.
+
+        Such a beacon passed the collector's checks, so this is a bug: it is written to
+        ``spool/rejected.log`` for inspection and counted as ``batch_error``.
+        """
+        try:
+            return self.pipeline.run(items, ctx)
+        except Exception:
+            log.exception("batch step failed; isolating the beacon that fails")
+        # Bisect: each half on its own, down to single beacons.
+        if len(items) == 1:
+            ctx.drops["batch_error"] += 1
+            with (self.spool.directory / "rejected.log").open("ab") as f:
+                f.write(items[0].body + b"\n")
+            self.pipeline.close()
+            self.pipeline = pipeline.Pipeline(self.settings)
+            return Batch()
+        half = len(items) // 2
+        first, second = self._enrich(items[:half], ctx), self._enrich(items[half:], ctx)
+        return Batch(
+            **{
+                name: _concat(getattr(first, name), getattr(second, name))
+                for name in ("actions", "errors", "user_events", "sessions")
+            }
+        )
+
     def _prune(self) -> None:
         """Delete closed segments whose records are all stored."""
         for segment, readable, closed in self.spool.segments():
@@ -179,7 +215,7 @@ class BatchWriter:
                 return
             ctx = pipeline.Context(self.settings)
             began = time.perf_counter()
-            batch = self.pipeline.run(items, ctx)
+            batch = self._enrich(items, ctx)
             while True:
                 try:
                     if len(batch):
