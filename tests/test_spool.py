@@ -68,8 +68,11 @@ def test_a_beacon_the_batch_step_cannot_read_is_set_aside_not_retried_forever(
     poison = Raw(b'{"v": 1, "app": "shop", "x": "\xff"}', 1, 1_700_000_000_000, "", "UA")
 
     async def fill() -> None:
-        futures = [spool.append(encode(raw(1))), spool.append(encode(poison)),
-                   spool.append(encode(raw(2)))]
+        futures = [
+            spool.append(encode(raw(1))),
+            spool.append(encode(poison)),
+            spool.append(encode(raw(2))),
+        ]
         await asyncio.gather(*[f for f in futures if f is not None])
 
     asyncio.run(fill())
