@@ -144,3 +144,55 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(60)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def start_openrum(
+    port: int, pin: bool = True, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """A fresh data directory with the application `bench` (any origin), and `openrum serve` on
+    it: per-address rate limit off (all load comes from 127.0.0.1), /metrics public."""
+    import sys
+    import tempfile
+
+    data = Path(tempfile.mkdtemp(prefix="openrum-bench-"))
+    py = sys.executable
+    subprocess.run(
+        [
+            py,
+            "-m",
+            "openrum",
+            "apps",
+            "create",
+            "Bench",
+            "--id",
+            "bench",
+            "--origin",
+            "*",
+            "--data",
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = start(
+        [
+            py,
+            "-m",
+            "openrum",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+            "--setting",
+            "rate_limit_ip_per_s",
+            "0",
+            "--setting",
+            "metrics_public",
+            "true",
+        ],
+        port,
+        log,
+        pin=pin,
+    )
+    return server, data

@@ -1,7 +1,7 @@
 """The columns of every table the batch step fills, one struct per table, and the Batch.
 
-Field order is column order: the batch step selects its columns in this order and the stores'
-schemas follow it. Times are UTC timestamps (ms), measures milliseconds except CLS.
+Every row struct carries the dimension columns of ``Dims`` (first) and its own. Stores insert by
+column name. Times are UTC timestamps (ms), measures milliseconds except CLS.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Dims(msgspec.Struct):
     release: str | None = None
 
 
-class ActionRow(msgspec.Struct, kw_only=True):
+class ActionRow(Dims, kw_only=True):
     eid: int  # 64-bit key of (app, session, page view, event id): a re-sent event is stored once
     app: str
     time: int  # action start, epoch ms
@@ -77,22 +77,9 @@ class ActionRow(msgspec.Struct, kw_only=True):
     apdex: str | None = None  # S, T or F
     weight: float = 1.0
     agent_version: str = ""
-    browser: str | None = None
-    browser_version: str | None = None
-    os: str | None = None
-    os_version: str | None = None
-    device: str | None = None
-    user_type: str | None = None
-    country: str | None = None
-    region: str | None = None
-    city: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    connection: str | None = None
-    release: str | None = None
 
 
-class ErrorRow(msgspec.Struct, kw_only=True):
+class ErrorRow(Dims, kw_only=True):
     eid: int
     app: str
     time: int
@@ -114,22 +101,9 @@ class ErrorRow(msgspec.Struct, kw_only=True):
     url: str
     page: str
     agent_version: str = ""
-    browser: str | None = None
-    browser_version: str | None = None
-    os: str | None = None
-    os_version: str | None = None
-    device: str | None = None
-    user_type: str | None = None
-    country: str | None = None
-    region: str | None = None
-    city: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    connection: str | None = None
-    release: str | None = None
 
 
-class UserEventRow(msgspec.Struct, kw_only=True):
+class UserEventRow(Dims, kw_only=True):
     eid: int
     app: str
     time: int
@@ -145,22 +119,9 @@ class UserEventRow(msgspec.Struct, kw_only=True):
     count: int | None
     url: str
     page: str
-    browser: str | None = None
-    browser_version: str | None = None
-    os: str | None = None
-    os_version: str | None = None
-    device: str | None = None
-    user_type: str | None = None
-    country: str | None = None
-    region: str | None = None
-    city: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    connection: str | None = None
-    release: str | None = None
 
 
-class SessionTouch(msgspec.Struct, kw_only=True):
+class SessionTouch(Dims, kw_only=True):
     """What one batch knows of a session; the store merges touches idempotently (min/max)."""
 
     app: str
@@ -174,19 +135,6 @@ class SessionTouch(msgspec.Struct, kw_only=True):
     visitor_id: str | None = None
     user_tag: str | None = None
     ended: bool = False  # the agent sent an explicit end
-    browser: str | None = None
-    browser_version: str | None = None
-    os: str | None = None
-    os_version: str | None = None
-    device: str | None = None
-    user_type: str | None = None
-    country: str | None = None
-    region: str | None = None
-    city: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    connection: str | None = None
-    release: str | None = None
 
 
 @dataclass

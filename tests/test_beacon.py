@@ -31,7 +31,7 @@ def test_a_valid_beacon_decodes_to_typed_events() -> None:
     [
         (b"{not json", "malformed_json"),
         (b"", "malformed_json"),
-        (b"\xff\xfe\x00", "malformed_json"),
+        (b"\xff\xfe\x00", "invalid_utf8"),
         (encode(beacon()).replace(b"1.0.0", b"1.\xff\xfe"), "invalid_utf8"),
         (b'{"v": 1, "app": "shop"}', "invalid_field"),  # required fields missing
         (encode(beacon(v=2)), "unsupported_version"),

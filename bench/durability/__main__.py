@@ -16,11 +16,18 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench.harness import EVENTS_PER_BEACON, LUA, metrics, percentile, query, rss_mb, start, stop
+from bench.harness import (
+    EVENTS_PER_BEACON,
+    LUA,
+    metrics,
+    percentile,
+    query,
+    rss_mb,
+    start_openrum,
+    stop,
+)
 from bench.plot import lines
 from bench.report import PLOTS, machine, write_section
 
@@ -34,48 +41,9 @@ def main() -> int:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/durability needs wrk: apt-get install wrk")
-    py = sys.executable
     port = 19_000 + os.getpid() % 1000
     url = f"http://127.0.0.1:{port}"
-    data = Path(tempfile.mkdtemp(prefix="openrum-durability-"))
-    subprocess.run(
-        [
-            py,
-            "-m",
-            "openrum",
-            "apps",
-            "create",
-            "Bench",
-            "--id",
-            "bench",
-            "--origin",
-            "*",
-            "--data",
-            str(data),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    server = start(
-        [
-            py,
-            "-m",
-            "openrum",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(data),
-            "--setting",
-            "rate_limit_ip_per_s",
-            "0",
-            "--setting",
-            "metrics_public",
-            "true",
-        ],
-        port,
-        data / "server.log",
-    )
+    server, data = start_openrum(port)
     samples: list[tuple[float, float, float, float]] = []
     try:
         connections = 20

@@ -19,9 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from bench.harness import (
     EVENTS_PER_BEACON,
@@ -32,6 +30,7 @@ from bench.harness import (
     rss_mb,
     run_wrk,
     start,
+    start_openrum,
     stop,
 )
 from bench.plot import bars, lines
@@ -81,46 +80,7 @@ def main() -> int:
     finally:
         stop(bare)
 
-    data = Path(tempfile.mkdtemp(prefix="openrum-bench-"))
-    subprocess.run(
-        [
-            py,
-            "-m",
-            "openrum",
-            "apps",
-            "create",
-            "Bench",
-            "--id",
-            "bench",
-            "--origin",
-            "*",
-            "--data",
-            str(data),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    # All load comes from 127.0.0.1: the per-address rate limit is off for the benchmark.
-    server = start(
-        [
-            py,
-            "-m",
-            "openrum",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(data),
-            "--setting",
-            "rate_limit_ip_per_s",
-            "0",
-            "--setting",
-            "metrics_public",
-            "true",
-        ],
-        port,
-        pin=not args.unpinned,
-    )
+    server, data = start_openrum(port, pin=not args.unpinned)
     try:
         before = metrics(url)
         peak = run_wrk(url, args.peak_seconds, args.connections)

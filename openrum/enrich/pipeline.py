@@ -429,8 +429,8 @@ class Pipeline:
         latest: str = "received DESC",
     ) -> pa.Table:
         """Columns of ``struct`` in order; one row per event key (the ``latest`` one)."""
-        assert tuple(cols) == struct.__struct_fields__, set(cols) ^ set(struct.__struct_fields__)
-        select = ",\n".join(f"{expr} AS {name}" for name, expr in cols.items())
+        assert set(cols) == set(struct.__struct_fields__), set(cols) ^ set(struct.__struct_fields__)
+        select = ",\n".join(f"{cols[name]} AS {name}" for name in struct.__struct_fields__)
         return self.con.sql(
             f"SELECT {select} FROM {source} WHERE {where} "
             f"QUALIFY row_number() OVER (PARTITION BY eid ORDER BY {latest}) = 1"
@@ -548,5 +548,5 @@ class Pipeline:
                    coalesce(bool_or(ends.ended), false) AS ended, {dims}
             FROM acts a LEFT JOIN ends ON ends.app = a.app AND ends.sid = a.sid
             GROUP BY a.app, a.sid""").to_arrow_table()
-        assert tuple(table.column_names) == SessionTouch.__struct_fields__
+        assert set(table.column_names) == set(SessionTouch.__struct_fields__)
         return table
