@@ -40,9 +40,15 @@ def percentile(wrk_output: str, pct: int) -> float:
     return ms(match.group(1))
 
 
-def run_wrk(url: str, seconds: int, connections: int, delay_ms: float = 0) -> WrkResult:
-    env = {**os.environ, "OPENRUM_BENCH_DELAY_MS": str(delay_ms)}
-    out = subprocess.run(
+def wrk(
+    url: str, seconds: int, connections: int, label: str, delay_ms: float = 0
+) -> subprocess.Popen[str]:
+    """wrk pinned to CPU 1 posting unique beacons (bench/ingest/beacon.lua) to app `bench`.
+
+    With ``delay_ms`` each connection waits that long after every answer, which paces the load
+    at about connections / (delay + latency) requests per second.
+    """
+    return subprocess.Popen(
         [
             "taskset",
             "-c",
@@ -57,14 +63,17 @@ def run_wrk(url: str, seconds: int, connections: int, delay_ms: float = 0) -> Wr
             url,
             "--",
             "bench",
-            f"peak{os.getpid()}",
+            f"{label}{os.getpid()}",
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
-        env=env,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
+        env={**os.environ, "OPENRUM_BENCH_DELAY_MS": f"{delay_ms:.3f}"},
+    )
+
+
+def run_wrk(url: str, seconds: int, connections: int) -> WrkResult:
+    """Full load for ``seconds``: requests/s and latency."""
+    out = wrk(url, seconds, connections, "peak").communicate(timeout=seconds + 60)[0]
     requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))  # type: ignore[union-attr]
     took = re.search(r"requests in ([\d.]+\w+)", out).group(1)  # type: ignore[union-attr]
     non = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

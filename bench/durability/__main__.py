@@ -14,19 +14,18 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 
 from bench.harness import (
     EVENTS_PER_BEACON,
-    LUA,
     metrics,
     percentile,
     query,
     rss_mb,
     start_openrum,
     stop,
+    wrk,
 )
 from bench.plot import lines
 from bench.report import PLOTS, machine, write_section
@@ -48,31 +47,11 @@ def main() -> int:
     try:
         connections = 20
         delay_ms = max(1000 * connections / args.rate - 3.0, 0.1)  # ~3 ms of latency
-        wrk = subprocess.Popen(
-            [
-                "taskset",
-                "-c",
-                "1",
-                "wrk",
-                "-t1",
-                f"-c{connections}",
-                f"-d{args.seconds}s",
-                "--latency",
-                "-s",
-                str(LUA),
-                url,
-                "--",
-                "bench",
-                f"dur{os.getpid()}",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "OPENRUM_BENCH_DELAY_MS": f"{delay_ms:.3f}"},
-        )
+        load = wrk(url, args.seconds, connections, "dur", delay_ms)
         began = time.monotonic()
         stall_at = (args.seconds - args.stall) / 2
         stalled = resumed = False
-        while wrk.poll() is None:
+        while load.poll() is None:
             time.sleep(1.0)
             t = time.monotonic() - began
             if not stalled and t >= stall_at:
@@ -85,7 +64,7 @@ def main() -> int:
             samples.append(
                 (t, m["openrum_spool_bytes"] / 1e6, m["openrum_queue_depth"], rss_mb(server.pid))
             )
-        out = wrk.communicate()[0]
+        out = load.communicate()[0]
         if "50%" not in out:
             sys.exit(f"wrk failed:\n{out}")
         drain_began = time.monotonic()

@@ -17,13 +17,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 
 from bench.harness import (
     EVENTS_PER_BEACON,
-    LUA,
     metrics,
     percentile,
     query,
@@ -32,6 +30,7 @@ from bench.harness import (
     start,
     start_openrum,
     stop,
+    wrk,
 )
 from bench.plot import bars, lines
 from bench.report import PLOTS, machine, write_section
@@ -99,33 +98,13 @@ def main() -> int:
         connections = 200
         delay_ms = max(1000 * connections / args.rate - 1.0, 0.1)
         samples: list[tuple[float, float, float]] = []
-        wrk = subprocess.Popen(
-            [
-                "taskset",
-                "-c",
-                "1",
-                "wrk",
-                "-t1",
-                f"-c{connections}",
-                f"-d{args.seconds}s",
-                "--latency",
-                "-s",
-                str(LUA),
-                url,
-                "--",
-                "bench",
-                f"peak{os.getpid()}",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "OPENRUM_BENCH_DELAY_MS": f"{delay_ms:.3f}"},
-        )
+        load = wrk(url, args.seconds, connections, "sus", delay_ms)
         began = time.monotonic()
-        while wrk.poll() is None:
+        while load.poll() is None:
             time.sleep(1.0)
             m = metrics(url)
             samples.append((time.monotonic() - began, rss_mb(server.pid), m["openrum_queue_depth"]))
-        out = wrk.communicate()[0]
+        out = load.communicate()[0]
         sustained_requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
         sustained_p50 = percentile(out, 50)
         sustained_p99 = percentile(out, 99)
