@@ -60,7 +60,7 @@ class Settings:
     )
     max_future_ms: int = _s(300_000, "Events stamped later than now plus this are dropped.")
     # Batch writer
-    flush_interval_s: float = _s(0.5, "Longest wait before queued beacons are written (<= 1 s).")
+    flush_interval_s: float = _s(1.0, "Longest wait before spooled beacons are written (<= 1 s).")
     flush_max_events: int = _s(10_000, "A batch is written as soon as it holds this many events.")
     # Scoring defaults (per action type; applications may override)
     apdex_load_t_ms: float = _s(3000.0, "Apdex T for load and custom actions (ms).")

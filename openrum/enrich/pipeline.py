@@ -283,7 +283,7 @@ class Pipeline:
                 "SELECT count(*) FILTER (WHERE url_cut) FROM evx"
             ).fetchall()
         finally:
-            con.execute("DROP VIEW IF EXISTS acts; DROP VIEW evx").fetchall()
+            con.execute("DROP TABLE IF EXISTS acts; DROP VIEW evx").fetchall()
             for name in ("agents", "places", "urls"):
                 con.unregister(name)
         ctx.drops["truncated_string"] += cut_urls
@@ -332,17 +332,22 @@ class Pipeline:
         n = s.max_name_length
         verb = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _VERB.items())
         con = self.con
+        # One narrow table of the actions' values (planned once; the queries below only read it).
+        dims = ", ".join(DIMS)
         con.execute(f"""
-            CREATE OR REPLACE TEMP VIEW acts AS
+            CREATE OR REPLACE TEMP TABLE acts AS
             WITH errs AS (
                 SELECT bid, e.action AS aid, sum(coalesce(e.count, 1))::BIGINT AS n FROM evx
                 WHERE e.kind = 'error' AND e.action IS NOT NULL GROUP BY ALL)
-            SELECT evx.*, coalesce(errs.n, 0) AS n_errors,
+            SELECT app, sid, page_view, seq, agent, weight, visitor, r, t, url, page, {dims},
+                   e.id AS event_id, e.type AS action_type, coalesce(errs.n, 0) AS n_errors,
                    {checked},
                    coalesce(nullif(e.name, ''), (CASE e.type {verb} END) || ' ' || page)
                        AS full_name,
                    e.vitals.lcp.target AS lcp_t, e.vitals.inp.target AS inp_t,
-                   e.vitals.cls.target AS cls_t
+                   e.vitals.cls.target AS cls_t,
+                   greatest(coalesce(e.long_tasks, 0), 0) AS long_tasks,
+                   greatest(coalesce(e.requests, 0), 0) AS requests
             FROM evx LEFT JOIN errs ON errs.bid = evx.bid AND errs.aid = e.id
             WHERE e.kind = 'action'""").fetchall()
         bad = " + ".join(f"sum(bad_{name})" for name in measures)
@@ -359,15 +364,15 @@ class Pipeline:
         xhr_t, xhr_f = s.apdex_xhr_t_ms, s.apdex_xhr_f_ms
         frustrates = "n_errors > 0" if s.apdex_error_frustrates else "false"
         cols = {
-            "eid": _key_sql("e.id"),
+            "eid": _key_sql("event_id"),
             "app": "app",
             "time": "make_timestamp_ms(t)",
             "received": "make_timestamp_ms(r)",
             "session_id": "sid",
             "page_view_id": "page_view",
             "seq": "seq",
-            "event_id": "e.id",
-            "action_type": "e.type",
+            "event_id": "event_id",
+            "action_type": "action_type",
             "action_name": f"left(full_name, {n})",
             "url": "url",
             "page": "page",
@@ -400,17 +405,17 @@ class Pipeline:
             "frontend_time": "CASE WHEN request IS NOT NULL AND network IS NOT NULL "
             f"THEN greatest(least(duration, {float(s.max_action_duration_ms)})"
             " - request - network, 0) END",
-            "long_tasks": "greatest(coalesce(e.long_tasks, 0), 0)",
+            "long_tasks": "long_tasks",
             "long_task_ms": "coalesce(long_task_ms, 0)",
-            "requests": "greatest(coalesce(e.requests, 0), 0)",
+            "requests": "requests",
             "errors": "n_errors",
             "apdex": f"""CASE WHEN {frustrates} THEN 'F'
                 WHEN duration IS NULL THEN NULL
                 WHEN least(duration, {float(s.max_action_duration_ms)}) <=
-                     (CASE WHEN e.type IN ('load', 'custom') THEN {load_t} ELSE {xhr_t} END)
+                     (CASE WHEN action_type IN ('load', 'custom') THEN {load_t} ELSE {xhr_t} END)
                      THEN 'S'
                 WHEN least(duration, {float(s.max_action_duration_ms)}) <=
-                     (CASE WHEN e.type IN ('load', 'custom') THEN {load_f} ELSE {xhr_f} END)
+                     (CASE WHEN action_type IN ('load', 'custom') THEN {load_f} ELSE {xhr_f} END)
                      THEN 'T'
                 ELSE 'F' END""",
             "weight": "weight",
