@@ -81,6 +81,10 @@ class Settings:
     # Query API
     query_max_rows: int = _s(10_000, "Most rows one query may return.")
     query_default_hours: int = _s(24, "Time range of a query without from/to (hours).")
+    # Store
+    store_memory_mb: int = _s(
+        256, "Memory the embedded store may use for caching and queries (it spills past it)."
+    )
     # Server and access
     metrics_public: bool = _s(False, "Serve /metrics without a token (for a private network).")
     login_attempts_per_min: float = _s(10.0, "Login attempts per minute from one address.")

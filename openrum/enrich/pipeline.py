@@ -183,7 +183,8 @@ class Pipeline:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.con = duckdb.connect(":memory:")
+        # Batches are small: a modest memory limit keeps the process small (it spills if needed).
+        self.con = duckdb.connect(":memory:", config={"memory_limit": "128MB"})
 
     def close(self) -> None:
         self.con.close()

@@ -15,15 +15,16 @@ def default_url(data_dir: Path) -> str:
     return f"duckdb:///{(data_dir / 'openrum.duckdb').resolve()}"
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, memory_mb: int = 256) -> Store:
     """Open (and migrate) the store a URL names: ``duckdb:///path/file.duckdb``.
 
-    Raises ``StoreError`` for a scheme this build does not support.
+    ``memory_mb`` bounds an embedded engine's memory (it spills to disk past it). Raises
+    ``StoreError`` for a scheme this build does not support.
     """
     scheme = urlsplit(url).scheme
     if scheme == "duckdb":
         from openrum.store.duckdb import DuckDBStore
 
         path = url[len("duckdb://") :]
-        return DuckDBStore(path)
+        return DuckDBStore(path, memory_limit=f"{memory_mb}MB")
     raise StoreError(f"unsupported store URL {url!r}: use duckdb:///path/to/openrum.duckdb")
