@@ -2,7 +2,7 @@
 
 The work is split by what it costs. Parsing, flattening, arithmetic and scoring run as SQL in an
 in-memory DuckDB (vectorised C++, outside the GIL, so the collector keeps answering while a batch
-runs). The rules that need Python — user agents, IP masking and location, URL normalisation,
+runs). The rules that need Python — user agents, locating (already masked) addresses, URLs,
 error fingerprints — run once per *distinct* value of a batch, not once per event, and join back.
 
 The steps, in order, each named in the SQL it emits:
