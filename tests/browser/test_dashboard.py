@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.beacons import beacon, encode, load_action, now_ms
+from tests.browser.conftest import poll
 from tests.conftest import LiveServer, start_server, stop_server
 
 pytestmark = pytest.mark.browser
@@ -140,11 +141,22 @@ def test_hostile_strings_are_text(page: Page, demo: LiveServer) -> None:
         "/api/v1/beacon", encode(body), {"content-type": "text/plain"}, auth=False
     )
     assert status == 202
-    for path, text in (("actions", HOSTILE), ("errors", HOSTILE)):
+    # Wait until the batch writer has stored it (within about a second).
+    stored = poll(
+        lambda: demo.query(
+            {
+                "app": "demo",
+                "metrics": ["count"],
+                "dimensions": ["action_name"],
+                "filters": [["action_name", "is", HOSTILE]],
+            }
+        )["rows"],
+        bool,
+    )
+    assert stored, "the hostile beacon was not stored"
+    for path in ("actions", "errors"):
         page.goto(f"{demo.url}/#/{path}?app=demo&range=1h")
-        page.wait_for_timeout(300)
-        page.reload()  # the beacon is stored within a second
         settle(page)
-        expect(page.locator("main")).to_contain_text(text)
+        expect(page.locator("main")).to_contain_text(HOSTILE)
         assert page.locator("main img").count() == 0
     assert json.dumps(HOSTILE)  # the page fixture asserts no dialog opened
