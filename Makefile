@@ -17,7 +17,7 @@ run: setup
 	@$(PY) -m openrum serve --data $(DATA) --port $(PORT)
 
 test: setup chromium
-	$(MAKE) lint typecheck unit-js pytest fuzz
+	$(MAKE) lint typecheck unit-js fuzz pytest
 
 setup: python agent web
 
