@@ -1,0 +1,225 @@
+"""bench/query: the dashboard's panel queries at 1M and 10M actions on the embedded DuckDB store.
+
+Run: ``.venv/bin/python -m bench.query [--sizes 1000000 10000000]``. Rows are generated inside
+DuckDB with SQL (skewed pages, browsers, devices, countries and releases; log-normal timings),
+spread over 7 days, in a real store file with its real schema; then every query the dashboard
+sends for a 7-day view is run through the query API's compiler (``run_query``), three times each,
+and the median time is reported. Target (issue 5): every panel ≤ 300 ms at 10M actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.report import machine, write_section
+from openrum.query.model import Query
+from openrum.query.sql import run_query
+from openrum.settings import Settings
+from openrum.store.duckdb import DuckDBStore
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, 0)
+WEEK = {"start": "2026-11-13T12:00:00Z", "end": "2026-11-20T12:00:00Z"}
+
+# name → the query body the dashboard sends (web/src/app.js), for a 7-day range.
+PANELS: dict[str, dict[str, Any]] = {
+    "overview: totals": {"metrics": ["page_views", "count", "sessions", "apdex", "errors"]},
+    **{
+        f"overview: {v} card": {
+            "metrics": [
+                f"{v}:p75",
+                f"{v}:good_share",
+                f"{v}:needs_improvement_share",
+                f"{v}:poor_share",
+            ]
+        }
+        for v in ("lcp", "inp", "cls", "fcp", "ttfb")
+    },
+    "overview: time series (1h)": {
+        "metrics": ["page_views", "duration:p50", "lcp:p50"],
+        "interval": "1h",
+        "limit": 2000,
+    },
+    "overview: distribution": {
+        "metrics": [
+            "duration:p50",
+            "duration:p75",
+            "duration:p90",
+            "duration:p95",
+            "duration:p99",
+            "duration:min",
+        ],
+        "filters": [["action_type", "is", "load"]],
+    },
+    "compare: by page": {
+        "metrics": ["count", "page_views", "duration:p50", "lcp:p50", "inp:p50", "apdex"],
+        "dimensions": ["page"],
+        "order_by": "-count",
+        "limit": 50,
+    },
+    "compare: by browser, filtered": {
+        "metrics": ["count", "page_views", "duration:p50", "lcp:p50", "inp:p50", "apdex"],
+        "dimensions": ["browser"],
+        "order_by": "-count",
+        "filters": [["device", "is", "mobile"]],
+        "limit": 50,
+    },
+    "performance: waterfall": {
+        "metrics": [
+            f"{p}:p50"
+            for p in ("redirect", "dns", "tcp", "tls", "request", "response", "dom_processing")
+        ],
+        "filters": [["action_type", "is", "load"]],
+    },
+    "performance: server/network/frontend": {
+        "metrics": ["server_time:p50", "network_time:p50", "frontend_time:p50"],
+        "interval": "1h",
+        "limit": 2000,
+        "filters": [["action_type", "is", "load"]],
+    },
+    "actions: table": {
+        "metrics": ["count", "duration:p50", "duration:p90", "apdex"],
+        "dimensions": ["action_name", "action_type"],
+        "order_by": "-count",
+        "limit": 100,
+    },
+    "errors: groups": {
+        "metrics": ["errors", "error_sessions"],
+        "dimensions": ["error_type", "message", "fingerprint"],
+        "order_by": "-errors",
+        "limit": 100,
+    },
+}
+
+GENERATE = """
+INSERT INTO actions BY NAME
+SELECT i::UBIGINT AS eid, 'bench' AS app,
+       TIMESTAMP '2026-11-13 12:00:00' + to_milliseconds((i * 604800000 // {n})::BIGINT) AS time,
+       TIMESTAMP '2026-11-13 12:00:00' + to_milliseconds((i * 604800000 // {n})::BIGINT) AS received,
+       's' || (i // 5) AS session_id, 'p' || i AS page_view_id, 1 AS seq, 'a' AS event_id,
+       CASE WHEN h % 10 < 6 THEN 'load' WHEN h % 10 < 8 THEN 'route_change' ELSE 'xhr' END
+           AS action_type,
+       'action ' || (h % 40) AS action_name,
+       'https://shop.example/p' || (h % 300) AS url,
+       '/p' || CASE WHEN h % 100 < 50 THEN h % 10 ELSE h % 300 END AS page,
+       d AS duration, d * 1.3 AS lcp, (h % 1000) / 4000.0 AS cls, 50 + h % 400 AS inp,
+       d * 0.6 AS fcp, d * 0.15 AS ttfb,
+       (h % 7)::DOUBLE AS dns, (h % 13)::DOUBLE AS tcp, (h % 11)::DOUBLE AS tls,
+       d * 0.12 AS request, d * 0.03 AS response, d * 0.5 AS dom_processing,
+       d * 0.55 AS dom_interactive, d * 0.6 AS dom_content_loaded, d * 0.95 AS dom_complete,
+       d AS load_event_end, d * 0.12 AS server_time, d * 0.08 AS network_time,
+       d * 0.8 AS frontend_time, 0 AS long_tasks, 0.0 AS long_task_ms, 1 AS requests,
+       0 AS errors,
+       CASE WHEN d <= 3000 THEN 'S' WHEN d <= 12000 THEN 'T' ELSE 'F' END AS apdex,
+       1.0 AS weight, '0.1.0' AS agent_version,
+       ['Chrome', 'Chrome', 'Chrome', 'Safari', 'Edge', 'Firefox', 'Samsung Internet'][h % 7 + 1]
+           AS browser,
+       (120 + h % 12)::VARCHAR AS browser_version,
+       ['Windows', 'Android', 'iOS', 'Mac OS X', 'Linux'][h % 5 + 1] AS os, '10' AS os_version,
+       ['desktop', 'desktop', 'mobile', 'mobile', 'tablet'][(h // 7) % 5 + 1] AS device,
+       'real' AS user_type,
+       ['US', 'US', 'DE', 'GB', 'IN', 'FR', 'BR', 'JP'][(h // 3) % 8 + 1] AS country,
+       '4g' AS connection, ['2026.11.1', '2026.11.2', '2026.11.3'][(i * 3 // {n}) + 1] AS release
+FROM (SELECT i, (hash(i) % 1000000007)::BIGINT AS h,
+             exp(7.2 + 0.6 * sqrt(-2 * ln(random() + 1e-9)) * cos(2 * pi() * random())) AS d
+      FROM range({start}, {end}) t(i))
+"""
+ERRORS = """
+INSERT INTO errors BY NAME
+SELECT eid, app, time, received, session_id, page_view_id, 'e' AS event_id,
+       NULL AS action_event_id, CASE WHEN eid % 3 = 0 THEN 'request' ELSE 'js' END AS error_type,
+       'TypeError' AS error_name, 'message ' || (eid % 25) AS message,
+       'fp' || (eid % 25) AS fingerprint, NULL AS stack, NULL AS source, NULL AS line,
+       NULL AS col, NULL AS status, 1 AS count, url, page, agent_version, browser,
+       browser_version, os, os_version, device, user_type, country, region, city, lat, lon,
+       connection, release
+FROM actions WHERE eid % 40 = 0
+"""
+
+
+def fill(store: DuckDBStore, n: int) -> float:
+    began = time.perf_counter()
+    con = store._con
+    step = 2_000_000
+    for start in range(0, n, step):
+        con.execute(GENERATE.format(n=n, start=start, end=min(start + step, n))).fetchall()
+    con.execute(ERRORS).fetchall()
+    con.execute("CHECKPOINT").fetchall()
+    return time.perf_counter() - began
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    settings = Settings.load({}, environ={})
+    results: dict[str, dict[int, float]] = {name: {} for name in PANELS}
+    notes = []
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = DuckDBStore(
+                Path(tmp) / "bench.duckdb", memory_limit=f"{settings.store_memory_mb}MB"
+            )
+            took = fill(store, n)
+            size = (Path(tmp) / "bench.duckdb").stat().st_size
+            notes.append(
+                f"{n:,} actions generated in {took:.0f} s; file {size / 1e6:,.0f} MB "
+                f"({size / n:.0f} bytes per action, errors included)"
+            )
+            for name, body in PANELS.items():
+                q = Query(app="bench", **WEEK, **body)
+                times = []
+                for _ in range(3):
+                    t = time.perf_counter()
+                    run_query(store, q, settings, NOW)
+                    times.append((time.perf_counter() - t) * 1000)
+                results[name][n] = statistics.median(times)
+                print(f"{n:>11,} {name:40} {results[name][n]:8.1f} ms", flush=True)
+            store.close()
+    if args.no_write:
+        return 0
+    head = "| panel (7-day range) | " + " | ".join(f"{n:,} actions" for n in args.sizes) + " |"
+    rule = "|---|" + "---:|" * len(args.sizes)
+    rows = []
+    for name, by_size in results.items():
+        cells = []
+        for n in args.sizes:
+            ms = by_size[n]
+            cells.append(f"{ms:,.0f} ms" + (" ✗" if ms > 300 else ""))
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    over = [name for name, by in results.items() if max(by.values()) > 300]
+    verdict = (
+        "every panel within 300 ms"
+        if not over
+        else f"{len(over)} of {len(results)} panels over 300 ms (✗)"
+    )
+    write_section(
+        "query",
+        "\n".join(
+            [
+                "## Dashboard queries (`python -m bench.query`)",
+                "",
+                f"{machine()}. The embedded DuckDB store (`store_memory_mb` = "
+                f"{settings.store_memory_mb}), rows generated in SQL over 7 days; each panel's query "
+                "as the dashboard sends it, through the query compiler, median of 3 runs. Target: "
+                f"≤ 300 ms per panel at 10M actions — {verdict}.",
+                "",
+                *[f"- {note}" for note in notes],
+                "",
+                head,
+                rule,
+                *rows,
+            ]
+        ),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
