@@ -26,7 +26,7 @@ from openrum.collect.spool import Spool
 from openrum.collect.writer import BatchWriter
 from openrum.query.model import QueryError
 from openrum.settings import Settings
-from openrum.store.base import Store
+from openrum.store.base import Store, StoreError
 from openrum.web import api
 from openrum.web.auth import Auth
 
@@ -69,7 +69,11 @@ class Server:
                 ),
                 *self._dashboard_routes(),
             ],
-            exception_handlers={api.ApiError: api.handle_error, QueryError: api.handle_error},
+            exception_handlers={
+                api.ApiError: api.handle_error,
+                QueryError: api.handle_error,
+                StoreError: api.handle_store_error,
+            },
             lifespan=self._lifespan,
         )
         self.collector.fallback = self.auth.wrap(self.web)

@@ -81,6 +81,9 @@ class Settings:
     # Query API
     query_max_rows: int = _s(10_000, "Most rows one query may return.")
     query_default_hours: int = _s(24, "Time range of a query without from/to (hours).")
+    query_approximate_percentiles: bool = _s(
+        True, "Percentiles from a T-Digest (bounded memory) rather than every value (exact)."
+    )
     # Store
     store_memory_mb: int = _s(
         256, "Memory the embedded store may use for caching and queries (it spills past it)."

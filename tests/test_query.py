@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -114,7 +115,9 @@ def filled(store: DuckDBStore, settings: Settings) -> DuckDBStore:
 
 def q(store: DuckDBStore, settings: Settings, **body: Any) -> list[dict[str, Any]]:
     query = Query(app="shop", **body)
-    rows: list[dict[str, Any]] = run_query(store, query, settings, now=NOW)["rows"]
+    # Exact percentiles: the expected values below are computed by hand.
+    exact = dataclasses.replace(settings, query_approximate_percentiles=False)
+    rows: list[dict[str, Any]] = run_query(store, query, exact, now=NOW)["rows"]
     return rows
 
 
@@ -245,3 +248,13 @@ def test_invalid_queries_explain_themselves(
 ) -> None:
     with pytest.raises(QueryError, match=message.replace("(", r"\(")):
         q(filled, settings, **body)
+
+
+def test_approximate_percentiles_are_close(filled: DuckDBStore, settings: Settings) -> None:
+    assert settings.query_approximate_percentiles  # the default: bounded memory
+    query = Query(
+        app="shop", metrics=["lcp:p50", "lcp:max"], filters=[["action_type", "is", "load"]]
+    )
+    [row] = run_query(filled, query, settings, now=NOW)["rows"]
+    assert 3000 <= row["lcp:p50"] <= 4000  # exact: 3500
+    assert row["lcp:max"] == 6000

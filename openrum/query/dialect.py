@@ -11,8 +11,10 @@ class Dialect:
     def count_if(self, cond: str) -> str:
         return f"count(*) FILTER (WHERE {cond})"
 
-    def quantile(self, column: str, q: float) -> str:
-        return f"quantile_cont({column}, {q})"
+    def quantile(self, column: str, q: float, approximate: bool = True) -> str:
+        # approx_quantile is a T-Digest: constant memory per group, so percentiles over tens of
+        # millions of rows fit in the store's memory bound; quantile_cont keeps every value.
+        return f"approx_quantile({column}, {q})" if approximate else f"quantile_cont({column}, {q})"
 
     def bucket(self, column: str, seconds: int) -> str:
         return f"time_bucket(INTERVAL '{seconds} seconds', {column})"

@@ -66,7 +66,7 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
         return f"{d.count_if(cond)} / nullif(count({col}), 0)"
     q = STATS[m.stat]
     if q is not None:
-        return d.quantile(col, q)
+        return d.quantile(col, q, settings.query_approximate_percentiles)
     return f"{m.stat}({col})"
 
 

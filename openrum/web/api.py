@@ -271,6 +271,12 @@ async def _await(future: Future[Any]) -> Any:
     return await asyncio.wrap_future(future)
 
 
+async def handle_store_error(request: Request, exc: Exception) -> Response:
+    """The store could not answer (out of memory, engine down): 503, said plainly."""
+    return JSONResponse({"error": f"the store could not answer: {exc}"}, status_code=503,
+                        headers={"retry-after": "5"})
+
+
 async def handle_error(request: Request, exc: Exception) -> Response:
     """ApiError and QueryError become ``{"error": ...}`` with their status."""
     status = getattr(exc, "status", 400)
