@@ -10,7 +10,7 @@ DATA ?= data
 PORT ?= 8080
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup python agent web chromium lint typecheck unit-js pytest fuzz bench clean
+.PHONY: run test setup python agent web geo chromium lint typecheck unit-js pytest fuzz bench clean
 
 run: setup
 	@$(PY) -m openrum demo --data $(DATA) --if-empty
@@ -19,7 +19,7 @@ run: setup
 test: setup chromium
 	$(MAKE) lint typecheck unit-js fuzz pytest
 
-setup: python agent web
+setup: python agent web geo
 
 python: $(STAMP)
 $(STAMP): pyproject.toml
@@ -39,6 +39,11 @@ web: web/node_modules/.package-lock.json
 	npm --prefix web run --silent build
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	npm --prefix web ci --no-audit --no-fund --loglevel=error
+
+# The CC0 country-level geo database (ip-location-db, from npm) read by openrum/enrich/geo.py.
+geo: geoip/node_modules/.package-lock.json
+geoip/node_modules/.package-lock.json: geoip/package.json geoip/package-lock.json
+	npm --prefix geoip ci --no-audit --no-fund --loglevel=error
 
 # Debian's Chromium for the browser tiers (Playwright cannot download its own browsers here).
 chromium:
@@ -70,4 +75,4 @@ bench: setup
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) agent/node_modules web/node_modules openrum/web/static openrum/collect/static
+	rm -rf $(VENV) agent/node_modules web/node_modules geoip/node_modules openrum/web/static openrum/collect/static

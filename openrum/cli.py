@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     list_ = apps_sub.add_parser("list", help="list applications")
     list_.add_argument("--json", action="store_true", help="print JSON")
     _add_data(list_)
+
+    from openrum.migrate import add_parser as add_migrate  # issue 7
+
+    add_migrate(sub)
     return parser
 
 
@@ -137,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return print_settings(args)
         if args.command == "apps":
             return apps_create(args) if args.apps_command == "create" else apps_list(args)
+        if args.command == "migrate":
+            from openrum.migrate import command as migrate_command
+
+            return migrate_command(args)
     except (StoreError, ValueError) as e:
         print(f"openrum: {e}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ actions, JavaScript and request errors, rage clicks and user tags.
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import math
 import random
@@ -207,13 +208,43 @@ def _lognormal(rng: random.Random, median: float, sigma: float = 0.45) -> float:
 
 
 def ip_for(country: str, rng: random.Random) -> str:
-    """A client address for a demo visitor from ``country``."""
-    net = _COUNTRY_NETS.get(country)
-    if net is None:
+    """A client address for a demo visitor from ``country``: an address of one of the country's
+    IPv4 networks in the shipped geo database (enrich/geo.py), so the map has data."""
+    nets = _country_networks().get(country)
+    if not nets:
         # Documentation range (RFC 5737): resolves to no location.
         return f"203.0.113.{rng.randrange(1, 255)}"
-    network = ipaddress.ip_network(net)
+    network = nets[rng.randrange(len(nets))]
     return str(network[rng.randrange(1, max(network.num_addresses - 1, 2))])
+
+
+@functools.cache
+def _country_networks(per_country: int = 64) -> dict[str, list[ipaddress.IPv4Network]]:
+    """Up to ``per_country`` IPv4 networks (/24 or larger) per demo country, from the database
+    ``make geo`` installs; empty when it is not installed. Read once per process."""
+    from openrum.enrich.geo import default_path
+
+    wanted = {c for c, _, _ in COUNTRIES}
+    found: dict[str, list[ipaddress.IPv4Network]] = {c: [] for c in wanted}
+    try:
+        import maxminddb
+
+        reader = maxminddb.open_database(str(default_path()))
+    except (OSError, ValueError):
+        return {}
+    with reader:
+        for network, record in reader:
+            code = record.get("country_code") if isinstance(record, dict) else None
+            if code not in wanted or network.version != 4 or network.prefixlen > 24:
+                continue
+            bucket = found[str(code)]
+            if len(bucket) < per_country:
+                bucket.append(network)
+                if len(bucket) == per_country:
+                    wanted.discard(str(code))
+                    if not wanted:
+                        break
+    return found
 
 
 @dataclass

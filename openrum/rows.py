@@ -137,6 +137,24 @@ class SessionTouch(Dims, kw_only=True):
     ended: bool = False  # the agent sent an explicit end
 
 
+class ClosedSession(msgspec.Struct, kw_only=True):
+    """What the session closer writes once, when a session ends (openrum/sessions.py).
+
+    Every value is computed from stored events only, so two closers computing the same session
+    write the same row (idempotent).
+    """
+
+    app: str
+    session_id: str
+    end_reason: str  # end, inactivity, max_duration, max_actions
+    duration: float | None  # ms: end of the last action - start of the first
+    actions: int
+    errors: int
+    rage_clicks: int
+    bounce: bool  # one action or fewer
+    ux_score: str | None  # satisfying, tolerable, frustrating
+
+
 @dataclass
 class Batch:
     """Everything one flush writes: an Arrow table per table, columns as the structs above."""

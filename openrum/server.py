@@ -27,7 +27,7 @@ from openrum.collect.writer import BatchWriter
 from openrum.query.model import QueryError
 from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
-from openrum.web import api
+from openrum.web import actions, api, apps, distribution, errors, sessions
 from openrum.web.auth import Auth
 
 log = logging.getLogger("openrum.server")
@@ -67,6 +67,11 @@ class Server:
                 *api.routes(
                     store, self.writer, self.collector, settings, self.auth, self.metrics, now
                 ),
+                *apps.routes(store, self.writer, self.collector),
+                *errors.routes(store, self.collector, settings, now),
+                *actions.routes(store, self.collector, settings, now),
+                *distribution.routes(store, self.collector, settings, now),
+                *sessions.routes(store, self.collector, settings, now),
                 *self._dashboard_routes(),
             ],
             exception_handlers={

@@ -72,6 +72,74 @@ class Settings:
     ip_mask_level: int = _s(
         1, "Client address masking: 0 none, 1 IPv4 last octet / IPv6 last 80 bits, 2 two octets."
     )
+    # Enrichment (the batch step; applications may override in their config: docs/enrichment.md)
+    trusted_proxies: list[str] = _list(  # noqa: RUF009 -- a default_factory
+        [],
+        "Addresses or CIDR networks of reverse proxies in front of OpenRUM. Only requests from "
+        "these peers have their client address read from client_ip_headers.",
+    )
+    client_ip_headers: list[str] = _list(  # noqa: RUF009 -- a default_factory
+        ["x-forwarded-for", "forwarded", "x-real-ip", "cf-connecting-ip", "true-client-ip"],
+        "Headers that carry the client address behind a trusted proxy, in order of preference "
+        "(X-Forwarded-For and Forwarded are read right to left, trusted proxies skipped).",
+    )
+    geoip_path: str = _s(
+        "",
+        "An mmdb geo database (GeoLite2/GeoIP2/DB-IP City for city level). Empty: the CC0 "
+        "country database that `make geo` installs in geoip/.",
+    )
+    geo_networks: list[str] = _list(  # noqa: RUF009 -- a default_factory
+        [],
+        "Custom locations for networks the database does not know (private ranges): "
+        "CIDR=COUNTRY|REGION|CITY|LAT|LON, trailing parts optional.",
+    )
+    ua_cache_size: int = _s(65_536, "Parsed user agents kept in the LRU cache.")
+    bot_traffic: str = _s("drop", "Beacons from bots and crawlers: drop (counted) or tag.")
+    synthetic_traffic: str = _s(
+        "tag", "Beacons from synthetic monitors and headless browsers: drop (counted) or tag."
+    )
+    keep_query: bool = _s(False, "Keep query strings in stored URLs (session tokens still go).")
+    keep_fragment: bool = _s(False, "Keep the URL fragment, in URLs and pages (hash routing).")
+    max_pages: int = _s(10_000, "Distinct pages per application; further new pages are 'Other'.")
+    mask_personal_data: bool = _s(
+        True,
+        "Mask emails, card numbers, IBANs, IPs, UUIDs and ids of 5+ digits in URLs, action "
+        "names and error messages.",
+    )
+    app_detection_rules: list[str] = _list(  # noqa: RUF009 -- a default_factory
+        [],
+        "For beacons without an application id, ordered PATTERN=APP rules matched against the "
+        "origin host and URL path (glob: shop.example, *.example.org/blog/**).",
+    )
+    default_app: str = _s(
+        "", "Application of beacons without an id that no detection rule matches ('' = drop)."
+    )
+    apdex_load_metric: str = _s(
+        "duration", "Key metric of load and custom actions (duration, lcp, load_event_end, ...)."
+    )
+    apdex_xhr_metric: str = _s("duration", "Key metric of xhr and route_change actions.")
+    # Sessions (Dynatrace web rules) and the user experience score
+    session_inactivity_ms: int = _s(1_800_000, "A session ends after this long without beacons.")
+    session_max_ms: int = _s(21_600_000, "A session ends when it has lasted this long (6 h).")
+    session_max_actions: int = _s(
+        200, "A session part ends after this many actions (the agent starts a new one)."
+    )
+    session_close_interval_s: float = _s(30.0, "How often the session closer runs.")
+    ux_action_weight: float = _s(3.0, "UX score: weight of a user action (its Apdex class).")
+    ux_error_weight: float = _s(1.0, "UX score: weight of an error (frustrating).")
+    ux_rage_click_weight: float = _s(2.0, "UX score: weight of a rage click (frustrating).")
+    ux_crash_weight: float = _s(5000.0, "UX score: weight of a crash (frustrating).")
+    ux_frustrating_share: float = _s(
+        0.3, "UX score: frustrating when the frustrating weight share is at least this."
+    )
+    ux_satisfying_share: float = _s(
+        0.5,
+        "UX score: satisfying when the satisfied share is at least this (and nothing frustrated).",
+    )
+    ux_last_action_frustrates: bool = _s(
+        True, "UX score: a frustrated last action makes the session frustrating."
+    )
+    ux_rage_clicks: bool = _s(True, "UX score: rage clicks count as frustrating elements.")
     # Privacy (applications may override the retention in their config: retention_days)
     retention_events_days: int = _s(
         90, "Raw events (actions, errors, user events) older than this are deleted."
@@ -117,6 +185,9 @@ class Settings:
         settings = cls(**values)
         if not 0 < settings.flush_interval_s <= 1:
             raise ValueError("flush_interval_s must be in (0, 1]")
+        for name in ("bot_traffic", "synthetic_traffic"):
+            if getattr(settings, name) not in ("drop", "tag"):
+                raise ValueError(f"{name} must be 'drop' or 'tag'")
         return settings
 
     @classmethod

@@ -26,7 +26,7 @@ from openrum.collect.limits import RateLimiter, inflate
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool
 from openrum.collect.writer import BatchWriter
-from openrum.enrich.ip import mask_ip
+from openrum.enrich.ip import ClientAddress, mask_ip
 from openrum.settings import Settings
 from openrum.store.base import App
 
@@ -98,6 +98,8 @@ class Collector:
         self._origins: dict[str, frozenset[str]] = {}
         self._all_origins: frozenset[str] = frozenset()
         self.agent = Agent()
+        # Behind trusted proxies the client address comes from headers (enrich/ip.py).
+        self.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_headers)
 
     def set_apps(self, apps: list[App]) -> None:
         """Replace the application table the hot path checks (called on start and on change)."""
@@ -135,6 +137,8 @@ class Collector:
         ctype = b""
         encoding = b""
         ua = ""
+        forwarded: list[tuple[bytes, bytes]] = []  # client-address headers, read only from
+        ip_headers = self.client_address.header_bytes  # a trusted proxy (enrich/ip.py)
         for name, value in scope["headers"]:
             if name == b"origin":
                 origin = value.decode("latin-1")
@@ -146,6 +150,8 @@ class Collector:
                 encoding = value.strip().lower()
             elif name == b"user-agent":
                 ua = value.decode("latin-1")[:1024]
+            elif name in ip_headers:
+                forwarded.append((name, value))
         cors = self._cors(origin)
         if method == "OPTIONS":
             await self._preflight(send, origin, cors)
@@ -213,7 +219,7 @@ class Collector:
             return
         # Masked before it is kept anywhere, even in the spool (the full address stays in memory
         # only, for the rate limit above).
-        masked = mask_ip(ip, self.settings.ip_mask_level)
+        masked = mask_ip(self.client_address.resolve(ip, forwarded), self.settings.ip_mask_level)
         item = Raw(body, len(decoded.events), int(now * 1000), masked, ua, origin or None)
         durable = self.spool.append(spool.encode(item))
         if durable is None:

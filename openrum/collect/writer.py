@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from openrum import privacy
+from openrum import privacy, sessions
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool, read_records
 from openrum.enrich import pipeline
@@ -45,6 +45,7 @@ class BatchWriter:
         self.metrics = metrics
         self.spool = spool
         self.pipeline = pipeline.Pipeline(settings)  # used by the writer thread only
+        self.closer = sessions.Closer(store, settings, time.time)  # issue 4: session closer
         self._positions: dict[int, int] = {}  # segment → bytes consumed
         self._calls: list[tuple[Callable[[Store], Any], Future[Any]]] = []
         self._wake = threading.Event()
@@ -55,6 +56,7 @@ class BatchWriter:
         # collector keeps accepting into the spool. Stopping writes what is spooled regardless.
         self.paused = False
         self._thread = threading.Thread(target=self._run, name="openrum-writer", daemon=True)
+        self._pages_loaded = False
         self.listeners: list[Callable[[], None]] = []  # called after each successful write
 
     @property
@@ -120,6 +122,8 @@ class BatchWriter:
             if time.monotonic() >= next_retention and not self.paused:
                 next_retention = time.monotonic() + self.settings.retention_interval_s
                 self._expire()
+            if not self.paused:
+                self._sessions()
             if not self.paused or self._stopping:
                 self._drain()
             if self._stopping and (self._pending() == 0 or time.monotonic() > self._deadline):
@@ -134,6 +138,18 @@ class BatchWriter:
             return
         for table, n in deleted.items():
             self.metrics.expired[table] += n
+
+    def _sessions(self) -> None:
+        """Apps' rules into the batch step; close due sessions on their timer (sessions.py)."""
+        try:
+            apps = self.store.list_apps()
+            self.pipeline.set_apps(apps)
+            if not self._pages_loaded:
+                self.pipeline.load_pages(self.store)
+                self._pages_loaded = True
+            self.closer.tick(apps)
+        except StoreError as e:
+            log.error("session closer failed: %s", e)
 
     def _enrich(self, items: list[Raw], ctx: pipeline.Context) -> Batch:
         """The batch step; a beacon it cannot process is set aside, never lost or retried forever.
@@ -150,8 +166,7 @@ class BatchWriter:
             ctx.drops["batch_error"] += 1
             with (self.spool.directory / "rejected.log").open("ab") as f:
                 f.write(items[0].body + b"\n")
-            self.pipeline.close()
-            self.pipeline = pipeline.Pipeline(self.settings)
+            self.pipeline.reset()
             return Batch()
         half = len(items) // 2
         first, second = self._enrich(items[:half], ctx), self._enrich(items[half:], ctx)

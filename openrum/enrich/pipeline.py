@@ -7,19 +7,23 @@ error fingerprints — run once per *distinct* value of a batch, not once per ev
 
 The steps, in order, each named in the SQL it emits:
 ``load`` (parse bodies, one row per event, client clock skew corrected), ``drop_times``
-(events too old or in the future), ``enrich_ua``, ``locate``, ``normalise_urls``,
-``fingerprint``, then ``actions`` (timings, vitals, ranges, Apdex), ``errors``, ``user_events``
-and ``sessions``. Every value cleared, string cut or event dropped is counted by reason
-(``Context.drops``, exposed in /metrics). Time arrives as the beacons' receive stamps.
+(events too old or in the future), ``detect_app`` (beacons without an application id),
+``enrich_ua`` (with Client Hints), ``drop_bots`` (per the app's setting), ``mask_ip`` and
+``locate``, ``normalise_urls`` (Uptrends rules, page groups, page cap), ``mask_personal``,
+``fingerprint``, then ``actions`` (timings, vitals, ranges, Apdex per app and action type),
+``errors``, ``user_events`` and ``sessions``. Every value cleared, string cut or event dropped is
+counted by reason (``Context.drops``, exposed in /metrics). Time arrives as the beacons' receive
+stamps; per-application rules as ``App.config`` (``enrich/rules.py``). See docs/enrichment.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +32,16 @@ import msgspec
 import pyarrow as pa
 
 from openrum.collect.spool import Raw
-from openrum.enrich import ua, urls
+from openrum.enrich import geo, ua, urls
+from openrum.enrich.ip import mask_ip
+from openrum.enrich.personal import mask_personal
+from openrum.enrich.rules import AppRules, Detector, rules_for
 from openrum.rows import ActionRow, Batch, Dims, ErrorRow, SessionTouch, UserEventRow
+from openrum.scoring import apdex
 from openrum.settings import Settings
+from openrum.store.base import App, Store
+
+log = logging.getLogger("openrum.pipeline")
 
 D, S, INT = "DOUBLE", "VARCHAR", "BIGINT"
 NT_FIELDS = (
@@ -96,7 +107,17 @@ BEACON_SHAPE = json.dumps(
         "agent": S,
         "weight": D,
         "visitor": S,
-        "env": {"conn": S, "release": S},
+        "env": {
+            "conn": S,
+            "release": S,
+            "uach": {
+                "brands": [S],
+                "mobile": "BOOLEAN",
+                "platform": S,
+                "platform_version": S,
+                "model": S,
+            },
+        },
         "events": [_EVENT],
     }
 )
@@ -134,39 +155,23 @@ def fingerprint(kind: str, message: str, stack: str | None, source: str | None) 
 def _lookup(
     con: duckdb.DuckDBPyConnection,
     name: str,
-    keys: Sequence[Any],
-    fn: Callable[[Any], dict[str, Any]],
-    key_type: pa.DataType,
+    keys: dict[str, tuple[Sequence[Any], pa.DataType]],
+    rows: Sequence[dict[str, Any]],
     schema: list[tuple[str, pa.DataType]],
 ) -> None:
-    """Register ``name``: one row per distinct key with the columns ``fn(key)`` returns."""
-    rows = [fn(k) for k in keys]
-    columns = {"k": pa.array(keys, key_type)}
+    """Register ``name``: one row per distinct key (columns ``keys``) with the ``rows`` values."""
+    columns = {k: pa.array(values, typ) for k, (values, typ) in keys.items()}
     for col, typ in schema:
         columns[col] = pa.array([r[col] for r in rows], typ)
     con.register(name, pa.table(columns))
 
 
-def _agent(ua_string: str) -> dict[str, Any]:
-    return msgspec.structs.asdict(ua.parse(ua_string))
-
-
-def _place(ip: str) -> dict[str, Any]:
-    # Location arrives with the geo database (enrich/geo); until then no location is known.
-    return {"country": None, "region": None, "city": None, "lat": None, "lon": None}
-
-
 _STR = pa.string()
+_F64 = pa.float64()
 _AGENT_COLS = [
     (c, _STR) for c in ("browser", "browser_version", "os", "os_version", "device", "user_type")
 ]
-_PLACE_COLS = [
-    ("country", _STR),
-    ("region", _STR),
-    ("city", _STR),
-    ("lat", pa.float64()),
-    ("lon", pa.float64()),
-]
+_PLACE_COLS = [("country", _STR), ("region", _STR), ("city", _STR), ("lat", _F64), ("lon", _F64)]
 DIMS: tuple[str, ...] = Dims.__struct_fields__
 
 
@@ -179,15 +184,66 @@ def _key_sql(kind_id: str) -> str:
 
 
 class Pipeline:
-    """One in-memory DuckDB that runs the batch step; owned by one thread."""
+    """One in-memory DuckDB that runs the batch step; owned by one thread.
 
-    def __init__(self, settings: Settings) -> None:
+    Holds what the steps keep between batches: the applications' rules (``set_apps``), the user
+    agent cache, the geo database and the pages seen per application (``seed_pages``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        apps: Sequence[App] = (),
+        locator: geo.Locator | None = None,
+    ) -> None:
         self.settings = settings
         # Batches are small: a modest memory limit keeps the process small (it spills if needed).
         self.con = duckdb.connect(":memory:", config={"memory_limit": "128MB"})
+        self.agents = ua.Parser(settings.ua_cache_size)
+        self.locator = locator or geo.open_locator(settings.geoip_path, settings.geo_networks)
+        self.pages = urls.PageCap(settings.max_pages)
+        self.detector = Detector(settings.app_detection_rules, settings.default_app)
+        self.defaults = rules_for({}, settings)
+        self._rules: dict[str, AppRules] = {}
+        self.set_apps(apps)
 
     def close(self) -> None:
         self.con.close()
+        self.locator.close()
+
+    def reset(self) -> None:
+        """A fresh engine after a failed batch; rules, caches and seen pages are kept."""
+        self.con.close()
+        self.con = duckdb.connect(":memory:", config={"memory_limit": "128MB"})
+
+    def load_pages(self, store: Store) -> None:
+        """Seed the page cap with the pages already stored (once, at start). Raises StoreError."""
+        _, rows = store.select("SELECT DISTINCT app, page FROM actions", [])
+        self.seed_pages([(str(a), str(p)) for a, p in rows])
+
+    def set_apps(self, apps: Sequence[App]) -> None:
+        """Use these applications' rules from the next batch on (an invalid config is logged and
+        the defaults apply)."""
+        rules = {}
+        for app in apps:
+            try:
+                rules[app.id] = rules_for(app.config, self.settings)
+            except (ValueError, TypeError, KeyError, AttributeError) as e:
+                log.error("application %s: invalid config (%s); using the defaults", app.id, e)
+                rules[app.id] = self.defaults
+        self._rules = rules
+
+    def rules(self, app: str) -> AppRules:
+        """The rules of ``app`` (the settings' defaults for an application not configured)."""
+        return self._rules.get(app, self.defaults)
+
+    def seed_pages(self, pages: Sequence[tuple[str, str]]) -> None:
+        """(app, page) pairs already stored: they count towards, and pass, the page cap."""
+        by_app: dict[str, list[str]] = {}
+        for app, page in pages:
+            by_app.setdefault(app, []).append(page)
+        for app, known in by_app.items():
+            self.pages.seed(app, known)
 
     def run(self, raws: Sequence[Raw], ctx: Context | None = None) -> Batch:
         """Turn spooled beacons into one batch of Arrow tables (see the module docstring)."""
@@ -209,6 +265,7 @@ class Pipeline:
                     "r": pa.array([r.received for r in raws], pa.int64()),
                     "ip_i": pa.array([ip_index[r.ip] for r in raws], pa.int32()),
                     "ua_i": pa.array([ua_index[r.ua] for r in raws], pa.int32()),
+                    "origin": pa.array([r.origin for r in raws], _STR),
                 }
             ),
         )
@@ -216,16 +273,18 @@ class Pipeline:
         # events too old or in the future are dropped (counted: received minus kept).
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE ev AS
-            WITH b AS (SELECT row_number() OVER () AS bid, r, ip_i, ua_i,
+            WITH b AS (SELECT row_number() OVER () AS bid, r, ip_i, ua_i, origin,
                               json_transform(body, '{BEACON_SHAPE}') AS j FROM raw),
                  flat AS (
-                SELECT bid, r, ip_i, ua_i, j.app AS app, j.sid AS sid, j.page AS page_view,
+                SELECT bid, r, ip_i, ua_i, origin, coalesce(j.app, '') AS app, j.sid AS sid,
+                       j.page AS page_view,
                        coalesce(j.seq, 0) AS seq, coalesce(j.agent, '') AS agent,
                        coalesce(j.weight, 1.0) AS weight, j.visitor AS visitor,
-                       j.env.conn AS connection, j.env.release AS release,
+                       j.env.conn AS connection, j.env.release AS release, j.env.uach AS uach,
+                       coalesce(to_json(j.env.uach)::VARCHAR, '') AS uach_k,
                        j.url AS beacon_url, r - j.sent AS skew, unnest(j.events) AS e
                 FROM b)
-            SELECT * EXCLUDE (beacon_url, skew), coalesce(e.start, e.time) + skew AS t,
+            SELECT * EXCLUDE (skew), coalesce(e.start, e.time) + skew AS t,
                    coalesce(nullif(e.url, ''), beacon_url, '') AS raw_url
             FROM flat
             WHERE coalesce(e.start, e.time) + skew
@@ -235,45 +294,33 @@ class Pipeline:
         [(kept,)] = con.execute("SELECT count(*) FROM ev").fetchall()
         if kept < sum(r.events for r in raws):
             ctx.drops["timestamp_out_of_range"] += sum(r.events for r in raws) - kept
-        # enrich_ua, locate: once per distinct user agent and client address.
-        _lookup(
-            con,
-            "agents",
-            list(range(len(agents))),
-            lambda i: _agent(agents[i]),
-            pa.int32(),
-            _AGENT_COLS,
-        )
-        _lookup(
-            con, "places", list(range(len(ips))), lambda i: _place(ips[i]), pa.int32(), _PLACE_COLS
-        )
-        # normalise_urls: once per distinct URL.
-        raw_urls = [r[0] for r in con.execute("SELECT DISTINCT raw_url FROM ev").fetchall()]
-
-        def url_row(u: str) -> dict[str, Any]:
-            stripped = urls.strip_url(u)
-            return {
-                "url": stripped[: s.max_url_length],
-                "page": urls.page_of(stripped),
-                "cut": len(stripped) > s.max_url_length,
-            }
-
-        _lookup(
-            con,
-            "urls",
-            raw_urls,
-            url_row,
-            _STR,
-            [("url", _STR), ("page", _STR), ("cut", pa.bool_())],
-        )
-        # The events with their enrichment: a view, joined anew by each step (small hash joins).
-        con.execute("""
-            CREATE OR REPLACE TEMP VIEW evx AS
-            SELECT ev.*, u.url, u.page, u.cut AS url_cut, a.* EXCLUDE (k), p.* EXCLUDE (k)
-            FROM ev JOIN urls u ON u.k = ev.raw_url
-                    JOIN agents a ON a.k = ev.ua_i
-                    JOIN places p ON p.k = ev.ip_i""").fetchall()
+        self._detect_apps(ctx)
+        registered: list[str] = []
         try:
+            registered = self._enrich(ips, agents)
+            # The events with their enrichment: a view, joined anew by each step (small hash
+            # joins). Bots and synthetic monitors are dropped here when their app says so.
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE evall AS
+                SELECT ev.* EXCLUDE (uach, uach_k, beacon_url), u.url, u.page, u.cut AS url_cut,
+                       a.* EXCLUDE (ua_i, uach_k), p.* EXCLUDE (ip_i, p_app),
+                       (a.user_type = 'bot' AND ar.drop_bots) AS drop_bot,
+                       (a.user_type = 'synthetic' AND ar.drop_synthetic) AS drop_synthetic
+                FROM ev JOIN urls u ON u.u_app = ev.app AND u.raw_url = ev.raw_url
+                        JOIN agents a ON a.ua_i = ev.ua_i AND a.uach_k = ev.uach_k
+                        JOIN places p ON p.ip_i = ev.ip_i AND p.p_app = ev.app
+                        JOIN app_rules ar ON ar.r_app = ev.app;
+                CREATE OR REPLACE TEMP VIEW evx AS
+                SELECT * EXCLUDE (drop_bot, drop_synthetic) FROM evall
+                WHERE NOT drop_bot AND NOT drop_synthetic""").fetchall()
+            [(bots, synthetic)] = con.execute(
+                "SELECT count(*) FILTER (WHERE drop_bot), count(*) FILTER (WHERE drop_synthetic) "
+                "FROM evall"
+            ).fetchall()
+            if bots:
+                ctx.drops["bot"] += int(bots)
+            if synthetic:
+                ctx.drops["synthetic"] += int(synthetic)
             batch = Batch(
                 actions=self._actions(ctx),
                 errors=self._errors(ctx),
@@ -284,11 +331,162 @@ class Pipeline:
                 "SELECT count(*) FILTER (WHERE url_cut) FROM evx"
             ).fetchall()
         finally:
-            con.execute("DROP TABLE IF EXISTS acts; DROP VIEW evx").fetchall()
-            for name in ("agents", "places", "urls"):
+            con.execute(
+                "DROP TABLE IF EXISTS acts; DROP VIEW IF EXISTS evx; DROP TABLE IF EXISTS evall"
+            ).fetchall()
+            for name in registered:
                 con.unregister(name)
         ctx.drops["truncated_string"] += cut_urls
         return batch
+
+    # -- detect_app, enrich_ua, mask_ip + locate, normalise_urls, names -----------------------
+    def _detect_apps(self, ctx: Context) -> None:
+        """Beacons without an application id: assigned by the detection rules, else dropped."""
+        con = self.con
+        rows = con.execute(
+            "SELECT DISTINCT coalesce(beacon_url, raw_url), origin FROM ev WHERE app = ''"
+        ).fetchall()
+        if not rows:
+            return
+        found = [self.detector.detect(url or "", origin) for url, origin in rows]
+        con.register(
+            "detected",
+            pa.table(
+                {
+                    "d_url": pa.array([r[0] for r in rows], _STR),
+                    "d_origin": pa.array([r[1] for r in rows], _STR),
+                    "d_app": pa.array(found, _STR),
+                }
+            ),
+        )
+        con.execute("""
+            UPDATE ev SET app = d_app FROM detected
+            WHERE ev.app = '' AND d_url IS NOT DISTINCT FROM coalesce(ev.beacon_url, ev.raw_url)
+                  AND d_origin IS NOT DISTINCT FROM ev.origin""").fetchall()
+        con.unregister("detected")
+        [(unknown,)] = con.execute("DELETE FROM ev WHERE app = ''").fetchall()
+        if unknown:
+            ctx.drops["unknown_app"] += int(unknown)
+
+    def _enrich(self, ips: list[str], agents: list[str]) -> list[str]:
+        """Register the per-distinct-value lookups; return their names."""
+        con = self.con
+        apps = [r[0] for r in con.execute("SELECT DISTINCT app FROM ev ORDER BY 1").fetchall()]
+        rules = {a: self.rules(a) for a in apps}
+        # Per-application switches and Apdex thresholds, as small tables to join.
+        con.register(
+            "app_rules",
+            pa.table(
+                {
+                    "r_app": pa.array(apps, _STR),
+                    "drop_bots": pa.array([rules[a].drop_bots for a in apps], pa.bool_()),
+                    "drop_synthetic": pa.array([rules[a].drop_synthetic for a in apps], pa.bool_()),
+                    "r_err": pa.array([rules[a].apdex_error_frustrates for a in apps], pa.bool_()),
+                }
+            ),
+        )
+        types = [(a, k, th) for a in apps for k, th in rules[a].apdex.items()]
+        keys = [(a, n, th) for a in apps for n, th in rules[a].key_actions.items()]
+        for name, prefix, items in (("apdex_rules", "r", types), ("key_rules", "k", keys)):
+            con.register(
+                name,
+                pa.table(
+                    {
+                        f"{prefix}_app": pa.array([i[0] for i in items], _STR),
+                        f"{prefix}_key": pa.array([i[1] for i in items], _STR),
+                        f"{prefix}_t": pa.array([i[2].t for i in items], _F64),
+                        f"{prefix}_f": pa.array([i[2].f for i in items], _F64),
+                        f"{prefix}_metric": pa.array([i[2].metric for i in items], _STR),
+                    }
+                ),
+            )
+        # enrich_ua: once per distinct user agent and Client Hints.
+        pairs = con.execute(
+            "SELECT ua_i, uach_k, any_value(uach) FROM ev GROUP BY ua_i, uach_k"
+        ).fetchall()
+        agent_rows = []
+        for ua_i, _, h in pairs:
+            hints = (
+                ua.hints_of(
+                    h.get("brands"),
+                    h.get("mobile"),
+                    h.get("platform"),
+                    h.get("platform_version"),
+                    h.get("model"),
+                )
+                if h
+                else None
+            )
+            agent_rows.append(msgspec.structs.asdict(self.agents.parse(agents[ua_i], hints)))
+        _lookup(
+            con,
+            "agents",
+            {
+                "ua_i": ([p[0] for p in pairs], pa.int32()),
+                "uach_k": ([p[1] for p in pairs], _STR),
+            },
+            agent_rows,
+            _AGENT_COLS,
+        )
+        # mask_ip + locate: once per distinct (address, app): masking first, at the app's level.
+        places = con.execute("SELECT DISTINCT ip_i, app FROM ev").fetchall()
+        place_rows = [
+            msgspec.structs.asdict(self.locator.locate(mask_ip(ips[i], rules[a].ip_mask_level)))
+            for i, a in places
+        ]
+        _lookup(
+            con,
+            "places",
+            {
+                "ip_i": ([p[0] for p in places], pa.int32()),
+                "p_app": ([p[1] for p in places], _STR),
+            },
+            place_rows,
+            _PLACE_COLS,
+        )
+        # normalise_urls + mask_personal: once per distinct (app, URL), in a stable order so the
+        # page cap admits the same pages whatever the batch boundaries.
+        raw_urls = con.execute("SELECT DISTINCT app, raw_url FROM ev ORDER BY ALL").fetchall()
+        url_rows = [self._url(rules[a], a, u) for a, u in raw_urls]
+        _lookup(
+            con,
+            "urls",
+            {
+                "u_app": ([u[0] for u in raw_urls], _STR),
+                "raw_url": ([u[1] for u in raw_urls], _STR),
+            },
+            url_rows,
+            [("url", _STR), ("page", _STR), ("cut", pa.bool_())],
+        )
+        # Action names and error messages the agent sent: personal data masked.
+        texts = con.execute("""
+            SELECT DISTINCT app, e.name FROM ev WHERE e.kind = 'action' AND e.name <> ''
+            UNION SELECT DISTINCT app, e.message FROM ev WHERE e.kind = 'error'""").fetchall()
+        _lookup(
+            con,
+            "texts",
+            {"t_app": ([t[0] for t in texts], _STR), "t_raw": ([t[1] for t in texts], _STR)},
+            [
+                {"t_masked": mask_personal(t[1]) if rules[t[0]].mask_personal else t[1]}
+                for t in texts
+            ],
+            [("t_masked", _STR)],
+        )
+        return ["app_rules", "apdex_rules", "key_rules", "agents", "places", "urls", "texts"]
+
+    def _url(self, rules: AppRules, app: str, raw: str) -> dict[str, Any]:
+        s = self.settings
+        stripped = urls.strip_url(raw, rules.keep_query, rules.keep_fragment)
+        page = rules.page_groups.apply(urls.page_of(stripped, rules.keep_fragment))
+        if rules.mask_personal:
+            stripped = mask_personal(stripped)
+            page = mask_personal(page)
+        page = self.pages.admit(app, page[: s.max_url_length], rules.max_pages)
+        return {
+            "url": stripped[: s.max_url_length],
+            "page": page,
+            "cut": len(stripped) > s.max_url_length,
+        }
 
     # -- actions ------------------------------------------------------------------------------
     def _actions(self, ctx: Context) -> pa.Table:
@@ -343,13 +541,15 @@ class Pipeline:
             SELECT app, sid, page_view, seq, agent, weight, visitor, r, t, url, page, {dims},
                    e.id AS event_id, e.type AS action_type, coalesce(errs.n, 0) AS n_errors,
                    {checked},
-                   coalesce(nullif(e.name, ''), (CASE e.type {verb} END) || ' ' || page)
-                       AS full_name,
+                   coalesce(nullif(tn.t_masked, ''), (CASE e.type {verb} END) || ' ' || page)
+                       AS full_name, r_err,
                    e.vitals.lcp.target AS lcp_t, e.vitals.inp.target AS inp_t,
                    e.vitals.cls.target AS cls_t,
                    greatest(coalesce(e.long_tasks, 0), 0) AS long_tasks,
                    greatest(coalesce(e.requests, 0), 0) AS requests
             FROM evx LEFT JOIN errs ON errs.bid = evx.bid AND errs.aid = e.id
+                     LEFT JOIN texts tn ON tn.t_app = evx.app AND tn.t_raw = e.name
+                     JOIN app_rules ON r_app = evx.app
             WHERE e.kind = 'action'""").fetchall()
         bad = " + ".join(f"sum(bad_{name})" for name in measures)
         cut = " + ".join(
@@ -361,9 +561,23 @@ class Pipeline:
         ).fetchall()
         ctx.drops["value_out_of_range"] += int(out_of_range)
         ctx.drops["truncated_string"] += int(truncated)
-        load_t, load_f = s.apdex_load_t_ms, s.apdex_load_f_ms
-        xhr_t, xhr_f = s.apdex_xhr_t_ms, s.apdex_xhr_f_ms
-        frustrates = "n_errors > 0" if s.apdex_error_frustrates else "false"
+        capped = f"least(duration, {float(s.max_action_duration_ms)})"
+        frontend = (
+            "CASE WHEN request IS NOT NULL AND network IS NOT NULL "
+            f"THEN greatest({capped} - request - network, 0) END"
+        )
+        key_columns = {
+            m: m for m in apdex.KEY_METRICS if m not in ("duration", "server_time", "frontend_time")
+        }
+        key_columns.update(duration=capped, server_time="request", frontend_time=frontend)
+        # score_apdex: the key action's thresholds, else the app's for the action type.
+        apdex_class = apdex.class_sql(
+            apdex.metric_sql("coalesce(k_metric, r_metric)", key_columns),
+            "coalesce(k_t, r_t)",
+            "coalesce(k_f, r_f)",
+            "n_errors > 0",
+            "r_err",
+        )
         cols = {
             "eid": _key_sql("event_id"),
             "app": "app",
@@ -385,28 +599,20 @@ class Pipeline:
             **{m: m for m in measures if m not in ("duration", "network", "long_task_ms")},
             "server_time": "request",
             "network_time": "CASE WHEN request IS NOT NULL THEN network END",
-            "frontend_time": "CASE WHEN request IS NOT NULL AND network IS NOT NULL "
-            f"THEN greatest(least(duration, {float(s.max_action_duration_ms)})"
-            " - request - network, 0) END",
+            "frontend_time": frontend,
             "long_tasks": "long_tasks",
             "long_task_ms": "coalesce(long_task_ms, 0)",
             "requests": "requests",
             "errors": "n_errors",
-            "apdex": f"""CASE WHEN {frustrates} THEN 'F'
-                WHEN duration IS NULL THEN NULL
-                WHEN least(duration, {float(s.max_action_duration_ms)}) <=
-                     (CASE WHEN action_type IN ('load', 'custom') THEN {load_t} ELSE {xhr_t} END)
-                     THEN 'S'
-                WHEN least(duration, {float(s.max_action_duration_ms)}) <=
-                     (CASE WHEN action_type IN ('load', 'custom') THEN {load_f} ELSE {xhr_f} END)
-                     THEN 'T'
-                ELSE 'F' END""",
+            "apdex": apdex_class,
             "weight": "weight",
             "agent_version": "agent",
             **{d: d for d in DIMS},
         }
         # A beacon sent twice in one batch: its latest report of an action wins.
-        return self._select(ActionRow, cols, "acts", "TRUE", "seq DESC")
+        source = """acts JOIN apdex_rules ON r_app = acts.app AND r_key = acts.action_type
+                    LEFT JOIN key_rules ON k_app = acts.app AND k_key = acts.full_name"""
+        return self._select(ActionRow, cols, source, "TRUE", "seq DESC")
 
     def _select(
         self,
@@ -428,7 +634,10 @@ class Pipeline:
     def _errors(self, ctx: Context) -> pa.Table:
         s = self.settings
         con = self.con
-        rows = con.execute("""SELECT DISTINCT e.type, e.message, e.stack, e.source FROM evx
+        # fingerprint: on the message with personal data masked (groups better, stores less).
+        rows = con.execute("""SELECT DISTINCT e.type, e.message, e.stack, e.source,
+                                     coalesce(t_masked, e.message)
+                              FROM evx LEFT JOIN texts ON t_app = app AND t_raw = e.message
                               WHERE e.kind = 'error'""").fetchall()
         con.register(
             "fingerprints",
@@ -438,7 +647,12 @@ class Pipeline:
                     "message": pa.array([r[1] for r in rows], _STR),
                     "stack": pa.array([r[2] for r in rows], _STR),
                     "source": pa.array([r[3] for r in rows], _STR),
-                    "fp": pa.array([fingerprint(*r) for r in rows], _STR),
+                    "msg": pa.array([r[4] for r in rows], _STR),
+                    "src": pa.array(
+                        [mask_personal(urls.strip_url(r[3])) if r[3] else r[3] for r in rows],
+                        _STR,
+                    ),
+                    "fp": pa.array([fingerprint(r[0], r[4], r[2], r[3]) for r in rows], _STR),
                 }
             ),
         )
@@ -465,10 +679,10 @@ class Pipeline:
             "action_event_id": "e.action",
             "error_type": "e.type",
             "error_name": f"left(e.name, {s.max_name_length})",
-            "message": f"left(coalesce(e.message, ''), {s.max_message_length})",
+            "message": f"left(coalesce(f.msg, ''), {s.max_message_length})",
             "fingerprint": "f.fp",
             "stack": f"left(e.stack, {s.max_stack_length})",
-            "source": f"left(e.source, {s.max_url_length})",
+            "source": f"left(f.src, {s.max_url_length})",
             "line": "CASE WHEN e.line >= 0 THEN e.line END",
             "col": "CASE WHEN e.col >= 0 THEN e.col END",
             "status": "CASE WHEN e.status >= 0 THEN e.status END",

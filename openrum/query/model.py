@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from openrum.scoring import ux, vitals
+
 STATS: dict[str, float | None] = {
     "avg": None,
     "min": None,
@@ -55,23 +57,29 @@ MEASURES: tuple[str, ...] = (
     "requests",
 )
 
-# Web Vitals thresholds (good ≤, poor >), as in Google's web-vitals library:
-# https://web.dev/articles/vitals#core-web-vitals and web-vitals/src/on*.ts `*Thresholds`.
-VITAL_THRESHOLDS: dict[str, tuple[float, float]] = {
-    "lcp": (2500, 4000),
-    "inp": (200, 500),
-    "cls": (0.1, 0.25),
-    "fcp": (1800, 3000),
-    "ttfb": (800, 1800),
-    "fid": (100, 300),
-}
+# Web Vitals thresholds (good ≤, poor >): one table, in scoring/vitals.py.
+VITAL_THRESHOLDS: dict[str, tuple[float, float]] = vitals.THRESHOLDS
 SHARES = ("good_share", "needs_improvement_share", "poor_share")
 
-Source = Literal["actions", "errors"]
+Source = Literal["actions", "errors", "sessions"]
+# The time a row is placed at for ranges and intervals: a session at its start.
+TIME_COLUMN: dict[Source, str] = {"actions": "time", "errors": "time", "sessions": "start"}
+# Measures of completed sessions usable as session_MEASURE:STAT (sessions table columns).
+SESSION_MEASURES: dict[str, str] = {
+    "session_duration": "duration",
+    "session_actions": "actions",
+    "session_errors": "errors",
+}
+SESSION_METRICS = (
+    "live_sessions",
+    "completed_sessions",
+    "bounce_rate",
+    *(f"ux_{score}_share" for score in ux.SCORES),
+)
 
 # Dimension name → column, per source table that has it.
 DIMENSIONS: dict[str, dict[Source, str]] = {
-    name: {"actions": name, "errors": name}
+    name: {"actions": name, "errors": name, "sessions": name}
     for name in (
         "page",
         "browser",
@@ -90,7 +98,18 @@ DIMENSIONS: dict[str, dict[Source, str]] = {
 DIMENSIONS["action_type"] = {"actions": "action_type"}
 DIMENSIONS["action_name"] = {"actions": "action_name"}
 DIMENSIONS["apdex_class"] = {"actions": "apdex"}
-DIMENSIONS["session_id"] = {"actions": "session_id", "errors": "session_id"}
+DIMENSIONS["page"] = {"actions": "page", "errors": "page"}
+DIMENSIONS["session_id"] = {
+    "actions": "session_id",
+    "errors": "session_id",
+    "sessions": "session_id",
+}
+# Sessions: their UX score, entry and exit page, user tag and how they ended.
+for _name in ("ux_score", "entry_page", "exit_page", "user_tag", "end_reason"):
+    DIMENSIONS[_name] = {"sessions": _name}
+# Web Vitals ratings of each action (good, needs-improvement, poor).
+for _vital in VITAL_THRESHOLDS:
+    DIMENSIONS[f"{_vital}_rating"] = {"actions": f"({vitals.rating_sql(_vital, _vital)})"}
 DIMENSIONS["error_type"] = {"errors": "error_type"}
 DIMENSIONS["fingerprint"] = {"errors": "fingerprint"}
 DIMENSIONS["message"] = {"errors": "message"}
@@ -125,7 +144,9 @@ class Metric:
 
     name: str
     source: Source
-    kind: str  # count, page_views, sessions, apdex, errors, error_sessions, stat, share
+    # count, page_views, sessions, apdex, errors, error_sessions, stat, share, or a session
+    # metric (live_sessions, completed_sessions, bounce_rate, ux_*_share, session_stat)
+    kind: str
     measure: str | None = None
     stat: str | None = None
 
@@ -136,15 +157,21 @@ def resolve_metric(name: str) -> Metric:
         return Metric(name, "actions", name)
     if name in ("errors", "error_sessions"):
         return Metric(name, "errors", name)
+    if name in SESSION_METRICS:
+        return Metric(name, "sessions", name)
     if ":" in name:
         measure, stat = name.split(":", 1)
+        if measure in SESSION_MEASURES and stat in STATS:
+            return Metric(name, "sessions", "session_stat", SESSION_MEASURES[measure], stat)
         if measure in MEASURES and stat in STATS:
             return Metric(name, "actions", "stat", measure, stat)
         if measure in VITAL_THRESHOLDS and stat in SHARES:
             return Metric(name, "actions", "share", measure, stat)
     raise QueryError(
         f"unknown metric {name!r}; valid: count, page_views, sessions, apdex, errors, "
-        f"error_sessions, MEASURE:STAT with MEASURE in {', '.join(MEASURES)} and STAT in "
+        f"error_sessions, {', '.join(SESSION_METRICS)}, "
+        f"{'/'.join(SESSION_MEASURES)}:STAT, "
+        f"MEASURE:STAT with MEASURE in {', '.join(MEASURES)} and STAT in "
         f"{', '.join(STATS)}, and VITAL:SHARE with VITAL in {', '.join(VITAL_THRESHOLDS)} and "
         f"SHARE in {', '.join(SHARES)}"
     )

@@ -1,7 +1,8 @@
 """Compile a validated query to SQL for one engine, run it on a store, shape the answer.
 
-One subquery per source table (actions, errors) grouped by the same dimensions, joined on them:
-a query may mix `count` and `errors`. Values are bound parameters; names come from catalogues.
+One subquery per source table (actions, errors, sessions) grouped by the same dimensions, joined
+on them: a query may mix `count`, `errors` and `bounce_rate`. Sessions are placed in time at
+their start. Values are bound parameters; names come from catalogues.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from openrum.query.model import (
     DIMENSIONS,
     INTERVALS,
     STATS,
+    TIME_COLUMN,
     VITAL_THRESHOLDS,
     Metric,
     Query,
@@ -46,7 +48,23 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
         types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
         return d.count_if(f"action_type IN {types}")
     if m.kind == "sessions":
-        return "count(DISTINCT session_id)"
+        return "count(*)" if m.source == "sessions" else "count(DISTINCT session_id)"
+    if m.kind == "live_sessions":
+        return d.count_if("NOT closed")
+    if m.kind == "completed_sessions":
+        return d.count_if("closed")
+    if m.kind == "bounce_rate":
+        return f"{d.count_if('closed AND bounce')} / nullif({d.count_if('closed')}, 0)"
+    if m.kind.startswith("ux_") and m.kind.endswith("_share"):
+        score = m.kind[len("ux_") : -len("_share")]
+        matches = d.count_if(f"ux_score = '{score}'")
+        return f"{matches} / nullif(count(ux_score), 0)"
+    if m.kind == "session_stat":
+        assert m.measure is not None and m.stat is not None
+        # Completed sessions only: a live session has no duration yet.
+        col = f"CASE WHEN closed THEN {m.measure} END"
+        q = STATS[m.stat]
+        return d.quantile(col, q) if q is not None else f"{m.stat}({col})"
     if m.kind == "apdex":
         satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
         return f"({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0)"
@@ -78,6 +96,15 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
     for dim in q.dimensions:
         check_dimension(dim)
     check_filters(q.filters)
+    # `sessions` counts sessions with actions; by a session-only dimension (ux_score, entry_page,
+    # …) it counts rows of the sessions table instead.
+    used = list(q.dimensions) + [f[0] for f in q.filters]
+    if any("actions" not in DIMENSIONS[n] for n in used) and all(
+        "sessions" in DIMENSIONS[n] for n in used
+    ):
+        metrics = [
+            Metric(m.name, "sessions", m.kind) if m.kind == "sessions" else m for m in metrics
+        ]
     if q.interval is not None and q.interval not in INTERVALS:
         raise QueryError(f"unknown interval {q.interval!r}; valid: {', '.join(INTERVALS)}")
     if not 1 <= q.limit <= settings.query_max_rows:
@@ -96,10 +123,11 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
             if source not in DIMENSIONS[name]:
                 raise QueryError(f"dimension {name!r} is not available with metric {ms[0].name!r}")
         select = [f"{DIMENSIONS[name][source]} AS {name}" for name in dims]
+        tcol = TIME_COLUMN[source]
         if q.interval:
-            select.insert(0, f"{dialect.bucket('time', INTERVALS[q.interval])} AS time")
+            select.insert(0, f"{dialect.bucket(tcol, INTERVALS[q.interval])} AS time")
         select += [f'{_metric_sql(m, dialect, settings)} AS "{m.name}"' for m in ms]
-        where = ["app = ?", "time >= ?", "time < ?"]
+        where = ["app = ?", f"{tcol} >= ?", f"{tcol} < ?"]
         params += [q.app, start, end]
         for name, op, value in q.filters:
             col = DIMENSIONS[name][source]
@@ -182,8 +210,9 @@ def run_query(
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     dialect = DIALECTS[store.engine]
     compiled = compile_query(q, settings, now, dialect)
+    sql, params = dialect.plan(q, settings, now, compiled.sql, compiled.params)  # rollups
     began = time.perf_counter()
-    _, rows = store.select(compiled.sql, compiled.params)
+    _, rows = store.select(sql, params)
     took = (time.perf_counter() - began) * 1000
     out = [{c: _value(v) for c, v in zip(compiled.columns, row, strict=True)} for row in rows]
     if "apdex" in compiled.columns:

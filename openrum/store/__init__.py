@@ -1,4 +1,5 @@
-"""Storage: one Store protocol, an embedded DuckDB implementation, and ``open_store(url)``."""
+"""Storage: one Store protocol, an embedded DuckDB implementation, a ClickHouse one (server or
+in-process chdb), and ``open_store(url)``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def default_url(data_dir: Path) -> str:
 
 
 def open_store(url: str, memory_mb: int = 256) -> Store:
-    """Open (and migrate) the store a URL names: ``duckdb:///path/file.duckdb``.
+    """Open (and migrate) the store a URL names: ``duckdb:///path/file.duckdb``,
+    ``clickhouse://user:pass@host:8123/db`` (``clickhouses://`` for TLS) or ``chdb:///path``.
 
     ``memory_mb`` bounds an embedded engine's memory (it spills to disk past it). Raises
     ``StoreError`` for a scheme this build does not support.
@@ -27,4 +29,13 @@ def open_store(url: str, memory_mb: int = 256) -> Store:
 
         path = url[len("duckdb://") :]
         return DuckDBStore(path, memory_limit=f"{memory_mb}MB")
-    raise StoreError(f"unsupported store URL {url!r}: use duckdb:///path/to/openrum.duckdb")
+    if scheme in ("clickhouse", "clickhouses", "chdb"):
+        try:
+            from openrum.store.clickhouse import open_clickhouse
+        except ImportError as e:  # the optional dependencies: pip install 'openrum[clickhouse]'
+            raise StoreError(f"{scheme}:// needs openrum[clickhouse] installed: {e}") from e
+        return open_clickhouse(url)
+    raise StoreError(
+        f"unsupported store URL {url!r}: use duckdb:///path/to/openrum.duckdb, "
+        "clickhouse://user:pass@host:8123/db or chdb:///path/to/dir"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import msgspec
+import pyarrow as pa
 
 from openrum.rows import Batch
 
@@ -53,6 +54,11 @@ class Store(Protocol):
 
     def select(self, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a read-only query with bound parameters; return column names and rows."""
+
+    def close_sessions(self, closed: pa.Table) -> int:
+        """Complete sessions with the closer's values (columns of ``rows.ClosedSession``);
+        sessions already closed are left as they are, so running twice is harmless. Returns the
+        number of sessions closed. Raises StoreError."""
 
     def create_app(self, app: App) -> None:
         """Add an application. Raises StoreError when the id exists."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import msgspec
+import pyarrow as pa
 
 from openrum.rows import ActionRow, Batch
 from openrum.store.base import App, LoginSession, StoreError, Token
@@ -41,6 +42,15 @@ INSERT INTO sessions BY NAME SELECT * FROM batch ON CONFLICT (app, session_id) D
     last_received = greatest(sessions.last_received, excluded.last_received),
     user_tag = coalesce(excluded.user_tag, sessions.user_tag),
     ended = sessions.ended OR excluded.ended
+WHERE NOT sessions.closed  -- a closed session stays as closed (events stay at event level)
+"""
+# The session closer's values, once (openrum/sessions.py): a closed session is not touched again.
+_CLOSE_SESSIONS = """
+UPDATE sessions SET closed = true, end_reason = b.end_reason, duration = b.duration,
+    actions = b.actions, errors = b.errors, rage_clicks = b.rage_clicks, bounce = b.bounce,
+    ux_score = b.ux_score
+FROM batch AS b
+WHERE sessions.app = b.app AND sessions.session_id = b.session_id AND NOT sessions.closed
 """
 _EVENT_TABLES = ("actions", "errors", "user_events")
 # Re-sent events meet the primary key: errors and user events are kept once; an action re-sent
@@ -109,6 +119,20 @@ class DuckDBStore:
         except duckdb.Error as e:
             con.execute("ROLLBACK")
             raise StoreError(str(e)) from e
+
+    def close_sessions(self, closed: pa.Table) -> int:
+        if not closed.num_rows:
+            return 0
+        con = self._cursor()  # the writer thread's own cursor: one UPDATE, its own transaction
+        try:
+            con.register("batch", closed)
+            try:
+                [(n,)] = con.execute(_CLOSE_SESSIONS).fetchall()
+            finally:
+                con.unregister("batch")
+        except duckdb.Error as e:
+            raise StoreError(str(e)) from e
+        return int(n)
 
     def create_app(self, app: App) -> None:
         try:

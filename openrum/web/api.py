@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import re
 import secrets
 import time
@@ -21,7 +22,7 @@ from openrum import privacy
 from openrum.collect.app import Collector, normalise_origin
 from openrum.collect.metrics import Metrics
 from openrum.collect.writer import BatchWriter
-from openrum.query.model import Query, QueryError
+from openrum.query.model import Query
 from openrum.query.sql import run_query
 from openrum.settings import Settings
 from openrum.store.base import App, Store, StoreError
@@ -50,11 +51,28 @@ class NewApp(msgspec.Struct, forbid_unknown_fields=True):
 _new_app_decoder = msgspec.json.Decoder(NewApp)
 
 
-def snippet(app_id: str, base_url: str) -> str:
-    """The async <script> tag a site pastes into its <head>."""
+# App config keys the agent reads from its script tag (docs/agent.md "Options").
+_SNIPPET_OPTIONS = {
+    "sample": "data-sample",
+    "optin": "data-optin",
+    "dnt": "data-dnt",
+    "keep_query": "data-query",
+    "keep_fragment": "data-hash",
+}
+
+
+def snippet(app_id: str, base_url: str, config: dict[str, Any] | None = None) -> str:
+    """The async <script> tag a site pastes into its <head>, with the app's agent options."""
+    options = ""
+    for key, attr in _SNIPPET_OPTIONS.items():
+        value = (config or {}).get(key)
+        if value is None or value is False or (key == "sample" and value == 100):
+            continue
+        text = "1" if value is True else f"{value:g}" if isinstance(value, float) else str(value)
+        options += f' {attr}="{html.escape(text)}"'
     return (
         f'<script async src="{base_url}/openrum.js" data-app="{app_id}" '
-        f'data-endpoint="{base_url}/api/v1/beacon"></script>'
+        f'data-endpoint="{base_url}/api/v1/beacon"{options}></script>'
     )
 
 
@@ -160,7 +178,7 @@ def routes(
         return _json(
             {
                 "apps": [
-                    dict(msgspec.to_builtins(a), snippet=snippet(a.id, base))
+                    dict(msgspec.to_builtins(a), snippet=snippet(a.id, base, a.config))
                     for a in collector.apps.values()
                     if principal(request).may_read(a.id)
                 ]

@@ -1,0 +1,28 @@
+// Per-application options: data-* attributes of the snippet's <script> tag, so no extra request
+// is needed (docs/agent.md lists them all), and `window.openrumConfig` for the beforeSend hook.
+import { doc, win } from "./lib/guard.js";
+
+// The snippet's own tag (set while an async classic script first runs).
+const script = doc.currentScript;
+const data = (script && script.dataset) || {};
+const num = (v, dflt) => (v ? +v : dflt);
+
+export const APP = data.app;
+export const ENDPOINT = data.endpoint || "/api/v1/beacon";
+export const RELEASE = data.release;
+/** Percentage of sessions measured (decided once per session). */
+export const SAMPLE = Math.min(num(data.sample, 100), 100);
+/** Opt-in: nothing is stored or sent until the site calls `openrum.consent(true)`. */
+export const OPTIN = data.optin == "1";
+/** Do Not Track / Global Privacy Control: `off` (send nothing), `ignore`, or anonymous (default). */
+export const DNT = data.dnt;
+export const KEEP_QUERY = data.query == "1";
+export const HASH_ROUTES = data.hash == "1";
+/** A persistent visitor id in localStorage (off by default). */
+export const TRACK_USERS = data.trackUsers == "1";
+export const RAGE_CLICKS = num(data.rageClicks, 3);
+export const RAGE_MS = num(data.rageMs, 1000);
+export const RAGE_PX = num(data.ragePx, 30);
+/** Distinct errors per beacon; repeats of one are folded into its count. */
+export const MAX_ERRORS = num(data.maxErrors, 10);
+export const beforeSend = (win.openrumConfig || {}).beforeSend;

@@ -1,0 +1,71 @@
+// Errors: uncaught exceptions and unhandled rejections (with parsed, trimmed stacks), failed
+// resource loads, CSP violations, request errors (requests.js) and the site's own (API). Repeats
+// within one beacon are folded into one event with a count; at most MAX_ERRORS distinct errors
+// go in one beacon.
+import { open, view } from "./actions.js";
+import { MAX_ERRORS } from "./config.js";
+import { put, touch } from "./core.js";
+import { doc, now, on, perf, win } from "./lib/guard.js";
+import { formatStack, parseStack } from "./lib/stack.js";
+import { stripUrl } from "./lib/url.js";
+
+/** Errors of the next beacon by key (emptied when a beacon is sent). */
+export const seen = new Map();
+
+/** Record an error of `type` (js, request, csp, resource, custom). */
+export const error = (type, message, fields) => {
+  message = String(message).slice(0, 1000);
+  const key = type + message + (fields.stack || fields.source || "");
+  const known = seen.get(key);
+  const a = open || view;
+  if (known) touch(known).count++;
+  else if (seen.size < MAX_ERRORS) seen.set(key, put("error", type, { time: now(), action: a && a.id, message, count: 1, ...fields }));
+  // The action is re-sent with its errors so that the collector counts them to it.
+  if (a) touch(a);
+};
+
+/** The fields of an Error object (or anything thrown): name, stack, top frame. */
+export const describe = (err, fields) => {
+  const frames = parseStack(err && err.stack);
+  const top = frames[0];
+  return {
+    name: (err && err.name) || undefined,
+    stack: formatStack(frames),
+    ...(top && { source: top.url, line: top.line, col: top.col }),
+    ...fields,
+  };
+};
+
+const resource = (tag, url) => {
+  const source = stripUrl(url);
+  error("resource", `failed to load ${tag} ${source}`, { source });
+};
+
+export const watchErrors = () => {
+  // Resources that failed before the agent ran, from their Resource Timing status (Chrome
+  // 109+); later ones arrive as error events.
+  for (const r of perf.getEntriesByType("resource"))
+    if (r.responseStatus >= 400 && !/fetch|xmlhttp/.test(r.initiatorType)) resource(r.initiatorType, r.name);
+  on("error", (e) => {
+    const t = e.target;
+    // A resource that failed to load (img, script, link, …): no bubbling, hence capture.
+    if (t && t != win && t.tagName) resource(t.localName, t.currentSrc || t.src || t.href);
+    else {
+      const err = e.error;
+      error(
+        "js",
+        e.message || String(err),
+        describe(err, e.filename ? { source: stripUrl(e.filename), line: e.lineno, col: e.colno } : {}),
+      );
+    }
+  });
+  on("unhandledrejection", (e) => {
+    const r = e.reason;
+    error("js", "Unhandled rejection: " + ((r && r.message) || String(r)), describe(r));
+  });
+  on(
+    "securitypolicyviolation",
+    (e) => error("csp", `${e.effectiveDirective || e.violatedDirective} blocked ${stripUrl(e.blockedURI)}`, { source: stripUrl(e.sourceFile) }),
+    doc,
+  );
+};

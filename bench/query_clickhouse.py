@@ -1,0 +1,236 @@
+"""bench/query_clickhouse: the dashboard's panel queries on DuckDB and on ClickHouse (chdb).
+
+Run: ``.venv/bin/python -m bench.query_clickhouse [--duckdb 10000000] [--chdb 10000000 100000000]``.
+The panels and endpoints are bench/query.py's (what the dashboard sends for a 7-day view).
+DuckDB's rows come from bench/query.py's generator; ClickHouse's from the same distribution
+written in ClickHouse SQL (``numbers()``), inserted into ``actions`` in blocks so that the
+rollups' materialized views fill as they would from collectors. Each panel: median of 3 runs
+after one warm-up, through ``run_query`` (rollups wherever they answer). Also: bytes stored per
+event on each engine. Target (issue 7): ≤ 300 ms per panel at 100M actions on ClickHouse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.query import ENDPOINTS, NOW, PANELS, _query, _time, fill
+from bench.report import machine, write_section
+from openrum.query.sql import run_query
+from openrum.settings import Settings
+from openrum.store.clickhouse import ClickHouseStore, open_clickhouse
+from openrum.store.duckdb import DuckDBStore
+from openrum.web.scope import Scope
+
+GENERATE = """
+INSERT INTO actions (eid, app, time, received, session_id, page_view_id, seq, event_id,
+    action_type, action_name, url, page, duration, lcp, cls, inp, fcp, ttfb, dns, tcp, tls,
+    request, response, dom_processing, dom_interactive, dom_content_loaded, dom_complete,
+    load_event_end, server_time, network_time, frontend_time, long_tasks, long_task_ms, requests,
+    errors, apdex, weight, agent_version, browser, browser_version, os, os_version, device,
+    user_type, country, region, city, connection, release)
+SELECT number AS eid, 'bench' AS app, t AS time, t AS received,
+       concat('s', toString(intDiv(number, 5))) AS session_id,
+       concat('p', toString(number)) AS page_view_id, 1 AS seq, 'a' AS event_id,
+       multiIf(h % 10 < 6, 'load', h % 10 < 8, 'route_change', 'xhr') AS action_type,
+       concat('action ', toString(h % 40)) AS action_name,
+       concat('https://shop.example/p', toString(h % 300)) AS url,
+       concat('/p', toString(if(h % 100 < 50, h % 10, h % 300))) AS page,
+       d AS duration, d * 1.3 AS lcp, (h % 1000) / 4000.0 AS cls, toFloat64(50 + h % 400) AS inp,
+       d * 0.6 AS fcp, d * 0.15 AS ttfb, toFloat64(h % 7) AS dns, toFloat64(h % 13) AS tcp,
+       toFloat64(h % 11) AS tls, d * 0.12 AS request, d * 0.03 AS response,
+       d * 0.5 AS dom_processing, d * 0.55 AS dom_interactive, d * 0.6 AS dom_content_loaded,
+       d * 0.95 AS dom_complete, d AS load_event_end, d * 0.12 AS server_time,
+       d * 0.08 AS network_time, d * 0.8 AS frontend_time, 0 AS long_tasks, 0.0 AS long_task_ms,
+       1 AS requests, 0 AS errors,
+       multiIf(d <= 3000, 'S', d <= 12000, 'T', 'F') AS apdex, 1.0 AS weight,
+       '0.1.0' AS agent_version,
+       ['Chrome', 'Chrome', 'Chrome', 'Safari', 'Edge', 'Firefox', 'Samsung Internet'][h % 7 + 1]
+           AS browser,
+       toString(120 + h % 12) AS browser_version,
+       ['Windows', 'Android', 'iOS', 'Mac OS X', 'Linux'][h % 5 + 1] AS os, '10' AS os_version,
+       ['desktop', 'desktop', 'mobile', 'mobile', 'tablet'][intDiv(h, 7) % 5 + 1] AS device,
+       'real' AS user_type,
+       ['US', 'US', 'DE', 'GB', 'IN', 'FR', 'BR', 'JP'][intDiv(h, 3) % 8 + 1] AS country,
+       concat('region ', toString(intDiv(h, 24) % 12)) AS region,
+       concat('city ', toString(intDiv(h, 24) % 60)) AS city, '4g' AS connection,
+       ['2026.11.1', '2026.11.2', '2026.11.3'][intDiv(number * 3, {n}) + 1] AS release
+FROM (SELECT number, cityHash64(number) % 1000000007 AS h,
+             toDateTime64('2026-11-13 12:00:00', 3, 'UTC')
+                 + toIntervalMillisecond(intDiv(number * 604800000, {n})) AS t,
+             exp(7.2 + 0.6 * sqrt(-2 * log(randCanonical() + 1e-9))
+                 * cos(2 * pi() * randCanonical())) AS d
+      FROM numbers({start}, {count}))
+SETTINGS max_insert_threads = 2
+"""
+ERRORS = """
+INSERT INTO errors (eid, app, time, received, session_id, page_view_id, event_id, error_type,
+    error_name, message, fingerprint, count, url, page, agent_version, browser, browser_version,
+    os, os_version, device, user_type, country, region, city, connection, release)
+SELECT eid, app, time, received, session_id, page_view_id, 'e',
+       if(eid % 3 = 0, 'request', 'js'), 'TypeError', concat('message ', toString(eid % 25)),
+       concat('fp', toString(eid % 25)), 1, url, page, agent_version, browser, browser_version,
+       os, os_version, device, user_type, country, region, city, connection, release
+FROM actions WHERE eid % 40 = 0
+"""
+# As bench/query.py: one session per 5 actions, closed unless seen in the last 30 minutes.
+TOUCHES = """
+INSERT INTO session_touches (app, session_id, start, last_seen, last_received, entry_page,
+    exit_page, weight, ended, browser, os, device, country, release)
+SELECT app, session_id, min(time), max(time), max(received), argMin(page, time),
+       argMax(page, time), 1.0, max(time) < toDateTime64('2026-11-20 11:30:00', 3, 'UTC'),
+       any(browser), any(os), any(device), any(country), any(release)
+FROM actions GROUP BY app, session_id
+"""
+CLOSES = """
+INSERT INTO session_closes
+SELECT app, session_id, min(time), max(time), max(received), argMin(page, time),
+       argMax(page, time), NULL, true, true, 'inactivity',
+       toFloat64(toUnixTimestamp64Milli(max(time)) - toUnixTimestamp64Milli(min(time))),
+       count(), 0, 0, count() <= 1,
+       ['satisfying', 'satisfying', 'tolerable', 'frustrating'][cityHash64(session_id) % 4 + 1]
+FROM actions GROUP BY app, session_id
+HAVING max(time) < toDateTime64('2026-11-20 11:30:00', 3, 'UTC')
+"""
+
+
+def fill_clickhouse(store: ClickHouseStore, n: int, block: int = 5_000_000) -> float:
+    began = time.perf_counter()
+    for start in range(0, n, block):
+        store.t.command(GENERATE.format(n=n, start=start, count=min(block, n - start)))
+        print(f"  {min(start + block, n):,} / {n:,} actions", flush=True)
+    for sql in (ERRORS, TOUCHES, CLOSES):
+        store.t.command(sql)
+    store.t.command("OPTIMIZE TABLE actions FINAL")  # as after the background merges
+    return time.perf_counter() - began
+
+
+def stored_bytes(store: ClickHouseStore) -> tuple[int, int, int]:
+    """Bytes on disk of the event tables, of the rollups, and the number of events."""
+    _, rows = store.select(
+        "SELECT table, sum(bytes_on_disk), sum(rows) FROM system.parts WHERE active "
+        "AND database = currentDatabase() GROUP BY table",
+        [],
+    )
+    by = {r[0]: (int(r[1]), int(r[2])) for r in rows}
+    events = sum(by.get(t, (0, 0))[0] for t in ("actions", "errors", "user_events"))
+    rollups = sum(v[0] for k, v in by.items() if "_1h" in k)
+    n = sum(by.get(t, (0, 0))[1] for t in ("actions", "errors"))
+    return events, rollups, n
+
+
+def run_panels(store: Any, settings: Settings) -> dict[str, float]:
+    scope = Scope("bench", dt.datetime(2026, 11, 13, 12), dt.datetime(2026, 11, 20, 12), ())
+    calls: dict[str, Callable[[], Any]] = {
+        name: functools.partial(run_query, store, _query(body), settings, NOW)
+        for name, body in PANELS.items()
+    }
+    for name, call in ENDPOINTS.items():
+        calls[name] = functools.partial(call, store, scope, settings)
+    out = {}
+    for name, fn in calls.items():
+        try:
+            fn()  # warm-up (and a failure shows here)
+        except Exception as e:  # an endpoint this engine cannot answer: reported, not hidden
+            print(f"  {name}: {type(e).__name__}: {str(e)[:160]}", flush=True)
+            out[name] = math.nan
+            continue
+        out[name] = _time(fn)
+        print(f"  {store.engine:10} {name:48} {out[name]:8.1f} ms", flush=True)
+    return out
+
+
+def cell(ms: float) -> str:
+    if math.isnan(ms):
+        return "error ✗"
+    if math.isinf(ms):
+        return "out of memory ✗"
+    return f"{ms:,.0f} ms" + (" ✗" if ms > 300 else "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duckdb", type=int, nargs="*", default=[10_000_000])
+    parser.add_argument("--chdb", type=int, nargs="*", default=[10_000_000, 100_000_000])
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    settings = Settings.load({}, environ={})
+    columns: list[tuple[str, dict[str, float]]] = []
+    notes = []
+    for n in args.duckdb:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bench.duckdb"
+            store = DuckDBStore(path, memory_limit=f"{settings.store_memory_mb}MB")
+            took = fill(store, n)
+            events = n + n // 40
+            size = path.stat().st_size
+            notes.append(
+                f"DuckDB, {n:,} actions (+ {n // 40:,} errors, sessions): generated in "
+                f"{took:.0f} s; file {size / 1e6:,.0f} MB, **{size / events:.0f} bytes per "
+                "event** (sessions included)"
+            )
+            columns.append((f"DuckDB {n / 1e6:,.0f}M", run_panels(store, settings)))
+            store.close()
+    for n in args.chdb:
+        tmp = tempfile.mkdtemp(prefix="bench-chdb-")
+        try:
+            store = open_clickhouse(f"chdb:///{tmp}")
+            took = fill_clickhouse(store, n)
+            events_bytes, rollup_bytes, events = stored_bytes(store)
+            notes.append(
+                f"ClickHouse (chdb), {n:,} actions (+ {n // 40:,} errors): generated and "
+                f"inserted in {took:.0f} s; events {events_bytes / 1e6:,.0f} MB, **"
+                f"{events_bytes / events:.0f} bytes per event**; rollups "
+                f"{rollup_bytes / 1e6:,.1f} MB more ({rollup_bytes / events:.1f} bytes per event)"
+            )
+            print(notes[-1], flush=True)
+            columns.append((f"ClickHouse {n / 1e6:,.0f}M", run_panels(store, settings)))
+            store.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if args.no_write:
+        return 0
+    names = list(columns[0][1]) if columns else []
+    head = "| panel (7-day range) | " + " | ".join(c for c, _ in columns) + " |"
+    rule = "|---|" + "---:|" * len(columns)
+    rows = [f"| {name} | " + " | ".join(cell(r.get(name, math.nan)) for _, r in columns) + " |"
+            for name in names]  # fmt: skip
+    biggest = [r for c, r in columns if c.startswith("ClickHouse")][-1:] or [{}]
+    over = [k for k, v in biggest[0].items() if not v <= 300]
+    verdict = (
+        "every panel within 300 ms"
+        if not over
+        else f"{len(over)} of {len(biggest[0])} panels over 300 ms (✗): {', '.join(over)}"
+    )
+    write_section(
+        "query_clickhouse",
+        "\n".join(
+            [
+                "## Dashboard queries on DuckDB and ClickHouse (`python -m bench.query_clickhouse`)",
+                "",
+                f"{machine()}. The panels of `bench.query`, on the embedded DuckDB store and on "
+                "ClickHouse in process (chdb, the same engine as a server) with its rollups, rows "
+                "generated in each engine's SQL over 7 days; median of 3 runs after a warm-up. "
+                f"Largest ClickHouse run — {verdict}.",
+                "",
+                *[f"- {note}" for note in notes],
+                "",
+                head,
+                rule,
+                *rows,
+            ]
+        ),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,448 @@
+"""The ClickHouse store: the Store protocol on a ClickHouse server or on chdb (in process).
+
+``clickhouse://user:pass@host:8123/db`` reaches a server over HTTP; ``chdb:///path`` runs the same
+engine in this process on the files under ``path``. Both go through a ``Transport``
+(openrum/store/transport.py); everything here is shared.
+
+Several collectors may write at once, each with its own store: nothing here relies on being the
+only writer. Re-sent events are stored once (ReplacingMergeTree, read with FINAL); a writer also
+skips events already stored before inserting, so that the rollups fed by materialized views
+(openrum/query/rollup.py) count each event once — and when an action comes back with a higher
+``seq``, it takes the older version's counts and sums out of the rollups first. Sessions are
+merged by the engine (``session_state``, AggregatingMergeTree), so touches from different
+writers combine in any order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.resources
+import json
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from openrum.query import rollup
+from openrum.rows import Batch
+from openrum.store.base import App, LoginSession, StoreError, Token
+from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
+
+_EVENT_TABLES = ("actions", "errors", "user_events")
+_CLOSE_COLUMNS = (
+    "app",
+    "session_id",
+    "start",
+    "last_seen",
+    "last_received",
+    "entry_page",
+    "exit_page",
+    "user_tag",
+    "ended",
+)
+
+
+def _ms(v: Any) -> int:
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=dt.UTC)
+        return int(v.timestamp() * 1000)
+    return int(v)
+
+
+def _naive(v: Any) -> Any:
+    """A value as the other stores return it: times as naive UTC datetimes."""
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        return v.astimezone(dt.UTC).replace(tzinfo=None)
+    return v
+
+
+def rows_of(table: pa.Table) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of an Arrow result, times as naive UTC datetimes."""
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    rows = [tuple(_naive(v) for v in row) for row in zip(*columns, strict=True)]
+    return list(table.column_names), rows
+
+
+def _utc_ms(table: pa.Table) -> pa.Table:
+    """Timestamps as UTC milliseconds, the columns' type in ClickHouse."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and (
+            field.type.unit != "ms" or field.type.tz != "UTC"
+        ):
+            col = table.column(i)
+            if field.type.tz is None:
+                col = pc.assume_timezone(col, "UTC")
+            table = table.set_column(i, field.name, col.cast(pa.timestamp("ms", "UTC")))
+    return table
+
+
+class ClickHouseStore:
+    """The Store protocol on a ClickHouse engine reached through ``transport``."""
+
+    engine = "clickhouse"
+
+    def __init__(self, transport: Transport, ttl_days: int | None = None) -> None:
+        self.t = transport
+        self._lock = threading.Lock()
+        self.migrate()
+        if ttl_days is not None:
+            self.set_ttl(ttl_days)
+
+    # -- schema -----------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply the migrations (openrum/store/sql/clickhouse/NNN_*.sql) not applied yet, by
+        name, in order; return the names of all applied. Every statement is idempotent, so
+        collectors starting together may race here harmlessly."""
+        t = self.t
+        try:
+            t.command(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name String, "
+                "applied DateTime64(3, 'UTC')) ENGINE = ReplacingMergeTree ORDER BY name"
+            )
+            done = {r[0] for r in rows_of(t.query("SELECT name FROM schema_migrations"))[1]}
+            files = importlib.resources.files("openrum.store") / "sql" / "clickhouse"
+            for entry in sorted(files.iterdir(), key=lambda e: e.name):
+                if not entry.name.endswith(".sql") or entry.name in done:
+                    continue
+                for statement in statements(entry.read_text()):
+                    t.command(statement)
+                t.command(
+                    "INSERT INTO schema_migrations VALUES ({n:String}, now64(3))",
+                    {"n": entry.name},
+                )
+                done.add(entry.name)
+        except TransportError as e:
+            raise StoreError(f"migration failed: {e}") from e
+        return sorted(done)
+
+    def set_ttl(self, days: int) -> None:
+        """Delete events older than ``days`` days in the background (a TTL on every event
+        table): a backstop behind the retention job, which deletes per application."""
+        for table in _EVENT_TABLES:
+            self._command(
+                f"ALTER TABLE {table} MODIFY TTL toDateTime(time) + INTERVAL {int(days)} DAY"
+            )
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _command(self, sql: str, params: list[Any] | None = None) -> None:
+        text, values = bind(sql, params or [])
+        try:
+            self.t.command(text, values)
+        except TransportError as e:
+            raise StoreError(str(e)) from e
+
+    def _arrow(self, sql: str, params: list[Any]) -> pa.Table:
+        text, values = bind(sql, params)
+        try:
+            return self.t.query(text, values)
+        except TransportError as e:
+            raise StoreError(str(e)) from e
+
+    def select(self, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        return rows_of(self._arrow(sql, params))
+
+    def _insert(self, table: str, data: pa.Table) -> None:
+        try:
+            self.t.insert(table, _utc_ms(data))
+        except TransportError as e:
+            raise StoreError(str(e)) from e
+
+    # -- writes --------------------------------------------------------------------------------
+    def _stored(self, table: str, data: pa.Table) -> dict[int, int]:
+        """``eid → seq`` (1 for tables without one) of the batch's events already stored."""
+        apps = sorted(set(data.column("app").to_pylist()))
+        times = pc.min_max(_utc_ms(data.select(["time"])).column("time"))
+        seq = "max(seq)" if table == "actions" else "1"
+        _, rows = self.select(
+            f"SELECT eid, {seq} FROM {table} WHERE app IN ? AND time >= ? AND time <= ? "
+            "AND eid IN ? GROUP BY eid",
+            [apps, times["min"].as_py(), times["max"].as_py(), data.column("eid").to_pylist()],
+        )
+        return {int(e): int(s) for e, s in rows}
+
+    def _fresh(self, table: str, data: pa.Table) -> pa.Table:
+        """The rows of ``data`` to insert: events not stored yet and, for actions, higher
+        sequences — whose older versions first leave the rollups' counts and sums."""
+        if table == "actions":  # within the batch, the highest seq of each eid first
+            data = data.sort_by([("eid", "ascending"), ("seq", "descending")])
+        eids = data.column("eid").to_pylist()
+        first: set[int] = set()
+        keep = []
+        for e in eids:
+            keep.append(e not in first)
+            first.add(e)
+        data = data.filter(pa.array(keep))
+        stored = self._stored(table, data)
+        if not stored:
+            return data
+        eids = data.column("eid").to_pylist()
+        if table == "actions":
+            seqs = data.column("seq").to_pylist()
+            mask = [stored.get(e, -(2**63)) < s for e, s in zip(eids, seqs, strict=True)]
+            replaced = [e for e, m in zip(eids, mask, strict=True) if m and e in stored]
+            if replaced:
+                for sql in rollup.retract_sql():
+                    self._command(sql, [replaced])
+        else:
+            mask = [e not in stored for e in eids]
+        return data.filter(pa.array(mask))
+
+    def write(self, batch: Batch) -> None:
+        for name, table in batch.tables().items():
+            if name == "sessions":
+                self._insert("session_touches", table)
+                continue
+            fresh = self._fresh(name, table)
+            if fresh.num_rows:
+                self._insert(name, fresh)
+
+    def close_sessions(self, closed: pa.Table) -> int:
+        if not closed.num_rows:
+            return 0
+        with self._lock:  # one closer per store; other processes' closers write the same values
+            keys = list(
+                zip(
+                    closed.column("app").to_pylist(),
+                    closed.column("session_id").to_pylist(),
+                    strict=True,
+                )
+            )
+            found = self._open_sessions(keys)
+            if not found:
+                return 0
+            values = {(r["app"], r["session_id"]): r for r in closed.to_pylist()}
+            rows = []
+            for snap in found:
+                extra = values[(snap["app"], snap["session_id"])]
+                rows.append({**extra, **snap, "closed": True})
+            table = pa.Table.from_pylist(rows)
+            self._insert("session_closes", table)
+            return len(rows)
+
+    def _open_sessions(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        apps = sorted({a for a, _ in keys})
+        ids = sorted({s for _, s in keys})
+        wanted = set(keys)
+        columns, rows = self.select(
+            f"SELECT {', '.join(_CLOSE_COLUMNS)} FROM sessions WHERE NOT closed AND app IN ? "
+            "AND session_id IN ?",
+            [apps, ids],
+        )
+        out = []
+        for r in rows:
+            row = dict(zip(columns, r, strict=True))
+            if (row["app"], row["session_id"]) in wanted:
+                out.append(row)
+        return out
+
+    # -- applications --------------------------------------------------------------------------
+    def _version(self) -> int:
+        return time.time_ns()
+
+    def create_app(self, app: App) -> None:
+        with self._lock:
+            _, found = self.select("SELECT count() FROM applications WHERE id = ?", [app.id])
+            if found[0][0]:
+                raise StoreError(f"application {app.id!r} exists")
+            self._put_app(app)
+
+    def _put_app(self, app: App) -> None:
+        self._command(
+            "INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                app.id,
+                app.name,
+                list(app.origins),
+                dt.datetime.fromtimestamp(app.created / 1000, dt.UTC),
+                json.dumps(app.config),
+                self._version(),
+            ],
+        )
+
+    def update_app(self, app: App) -> None:
+        with self._lock:
+            _, found = self.select(
+                "SELECT toUnixTimestamp64Milli(created) FROM applications WHERE id = ?", [app.id]
+            )
+            if not found:
+                raise StoreError(f"no application {app.id!r}")
+            self._put_app(App(app.id, app.name, app.origins, int(found[0][0]), app.config))
+
+    def list_apps(self) -> list[App]:
+        _, rows = self.select(
+            "SELECT id, name, origins, toUnixTimestamp64Milli(created), config FROM applications "
+            "ORDER BY created, id",
+            [],
+        )
+        return [
+            App(id=r[0], name=r[1], origins=list(r[2]), created=int(r[3]), config=json.loads(r[4]))
+            for r in rows
+        ]
+
+    # -- privacy (docs/privacy.md) --------------------------------------------------------------
+    def sessions_of(self, app: str, user_tag: str) -> list[str]:
+        _, rows = self.select(
+            "SELECT session_id FROM sessions WHERE app = ? AND user_tag = ? UNION DISTINCT "
+            "SELECT session_id FROM user_events WHERE app = ? AND event_type = 'user_tag' "
+            "AND value = ? ORDER BY 1",
+            [app, user_tag, app, user_tag],
+        )
+        return [r[0] for r in rows]
+
+    def _delete(self, table: str, where: str, params: list[Any]) -> int:
+        _, rows = self.select(f"SELECT count() FROM {table} WHERE {where}", params)
+        n = int(rows[0][0])
+        if n:
+            self._command(f"DELETE FROM {table} WHERE {where}", params)
+        return n
+
+    def erase(self, app: str, session_ids: list[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        if not session_ids:
+            return counts
+        ids = list(session_ids)
+        for table in _EVENT_TABLES:
+            counts[table] = self._delete(table, "app = ? AND session_id IN ?", [app, ids])
+        _, rows = self.select(
+            "SELECT count() FROM sessions WHERE app = ? AND session_id IN ?", [app, ids]
+        )
+        counts["sessions"] = int(rows[0][0])
+        for table in ("session_state", "session_closes"):
+            self._delete(table, "app = ? AND session_id IN ?", [app, ids])
+        return counts
+
+    def export(self, app: str, session_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for table in (*_EVENT_TABLES, "sessions"):
+            if not session_ids:
+                out[table] = []
+                continue
+            columns, rows = self.select(
+                f"SELECT * FROM {table} WHERE app = ? AND session_id IN ? ORDER BY 1",
+                [app, list(session_ids)],
+            )
+            out[table] = [dict(zip(columns, r, strict=True)) for r in rows]
+        return out
+
+    def expire(self, app: str, events_before: int, sessions_before: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        cutoff = dt.datetime.fromtimestamp(events_before / 1000, dt.UTC)
+        for table in _EVENT_TABLES:
+            counts[table] = self._delete(table, "app = ? AND time < ?", [app, cutoff])
+        rollup_cutoff = cutoff.replace(minute=0, second=0, microsecond=0)
+        for name in rollup.TABLES:
+            self._delete(name, "app = ? AND hour < ?", [app, rollup_cutoff])
+        old = dt.datetime.fromtimestamp(sessions_before / 1000, dt.UTC)
+        _, rows = self.select(
+            "SELECT session_id FROM sessions WHERE app = ? AND last_seen < ?", [app, old]
+        )
+        ids = [r[0] for r in rows]
+        counts["sessions"] = len(ids)
+        if ids:
+            for table in ("session_state", "session_closes"):
+                self._delete(table, "app = ? AND session_id IN ?", [app, ids])
+        return counts
+
+    # -- accounts, logins, tokens, audit (docs/security.md) ------------------------------------
+    def password_hash(self, username: str) -> str | None:
+        _, rows = self.select("SELECT password_hash FROM users WHERE username = ?", [username])
+        return str(rows[0][0]) if rows else None
+
+    def set_password(self, username: str, password_hash: str) -> None:
+        self._command(
+            "INSERT INTO users VALUES (?, ?, now64(3), ?)",
+            [username, password_hash, self._version()],
+        )
+
+    def user_count(self) -> int:
+        _, rows = self.select("SELECT count() FROM users", [])
+        return int(rows[0][0])
+
+    def save_login(self, login: LoginSession) -> None:
+        self._command(
+            "INSERT INTO auth_sessions VALUES (?, ?, ?, now64(3), ?)",
+            [
+                login.id_hash,
+                login.username,
+                login.csrf,
+                dt.datetime.fromtimestamp(login.expires / 1000, dt.UTC),
+            ],
+        )
+
+    def find_login(self, id_hash: str) -> LoginSession | None:
+        _, rows = self.select(
+            "SELECT id_hash, username, csrf, toUnixTimestamp64Milli(expires) FROM auth_sessions "
+            "WHERE id_hash = ?",
+            [id_hash],
+        )
+        return LoginSession(rows[0][0], rows[0][1], rows[0][2], int(rows[0][3])) if rows else None
+
+    def delete_login(self, id_hash: str) -> None:
+        self._delete("auth_sessions", "id_hash = ?", [id_hash])
+
+    def save_token(self, token: Token) -> None:
+        self._command(
+            "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                token.id,
+                token.name,
+                token.token_hash,
+                token.app,
+                token.read_only,
+                dt.datetime.fromtimestamp(token.created / 1000, dt.UTC),
+            ],
+        )
+
+    def list_tokens(self) -> list[Token]:
+        _, rows = self.select(
+            "SELECT id, name, token_hash, toUnixTimestamp64Milli(created), app, read_only "
+            "FROM tokens ORDER BY created, id",
+            [],
+        )
+        return [Token(r[0], r[1], r[2], int(r[3]), r[4], bool(r[5])) for r in rows]
+
+    def delete_token(self, token_id: str) -> bool:
+        return self._delete("tokens", "id = ?", [token_id]) > 0
+
+    def audit(self, actor: str, action: str, app: str | None, detail: dict[str, Any]) -> None:
+        self._command(
+            "INSERT INTO audit_log VALUES (now64(3), ?, ?, ?, ?)",
+            [actor, action, app, json.dumps(detail)],
+        )
+
+    def close(self) -> None:
+        self.t.close()
+
+
+def statements(text: str) -> list[str]:
+    """The statements of a migration file: comments dropped, split at ``;`` ending a line."""
+    lines = [line.split("--", 1)[0].rstrip() for line in text.splitlines()]
+    body = "\n".join(lines)
+    return [s.strip() for s in body.split(";\n") if s.strip().rstrip(";").strip()]
+
+
+def open_clickhouse(url: str, ttl_days: int | None = None) -> ClickHouseStore:
+    """The store a ``clickhouse://``, ``clickhouses://`` or ``chdb://`` URL names.
+
+    ``chdb:///path`` (or ``chdb://:memory:``) runs the engine in this process; its
+    ``?database=NAME`` picks a database other than ``openrum``. ``?ttl_days=N`` sets the events'
+    TTL. Raises StoreError when the engine cannot be reached.
+    """
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if "ttl_days" in query and ttl_days is None:
+        ttl_days = int(query["ttl_days"])
+    rest = urlencode({k: v for k, v in query.items() if k not in ("ttl_days", "database")})
+    try:
+        if parts.scheme == "chdb":
+            path = url[len("chdb://") :].split("?", 1)[0]
+            transport: Transport = ChdbTransport(path, query.get("database", "openrum"))
+        else:
+            transport = HttpTransport(urlunsplit(parts._replace(query=rest)))
+    except TransportError as e:
+        raise StoreError(f"cannot open {parts.scheme}://{parts.hostname or ''}: {e}") from e
+    return ClickHouseStore(transport, ttl_days)

@@ -1,0 +1,76 @@
+"""User actions for the dashboard's User actions page (docs/api.md "Actions").
+
+``GET /api/v1/actions?app=ID&from=ISO&to=ISO&filters=JSON&limit=N``: one row per action name and
+type, most frequent first: count, affected sessions, duration median / p90 / p99, Apdex with its
+rating, errors recorded on the actions and the share of actions with an error. The query API has
+everything here but the error counts carried by the actions themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from openrum.collect.app import Collector
+from openrum.query.dialect import DIALECTS
+from openrum.scoring.apdex import rating
+from openrum.settings import Settings
+from openrum.store.base import Store
+from openrum.web.scope import Scope, json_response, limit_of, request_scope
+
+
+def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
+    """Actions by name and type in the scope, most frequent first."""
+    d = DIALECTS[store.engine]
+    approx = settings.query_approximate_percentiles
+    where, params = scope.where("actions", store.engine)
+    satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
+    _, rows = store.select(
+        "SELECT action_name, action_type, count(*) AS n, count(DISTINCT session_id), "
+        + ", ".join(d.quantile("duration", q, approx) for q in (0.5, 0.9, 0.99))
+        + f", ({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0), sum(errors), "
+        + d.count_if("errors > 0")
+        + f" FROM actions WHERE {where} GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT {int(limit)}",
+        params,
+    )
+    out = []
+    for r in rows:
+        apdex = None if r[7] is None else float(r[7])
+        out.append(
+            {
+                "action_name": r[0],
+                "action_type": r[1],
+                "count": int(r[2]),
+                "sessions": int(r[3]),
+                "duration:p50": None if r[4] is None else float(r[4]),
+                "duration:p90": None if r[5] is None else float(r[5]),
+                "duration:p99": None if r[6] is None else float(r[6]),
+                "apdex": apdex,
+                "apdex_rating": rating(apdex),
+                "errors": int(r[8] or 0),
+                "error_share": int(r[9]) / int(r[2]) if r[2] else 0.0,
+            }
+        )
+    return out
+
+
+def routes(
+    store: Store,
+    collector: Collector,
+    settings: Settings,
+    now: Callable[[], dt.datetime] | None = None,
+) -> list[Route]:
+    """The actions endpoint, bound to one store."""
+
+    async def list_actions(request: Request) -> Response:
+        scope = request_scope(request, settings, collector.apps, "actions", now)
+        rows = await run_in_threadpool(table, store, scope, settings, limit_of(request))
+        return json_response({"actions": rows})
+
+    return [Route("/api/v1/actions", list_actions, methods=["GET"])]

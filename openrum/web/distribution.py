@@ -1,0 +1,114 @@
+"""Distributions of a measure for the dashboard's histograms (docs/api.md "Distribution").
+
+``GET /api/v1/distribution?app=ID&measure=lcp&from=…&to=…&filters=JSON&buckets=40``: a histogram
+of one measure of the actions table in equal buckets from 0 to its p99 (rounded up to a round
+width; values above land in the last bucket), with the count and the usual percentiles. Averages
+hide the long tail that users feel; a histogram shows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from openrum.collect.app import Collector
+from openrum.query.dialect import DIALECTS
+from openrum.query.model import MEASURES
+from openrum.settings import Settings
+from openrum.store.base import Store
+from openrum.web.api import ApiError
+from openrum.web.scope import Scope, json_response, request_scope
+
+QUANTILES = (("p50", 0.5), ("p75", 0.75), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))
+
+
+def nice_width(top: float, buckets: int) -> float:
+    """A round bucket width (1, 2 or 5 × 10^k) so that ``buckets`` buckets cover [0, top]."""
+    raw = max(top, 1e-9) / buckets
+    power = float(10 ** math.floor(math.log10(raw)))
+    for step in (1, 2, 2.5, 5, 10):
+        if raw <= step * power:
+            return step * power
+    return 10 * power
+
+
+def histogram(
+    store: Store, scope: Scope, measure: str, buckets: int, approximate: bool = True
+) -> dict[str, Any]:
+    """The histogram of ``measure`` in the scope (see the module docstring)."""
+    d = DIALECTS[store.engine]
+    where, params = scope.where("actions", store.engine)
+    where += f" AND {measure} IS NOT NULL"
+    _, rows = store.select(
+        "SELECT count(*), "
+        + ", ".join(d.quantile(measure, q, approximate) for _, q in QUANTILES)
+        + f" FROM actions WHERE {where}",
+        params,
+    )
+    count = int(rows[0][0]) if rows else 0
+    stats = {
+        name: (None if v is None else float(v))
+        for (name, _), v in zip(
+            QUANTILES, rows[0][1:] if rows else [None] * len(QUANTILES), strict=True
+        )
+    }
+    out: dict[str, Any] = {
+        "measure": measure,
+        "count": count,
+        **stats,
+        "width": None,
+        "buckets": [],
+    }
+    if not count:
+        return out
+    width = nice_width(stats["p99"] or 0.0, buckets)
+    _, rows = store.select(
+        f"SELECT least(floor(greatest({measure}, 0) / {width!r}), {buckets - 1}) AS b, count(*) "
+        f"FROM actions WHERE {where} GROUP BY 1 ORDER BY 1",
+        params,
+    )
+    counts = {int(b): int(n) for b, n in rows}
+    out["width"] = width
+    out["buckets"] = [
+        {
+            "from": i * width,
+            "to": (i + 1) * width if i < buckets - 1 else None,
+            "count": counts.get(i, 0),
+        }
+        for i in range(buckets)
+    ]
+    return out
+
+
+def routes(
+    store: Store,
+    collector: Collector,
+    settings: Settings,
+    now: Callable[[], dt.datetime] | None = None,
+) -> list[Route]:
+    """The distribution endpoint, bound to one store."""
+
+    async def distribution(request: Request) -> Response:
+        scope = request_scope(request, settings, collector.apps, "actions", now)
+        measure = request.query_params.get("measure", "duration")
+        if measure not in MEASURES:
+            raise ApiError(f"unknown measure {measure!r}; valid: {', '.join(MEASURES)}")
+        try:
+            buckets = int(request.query_params.get("buckets", "40"))
+        except ValueError:
+            raise ApiError("buckets must be a number") from None
+        if not 2 <= buckets <= 200:
+            raise ApiError("buckets must be between 2 and 200")
+        approx = settings.query_approximate_percentiles
+        return json_response(
+            await run_in_threadpool(histogram, store, scope, measure, buckets, approx)
+        )
+
+    return [Route("/api/v1/distribution", distribution, methods=["GET"])]

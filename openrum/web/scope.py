@@ -1,0 +1,146 @@
+"""What the dashboard's own endpoints ask about: an application, a time range and filters.
+
+The endpoints beside the query API (errors, actions, distributions) take the query API's
+vocabulary as query parameters: ``app``, ``from``/``to`` (ISO-8601), and ``filters``, the query
+API's list as JSON (``[["browser", "is", "Chrome"]]``). Names are checked against the query
+catalogue; values are bound parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openrum.query.dialect import DIALECTS
+from openrum.query.model import DIMENSIONS, Query, QueryError, Source, check_filters, time_range
+from openrum.settings import Settings
+from openrum.web.api import ApiError, require_app
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An application, a [start, end) range (naive UTC) and validated filters."""
+
+    app: str
+    start: dt.datetime
+    end: dt.datetime
+    filters: tuple[tuple[str, str, Any], ...]
+
+    def narrowed(self, name: str, value: Any) -> Scope:
+        """The same scope with one more ``name is value`` filter."""
+        return Scope(self.app, self.start, self.end, (*self.filters, (name, "is", value)))
+
+    def where(self, source: Source, engine: str) -> tuple[str, list[Any]]:
+        """The WHERE clause over ``source`` (actions or errors) and its parameters."""
+        dialect = DIALECTS[engine]
+        where = ["app = ?", "time >= ?", "time < ?"]
+        params: list[Any] = [self.app, self.start, self.end]
+        for name, op, value in self.filters:
+            col = DIMENSIONS[name][source]
+            if op == "is":
+                where.append(f"{col} = ?" if value is not None else f"{col} IS NULL")
+            elif op == "is_not":
+                where.append(
+                    f"{col} IS DISTINCT FROM ?" if value is not None else f"{col} IS NOT NULL"
+                )
+            elif op == "contains":
+                where.append(dialect.contains(col))
+            elif not value:
+                where.append("false")
+                continue
+            else:
+                where.append(dialect.in_list(col, len(value)))
+                params += [str(v) for v in value]
+                continue
+            if value is not None:
+                params.append(str(value))
+        return " AND ".join(where), params
+
+
+def parse_scope(
+    params: Mapping[str, str], settings: Settings, source: Source, now: dt.datetime | None = None
+) -> Scope:
+    """Validate ``app``, ``from``, ``to`` and ``filters`` (JSON) for a query over ``source``.
+    Raises ApiError or QueryError (both HTTP 400) saying what is wrong."""
+    app = params.get("app", "")
+    if not app:
+        raise ApiError("app is required")
+    try:
+        filters = json.loads(params.get("filters") or "[]")
+    except json.JSONDecodeError as e:
+        raise ApiError(f"filters: malformed JSON: {e}") from None
+    try:
+        q = msgspec.convert(
+            {
+                "app": app,
+                "metrics": ["count"],
+                "filters": filters,
+                "from": params.get("from"),
+                "to": params.get("to"),
+            },
+            Query,
+        )
+    except msgspec.ValidationError as e:
+        raise ApiError(f"filters: {e}") from None
+    check_filters(q.filters)
+    for name, _, _ in q.filters:
+        if source not in DIMENSIONS[name]:
+            raise QueryError(f"dimension {name!r} is not available for {source}")
+    at = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    start, end = time_range(q, at, settings.query_default_hours)
+    return Scope(app, start, end, tuple(q.filters))
+
+
+def iso(v: Any) -> Any:
+    """A stored value as JSON: times as ISO-8601 UTC with milliseconds."""
+    if isinstance(v, dt.datetime):
+        return v.isoformat(timespec="milliseconds") + "Z"
+    return v
+
+
+def interval_for(scope: Scope, points: int = 120) -> int:
+    """The shortest bucket (s) of the query API's intervals giving at most ``points`` buckets."""
+    span = (scope.end - scope.start).total_seconds()
+    for seconds in (60, 300, 900, 3600):
+        if span / seconds <= points:
+            return seconds
+    return 86400
+
+
+def request_scope(
+    request: Request,
+    settings: Settings,
+    apps: Mapping[str, Any],
+    source: Source,
+    now: Callable[[], dt.datetime] | None = None,
+) -> Scope:
+    """The scope of a dashboard request, checked: the caller may read the app, and it exists.
+    Raises ApiError (400, 403, 404) or QueryError."""
+    scope = parse_scope(request.query_params, settings, source, now() if now else None)
+    require_app(request, scope.app)
+    if scope.app not in apps:
+        raise ApiError(f"no application {scope.app!r}", 404)
+    return scope
+
+
+def json_response(data: Any) -> Response:
+    """``data`` as a JSON response."""
+    return Response(msgspec.json.encode(data), media_type="application/json")
+
+
+def limit_of(request: Request, default: int = 100, most: int = 1000) -> int:
+    """The ``limit`` query parameter. Raises ApiError unless it is 1 to ``most``."""
+    try:
+        limit = int(request.query_params.get("limit", str(default)))
+    except ValueError:
+        raise ApiError("limit must be a number") from None
+    if not 1 <= limit <= most:
+        raise ApiError(f"limit must be between 1 and {most}")
+    return limit

@@ -1,0 +1,189 @@
+"""The batch step's per-application rules, end to end through the real pipeline (DuckDB)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openrum.collect.spool import Raw
+from openrum.enrich.geo import Locator
+from openrum.enrich.pipeline import Context, Pipeline
+from openrum.settings import Settings
+from openrum.store.base import App
+from tests.beacons import beacon, encode, load_action, now_ms
+from tests.conftest import UA_CHROME
+from tests.enrich.mmdb import write_mmdb
+
+BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+HEADLESS = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "HeadlessChrome/120.0.0.0 Safari/537.36"
+)
+
+
+def raw(body: dict[str, Any], ua: str = UA_CHROME, ip: str = "198.51.100.0") -> Raw:
+    return Raw(encode(body), len(body["events"]), body["sent"], ip, ua, "https://shop.example")
+
+
+def run(
+    raws: list[Raw], config: dict[str, Any] | None = None, settings: Settings | None = None
+) -> tuple[Any, Context]:
+    s = settings or Settings.load({}, environ={})
+    p = Pipeline(s, [App(id="shop", name="Shop", origins=[], created=0, config=config or {})])
+    ctx = Context(s)
+    try:
+        return p.run(raws, ctx), ctx
+    finally:
+        p.close()
+
+
+@pytest.mark.parametrize(
+    ("config", "ua", "kept", "drop_reason", "user_type"),
+    [
+        ({}, BOT, 0, "bot", None),  # bots dropped by default
+        ({"bots": "tag"}, BOT, 1, None, "bot"),
+        ({}, HEADLESS, 1, None, "synthetic"),  # synthetic monitors tagged by default
+        ({"synthetic": "drop"}, HEADLESS, 0, "synthetic", None),
+        ({"bots": "drop"}, UA_CHROME, 1, None, "real"),
+    ],
+)
+def test_bots_are_dropped_or_tagged_per_app(
+    config: dict[str, Any], ua: str, kept: int, drop_reason: str | None, user_type: str | None
+) -> None:
+    batch, ctx = run([raw(beacon("shop"), ua)], config)
+    actions = batch.actions.to_pylist() if batch.actions is not None else []
+    assert len(actions) == kept
+    if drop_reason:
+        assert ctx.drops[drop_reason] == 1
+    else:
+        assert actions[0]["user_type"] == user_type
+
+
+def test_client_hints_reach_the_rows() -> None:
+    body = beacon("shop")
+    body["env"]["uach"] = {
+        "brands": ["Not_A Brand/24.0.0.0", "Google Chrome/131.0.6778.86"],
+        "mobile": False,
+        "platform": "Windows",
+        "platform_version": "15.0.0",
+    }
+    batch, _ = run([raw(body), raw(beacon("shop"))])
+    os_versions = sorted(r["os_version"] for r in batch.actions.to_pylist())
+    assert os_versions == ["10", "11"]
+
+
+def test_addresses_are_masked_then_located(tmp_path: Path) -> None:
+    db = write_mmdb(
+        tmp_path / "g.mmdb",
+        {
+            "198.51.100.0/24": {
+                "country": {"iso_code": "DE"},
+                "city": {"names": {"en": "Munich"}},
+                "location": {"latitude": 48.137, "longitude": 11.575},
+            },
+            "198.51.0.0/16": {"country_code": "FR"},
+        },
+    )
+    s = Settings.load({}, environ={})
+    apps = [
+        App(id="shop", name="Shop", origins=[], created=0),
+        App(id="blog", name="Blog", origins=[], created=0, config={"ip_mask_level": 2}),
+    ]
+    p = Pipeline(s, apps, locator=Locator(db))
+    batch = p.run(
+        [raw(beacon("shop"), ip="198.51.100.77"), raw(beacon("blog"), ip="198.51.100.77")]
+    )
+    p.close()
+    rows = {r["app"]: r for r in batch.actions.to_pylist()}
+    assert (rows["shop"]["country"], rows["shop"]["city"], rows["shop"]["lat"]) == (
+        "DE",
+        "Munich",
+        48.1,
+    )
+    assert (rows["blog"]["country"], rows["blog"]["city"]) == ("FR", None)  # two octets masked
+    assert all("198.51.100.77" not in str(v) for r in rows.values() for v in r.values())
+
+
+# One action of 5 s (LCP 1.5 s): its Apdex class under an application's configuration.
+@pytest.mark.parametrize(
+    ("config", "action", "apdex"),
+    [
+        ({}, {}, "T"),  # load: T = 3 s, F = 12 s
+        ({}, {"duration": 2999.0}, "S"),
+        ({}, {"duration": 12001.0}, "F"),
+        ({}, {"type": "xhr", "duration": 2600.0, "nt": None, "vitals": {}}, "T"),  # xhr T = 2.5 s
+        ({"apdex": {"load": {"t": 6000, "f": 20000}}}, {}, "S"),
+        ({"apdex": {"load": {"t": 2000, "f": 8000, "metric": "lcp"}}}, {}, "S"),  # LCP 1.5 s
+        # The key metric is missing: the duration is the fallback.
+        ({"apdex": {"load": {"t": 2000, "f": 8000, "metric": "inp"}}}, {}, "T"),
+        ({"apdex": {"custom": {"t": 100, "f": 400}}}, {"type": "custom", "name": "render"}, "F"),
+        # A key user action has its own thresholds.
+        ({"key_actions": {"checkout": {"t": 6000, "f": 24000}}}, {"name": "checkout"}, "S"),
+        ({"key_actions": {"checkout": {"t": 1000, "f": 4000}}}, {"name": "checkout"}, "F"),
+    ],
+)
+def test_apdex_per_app_action_type_and_key_action(
+    config: dict[str, Any], action: dict[str, Any], apdex: str
+) -> None:
+    a = load_action("a1", **{"duration": 5000.0, **action})
+    batch, _ = run([raw(beacon("shop", events=[a]))], config)
+    assert batch.actions.to_pylist()[0]["apdex"] == apdex
+
+
+@pytest.mark.parametrize(("config", "apdex"), [({}, "F"), ({"apdex_error_frustrates": False}, "S")])
+def test_an_action_with_an_error_is_frustrated_unless_turned_off(
+    config: dict[str, Any], apdex: str
+) -> None:
+    t = now_ms() - 5000
+    events = [
+        load_action("a1", start=t, duration=1000.0),
+        {"kind": "error", "id": "e1", "type": "js", "time": t + 10, "message": "x", "action": "a1"},
+    ]
+    batch, _ = run([raw(beacon("shop", events=events))], config)
+    assert batch.actions.to_pylist()[0]["apdex"] == apdex
+
+
+def test_personal_data_is_masked_in_urls_names_and_messages() -> None:
+    t = now_ms() - 5000
+    events = [
+        load_action("a1", start=t, url="https://shop.example/u/jane@example.com/orders?x=1"),
+        load_action("a2", start=t, name="click on jane@example.com", url="https://shop.example/a"),
+        {"kind": "error", "id": "e1", "type": "js", "time": t, "message": "card 4111111111111111"},
+    ]
+    batch, _ = run([raw(beacon("shop", events=events))])
+    actions = {r["event_id"]: r for r in batch.actions.to_pylist()}
+    assert actions["a1"]["url"] == "https://shop.example/u/<email>/orders"
+    assert actions["a1"]["page"] == "/u/<email>/orders"
+    assert actions["a2"]["action_name"] == "click on <email>"
+    assert batch.errors.to_pylist()[0]["message"] == "card <card>"
+    # Turned off per application:
+    batch, _ = run([raw(beacon("shop", events=events[1:2]))], {"mask_personal_data": False})
+    assert batch.actions.to_pylist()[0]["action_name"] == "click on jane@example.com"
+
+
+def test_page_groups_and_the_page_cap() -> None:
+    t = now_ms() - 5000
+    events = [load_action(f"a{i}", start=t, url=f"https://shop.example/p{i}") for i in range(5)]
+    events.append(load_action("g", start=t, url="https://shop.example/products/123"))
+    config = {"max_pages": 3, "page_groups": [{"pattern": "/products/*", "group": "Products"}]}
+    batch, _ = run([raw(beacon("shop", events=events))], config)
+    pages = sorted(r["page"] for r in batch.actions.to_pylist())
+    assert pages == ["/p0", "/p1", "/p2", "Other", "Other", "Other"]  # "Products" came 4th
+    batch, _ = run([raw(beacon("shop", events=events[-1:]))], config)
+    assert batch.actions.to_pylist()[0]["page"] == "Products"
+
+
+def test_beacons_without_an_app_are_detected_or_dropped() -> None:
+    s = Settings.load({"app_detection_rules": "shop.example=shop", "default_app": ""}, environ={})
+    on_shop = beacon("", url="https://shop.example/x")
+    elsewhere = beacon(
+        "", url="https://other.example/x", events=[load_action(url="https://other.example/x")]
+    )
+    batch, ctx = run([raw(on_shop), raw(elsewhere)], settings=s)
+    assert [r["app"] for r in batch.actions.to_pylist()] == ["shop"]
+    assert ctx.drops["unknown_app"] == 1
+    s = Settings.load({"default_app": "fallback"}, environ={})
+    batch, _ = run([raw(elsewhere)], settings=s)
+    assert [r["app"] for r in batch.actions.to_pylist()] == ["fallback"]
