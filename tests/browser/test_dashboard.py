@@ -66,7 +66,8 @@ def sign_in(browser: Browser, server: LiveServer, width: int = 1360) -> Watched:
     expect(w.page).to_have_url(server.url + "/login?next=/")
     w.page.fill("#password", PASSWORD)
     w.page.click("button[type=submit]")
-    w.page.wait_for_selector("nav a[aria-current=page]")
+    # Attached, not visible: on a phone-width screen the navigation may scroll sideways.
+    w.page.wait_for_selector("nav a[aria-current=page]", state="attached")
     return w
 
 
