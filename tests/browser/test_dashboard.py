@@ -40,6 +40,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         data,
         env={
             "OPENRUM_ADMIN_PASSWORD": PASSWORD,
+            # Every test signs in anew: more than the default 10 sign-ins a minute per address.
+            "OPENRUM_LOGIN_ATTEMPTS_PER_MIN": "1000",
             "OPENRUM_RATE_LIMIT_IP_PER_S": "0",
             "OPENRUM_GEO_NETWORKS": GEO,
         },
