@@ -25,6 +25,7 @@ import gc
 import hashlib
 import logging
 import re
+import struct
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ MEASURES = (
     "network", "long_task_ms",
 )  # fmt: skip
 _NO_TIMINGS = (None,) * 12
+_NO_TARGETS = (None,) * 3
 # Columns every row of one beacon shares, and those of one URL: joined to the rows by index.
 _BEACON_COLS = ("app", "session_id", "page_view_id", "seq", "received", "weight", "agent_version")
 _URL_COLS = ("url", "page")
@@ -95,10 +97,23 @@ def fingerprint(kind: str, message: str, stack: str | None, source: str | None) 
 def event_key(app: str, sid: str, page_view: str, event_id: str) -> int:
     """The 64-bit key of (app, session, page view, event id): a re-sent event is stored once.
 
-    The first 8 bytes of an MD5 (big-endian), the same on every engine and in every version.
+    The first 8 bytes (big-endian) of the MD5 of the four joined by US (0x1f): the same on every
+    engine and in every version.
     """
-    digest = hashlib.md5(f"{app}\x1f{sid}\x1f{page_view}\x1f{event_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+    return _event_key(_key_base(app, sid, page_view), event_id)
+
+
+def _key_base(app: str, sid: str, page_view: str) -> Any:
+    return hashlib.md5(f"{app}\x1f{sid}\x1f{page_view}\x1f".encode())
+
+
+def _event_key(base: Any, event_id: str) -> int:
+    h = base.copy()  # the beacon's part is hashed once
+    h.update(event_id.encode())
+    return int(_U64(h.digest())[0])
+
+
+_U64 = struct.Struct(">Q").unpack_from
 
 
 def _arrow_type(name: str, annotation: Any) -> pa.DataType:
@@ -193,7 +208,7 @@ def _cut(text: str | None, n: int) -> str | None:
     return text[:n] if text is not None else None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Beacon:
     """What the rows of one beacon share."""
 
@@ -295,14 +310,13 @@ class Pipeline:
 
     def _run(self, raws: Sequence[Raw], ctx: Context) -> Batch:
         beacons = self._load(raws, ctx)
-        url_index = self._urls(beacons)
+        url_rows, url_index = self._urls(beacons)
         beacons = self._drop_bots(beacons, ctx)
         bcols = self._beacon_columns(beacons)
-        ucols = _columns(ActionRow, _URL_COLS, [row for row, _ in url_index.values()])
-        uidx = {key: i for i, key in enumerate(url_index)}
-        acts, errs, users = self._rows(beacons, url_index, uidx, ctx)
+        ucols = _columns(ActionRow, _URL_COLS, url_rows)
+        acts, errs, users = self._rows(beacons, url_index, ctx)
         own, durations = self._actions(acts, ctx)
-        pages = [page for (_, page), _ in url_index.values()]
+        pages = [page for _, page in url_rows]
         return Batch(
             actions=self._output(ActionRow, acts, own, bcols, ucols),
             errors=self._output(ErrorRow, errs, None, bcols, ucols),
@@ -317,16 +331,18 @@ class Pipeline:
         out: list[_Beacon] = []
         out_of_range = unknown = 0
         shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        action = wire.Action
         for raw in raws:
             b = _decode(raw.body)
             r = raw.received
             skew = r - b.sent
+            lo, hi, url = r - past, r + future, b.url
             events = []
             for e in b.events:
                 # An event's time = its client time + (receive time - client send time).
-                t = (e.start if type(e) is wire.Action else e.time) + skew  # type: ignore[union-attr]
-                if r - past <= t <= r + future:
-                    events.append((e, t, e.url or b.url))
+                t = (e.start if type(e) is action else e.time) + skew  # type: ignore[union-attr]
+                if lo <= t <= hi:
+                    events.append((e, t, e.url or url))
             out_of_range += len(b.events) - len(events)
             if not events:
                 continue
@@ -389,10 +405,14 @@ class Pipeline:
         return _columns(ActionRow, _BEACON_COLS + DIMS, rows)
 
     # -- normalise_urls + mask_personal -------------------------------------------------------
-    def _urls(self, beacons: list[_Beacon]) -> dict[tuple[str, str], tuple[tuple[str, str], bool]]:
-        """((url, page), cut) per distinct (app, raw URL), bots' included, admitted to the page
-        cap in a stable order so it admits the same pages whatever the batch boundaries."""
-        out = {}
+    def _urls(
+        self, beacons: list[_Beacon]
+    ) -> tuple[list[tuple[str, str]], dict[tuple[str, str], tuple[int, str, bool]]]:
+        """(url, page) per distinct (app, raw URL), and the index of each with its page and
+        whether it was cut. Bots' URLs included, admitted to the page cap in a stable order so it
+        admits the same pages whatever the batch boundaries."""
+        rows: list[tuple[str, str]] = []
+        index: dict[tuple[str, str], tuple[int, str, bool]] = {}
         for app, raw in sorted({(b.app, u) for b in beacons for _, _, u in b.events}):
             rules = self.rules(app)
             cache = self._normal.get(app)
@@ -404,8 +424,10 @@ class Pipeline:
                     cache[1].clear()
                 found = cache[1][raw] = self._normalise(rules, raw)
             url, page, cut = found
-            out[(app, raw)] = ((url, self.pages.admit(app, page, rules.max_pages)), cut)
-        return out
+            page = self.pages.admit(app, page, rules.max_pages)
+            index[(app, raw)] = (len(rows), page, cut)
+            rows.append((url, page))
+        return rows, index
 
     def _normalise(self, rules: AppRules, raw: str) -> tuple[str, str, bool]:
         """(URL as stored, page, whether the URL was cut) by the application's rules."""
@@ -421,8 +443,7 @@ class Pipeline:
     def _rows(
         self,
         beacons: list[_Beacon],
-        url_index: dict[tuple[str, str], tuple[tuple[str, str], bool]],
-        uidx: dict[tuple[str, str], int],
+        url_index: dict[tuple[str, str], tuple[int, str, bool]],
         ctx: Context,
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """Row tuples: (beacon index, URL index, event key, sort key, time, own values…).
@@ -446,17 +467,16 @@ class Pipeline:
         for b in beacons:
             bi, app, rules, beacon = b.index, b.app, b.rules, b.beacon
             sid, pv, mask = beacon.sid, beacon.page, rules.mask_personal
+            base = _key_base(app, sid, pv)
             # Errors that happened in an action make it frustrated (errors of this beacon only).
             in_action: Counter[str] = Counter()
             for e, _, _ in b.events:
                 if type(e) is Error and e.action is not None:
                     in_action[e.action] += e.count
             for e, t, raw_url in b.events:
-                key = (app, raw_url)
-                ui = uidx[key]
-                (_, page), url_cut = url_index[key]
+                ui, page, url_cut = url_index[app, raw_url]
                 cut += url_cut
-                eid = event_key(app, sid, pv, e.id)
+                eid = _event_key(base, e.id)
                 if type(e) is Action:
                     vitals = e.vitals
                     lcp, inp, cls = vitals.get("lcp"), vitals.get("inp"), vitals.get("cls")
@@ -464,18 +484,21 @@ class Pipeline:
                     phase = (inp.phase if inp is not None else None) or {}
                     name = (mask_personal(e.name) if mask else e.name) if e.name else ""
                     full_name = name or f"{_VERB[e.type]} {page}"
-                    targets = (
+                    targets: tuple[str | None, ...] = (
                         lcp.target if lcp is not None else None,
                         inp.target if inp is not None else None,
                         cls.target if cls is not None else None,
                     )
-                    cut += (len(full_name) > n) + sum(1 for x in targets if x and len(x) > n)
+                    cut += len(full_name) > n
+                    if targets != _NO_TARGETS:
+                        cut += sum(1 for x in targets if x and len(x) > n)
+                        targets = tuple(x[:n] if x else x for x in targets)
                     # score_apdex: the key action's thresholds, else the app's for the type.
                     th = rules.key_actions.get(full_name) or rules.apdex[e.type]
                     acts.append(
                         (
                             bi, ui, eid, beacon.seq, t, e.id, e.type, full_name[:n],
-                            _cut(targets[0], n), _cut(targets[1], n), _cut(targets[2], n),
+                            *targets,
                             e.long_tasks, e.requests, in_action[e.id], th.t, th.f, th.metric,
                             rules.apdex_error_frustrates,
                             e.duration,
@@ -590,11 +613,13 @@ class Pipeline:
     ) -> pa.Table:
         """The table of ``rows`` (their own columns: ``own``, else from the tuples); one row per
         event key, the latest (highest sort key) wins."""
-        latest: dict[int, int] = {}
-        for i, row in enumerate(rows):
-            seen = latest.get(row[2])
-            if seen is None or row[3] > rows[seen][3]:
-                latest[row[2]] = i
+        latest = {row[2]: i for i, row in enumerate(rows)}
+        if len(latest) < len(rows):  # an event more than once: its latest report wins
+            latest = {}
+            for i, row in enumerate(rows):
+                seen = latest.get(row[2])
+                if seen is None or row[3] > rows[seen][3]:
+                    latest[row[2]] = i
         kept = pa.array(latest.values(), pa.int64())
         if own is None:
             names = ("eid", "time", *_OWN[struct])
@@ -621,28 +646,31 @@ class Pipeline:
         # Per (app, session): [start, last_seen, last_received, entry page, exit page, weight,
         # visitor, [(time, dims)] for each distinct dims seen].
         found: dict[tuple[str, str], list[Any]] = {}
+        current = -1
+        cur: list[Any] = []
         for row, duration in zip(acts, durations, strict=True):
-            b = beacons[row[0]]
             t = row[4]
             # Duration rounded half away from zero, as SQL's cast to BIGINT.
             end = t + (int(duration + 0.5) if duration is not None else 0)
-            key = (b.app, b.beacon.sid)
             page = pages[row[1]]
-            cur = found.get(key)
-            if cur is None:
-                found[key] = [t, end, b.received, page, page, b.beacon.weight,
-                              b.beacon.visitor, [(t, b.dims)]]  # fmt: skip
-                continue
+            if row[0] != current:  # the rows of one beacon are consecutive
+                current = row[0]
+                b = beacons[current]
+                key = (b.app, b.beacon.sid)
+                if key not in found:
+                    found[key] = [t, end, b.received, page, page, b.beacon.weight,
+                                  b.beacon.visitor, [(t, b.dims)]]  # fmt: skip
+                cur = found[key]
+                cur[2] = max(cur[2], b.received)
+                cur[5] = max(cur[5], b.beacon.weight)
+                if cur[6] is None:
+                    cur[6] = b.beacon.visitor
+                if b.dims is not cur[7][-1][1]:
+                    cur[7].append((t, b.dims))
             if t < cur[0]:
                 cur[0], cur[3] = t, page
             if end > cur[1]:
                 cur[1], cur[4] = end, page
-            cur[2] = max(cur[2], b.received)
-            cur[5] = max(cur[5], b.beacon.weight)
-            if cur[6] is None:
-                cur[6] = b.beacon.visitor
-            if b.dims is not cur[7][-1][1]:
-                cur[7].append((t, b.dims))
         tags: dict[tuple[str, str], tuple[int, str | None]] = {}
         ended: set[tuple[str, str]] = set()
         for row in users:
@@ -673,7 +701,10 @@ def _first_known(seen: list[tuple[int, tuple[Any, ...]]]) -> tuple[Any, ...]:
     if len(seen) == 1:
         return seen[0][1]
     seen = sorted(seen, key=lambda x: x[0])
-    return tuple(next((d[i] for _, d in seen if d[i] is not None), None) for i in range(len(DIMS)))
+    out = list(seen[0][1])
+    for _, dims in seen[1:]:
+        out = [v if v is not None else d for v, d in zip(out, dims, strict=True)]
+    return tuple(out)
 
 
 # The columns each row tuple carries after (beacon index, URL index, key, sort key): "time" and
