@@ -469,10 +469,10 @@ class Pipeline:
             sid, pv, mask = beacon.sid, beacon.page, rules.mask_personal
             base = _key_base(app, sid, pv)
             # Errors that happened in an action make it frustrated (errors of this beacon only).
-            in_action: Counter[str] = Counter()
+            in_action: dict[str, int] = {}
             for e, _, _ in b.events:
                 if type(e) is Error and e.action is not None:
-                    in_action[e.action] += e.count
+                    in_action[e.action] = in_action.get(e.action, 0) + e.count
             for e, t, raw_url in b.events:
                 ui, page, url_cut = url_index[app, raw_url]
                 cut += url_cut
@@ -499,7 +499,7 @@ class Pipeline:
                         (
                             bi, ui, eid, beacon.seq, t, e.id, e.type, full_name[:n],
                             *targets,
-                            e.long_tasks, e.requests, in_action[e.id], th.t, th.f, th.metric,
+                            e.long_tasks, e.requests, in_action.get(e.id, 0), th.t, th.f, th.metric,
                             rules.apdex_error_frustrates,
                             e.duration,
                             None if lcp is None else lcp.value,
