@@ -157,7 +157,7 @@ def _arrays(
     out = {}
     for name, column in zip(names, columns, strict=True):
         array = pa.array(column, types[name])
-        out[name] = array.cast(_US) if types[name] == pa.timestamp("ms") else array
+        out[name] = array.cast(_US) if types[name] == _MS else array
     return out
 
 
@@ -707,35 +707,19 @@ def _first_known(seen: list[tuple[int, tuple[Any, ...]]]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-# The columns each row tuple carries after (beacon index, URL index, key, sort key): "time" and
-# the struct's own, in this order.
-# An action row tuple: (beacon index, URL index, then these), measured and scored in columns.
+# An action row tuple (``_rows``), measured and scored a column at a time (``_actions``).
 _ACTION_RAW = (
-    "bi",
-    "ui",
-    "eid",
-    "seq",
-    "time",
-    "event_id",
-    "action_type",
-    "action_name",
-    "lcp_target",
-    "inp_target",
-    "cls_target",
-    "long_tasks",
-    "requests",
-    "errors",
-    "t",
-    "f",
-    "metric",
-    "error_frustrates",
-    *MEASURES,
-)
+    "bi", "ui", "eid", "seq", "time", "event_id", "action_type", "action_name", "lcp_target",
+    "inp_target", "cls_target", "long_tasks", "requests", "errors", "t", "f", "metric",
+    "error_frustrates", *MEASURES,
+)  # fmt: skip
+# The actions' own columns: all but the key, the time and those joined by beacon and URL.
 _ACTION_OWN = tuple(
     f
     for f in ActionRow.__struct_fields__
     if f not in ("eid", "time", *DIMS, *_BEACON_COLS, *_URL_COLS)
 )
+# An error or user event row tuple: (beacon index, URL index, key, sort key, time, these).
 _OWN: dict[type[msgspec.Struct], tuple[str, ...]] = {
     ErrorRow: (
         "event_id", "action_event_id", "error_type", "error_name", "message", "fingerprint",

@@ -1,4 +1,5 @@
-"""Personal data masked in URLs, action names and error messages (RUM.md "Privacy defaults")."""
+"""Personal data masked in URLs, action names, error messages and stack traces (RUM.md
+"Privacy defaults")."""
 
 from __future__ import annotations
 
@@ -74,6 +75,10 @@ def test_masking_is_idempotent_and_leaves_no_email_or_long_number(text: str) -> 
             "Error: no account for <email> (id <id>)\n    at async Promise.all (index 0)",
         ),
         ("at f (https://x/app.js:10:5)", None),  # nothing personal: unchanged
+        (  # Windows line ends: the position before "\r" is still a position
+            "at f (https://x/u/1234567/a.js:123456:7)\r\nnext",
+            "at f (https://x/u/<id>/a.js:123456:7)\r\nnext",
+        ),
         ("", ""),
     ],
 )
