@@ -146,7 +146,8 @@ def test_a_new_part_after_200_actions(store: DuckDBStore, settings: Settings) ->
 
 @pytest.mark.parametrize("limit", [200, 3])
 def test_parts_of_a_session_are_sessions_of_their_own(store: DuckDBStore, limit: int) -> None:
-    # The agent starts part 2 (session id "s1.2") after `limit` actions (agent/src/lib/session.js).
+    # Part 2 of session "s1" is "s1.2" (the agent starts it after 200 actions,
+    # agent/src/lib/session.js); the closer ends part 1 at the server's `session_max_actions`.
     settings = Settings.load({"session_max_actions": str(limit)}, environ={})
     first = [xhr(f"x{i}", at(40) + i * 1000, 100.0) for i in range(limit)]
     second = [
@@ -155,7 +156,7 @@ def test_parts_of_a_session_are_sessions_of_their_own(store: DuckDBStore, limit:
     ]
     store_session(store, settings, "s1", first, at(39))
     store_session(store, settings, "s1.2", second, at(39))
-    assert sessions.close_sessions(store, settings, at(38)) == 1  # part 1 is full
+    assert sessions.close_sessions(store, settings, at(30)) == 1  # part 1 is full
     row = session_row(store, "s1")
     assert (row["end_reason"], row["actions"], row["closed"]) == ("max_actions", limit, True)
     assert not session_row(store, "s1.2")["closed"]  # part 2 is live
