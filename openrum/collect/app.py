@@ -205,7 +205,11 @@ class Collector:
             app = self.detector.detect(url, origin or None)
             if not app:
                 await self._reject(
-                    send, 403, "app_not_detected", f"no application id, no rule for {url!r}", cors
+                    send,
+                    403,
+                    "app_not_detected",
+                    f"no application id, no rule for {url[:200]!r}",
+                    cors,
                 )
                 return
         allowed = self._origins.get(app)
