@@ -67,6 +67,7 @@ MEASURES = (
 )  # fmt: skip
 _NO_TIMINGS = (None,) * 12
 _NO_TARGETS = (None,) * 3
+_NO_VITALS: dict[str, Any] = {}
 # Columns every row of one beacon shares, and those of one URL: joined to the rows by index.
 _BEACON_COLS = ("app", "session_id", "page_view_id", "seq", "received", "weight", "agent_version")
 _URL_COLS = ("url", "page")
@@ -478,10 +479,10 @@ class Pipeline:
                 cut += url_cut
                 eid = _event_key(base, e.id)
                 if type(e) is Action:
-                    vitals = e.vitals
+                    vitals = e.vitals or _NO_VITALS
                     lcp, inp, cls = vitals.get("lcp"), vitals.get("inp"), vitals.get("cls")
                     fcp, ttfb, fid = vitals.get("fcp"), vitals.get("ttfb"), vitals.get("fid")
-                    phase = (inp.phase if inp is not None else None) or {}
+                    phase = (inp.phase if inp is not None else None) or _NO_VITALS
                     name = (mask_personal(e.name) if mask else e.name) if e.name else ""
                     full_name = name or f"{_VERB[e.type]} {page}"
                     targets: tuple[str | None, ...] = (
@@ -511,7 +512,7 @@ class Pipeline:
                             phase.get("input_delay"),
                             phase.get("processing"),
                             phase.get("presentation"),
-                            *_timings(e.nt),
+                            *(_timings(e.nt) if e.nt else _NO_TIMINGS),
                             e.long_task_ms,
                         )
                     )  # fmt: skip
