@@ -310,8 +310,8 @@ class Pipeline:
                 gc.enable()
 
     def _run(self, raws: Sequence[Raw], ctx: Context) -> Batch:
-        beacons = self._load(raws, ctx)
-        url_rows, url_index = self._urls(beacons)
+        beacons, raw_urls = self._load(raws, ctx)
+        url_rows, url_index = self._urls(raw_urls)
         beacons = self._drop_bots(beacons, ctx)
         bcols = self._beacon_columns(beacons)
         ucols = _columns(ActionRow, _URL_COLS, url_rows)
@@ -326,10 +326,14 @@ class Pipeline:
         )
 
     # -- load, drop_times, detect_app, enrich_ua, mask_ip + locate ----------------------------
-    def _load(self, raws: Sequence[Raw], ctx: Context) -> list[_Beacon]:
+    def _load(
+        self, raws: Sequence[Raw], ctx: Context
+    ) -> tuple[list[_Beacon], set[tuple[str, str]]]:
+        """The beacons with their events in time, and every (app, raw URL) of those events."""
         s = self.settings
         past, future = int(s.max_event_age_ms), int(s.max_future_ms)
         out: list[_Beacon] = []
+        seen: set[tuple[str, str]] = set()
         out_of_range = unknown = 0
         shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         action = wire.Action
@@ -338,16 +342,18 @@ class Pipeline:
             r = raw.received
             skew = r - b.sent
             lo, hi, url = r - past, r + future, b.url
+            app = b.app or self.detector.detect(page_url(b), raw.origin)
             events = []
             for e in b.events:
                 # An event's time = its client time + (receive time - client send time).
                 t = (e.start if type(e) is action else e.time) + skew  # type: ignore[union-attr]
                 if lo <= t <= hi:
-                    events.append((e, t, e.url or url))
+                    u = e.url or url
+                    events.append((e, t, u))
+                    seen.add((app, u))
             out_of_range += len(b.events) - len(events)
             if not events:
                 continue
-            app = b.app or self.detector.detect(page_url(b), raw.origin)
             if not app:
                 unknown += len(events)
                 continue
@@ -373,7 +379,8 @@ class Pipeline:
             ctx.drops["timestamp_out_of_range"] += out_of_range
         if unknown:
             ctx.drops["unknown_app"] += unknown
-        return out
+        seen = {key for key in seen if key[0]}  # not those of beacons without an application
+        return out, seen
 
     def _drop_bots(self, beacons: list[_Beacon], ctx: Context) -> list[_Beacon]:
         kept = []
@@ -407,14 +414,14 @@ class Pipeline:
 
     # -- normalise_urls + mask_personal -------------------------------------------------------
     def _urls(
-        self, beacons: list[_Beacon]
+        self, raw_urls: set[tuple[str, str]]
     ) -> tuple[list[tuple[str, str]], dict[tuple[str, str], tuple[int, str, bool]]]:
         """(url, page) per distinct (app, raw URL), and the index of each with its page and
         whether it was cut. Bots' URLs included, admitted to the page cap in a stable order so it
         admits the same pages whatever the batch boundaries."""
         rows: list[tuple[str, str]] = []
         index: dict[tuple[str, str], tuple[int, str, bool]] = {}
-        for app, raw in sorted({(b.app, u) for b in beacons for _, _, u in b.events}):
+        for app, raw in sorted(raw_urls):
             rules = self.rules(app)
             cache = self._normal.get(app)
             if cache is None or cache[0] is not rules:
