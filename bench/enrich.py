@@ -193,6 +193,7 @@ def main() -> None:
     rate_event = n / warm
     rate_batch = total / statistics.median(walls)
     rate_cpu = total / statistics.median(cpus)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{len(agents)} agents, {distinct} drawn; per event {rate_event:,.0f}/s; "
           f"batch step {rate_batch:,.0f} events/s wall, {rate_cpu:,.0f} events/s CPU; "
           f"cold parse {cold_us:.0f} µs")  # fmt: skip
@@ -211,7 +212,7 @@ order numbers.
 | user agent parse, first sight (ua-parser + Rust matcher) | {cold_us:,.0f} µs |
 | per event, warm caches: UA + mask IP + locate + URL rules + personal data masking | **{rate_event:,.0f} events/s** ({1e6 / rate_event:.2f} µs/event) |
 | the batch step (`Pipeline.run`, batches of 10,000 events, geo from the shipped country database), per CPU second of the process | **{rate_cpu:,.0f} events/s** |
-| the same, per wall-clock second (median of 5 runs; the machine's other work counts against it) | {rate_batch:,.0f} events/s |
+| the same, per wall-clock second (median of 5 runs; the machine's other work counts against it: load average {load:.1f} at the end) | {rate_batch:,.0f} events/s |
 | UA cache after the run: hits / misses / entries | {hits:,} / {misses:,} / {size:,} |
 
 Target: ≥ 100,000 events/s with a warm cache on one core. The batch step decodes each beacon
