@@ -43,6 +43,7 @@ _EXPOSE = (b"access-control-expose-headers", b"x-openrum-reason, retry-after")
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def normalise_origin(origin: str) -> str:
     """``scheme://host[:port]`` in lower case, default ports dropped; '' if it is not one."""
     try:
@@ -100,6 +101,9 @@ class Collector:
         self.agent = Agent()
         # Behind trusted proxies the client address comes from headers (enrich/ip.py).
         self.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_headers)
+        # Socket address → its masked form, for requests without forwarding headers. In memory
+        # only, like the rate limiter's buckets: never written anywhere.
+        self._masked: dict[str, str] = {}
 
     def set_apps(self, apps: list[App]) -> None:
         """Replace the application table the hot path checks (called on start and on change)."""
@@ -219,7 +223,15 @@ class Collector:
             return
         # Masked before it is kept anywhere, even in the spool (the full address stays in memory
         # only, for the rate limit above).
-        masked = mask_ip(self.client_address.resolve(ip, forwarded), self.settings.ip_mask_level)
+        masked = self._masked.get(ip) if not forwarded else None
+        if masked is None:
+            masked = mask_ip(
+                self.client_address.resolve(ip, forwarded), self.settings.ip_mask_level
+            )
+            if not forwarded:
+                if len(self._masked) >= 65_536:
+                    self._masked.clear()
+                self._masked[ip] = masked
         item = Raw(body, len(decoded.events), int(now * 1000), masked, ua, origin or None)
         durable = self.spool.append(spool.encode(item))
         if durable is None:
