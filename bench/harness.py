@@ -138,10 +138,23 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """Memory of a process and its descendants, summed (``VmHWM``: the sum of their peaks)."""
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its descendants: their physical memory, with pages
+    they share (the libraries both map) counted once between them."""
     total = 0
     for p in _tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
+        except FileNotFoundError:
+            continue
+        total += sum(int(line.split()[1]) for line in lines if line.startswith("Pss:"))
+    return total / 1024
+
+
+def rss_mb(pid: int, field: str = "VmRSS", children: bool = True) -> float:
+    """Memory of a process and its descendants, summed (``VmHWM``: the sum of their peaks)."""
+    total = 0
+    for p in _tree(pid) if children else [pid]:
         try:
             lines = Path(f"/proc/{p}/status").read_text().splitlines()
         except FileNotFoundError:
