@@ -25,7 +25,7 @@ from openrum import privacy, sessions
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool, read_records
 from openrum.enrich import pipeline
-from openrum.enrich.process import PipelineProcess
+from openrum.enrich.process import BatchStepError, PipelineProcess
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
@@ -162,7 +162,7 @@ class BatchWriter:
                 self.pipeline.load_pages(self.store)
                 self._pages_loaded = True
             self.closer.tick(apps)
-        except StoreError as e:
+        except (StoreError, BatchStepError) as e:
             log.error("session closer failed: %s", e)
 
     def _enrich(self, items: list[Raw], ctx: pipeline.Context) -> Batch:

@@ -31,11 +31,18 @@ class BatchStepError(RuntimeError):
     """The child process failed a call (its message says why) or died."""
 
 
-def _child(conn: Connection, settings: Settings) -> None:
+class ChildDied(BatchStepError):
+    """The child process died during a call; a new one holds the same state."""
+
+
+def _child(
+    conn: Connection, settings: Settings, apps: list[App], pages: list[tuple[str, str]]
+) -> None:
     """The child's loop: one call at a time, until the parent closes its end of the pipe."""
     with contextlib.suppress(OSError):  # not permitted: run at the parent's priority
         os.nice(settings.batch_step_nice)
-    pipeline = Pipeline(settings)
+    pipeline = Pipeline(settings, apps)
+    pipeline.seed_pages(pages)
     while True:
         try:
             op, args = conn.recv()
@@ -57,7 +64,7 @@ class PipelineProcess:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._apps: Sequence[App] = ()
+        self._apps: list[App] = []
         self._pages: list[tuple[str, str]] = []
         self._start()
 
@@ -65,7 +72,10 @@ class PipelineProcess:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_child, args=(child, self.settings), name="openrum-batch-step", daemon=True
+            target=_child,
+            args=(child, self.settings, self._apps, self._pages),
+            name="openrum-batch-step",
+            daemon=True,
         )
         self._process.start()
         child.close()
@@ -89,9 +99,7 @@ class PipelineProcess:
             self._conn.close()
             self._process.join(5)
             self._start()
-            self._call("set_apps", (self._apps,))
-            self._call("seed_pages", (self._pages,))
-            raise BatchStepError("the batch step process died") from e
+            raise ChildDied("the batch step process died") from e
         if not ok:
             raise BatchStepError(result)
         return result
@@ -109,17 +117,22 @@ class PipelineProcess:
         self.submit(raws)
         return self.result(ctx)
 
+    def _set(self, op: str, args: Any) -> None:
+        """A change of the child's state; a new child started meanwhile has it already."""
+        with contextlib.suppress(ChildDied):
+            self._call(op, args)
+
     def set_apps(self, apps: Sequence[App]) -> None:
         self._apps = list(apps)
-        self._call("set_apps", (self._apps,))
+        self._set("set_apps", (self._apps,))
 
     def load_pages(self, store: Store) -> None:
         """Seed the page cap with the pages already stored (read here: the child has no store)."""
         self._pages = stored_pages(store)
-        self._call("seed_pages", (self._pages,))
+        self._set("seed_pages", (self._pages,))
 
     def reset(self) -> None:
-        self._call("reset", ())
+        self._set("reset", ())
 
     def close(self) -> None:
         self._conn.close()
