@@ -34,7 +34,7 @@ def ms(text: str) -> float:
 
 def percentile(wrk_output: str, pct: int) -> float:
     """A latency percentile (ms) from wrk's --latency distribution."""
-    match = re.search(rf"^\s+{pct}%\s+(\S+)$", wrk_output, re.M)
+    match = re.search(rf"^\s+{pct}%\s+(\S+)\s*$", wrk_output, re.M)
     if match is None:
         raise ValueError(f"no {pct}% line in wrk's output:\n{wrk_output}")
     return ms(match.group(1))
@@ -129,11 +129,38 @@ def metrics(url: str) -> dict[str, float]:
     return out
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server and its batch step process)."""
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            out += _tree(int(child))
+    return out
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its descendants: their physical memory, with pages
+    they share (the libraries both map) counted once between them."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
+        except FileNotFoundError:
+            continue
+        total += sum(int(line.split()[1]) for line in lines if line.startswith("Pss:"))
+    return total / 1024
+
+
+def rss_mb(pid: int, field: str = "VmRSS", children: bool = True) -> float:
+    """Memory of a process and its descendants, summed (``VmHWM``: the sum of their peaks)."""
+    total = 0
+    for p in _tree(pid) if children else [pid]:
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except FileNotFoundError:
+            continue
+        total += sum(int(line.split()[1]) for line in lines if line.startswith(field + ":"))
+    return total / 1024
 
 
 def start(

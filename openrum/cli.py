@@ -180,6 +180,8 @@ def serve(args: argparse.Namespace) -> int:
             lifespan="on",
             log_level="warning",
             access_log=False,
+            proxy_headers=False,  # the collector reads trusted proxies' headers itself
+            server_header=False,
             timeout_graceful_shutdown=5,  # then the writer stores what is spooled
         )
     finally:

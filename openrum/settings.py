@@ -62,6 +62,12 @@ class Settings:
     # Batch writer
     flush_interval_s: float = _s(1.0, "Longest wait before spooled beacons are written (<= 1 s).")
     flush_max_events: int = _s(10_000, "A batch is written as soon as it holds this many events.")
+    write_max_events: int = _s(
+        50_000, "Under a backlog, enriched batches are gathered into store writes of this size."
+    )
+    batch_step_nice: int = _s(
+        10, "Niceness of the batch step process and the writer thread (requests come first)."
+    )
     # Scoring defaults (per action type; applications may override)
     apdex_load_t_ms: float = _s(3000.0, "Apdex T for load and custom actions (ms).")
     apdex_load_f_ms: float = _s(12000.0, "Apdex F for load and custom actions (ms).")

@@ -278,6 +278,34 @@ async def test_rate_limits_answer_429_with_retry_after(store: DuckDBStore, tmp_p
     assert int(codes[3].headers["retry-after"]) >= 1
 
 
+async def test_behind_a_trusted_proxy_the_rate_limit_is_per_client(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    """Every beacon arrives from the proxy's address: the limit applies to the forwarded clients,
+    and a peer that is not a trusted proxy cannot pick its bucket with a forged header."""
+    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
+    settings = Settings.load(
+        {"rate_limit_ip_per_s": "1", "rate_limit_ip_burst": "2", "trusted_proxies": "10.0.0.1"},
+        environ={},
+    )
+    srv = Server(store, settings, tmp_path)
+
+    async def post(peer: str, forwarded: str) -> int:
+        transport = httpx.ASGITransport(app=srv.app, client=(peer, 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+            r = await c.post(
+                "/api/v1/beacon",
+                content=encode(beacon()),
+                headers={"content-type": "text/plain", "x-forwarded-for": forwarded},
+            )
+            return r.status_code
+
+    proxied = [await post("10.0.0.1", f"198.51.100.{n}") for n in (1, 1, 1, 2, 2)]
+    assert proxied == [202, 202, 429, 202, 202]
+    forged = [await post("203.0.113.5", f"198.51.100.{n}") for n in (3, 4, 5)]
+    assert forged == [202, 202, 429]
+
+
 async def test_a_slow_body_times_out_with_408(store: DuckDBStore, tmp_path: Path) -> None:
     import anyio
 

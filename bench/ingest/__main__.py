@@ -1,8 +1,9 @@
 """bench/ingest: beacons/s, latency and memory of `openrum serve` against the machine's ceiling.
 
-Run: ``.venv/bin/python -m bench.ingest [--seconds 60] [--rate 10000]``. Needs Debian's `wrk`
-(installed by the runner when missing) and `taskset`. The server under test runs with one worker
-pinned to CPU 0; wrk runs pinned to CPU 1. In the same run:
+Run: ``.venv/bin/python -m bench.ingest [--seconds 60] [--rate 10000] [--pinned]``. Needs
+Debian's `wrk` (installed by the runner when missing) and `taskset`. wrk runs pinned to CPU 1; the
+server under test runs one worker (one event loop), and its batch step process and writer thread
+take what CPU time is left on either core (``--pinned`` keeps all of it on CPU 0). In the same run:
 
 1. ceiling: a bare raw-ASGI endpoint that reads and discards the same body (bench/ingest/bare.py);
 2. peak: `openrum serve` at full load for the same time;
@@ -24,6 +25,7 @@ from bench.harness import (
     EVENTS_PER_BEACON,
     metrics,
     percentile,
+    pss_mb,
     query,
     rss_mb,
     run_wrk,
@@ -44,9 +46,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
     parser.add_argument(
-        "--unpinned",
+        "--pinned",
         action="store_true",
-        help="let the servers use both cores (the load generator stays on CPU 1)",
+        help="keep the servers (every process and thread) on CPU 0",
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -72,14 +74,14 @@ def main() -> int:
             "--no-access-log",
         ],
         port,
-        pin=not args.unpinned,
+        pin=args.pinned,
     )
     try:
         ceiling = run_wrk(url, args.peak_seconds, args.connections)
     finally:
         stop(bare)
 
-    server, data = start_openrum(port, pin=not args.unpinned)
+    server, data = start_openrum(port, pin=args.pinned)
     try:
         before = metrics(url)
         peak = run_wrk(url, args.peak_seconds, args.connections)
@@ -98,18 +100,21 @@ def main() -> int:
         connections = 200
         delay_ms = max(1000 * connections / args.rate - 1.0, 0.1)
         samples: list[tuple[float, float, float]] = []
+        peak_pss = 0.0
         load = wrk(url, args.seconds, connections, "sus", delay_ms)
         began = time.monotonic()
         while load.poll() is None:
             time.sleep(1.0)
             m = metrics(url)
             samples.append((time.monotonic() - began, rss_mb(server.pid), m["openrum_queue_depth"]))
+            peak_pss = max(peak_pss, pss_mb(server.pid))
         out = load.communicate()[0]
         sustained_requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
         sustained_p50 = percentile(out, 50)
         sustained_p99 = percentile(out, 99)
         drain_began = time.monotonic()
         while metrics(url)["openrum_queue_depth"] > 0 and time.monotonic() - drain_began < 120:
+            peak_pss = max(peak_pss, pss_mb(server.pid))
             time.sleep(0.1)
         time.sleep(1.5)  # the batch in flight
         drain = time.monotonic() - drain_began
@@ -130,6 +135,7 @@ def main() -> int:
         row = query(url, data, {"app": "bench", "metrics": ["count", "errors"], **whole})
         row = row["rows"][0]
         peak_rss = rss_mb(server.pid, "VmHWM")
+        server_rss = rss_mb(server.pid, "VmHWM", children=False)
     finally:
         stop(server)
         shutil.rmtree(data, ignore_errors=True)
@@ -155,6 +161,8 @@ def main() -> int:
         "queried": queried,
         "expected_queried": expected_queried,
         "peak_rss_mb": peak_rss,
+        "server_rss_mb": server_rss,
+        "peak_pss_mb": peak_pss,
         "drain_s": drain,
         "max_queue": max(q for _, _, q in samples),
     }
@@ -164,7 +172,7 @@ def main() -> int:
     PLOTS.mkdir(parents=True, exist_ok=True)
     (PLOTS / "ingest-throughput.svg").write_text(
         bars(
-            "Beacons/s on one core (wrk pinned to the other)",
+            "Beacons/s (wrk pinned to CPU 1)",
             "requests/s",
             [
                 ("bare ASGI ceiling", ceiling.rps),
@@ -175,7 +183,7 @@ def main() -> int:
     )
     (PLOTS / "ingest-sustained.svg").write_text(
         lines(
-            f"Sustained {args.rate:,} beacons/s: server RSS and queue depth",
+            f"Sustained {args.rate:,} beacons/s: RSS (server + batch step) and queue depth",
             "seconds",
             "MB / beacons (thousands)",
             [
@@ -185,13 +193,18 @@ def main() -> int:
         )
     )
     share = peak.rps / ceiling.rps
+    pinning = (
+        ", every process on CPU 0 (`taskset -c 0`)"
+        if args.pinned
+        else "; its batch step process and writer thread (niceness 10) use what CPU time is left"
+    )
     every = "yes" if stored_events == accepted_events and queried == expected_queried else "NO"
     write_section(
         "ingest",
         f"""
 ## Ingest (`python -m bench.ingest`)
 
-{machine()}. Server: one process pinned to CPU 0 (`taskset -c 0`), uvicorn + httptools + uvloop;
+{machine()}. Server: `openrum serve`, one worker (uvicorn + httptools + uvloop){pinning};
 load: `wrk -t1 -c{args.connections}` pinned to CPU 1 with `bench/ingest/beacon.lua` (unique
 beacons of {EVENTS_PER_BEACON} events, ~1.4 KB: a load action with Navigation Timing and vitals,
 two xhr actions, a JavaScript error and a rage click).
@@ -206,7 +219,11 @@ Sustained phase: {accepted:,.0f} beacons ({accepted_events:,.0f} events) accepte
 {stored_events:,.0f} events stored; the query API counts {queried:,.0f} actions + errors for
 {expected_queried:,.0f} expected over the whole run — every accepted event stored: **{every}**.
 Largest write queue: {report["max_queue"]:,.0f} beacons; drained {drain:.1f} s after the load
-stopped. Peak RSS of the server process (VmHWM, whole run): **{peak_rss:.0f} MB**.
+stopped. Peak RSS (VmHWM, whole run) of the server and its child processes (batch step, resource
+tracker), summed: {peak_rss:.0f} MB (the server process alone: {server_rss:.0f} MB). Their
+physical memory — the proportional set size summed, which counts once the library pages the
+processes share (pyarrow alone maps ~60 MB into each) — peaked at **{peak_pss:.0f} MB** (sampled
+every second of the sustained phase and the drain).
 Non-2xx answers at full load: {peak.non_2xx:,}.
 
 ![throughput](benchmarks/ingest-throughput.svg)

@@ -44,6 +44,7 @@ _EXPOSE = (b"access-control-expose-headers", b"x-openrum-reason, retry-after")
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def normalise_origin(origin: str) -> str:
     """``scheme://host[:port]`` in lower case, default ports dropped; '' if it is not one."""
     try:
@@ -102,6 +103,9 @@ class Collector:
         # Behind trusted proxies the client address comes from headers (enrich/ip.py).
         self.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_headers)
         self.detector = Detector(settings.app_detection_rules, settings.default_app)
+        # Client address → its masked form. In memory only, like the rate limiter's buckets:
+        # never written anywhere.
+        self._masked: dict[str, str] = {}
 
     def set_apps(self, apps: list[App]) -> None:
         """Replace the application table the hot path checks (called on start and on change)."""
@@ -163,6 +167,8 @@ class Collector:
             return
         client = scope.get("client")
         ip = client[0] if client else ""
+        if forwarded:  # the client behind a trusted proxy (read only from one: enrich/ip.py)
+            ip = self.client_address.resolve(ip, forwarded)
         now = time.time()
         wait = self.ip_limit.allow(ip, now)
         if wait:
@@ -237,7 +243,12 @@ class Collector:
             return
         # Masked before it is kept anywhere, even in the spool (the full address stays in memory
         # only, for the rate limit above).
-        masked = mask_ip(self.client_address.resolve(ip, forwarded), self.settings.ip_mask_level)
+        masked = self._masked.get(ip)
+        if masked is None:
+            masked = mask_ip(ip, self.settings.ip_mask_level)
+            if len(self._masked) >= 65_536:
+                self._masked.clear()
+            self._masked[ip] = masked
         item = Raw(body, len(decoded.events), int(now * 1000), masked, ua, origin or None)
         durable = self.spool.append(spool.encode(item))
         if durable is None:

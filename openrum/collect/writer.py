@@ -9,7 +9,10 @@ through ``call``.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +25,7 @@ from openrum import privacy, sessions
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool, read_records
 from openrum.enrich import pipeline
+from openrum.enrich.process import BatchStepError, PipelineProcess
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
@@ -44,7 +48,11 @@ class BatchWriter:
         self.settings = settings
         self.metrics = metrics
         self.spool = spool
-        self.pipeline = pipeline.Pipeline(settings)  # used by the writer thread only
+        # The batch step, in a child process used by the writer thread only. Started now, so
+        # that it is ready (its imports take a second) by the time the first beacon arrives.
+        self.pipeline = PipelineProcess(settings)
+        self._read: dict[int, int] = {}  # segment → bytes read ahead of what is stored
+        self._ahead: tuple[list[Raw], dict[int, int]] | None = None  # submitted to the batch step
         self.closer = sessions.Closer(store, settings, time.time)  # issue 4: session closer
         self._positions: dict[int, int] = {}  # segment → bytes consumed
         self._calls: list[tuple[Callable[[Store], Any], Future[Any]]] = []
@@ -90,6 +98,7 @@ class BatchWriter:
         self._deadline = time.monotonic() + timeout
         self._wake.set()
         self._thread.join(timeout + 1)
+        self.pipeline.close()
         self.spool.close()
         self._prune()
 
@@ -114,6 +123,11 @@ class BatchWriter:
 
     # -- the thread ---------------------------------------------------------------------------
     def _run(self) -> None:
+        # Requests come first: this thread (and the batch step process) run at a lower priority.
+        with contextlib.suppress(OSError, AttributeError):  # Linux: a thread's own niceness
+            os.setpriority(
+                os.PRIO_PROCESS, threading.get_native_id(), self.settings.batch_step_nice
+            )
         next_retention = time.monotonic() + 60  # first pass a minute after start
         while True:
             self._wake.wait(self.settings.flush_interval_s)
@@ -148,7 +162,7 @@ class BatchWriter:
                 self.pipeline.load_pages(self.store)
                 self._pages_loaded = True
             self.closer.tick(apps)
-        except StoreError as e:
+        except (StoreError, BatchStepError) as e:
             log.error("session closer failed: %s", e)
 
     def _enrich(self, items: list[Raw], ctx: pipeline.Context) -> Batch:
@@ -183,6 +197,7 @@ class BatchWriter:
             if closed and self._positions.get(segment, 0) >= readable:
                 self.spool.delete(segment)
                 self._positions.pop(segment, None)
+                self._read.pop(segment, None)
 
     def _run_calls(self) -> None:
         while self._calls:
@@ -197,13 +212,16 @@ class BatchWriter:
 
     def _read_batch(self) -> tuple[list[Raw], dict[int, int], int]:
         """Records up to ``flush_max_events`` events; the positions they end at; their count."""
+        self._prune()  # segments stored in full since the last write
         items: list[Raw] = []
         positions: dict[int, int] = {}
         events = 0
         for segment, readable, closed in self.spool.segments():
-            start = self._positions.get(segment, 0)
+            start = self._read.get(segment, self._positions.get(segment, 0))
             if start < readable:
-                data = self.spool.read(segment, start, readable)
+                # A few MB at a time (a backlog can be a whole segment): always whole records.
+                stop = min(readable, start + 8 * 2**20 + 2 * self.settings.max_decompressed_bytes)
+                data = self.spool.read(segment, start, stop)
                 end = start
                 for offset, raw in read_records(data):
                     items.append(raw)
@@ -211,38 +229,64 @@ class BatchWriter:
                     end = start + offset
                     if events >= self.settings.flush_max_events:
                         break
-                if end < readable and events < self.settings.flush_max_events and closed:
+                if stop == readable > end and events < self.settings.flush_max_events and closed:
                     # A torn record at the end of a segment: written when the process died, never
                     # acknowledged.
                     self.metrics.dropped["spool_torn_record"] += 1
                     end = readable
                 positions[segment] = end
-            elif closed:
-                positions[segment] = readable
             if events >= self.settings.flush_max_events:
                 break
+        self._read.update(positions)
         return items, positions, len(items)
 
+    def _next(self) -> tuple[list[Raw], dict[int, int]] | None:
+        """The next records read ahead, already submitted to the batch step; None when none."""
+        items, positions, _ = self._read_batch()
+        if not positions:
+            return None
+        if items:
+            self.pipeline.submit(items)
+        return items, positions
+
+    def _finish(self, items: list[Raw], ctx: pipeline.Context) -> Batch:
+        """The batch step's answer for ``items`` (submitted by ``_next``)."""
+        if not items:
+            return Batch()
+        try:
+            return self.pipeline.result(ctx)
+        except Exception:
+            log.exception("batch step failed; isolating the beacon that fails")
+        return self._enrich(items, ctx)
+
     def _drain(self) -> None:
-        while not self.paused or self._stopping:
-            items, positions, count = self._read_batch()
-            if not positions:
-                return
+        """Store what is spooled. The batch step works on the next records while the store writes:
+        they run in two processes. Under a backlog, batches are gathered up to
+        ``write_max_events`` per write (fewer, larger writes cost the store less per event)."""
+        ahead = self._ahead or self._next()
+        self._ahead = None
+        while ahead is not None and (not self.paused or self._stopping):
             ctx = pipeline.Context(self.settings)
             began = time.perf_counter()
-            batch = self._enrich(items, ctx)
-            while True:
-                try:
-                    if len(batch):
-                        self.store.write(batch)
-                    break
-                except StoreError as e:
-                    self.metrics.flush_failures += 1
-                    log.error("batch write failed, retrying: %s", e)
-                    if self._stopping and time.monotonic() > self._deadline:
-                        return
-                    time.sleep(min(self.settings.flush_interval_s, 1.0))
-                    self._run_calls()
+            parts: list[Batch] = []
+            positions: dict[int, int] = {}
+            count = events = 0
+            while ahead is not None and events < self.settings.write_max_events:
+                items, chunk = ahead
+                parts.append(self._finish(items, ctx))
+                positions.update(chunk)
+                count += len(items)
+                events += sum(raw.events for raw in items)
+                ahead = self._next()
+            batch = Batch(
+                **{
+                    name: functools.reduce(_concat, (getattr(p, name) for p in parts), None)
+                    for name in ("actions", "errors", "user_events", "sessions")
+                }
+            )
+            if not self._write(batch):
+                self._ahead = ahead
+                return
             self.metrics.dropped.update(ctx.drops)
             self.metrics.observe_flush(time.perf_counter() - began)
             for table in ("actions", "errors", "user_events"):
@@ -256,5 +300,19 @@ class BatchWriter:
             for listener in self.listeners:
                 listener()
             self._run_calls()  # between batches: a long backlog does not hold calls up
-            if count == 0:
-                return
+        self._ahead = ahead
+
+    def _write(self, batch: Batch) -> bool:
+        """Write, retrying while the store fails; False when stopping past the deadline."""
+        while True:
+            try:
+                if len(batch):
+                    self.store.write(batch)
+                return True
+            except StoreError as e:
+                self.metrics.flush_failures += 1
+                log.error("batch write failed, retrying: %s", e)
+                if self._stopping and time.monotonic() > self._deadline:
+                    return False
+                time.sleep(min(self.settings.flush_interval_s, 1.0))
+                self._run_calls()

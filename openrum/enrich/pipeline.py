@@ -205,6 +205,12 @@ def _timings(nt: dict[str, float] | None) -> tuple[float | None, ...]:
     )
 
 
+def stored_pages(store: Store) -> list[tuple[str, str]]:
+    """The (app, page) pairs already stored. Raises StoreError."""
+    _, rows = store.select("SELECT DISTINCT app, page FROM actions", [])
+    return [(str(a), str(p)) for a, p in rows]
+
+
 def _cut(text: str | None, n: int) -> str | None:
     return text[:n] if text is not None else None
 
@@ -257,8 +263,7 @@ class Pipeline:
 
     def load_pages(self, store: Store) -> None:
         """Seed the page cap with the pages already stored (once, at start). Raises StoreError."""
-        _, rows = store.select("SELECT DISTINCT app, page FROM actions", [])
-        self.seed_pages([(str(a), str(p)) for a, p in rows])
+        self.seed_pages(stored_pages(store))
 
     def set_apps(self, apps: Sequence[App]) -> None:
         """Use these applications' rules from the next batch on (an invalid config is logged and

@@ -1,0 +1,141 @@
+"""The batch step in a child process, so that it never competes with requests for the GIL.
+
+The collector's event loop and the batch step are both Python: in one process they take turns on
+one core. Here the writer thread hands each batch of spooled beacons to a child process (started
+with ``spawn``, run at a lower scheduling priority, ``batch_step_nice``) and waits for its Arrow
+tables, while the event loop keeps answering requests; the store write stays in the parent, which
+owns the database file. The child holds no state that matters: if it dies, the batch is retried
+on a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from openrum.collect.spool import Raw
+from openrum.enrich.pipeline import Context, Pipeline, stored_pages
+from openrum.rows import Batch
+from openrum.settings import Settings
+from openrum.store.base import App, Store
+
+log = logging.getLogger("openrum.enrich")
+
+
+class BatchStepError(RuntimeError):
+    """The child process failed a call (its message says why) or died."""
+
+
+class ChildDied(BatchStepError):
+    """The child process died during a call; a new one holds the same state."""
+
+
+def _child(
+    conn: Connection, settings: Settings, apps: list[App], pages: list[tuple[str, str]]
+) -> None:
+    """The child's loop: one call at a time, until the parent closes its end of the pipe."""
+    with contextlib.suppress(OSError):  # not permitted: run at the parent's priority
+        os.nice(settings.batch_step_nice)
+    pipeline = Pipeline(settings, apps)
+    pipeline.seed_pages(pages)
+    while True:
+        try:
+            op, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if op == "run":
+                ctx = Context(settings)
+                result: Any = (pipeline.run(args, ctx), ctx.drops)
+            else:  # set_apps, seed_pages, reset
+                result = getattr(pipeline, op)(*args)
+            conn.send((True, result))
+        except Exception as e:  # the parent raises it (the writer isolates the beacon)
+            conn.send((False, f"{type(e).__name__}: {e}"))
+
+
+class PipelineProcess:
+    """``Pipeline``'s interface, run in a child process; called by the writer thread only."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._apps: list[App] = []
+        self._pages: list[tuple[str, str]] = []
+        self._start()
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_child,
+            args=(child, self.settings, self._apps, self._pages),
+            name="openrum-batch-step",
+            daemon=True,
+        )
+        self._process.start()
+        child.close()
+
+    def _call(self, op: str, args: Any) -> Any:
+        self._send(op, args)
+        return self._receive()
+
+    def _send(self, op: str, args: Any) -> None:
+        with contextlib.suppress(OSError):  # the child died: _receive says so
+            self._conn.send((op, args))
+
+    def _receive(self) -> Any:
+        """The answer to the call submitted last."""
+        try:
+            ok, result = self._conn.recv()
+        except (EOFError, OSError) as e:
+            # The child died (killed, out of memory): a new one gets the same state, and the
+            # caller retries or isolates the batch.
+            log.error("batch step process died (%s); starting a new one", e)
+            self._conn.close()
+            self._process.join(5)
+            self._start()
+            raise ChildDied("the batch step process died") from e
+        if not ok:
+            raise BatchStepError(result)
+        return result
+
+    def submit(self, raws: Sequence[Raw]) -> None:
+        """Start the batch step on ``raws``; ``result`` waits for its answer."""
+        self._send("run", list(raws))
+
+    def result(self, ctx: Context) -> Batch:
+        batch, drops = self._receive()
+        ctx.drops.update(drops)
+        return batch  # type: ignore[no-any-return]
+
+    def run(self, raws: Sequence[Raw], ctx: Context) -> Batch:
+        self.submit(raws)
+        return self.result(ctx)
+
+    def _set(self, op: str, args: Any) -> None:
+        """A change of the child's state; a new child started meanwhile has it already."""
+        with contextlib.suppress(ChildDied):
+            self._call(op, args)
+
+    def set_apps(self, apps: Sequence[App]) -> None:
+        self._apps = list(apps)
+        self._set("set_apps", (self._apps,))
+
+    def load_pages(self, store: Store) -> None:
+        """Seed the page cap with the pages already stored (read here: the child has no store)."""
+        self._pages = stored_pages(store)
+        self._set("seed_pages", (self._pages,))
+
+    def reset(self) -> None:
+        self._set("reset", ())
+
+    def close(self) -> None:
+        self._conn.close()
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()

@@ -1,0 +1,54 @@
+"""The batch step's child process: lower priority, replaced when it dies, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openrum.server import Server
+from openrum.settings import Settings
+from openrum.store.base import App
+from openrum.store.duckdb import DuckDBStore
+from tests.beacons import beacon, encode
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_killed_batch_step_process_is_replaced_and_nothing_is_lost(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
+    srv = Server(store, Settings.load({}, environ={}), tmp_path)
+    srv.writer.start()
+    transport = httpx.ASGITransport(app=srv.app, client=("198.51.100.7", 1))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+
+            async def send(n: int) -> None:
+                for _ in range(n):
+                    r = await c.post(
+                        "/api/v1/beacon",
+                        content=encode(beacon()),
+                        headers={"content-type": "text/plain"},
+                    )
+                    assert r.status_code == 202
+
+            await send(3)
+            assert srv.writer.flush()
+            child = srv.writer.pipeline._process
+            nice = min(os.getpriority(os.PRIO_PROCESS, 0) + Settings().batch_step_nice, 19)
+            assert os.getpriority(os.PRIO_PROCESS, child.pid) == nice  # requests come first
+            os.kill(child.pid, signal.SIGKILL)
+            child.join(5)
+            await send(4)
+            assert srv.writer.flush(30)
+        assert srv.writer.pipeline._process.pid != child.pid
+        _, rows = store.select("SELECT count(DISTINCT session_id) FROM actions", [])
+        assert rows == [(7,)]
+        assert srv.metrics.dropped["batch_error"] == 0
+    finally:
+        srv.writer.stop()
