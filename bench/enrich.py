@@ -7,8 +7,8 @@ URLs with ids (Zipf-like), 300 error messages with personal data. Two measures, 
 * per event: the Python rules one event needs (user agent + Client Hints, mask the address,
   locate it, normalise and mask the URL) — what the batch step would cost if it ran them per
   event;
-* the batch step as it runs (``Pipeline.run`` on batches of 10,000 events: SQL in DuckDB with one
-  thread, Python rules once per distinct value).
+* the batch step as it runs (``Pipeline.run`` on batches of 10,000 events: beacons decoded once,
+  Python rules once per distinct value, measures checked a column at a time with Arrow).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import statistics
 import time
 from typing import Any
 
@@ -174,23 +175,28 @@ def main() -> None:
     per_event(events, parser, locator.locate)  # warm every cache
     warm = min(per_event(events, parser, locator.locate) for _ in range(3))
     hits, misses, size = parser.info()
-    # The batch step as the writer runs it.
+    # The batch step as the writer runs it: the median of 5 runs over 100,000 events, wall clock
+    # and the process's CPU time (this machine is shared: the CPU time is what one core does).
     pipeline = Pipeline(settings, locator=locator)
-    pipeline.con.execute("SET threads = 1")
     raws = _raws(rng, events[:100_000])
     batches = [raws[i : i + 2000] for i in range(0, len(raws), 2000)]  # 10,000 events each
     for b in batches[:3]:
         pipeline.run(b)  # warm
-    began = time.perf_counter()
-    stored = 0
-    for b in batches:
-        stored += len(pipeline.run(b))
-    batch_s = time.perf_counter() - began
     total = sum(r.events for r in raws)
+    walls, cpus = [], []
+    for _ in range(5):
+        began, cpu = time.perf_counter(), time.process_time()
+        for b in batches:
+            pipeline.run(b)
+        walls.append(time.perf_counter() - began)
+        cpus.append(time.process_time() - cpu)
     rate_event = n / warm
-    rate_batch = total / batch_s
+    rate_batch = total / statistics.median(walls)
+    rate_cpu = total / statistics.median(cpus)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{len(agents)} agents, {distinct} drawn; per event {rate_event:,.0f}/s; "
-          f"batch step {rate_batch:,.0f} events/s; cold parse {cold_us:.0f} µs")  # fmt: skip
+          f"batch step {rate_batch:,.0f} events/s wall, {rate_cpu:,.0f} events/s CPU; "
+          f"cold parse {cold_us:.0f} µs")  # fmt: skip
     write_section(
         "enrich",
         f"""## Enrichment (`python -m bench.enrich`)
@@ -205,11 +211,13 @@ order numbers.
 |---|---:|
 | user agent parse, first sight (ua-parser + Rust matcher) | {cold_us:,.0f} µs |
 | per event, warm caches: UA + mask IP + locate + URL rules + personal data masking | **{rate_event:,.0f} events/s** ({1e6 / rate_event:.2f} µs/event) |
-| the batch step (`Pipeline.run`, batches of 10,000 events, DuckDB on 1 thread, geo from the shipped country database) | **{rate_batch:,.0f} events/s** |
+| the batch step (`Pipeline.run`, batches of 10,000 events, geo from the shipped country database), per CPU second of the process | **{rate_cpu:,.0f} events/s** |
+| the same, per wall-clock second (median of 5 runs; the machine's other work counts against it: load average {load:.1f} at the end) | {rate_batch:,.0f} events/s |
 | UA cache after the run: hits / misses / entries | {hits:,} / {misses:,} / {size:,} |
 
-Target: ≥ 100,000 events/s with a warm cache on one core. The batch step runs the Python rules
-once per *distinct* value of a batch, so its cost is dominated by parsing the beacons and the SQL.
+Target: ≥ 100,000 events/s with a warm cache on one core. The batch step decodes each beacon
+with msgspec, runs the Python rules once per *distinct* value (user agent, address, URL, text),
+and checks and scores the actions' measures a column at a time with Arrow compute.
 """,
     )
 

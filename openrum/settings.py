@@ -100,6 +100,9 @@ class Settings:
         "CIDR=COUNTRY|REGION|CITY|LAT|LON, trailing parts optional.",
     )
     ua_cache_size: int = _s(65_536, "Parsed user agents kept in the LRU cache.")
+    url_cache_size: int = _s(
+        65_536, "Normalised URLs kept per application by the batch step (cleared when full)."
+    )
     bot_traffic: str = _s("drop", "Beacons from bots and crawlers: drop (counted) or tag.")
     synthetic_traffic: str = _s(
         "tag", "Beacons from synthetic monitors and headless browsers: drop (counted) or tag."

@@ -144,6 +144,28 @@ def test_a_new_part_after_200_actions(store: DuckDBStore, settings: Settings) ->
     assert (row["end_reason"], row["actions"]) == ("max_actions", 200)
 
 
+@pytest.mark.parametrize("limit", [200, 3])
+def test_parts_of_a_session_are_sessions_of_their_own(store: DuckDBStore, limit: int) -> None:
+    # Part 2 of session "s1" is "s1.2" (the agent starts it after 200 actions,
+    # agent/src/lib/session.js); the closer ends part 1 at the server's `session_max_actions`.
+    settings = Settings.load({"session_max_actions": str(limit)}, environ={})
+    first = [xhr(f"x{i}", at(40) + i * 1000, 100.0) for i in range(limit)]
+    second = [
+        xhr("y0", at(40) + limit * 1000, 100.0, url="https://shop.example/next"),
+        xhr("y1", at(40) + limit * 1000 + 500, 100.0),
+    ]
+    store_session(store, settings, "s1", first, at(39))
+    store_session(store, settings, "s1.2", second, at(39))
+    assert sessions.close_sessions(store, settings, at(30)) == 1  # part 1 is full
+    row = session_row(store, "s1")
+    assert (row["end_reason"], row["actions"], row["closed"]) == ("max_actions", limit, True)
+    assert not session_row(store, "s1.2")["closed"]  # part 2 is live
+    assert sessions.close_sessions(store, settings, NOW) == 1  # 30 min later: inactive
+    row = session_row(store, "s1.2")
+    assert (row["end_reason"], row["actions"], row["entry_page"]) == ("inactivity", 2, "/next")
+    assert row["duration"] == 600.0  # from its own first action
+
+
 def test_the_closer_is_idempotent_and_closed_sessions_stay_closed(
     store: DuckDBStore, settings: Settings
 ) -> None:

@@ -27,6 +27,7 @@ from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool
 from openrum.collect.writer import BatchWriter
 from openrum.enrich.ip import ClientAddress, mask_ip
+from openrum.enrich.rules import Detector, page_url
 from openrum.settings import Settings
 from openrum.store.base import App
 
@@ -101,6 +102,7 @@ class Collector:
         self.agent = Agent()
         # Behind trusted proxies the client address comes from headers (enrich/ip.py).
         self.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_headers)
+        self.detector = Detector(settings.app_detection_rules, settings.default_app)
         # Client address → its masked form. In memory only, like the rate limiter's buckets:
         # never written anywhere.
         self._masked: dict[str, str] = {}
@@ -200,9 +202,25 @@ class Collector:
         if isinstance(decoded, wire.Drop):
             await self._reject(send, decoded.status, decoded.reason, decoded.detail, cors)
             return
-        allowed = self._origins.get(decoded.app)
+        app = decoded.app
+        if not app:
+            # No application id: detected by the page's URL (cached), so that the origin check
+            # and the rate limit below are the detected application's; the batch step detects
+            # the same application again from the spooled body.
+            url = page_url(decoded)
+            app = self.detector.detect(url, origin or None)
+            if not app:
+                await self._reject(
+                    send,
+                    403,
+                    "app_not_detected",
+                    f"no application id, no rule for {url[:200]!r}",
+                    cors,
+                )
+                return
+        allowed = self._origins.get(app)
         if allowed is None:
-            await self._reject(send, 403, "unknown_app", f"no application {decoded.app!r}", cors)
+            await self._reject(send, 403, "unknown_app", f"no application {app!r}", cors)
             return
         if origin and "*" not in allowed and normalise_origin(origin) not in allowed:
             await self._reject(
@@ -213,7 +231,7 @@ class Collector:
                 cors,
             )
             return
-        wait = self.app_limit.allow(decoded.app, now)
+        wait = self.app_limit.allow(app, now)
         if wait:
             await self._reject(
                 send,

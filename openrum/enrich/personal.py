@@ -1,4 +1,5 @@
-"""Personal data masked in URLs, action names and error messages (../RUM.md "Privacy defaults").
+"""Personal data masked in URLs, action names, error messages and stack traces (../RUM.md
+"Privacy defaults").
 
 Each kind of personal data becomes a typed token: ``<email>``, ``<iban>``, ``<card>``, ``<uuid>``,
 ``<ip>`` and ``<id>`` (ids of 5 or more digits). Tokens contain no digit, ``@`` or ``:``, so masking
@@ -83,3 +84,22 @@ def mask_personal(text: str) -> str:
         out = _IPV4.sub(IP, out)
         out = _ID.sub(ID, out)
     return out
+
+
+# Line and column numbers end a frame ("at f (https://x/app.js:10:5)", "f@https://x/a.js:1:2"):
+# they are positions, not ids, and are kept as they are.
+_POSITION = re.compile(r"(:\d{1,7}){1,2}\)?\s*$")
+
+
+def mask_stack(stack: str) -> str:
+    """A stack trace with personal data masked in each frame, line by line (the script URLs
+    in frames carry query strings and path ids: ``?email=…``, ``/users/12345/``), keeping the
+    ``:line:col`` positions that follow a URL."""
+    return "\n".join(_mask_frame(line) for line in stack.split("\n"))
+
+
+def _mask_frame(line: str) -> str:
+    m = _POSITION.search(line)
+    if m is None:
+        return mask_personal(line)
+    return mask_personal(line[: m.start()]) + m.group()

@@ -1,14 +1,16 @@
 """The batch step: spooled beacons → enriched, scored rows for the store, a whole batch at a time.
 
-The work is split by what it costs. Parsing, flattening, arithmetic and scoring run as SQL in an
-in-memory DuckDB (vectorised C++, outside the GIL, so the collector keeps answering while a batch
-runs). The rules that need Python — user agents, locating (already masked) addresses, URLs,
-error fingerprints — run once per *distinct* value of a batch, not once per event, and join back.
+The work is split by what it costs. Bodies are decoded by msgspec into the protocol's structs
+(``collect/beacon.py``, C speed). Everything a whole beacon shares — application, session, user
+agent, location, environment — is computed once per beacon and joined to its rows by an Arrow
+``take``; the rules that need Python run once per *distinct* value (user agents, addresses, URLs
+and texts sit behind caches), and per event only what differs per event: its time, key, measures
+and Apdex class. Rows are built as columns and become Arrow tables without a query engine
+(``bench/enrich``: a fixed per-batch query planning cost was most of the time).
 
-The steps, in order, each named in the SQL it emits:
-``load`` (parse bodies, one row per event, client clock skew corrected), ``drop_times``
-(events too old or in the future), ``detect_app`` (beacons without an application id),
-``enrich_ua`` (with Client Hints), ``drop_bots`` (per the app's setting), ``mask_ip`` and
+The steps, in order: ``load`` (decode, one entry per event, client clock skew corrected),
+``drop_times`` (events too old or in the future), ``detect_app`` (beacons without an application
+id), ``enrich_ua`` (with Client Hints), ``drop_bots`` (per the app's setting), ``mask_ip`` and
 ``locate``, ``normalise_urls`` (Uptrends rules, page groups, page cap), ``mask_personal``,
 ``fingerprint``, then ``actions`` (timings, vitals, ranges, Apdex per app and action type),
 ``errors``, ``user_events`` and ``sessions``. Every value cleared, string cut or event dropped is
@@ -18,24 +20,27 @@ stamps; per-application rules as ``App.config`` (``enrich/rules.py``). See docs/
 
 from __future__ import annotations
 
+import copy
+import gc
 import hashlib
-import json
 import logging
 import re
+import struct
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from openrum.collect import beacon as wire
 from openrum.collect.spool import Raw
 from openrum.enrich import geo, ua, urls
 from openrum.enrich.ip import mask_ip
-from openrum.enrich.personal import mask_personal
-from openrum.enrich.rules import AppRules, Detector, rules_for
+from openrum.enrich.personal import mask_personal, mask_stack
+from openrum.enrich.rules import AppRules, Detector, page_url, rules_for
 from openrum.rows import ActionRow, Batch, Dims, ErrorRow, SessionTouch, UserEventRow
 from openrum.scoring import apdex
 from openrum.settings import Settings
@@ -43,84 +48,7 @@ from openrum.store.base import App, Store
 
 log = logging.getLogger("openrum.pipeline")
 
-D, S, INT = "DOUBLE", "VARCHAR", "BIGINT"
-NT_FIELDS = (
-    "fetchStart",
-    "domainLookupStart",
-    "domainLookupEnd",
-    "connectStart",
-    "secureConnectionStart",
-    "connectEnd",
-    "requestStart",
-    "responseStart",
-    "responseEnd",
-    "domInteractive",
-    "domContentLoadedEventEnd",
-    "domComplete",
-    "loadEventStart",
-    "loadEventEnd",
-    "redirectStart",
-    "redirectEnd",
-)
-VITALS = ("lcp", "cls", "inp", "fcp", "ttfb", "fid")
-_VITAL = {
-    "id": S,
-    "value": D,
-    "target": S,
-    "phase": {"input_delay": D, "processing": D, "presentation": D},
-}
-_EVENT = {
-    "kind": S,
-    "id": S,
-    "type": S,
-    "start": INT,
-    "time": INT,
-    "url": S,
-    "name": S,
-    "duration": D,
-    "nt": dict.fromkeys(NT_FIELDS, D),
-    "vitals": dict.fromkeys(VITALS, _VITAL),
-    "long_tasks": INT,
-    "long_task_ms": D,
-    "requests": INT,
-    "message": S,
-    "stack": S,
-    "source": S,
-    "line": INT,
-    "col": INT,
-    "status": INT,
-    "count": INT,
-    "action": S,
-    "value": S,
-    "x": D,
-    "y": D,
-}
-# The beacon's shape for DuckDB's json_transform (docs/protocol.md; validated by the collector).
-BEACON_SHAPE = json.dumps(
-    {
-        "app": S,
-        "sid": S,
-        "page": S,
-        "sent": INT,
-        "url": S,
-        "seq": INT,
-        "agent": S,
-        "weight": D,
-        "visitor": S,
-        "env": {
-            "conn": S,
-            "release": S,
-            "uach": {
-                "brands": [S],
-                "mobile": "BOOLEAN",
-                "platform": S,
-                "platform_version": S,
-                "model": S,
-            },
-        },
-        "events": [_EVENT],
-    }
-)
+_decode = msgspec.json.Decoder(wire.Beacon).decode
 _VERB = {
     "load": "loading of page",
     "xhr": "action on page",
@@ -128,6 +56,21 @@ _VERB = {
     "custom": "custom action on page",
 }
 _DIGITS = re.compile(r"\d+")
+DIMS: tuple[str, ...] = Dims.__struct_fields__
+# The checked measures of an action, in order: each is cleared (and counted) outside 0..its limit.
+MEASURES = (
+    "duration", "lcp", "cls", "inp", "fcp", "ttfb", "fid",
+    "inp_input_delay", "inp_processing", "inp_presentation",
+    "redirect", "dns", "tcp", "tls", "request", "response", "dom_processing",
+    "dom_interactive", "dom_content_loaded", "dom_complete", "load_event_end",
+    "network", "long_task_ms",
+)  # fmt: skip
+_NO_TIMINGS = (None,) * 12
+_NO_TARGETS = (None,) * 3
+_NO_VITALS: dict[str, Any] = {}
+# Columns every row of one beacon shares, and those of one URL: joined to the rows by index.
+_BEACON_COLS = ("app", "session_id", "page_view_id", "seq", "received", "weight", "agent_version")
+_URL_COLS = ("url", "page")
 
 
 @dataclass
@@ -152,34 +95,113 @@ def fingerprint(kind: str, message: str, stack: str | None, source: str | None) 
     return hashlib.blake2b(f"{kind}\x1f{normal}\x1f{top}".encode(), digest_size=8).hexdigest()
 
 
-def _lookup(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    keys: dict[str, tuple[Sequence[Any], pa.DataType]],
-    rows: Sequence[dict[str, Any]],
-    schema: list[tuple[str, pa.DataType]],
-) -> None:
-    """Register ``name``: one row per distinct key (columns ``keys``) with the ``rows`` values."""
-    columns = {k: pa.array(values, typ) for k, (values, typ) in keys.items()}
-    for col, typ in schema:
-        columns[col] = pa.array([r[col] for r in rows], typ)
-    con.register(name, pa.table(columns))
+def event_key(app: str, sid: str, page_view: str, event_id: str) -> int:
+    """The 64-bit key of (app, session, page view, event id): a re-sent event is stored once.
+
+    The first 8 bytes (big-endian) of the MD5 of the four joined by US (0x1f): the same on every
+    engine and in every version.
+    """
+    return _event_key(_key_base(app, sid, page_view), event_id)
 
 
-_STR = pa.string()
-_F64 = pa.float64()
-_AGENT_COLS = [
-    (c, _STR) for c in ("browser", "browser_version", "os", "os_version", "device", "user_type")
-]
-_PLACE_COLS = [("country", _STR), ("region", _STR), ("city", _STR), ("lat", _F64), ("lon", _F64)]
-DIMS: tuple[str, ...] = Dims.__struct_fields__
+def _key_base(app: str, sid: str, page_view: str) -> Any:
+    return hashlib.md5(f"{app}\x1f{sid}\x1f{page_view}\x1f".encode())
 
 
-def _key_sql(kind_id: str) -> str:
-    # The 64-bit key of (app, session, page view, event id): the first 8 bytes of an MD5, the
-    # same on every engine and DuckDB version.
+def _event_key(base: Any, event_id: str) -> int:
+    h = base.copy()  # the beacon's part is hashed once
+    h.update(event_id.encode())
+    return int(_U64(h.digest())[0])
+
+
+_U64 = struct.Struct(">Q").unpack_from
+
+
+def _arrow_type(name: str, annotation: Any) -> pa.DataType:
+    if name == "eid":
+        return pa.uint64()
+    if name in ("time", "received", "start", "last_seen", "last_received"):
+        return pa.timestamp("ms")
+    text = str(annotation)
+    for word, typ in (("bool", pa.bool_()), ("float", pa.float64()), ("int", pa.int64())):
+        if word in text:
+            return typ
+    return pa.string()
+
+
+def _types(struct: type[msgspec.Struct]) -> dict[str, pa.DataType]:
+    hints: dict[str, Any] = {}
+    for klass in reversed(struct.__mro__):
+        hints.update(getattr(klass, "__annotations__", {}))
+    return {name: _arrow_type(name, hints[name]) for name in struct.__struct_fields__}
+
+
+_TYPES: dict[type[msgspec.Struct], dict[str, pa.DataType]] = {
+    s: _types(s) for s in (ActionRow, ErrorRow, UserEventRow, SessionTouch)
+}
+_US = pa.timestamp("us")
+_MS = pa.timestamp("ms")
+
+
+def _columns(
+    struct: type[msgspec.Struct], names: Sequence[str], rows: list[tuple[Any, ...]]
+) -> dict[str, pa.Array]:
+    """Arrow arrays of ``struct``'s columns ``names`` from row tuples."""
+    return _arrays(struct, names, _transpose(rows, len(names)))
+
+
+def _arrays(
+    struct: type[msgspec.Struct], names: Sequence[str], columns: Sequence[Sequence[Any]]
+) -> dict[str, pa.Array]:
+    """Arrow arrays of ``struct``'s columns ``names`` from Python columns."""
+    types = _TYPES[struct]
+    out = {}
+    for name, column in zip(names, columns, strict=True):
+        array = pa.array(column, types[name])
+        out[name] = array.cast(_US) if types[name] == _MS else array
+    return out
+
+
+def _table(struct: type[msgspec.Struct], parts: Sequence[dict[str, pa.Array]]) -> pa.Table:
+    """The columns of ``struct`` in order, each from whichever part has it."""
+    merged = {k: v for part in parts for k, v in part.items()}
+    return pa.table({name: merged[name] for name in _order(struct)})
+
+
+def _order(struct: type[msgspec.Struct]) -> tuple[str, ...]:
+    # Dimension columns first, as the structs declare them, except for sessions (key first).
+    if struct is SessionTouch:
+        own = tuple(f for f in struct.__struct_fields__ if f not in DIMS)
+        return own + DIMS
+    return tuple(struct.__struct_fields__)
+
+
+def _span(nt: dict[str, float], a: str, b: str) -> float | None:
+    x, y = nt.get(a), nt.get(b)
+    return None if x is None or y is None else y - x
+
+
+def _timings(nt: dict[str, float] | None) -> tuple[float | None, ...]:
+    """redirect … network from Navigation Timing (W3C names, ms since the action's start)."""
+    if not nt:
+        return _NO_TIMINGS
+    request = _span(nt, "requestStart", "responseStart")
+    response = _span(nt, "responseStart", "responseEnd")
+    secure = nt.get("secureConnectionStart")
+    request_start = nt.get("requestStart")
     return (
-        "('0x' || left(md5(concat_ws(chr(31), app, sid, page_view, " + kind_id + ")), 16))::UBIGINT"
+        _span(nt, "redirectStart", "redirectEnd"),
+        _span(nt, "domainLookupStart", "domainLookupEnd"),
+        _span(nt, "connectStart", "connectEnd"),
+        _span(nt, "secureConnectionStart", "connectEnd") if secure and secure > 0 else None,
+        request,
+        response,
+        _span(nt, "responseEnd", "domComplete"),
+        nt.get("domInteractive"),
+        nt.get("domContentLoadedEventEnd"),
+        nt.get("domComplete"),
+        nt.get("loadEventEnd"),
+        None if request_start is None or response is None else request_start + response,
     )
 
 
@@ -189,8 +211,25 @@ def stored_pages(store: Store) -> list[tuple[str, str]]:
     return [(str(a), str(p)) for a, p in rows]
 
 
+def _cut(text: str | None, n: int) -> str | None:
+    return text[:n] if text is not None else None
+
+
+@dataclass(slots=True)
+class _Beacon:
+    """What the rows of one beacon share."""
+
+    index: int
+    beacon: wire.Beacon
+    received: int
+    app: str
+    rules: AppRules
+    dims: tuple[Any, ...]
+    events: list[tuple[wire.Event, int, str]]  # (event, server time, raw URL)
+
+
 class Pipeline:
-    """One in-memory DuckDB that runs the batch step; owned by one thread.
+    """The batch step; owned by one thread.
 
     Holds what the steps keep between batches: the applications' rules (``set_apps``), the user
     agent cache, the geo database and the pages seen per application (``seed_pages``).
@@ -203,24 +242,24 @@ class Pipeline:
         locator: geo.Locator | None = None,
     ) -> None:
         self.settings = settings
-        # Batches are small: a modest memory limit keeps the process small (it spills if needed).
-        self.con = duckdb.connect(":memory:", config={"memory_limit": "128MB"})
         self.agents = ua.Parser(settings.ua_cache_size)
         self.locator = locator or geo.open_locator(settings.geoip_path, settings.geo_networks)
         self.pages = urls.PageCap(settings.max_pages)
         self.detector = Detector(settings.app_detection_rules, settings.default_app)
         self.defaults = rules_for({}, settings)
         self._rules: dict[str, AppRules] = {}
+        self._configs: dict[str, tuple[dict[str, Any], AppRules]] = {}
+        # Per application: the rules its URLs were normalised by, and raw URL → (url, page, cut).
+        self._normal: dict[str, tuple[AppRules, dict[str, tuple[str, str, bool]]]] = {}
         self.set_apps(apps)
+        limits = {"cls": float(settings.max_cls)}
+        self._limits = tuple(limits.get(m, float(settings.max_timing_ms)) for m in MEASURES)
 
     def close(self) -> None:
-        self.con.close()
         self.locator.close()
 
     def reset(self) -> None:
-        """A fresh engine after a failed batch; rules, caches and seen pages are kept."""
-        self.con.close()
-        self.con = duckdb.connect(":memory:", config={"memory_limit": "128MB"})
+        """After a failed batch: nothing to reset (rules, caches and seen pages are kept)."""
 
     def load_pages(self, store: Store) -> None:
         """Seed the page cap with the pages already stored (once, at start). Raises StoreError."""
@@ -228,15 +267,22 @@ class Pipeline:
 
     def set_apps(self, apps: Sequence[App]) -> None:
         """Use these applications' rules from the next batch on (an invalid config is logged and
-        the defaults apply)."""
-        rules = {}
+        the defaults apply). An application whose config did not change keeps its rules, and
+        with them its cached URLs."""
+        known = self._configs
+        self._configs = {}
         for app in apps:
+            previous = known.get(app.id)
+            if previous is not None and previous[0] == app.config:
+                self._configs[app.id] = previous
+                continue
             try:
-                rules[app.id] = rules_for(app.config, self.settings)
+                rules = rules_for(app.config, self.settings)
             except (ValueError, TypeError, KeyError, AttributeError) as e:
                 log.error("application %s: invalid config (%s); using the defaults", app.id, e)
-                rules[app.id] = self.defaults
-        self._rules = rules
+                rules = self.defaults
+            self._configs[app.id] = (copy.deepcopy(app.config), rules)
+        self._rules = {app: rules for app, (_, rules) in self._configs.items()}
 
     def rules(self, app: str) -> AppRules:
         """The rules of ``app`` (the settings' defaults for an application not configured)."""
@@ -251,509 +297,448 @@ class Pipeline:
             self.pages.seed(app, known)
 
     def run(self, raws: Sequence[Raw], ctx: Context | None = None) -> Batch:
-        """Turn spooled beacons into one batch of Arrow tables (see the module docstring)."""
+        """Turn spooled beacons into one batch of Arrow tables (see the module docstring).
+
+        Raises msgspec.DecodeError for a body the collector would not have accepted.
+        """
         ctx = ctx or Context(self.settings)
         if not raws:
             return Batch()
-        s = self.settings
-        con = self.con
-        ips = list(dict.fromkeys(r.ip for r in raws))
-        agents = list(dict.fromkeys(r.ua for r in raws))
-        ip_index = {ip: i for i, ip in enumerate(ips)}
-        ua_index = {a: i for i, a in enumerate(agents)}
-        # load: one row per beacon (bodies were validated by the collector), then per event.
-        con.register(
-            "raw",
-            pa.table(
-                {
-                    "body": pa.array([r.body for r in raws], pa.binary()).cast(_STR),
-                    "r": pa.array([r.received for r in raws], pa.int64()),
-                    "ip_i": pa.array([ip_index[r.ip] for r in raws], pa.int32()),
-                    "ua_i": pa.array([ua_index[r.ua] for r in raws], pa.int32()),
-                    "origin": pa.array([r.origin for r in raws], _STR),
-                }
-            ),
-        )
-        # drop_times: an event's time = its client time + (receive time - client send time);
-        # events too old or in the future are dropped (counted: received minus kept).
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE ev AS
-            WITH b AS (SELECT row_number() OVER () AS bid, r, ip_i, ua_i, origin,
-                              json_transform(body, '{BEACON_SHAPE}') AS j FROM raw),
-                 flat AS (
-                SELECT bid, r, ip_i, ua_i, origin, coalesce(j.app, '') AS app, j.sid AS sid,
-                       j.page AS page_view,
-                       coalesce(j.seq, 0) AS seq, coalesce(j.agent, '') AS agent,
-                       coalesce(j.weight, 1.0) AS weight, j.visitor AS visitor,
-                       j.env.conn AS connection, j.env.release AS release, j.env.uach AS uach,
-                       coalesce(to_json(j.env.uach)::VARCHAR, '') AS uach_k,
-                       j.url AS beacon_url, r - j.sent AS skew, unnest(j.events) AS e
-                FROM b)
-            SELECT * EXCLUDE (skew), coalesce(e.start, e.time) + skew AS t,
-                   coalesce(nullif(e.url, ''), beacon_url, '') AS raw_url
-            FROM flat
-            WHERE coalesce(e.start, e.time) + skew
-                  BETWEEN r - {int(s.max_event_age_ms)} AND r + {int(s.max_future_ms)}
-            """).fetchall()
-        con.unregister("raw")
-        [(kept,)] = con.execute("SELECT count(*) FROM ev").fetchall()
-        if kept < sum(r.events for r in raws):
-            ctx.drops["timestamp_out_of_range"] += sum(r.events for r in raws) - kept
-        self._detect_apps(ctx)
-        registered: list[str] = []
+        # A batch allocates hundreds of thousands of short-lived objects and no reference cycle:
+        # the cyclic garbage collector's passes over them cost a third of the step.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            registered = self._enrich(ips, agents)
-            # The events with their enrichment: a view, joined anew by each step (small hash
-            # joins). Bots and synthetic monitors are dropped here when their app says so.
-            con.execute("""
-                CREATE OR REPLACE TEMP TABLE evall AS
-                SELECT ev.* EXCLUDE (uach, uach_k, beacon_url), u.url, u.page, u.cut AS url_cut,
-                       a.* EXCLUDE (ua_i, uach_k), p.* EXCLUDE (ip_i, p_app),
-                       (a.user_type = 'bot' AND ar.drop_bots) AS drop_bot,
-                       (a.user_type = 'synthetic' AND ar.drop_synthetic) AS drop_synthetic
-                FROM ev JOIN urls u ON u.u_app = ev.app AND u.raw_url = ev.raw_url
-                        JOIN agents a ON a.ua_i = ev.ua_i AND a.uach_k = ev.uach_k
-                        JOIN places p ON p.ip_i = ev.ip_i AND p.p_app = ev.app
-                        JOIN app_rules ar ON ar.r_app = ev.app;
-                CREATE OR REPLACE TEMP VIEW evx AS
-                SELECT * EXCLUDE (drop_bot, drop_synthetic) FROM evall
-                WHERE NOT drop_bot AND NOT drop_synthetic""").fetchall()
-            [(bots, synthetic)] = con.execute(
-                "SELECT count(*) FILTER (WHERE drop_bot), count(*) FILTER (WHERE drop_synthetic) "
-                "FROM evall"
-            ).fetchall()
-            if bots:
-                ctx.drops["bot"] += int(bots)
-            if synthetic:
-                ctx.drops["synthetic"] += int(synthetic)
-            batch = Batch(
-                actions=self._actions(ctx),
-                errors=self._errors(ctx),
-                user_events=self._user_events(ctx),
-                sessions=self._sessions(),
-            )
-            [(cut_urls,)] = con.execute(
-                "SELECT count(*) FILTER (WHERE url_cut) FROM evx"
-            ).fetchall()
+            return self._run(raws, ctx)
         finally:
-            con.execute(
-                "DROP TABLE IF EXISTS acts; DROP VIEW IF EXISTS evx; DROP TABLE IF EXISTS evall"
-            ).fetchall()
-            for name in registered:
-                con.unregister(name)
-        ctx.drops["truncated_string"] += cut_urls
-        return batch
+            if collecting:
+                gc.enable()
 
-    # -- detect_app, enrich_ua, mask_ip + locate, normalise_urls, names -----------------------
-    def _detect_apps(self, ctx: Context) -> None:
-        """Beacons without an application id: assigned by the detection rules, else dropped."""
-        con = self.con
-        rows = con.execute(
-            "SELECT DISTINCT coalesce(beacon_url, raw_url), origin FROM ev WHERE app = ''"
-        ).fetchall()
-        if not rows:
-            return
-        found = [self.detector.detect(url or "", origin) for url, origin in rows]
-        con.register(
-            "detected",
-            pa.table(
-                {
-                    "d_url": pa.array([r[0] for r in rows], _STR),
-                    "d_origin": pa.array([r[1] for r in rows], _STR),
-                    "d_app": pa.array(found, _STR),
-                }
-            ),
+    def _run(self, raws: Sequence[Raw], ctx: Context) -> Batch:
+        beacons, raw_urls = self._load(raws, ctx)
+        url_rows, url_index = self._urls(raw_urls)
+        beacons = self._drop_bots(beacons, ctx)
+        bcols = self._beacon_columns(beacons)
+        ucols = _columns(ActionRow, _URL_COLS, url_rows)
+        acts, errs, users = self._rows(beacons, url_index, ctx)
+        own, durations = self._actions(acts, ctx)
+        pages = [page for _, page in url_rows]
+        return Batch(
+            actions=self._output(ActionRow, acts, own, bcols, ucols),
+            errors=self._output(ErrorRow, errs, None, bcols, ucols),
+            user_events=self._output(UserEventRow, users, None, bcols, ucols),
+            sessions=self._sessions(beacons, pages, acts, durations, users),
         )
-        con.execute("""
-            UPDATE ev SET app = d_app FROM detected
-            WHERE ev.app = '' AND d_url IS NOT DISTINCT FROM coalesce(ev.beacon_url, ev.raw_url)
-                  AND d_origin IS NOT DISTINCT FROM ev.origin""").fetchall()
-        con.unregister("detected")
-        [(unknown,)] = con.execute("DELETE FROM ev WHERE app = ''").fetchall()
-        if unknown:
-            ctx.drops["unknown_app"] += int(unknown)
 
-    def _enrich(self, ips: list[str], agents: list[str]) -> list[str]:
-        """Register the per-distinct-value lookups; return their names."""
-        con = self.con
-        apps = [r[0] for r in con.execute("SELECT DISTINCT app FROM ev ORDER BY 1").fetchall()]
-        rules = {a: self.rules(a) for a in apps}
-        # Per-application switches and Apdex thresholds, as small tables to join.
-        con.register(
-            "app_rules",
-            pa.table(
-                {
-                    "r_app": pa.array(apps, _STR),
-                    "drop_bots": pa.array([rules[a].drop_bots for a in apps], pa.bool_()),
-                    "drop_synthetic": pa.array([rules[a].drop_synthetic for a in apps], pa.bool_()),
-                    "r_err": pa.array([rules[a].apdex_error_frustrates for a in apps], pa.bool_()),
-                }
-            ),
-        )
-        types = [(a, k, th) for a in apps for k, th in rules[a].apdex.items()]
-        keys = [(a, n, th) for a in apps for n, th in rules[a].key_actions.items()]
-        for name, prefix, items in (("apdex_rules", "r", types), ("key_rules", "k", keys)):
-            con.register(
-                name,
-                pa.table(
-                    {
-                        f"{prefix}_app": pa.array([i[0] for i in items], _STR),
-                        f"{prefix}_key": pa.array([i[1] for i in items], _STR),
-                        f"{prefix}_t": pa.array([i[2].t for i in items], _F64),
-                        f"{prefix}_f": pa.array([i[2].f for i in items], _F64),
-                        f"{prefix}_metric": pa.array([i[2].metric for i in items], _STR),
-                    }
-                ),
-            )
-        # enrich_ua: once per distinct user agent and Client Hints.
-        pairs = con.execute(
-            "SELECT ua_i, uach_k, any_value(uach) FROM ev GROUP BY ua_i, uach_k"
-        ).fetchall()
-        agent_rows = []
-        for ua_i, _, h in pairs:
+    # -- load, drop_times, detect_app, enrich_ua, mask_ip + locate ----------------------------
+    def _load(
+        self, raws: Sequence[Raw], ctx: Context
+    ) -> tuple[list[_Beacon], set[tuple[str, str]]]:
+        """The beacons with their events in time, and every (app, raw URL) of those events."""
+        s = self.settings
+        past, future = int(s.max_event_age_ms), int(s.max_future_ms)
+        out: list[_Beacon] = []
+        seen: set[tuple[str, str]] = set()
+        out_of_range = unknown = 0
+        shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        action = wire.Action
+        for raw in raws:
+            b = _decode(raw.body)
+            r = raw.received
+            skew = r - b.sent
+            lo, hi, url = r - past, r + future, b.url
+            app = b.app or self.detector.detect(page_url(b), raw.origin)
+            events = []
+            for e in b.events:
+                # An event's time = its client time + (receive time - client send time).
+                t = (e.start if type(e) is action else e.time) + skew  # type: ignore[union-attr]
+                if lo <= t <= hi:
+                    u = e.url or url
+                    events.append((e, t, u))
+                    seen.add((app, u))
+            out_of_range += len(b.events) - len(events)
+            if not events:
+                continue
+            if not app:
+                unknown += len(events)
+                continue
+            rules = self.rules(app)
+            env = b.env
+            h = env.uach
             hints = (
-                ua.hints_of(
-                    h.get("brands"),
-                    h.get("mobile"),
-                    h.get("platform"),
-                    h.get("platform_version"),
-                    h.get("model"),
-                )
-                if h
+                ua.hints_of(h.brands, h.mobile, h.platform, h.platform_version, h.model)
+                if h is not None
                 else None
             )
-            agent_rows.append(msgspec.structs.asdict(self.agents.parse(agents[ua_i], hints)))
-        _lookup(
-            con,
-            "agents",
-            {
-                "ua_i": ([p[0] for p in pairs], pa.int32()),
-                "uach_k": ([p[1] for p in pairs], _STR),
-            },
-            agent_rows,
-            _AGENT_COLS,
-        )
-        # mask_ip + locate: once per distinct (address, app): masking first, at the app's level.
-        places = con.execute("SELECT DISTINCT ip_i, app FROM ev").fetchall()
-        place_rows = [
-            msgspec.structs.asdict(self.locator.locate(mask_ip(ips[i], rules[a].ip_mask_level)))
-            for i, a in places
-        ]
-        _lookup(
-            con,
-            "places",
-            {
-                "ip_i": ([p[0] for p in places], pa.int32()),
-                "p_app": ([p[1] for p in places], _STR),
-            },
-            place_rows,
-            _PLACE_COLS,
-        )
-        # normalise_urls + mask_personal: once per distinct (app, URL), in a stable order so the
-        # page cap admits the same pages whatever the batch boundaries.
-        raw_urls = con.execute("SELECT DISTINCT app, raw_url FROM ev ORDER BY ALL").fetchall()
-        url_rows = [self._url(rules[a], a, u) for a, u in raw_urls]
-        _lookup(
-            con,
-            "urls",
-            {
-                "u_app": ([u[0] for u in raw_urls], _STR),
-                "raw_url": ([u[1] for u in raw_urls], _STR),
-            },
-            url_rows,
-            [("url", _STR), ("page", _STR), ("cut", pa.bool_())],
-        )
-        # Action names and error messages the agent sent: personal data masked.
-        texts = con.execute("""
-            SELECT DISTINCT app, e.name FROM ev WHERE e.kind = 'action' AND e.name <> ''
-            UNION SELECT DISTINCT app, e.message FROM ev WHERE e.kind = 'error'""").fetchall()
-        _lookup(
-            con,
-            "texts",
-            {"t_app": ([t[0] for t in texts], _STR), "t_raw": ([t[1] for t in texts], _STR)},
-            [
-                {"t_masked": mask_personal(t[1]) if rules[t[0]].mask_personal else t[1]}
-                for t in texts
-            ],
-            [("t_masked", _STR)],
-        )
-        return ["app_rules", "apdex_rules", "key_rules", "agents", "places", "urls", "texts"]
+            agent = self.agents.parse(raw.ua, hints)
+            # Masking first, at the app's level (the collector already masked at its own).
+            place = self.locator.locate(mask_ip(raw.ip, rules.ip_mask_level))
+            dims = (
+                agent.browser, agent.browser_version, agent.os, agent.os_version, agent.device,
+                agent.user_type, place.country, place.region, place.city, place.lat, place.lon,
+                env.conn, env.release,
+            )  # fmt: skip
+            dims = shared.setdefault(dims, dims)  # one object per distinct value
+            out.append(_Beacon(len(out), b, r, app, rules, dims, events))
+        if out_of_range:
+            ctx.drops["timestamp_out_of_range"] += out_of_range
+        if unknown:
+            ctx.drops["unknown_app"] += unknown
+        seen = {key for key in seen if key[0]}  # not those of beacons without an application
+        return out, seen
 
-    def _url(self, rules: AppRules, app: str, raw: str) -> dict[str, Any]:
-        s = self.settings
+    def _drop_bots(self, beacons: list[_Beacon], ctx: Context) -> list[_Beacon]:
+        kept = []
+        for b in beacons:
+            user_type = b.dims[5]
+            if user_type == ua.BOT and b.rules.drop_bots:
+                ctx.drops["bot"] += len(b.events)
+            elif user_type == ua.SYNTHETIC and b.rules.drop_synthetic:
+                ctx.drops["synthetic"] += len(b.events)
+            else:
+                kept.append(b)
+        for i, b in enumerate(kept):
+            b.index = i
+        return kept
+
+    def _beacon_columns(self, beacons: list[_Beacon]) -> dict[str, pa.Array]:
+        rows = [
+            (
+                b.app,
+                b.beacon.sid,
+                b.beacon.page,
+                b.beacon.seq,
+                b.received,
+                b.beacon.weight,
+                b.beacon.agent,
+                *b.dims,
+            )
+            for b in beacons
+        ]
+        return _columns(ActionRow, _BEACON_COLS + DIMS, rows)
+
+    # -- normalise_urls + mask_personal -------------------------------------------------------
+    def _urls(
+        self, raw_urls: set[tuple[str, str]]
+    ) -> tuple[list[tuple[str, str]], dict[tuple[str, str], tuple[int, str, bool]]]:
+        """(url, page) per distinct (app, raw URL), and the index of each with its page and
+        whether it was cut. Bots' URLs included, admitted to the page cap in a stable order so it
+        admits the same pages whatever the batch boundaries."""
+        rows: list[tuple[str, str]] = []
+        index: dict[tuple[str, str], tuple[int, str, bool]] = {}
+        for app, raw in sorted(raw_urls):
+            rules = self.rules(app)
+            cache = self._normal.get(app)
+            if cache is None or cache[0] is not rules:
+                cache = self._normal[app] = (rules, {})
+            found = cache[1].get(raw)
+            if found is None:
+                if len(cache[1]) >= self.settings.url_cache_size:
+                    cache[1].clear()
+                found = cache[1][raw] = self._normalise(rules, raw)
+            url, page, cut = found
+            page = self.pages.admit(app, page, rules.max_pages)
+            index[(app, raw)] = (len(rows), page, cut)
+            rows.append((url, page))
+        return rows, index
+
+    def _normalise(self, rules: AppRules, raw: str) -> tuple[str, str, bool]:
+        """(URL as stored, page, whether the URL was cut) by the application's rules."""
+        n = self.settings.max_url_length
         stripped = urls.strip_url(raw, rules.keep_query, rules.keep_fragment)
         page = rules.page_groups.apply(urls.page_of(stripped, rules.keep_fragment))
         if rules.mask_personal:
             stripped = mask_personal(stripped)
             page = mask_personal(page)
-        page = self.pages.admit(app, page[: s.max_url_length], rules.max_pages)
-        return {
-            "url": stripped[: s.max_url_length],
-            "page": page,
-            "cut": len(stripped) > s.max_url_length,
-        }
+        return stripped[:n], page[:n], len(stripped) > n
 
-    # -- actions ------------------------------------------------------------------------------
-    def _actions(self, ctx: Context) -> pa.Table:
+    # -- actions, errors, user events ---------------------------------------------------------
+    def _rows(
+        self,
+        beacons: list[_Beacon],
+        url_index: dict[tuple[str, str], tuple[int, str, bool]],
+        ctx: Context,
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Row tuples: (beacon index, URL index, event key, sort key, time, own values…).
+
+        An action's own values are its raw measures and what scoring needs (``_ACTION_RAW``);
+        the measures are checked and scored a column at a time (``_actions``).
+        """
         s = self.settings
-        lim = float(s.max_timing_ms)
-
-        def nt(a: str) -> str:
-            return f'e.nt."{a}"'
-
-        def span(a: str, b: str) -> str:
-            return f"{nt(b)} - {nt(a)}"
-
-        measures: dict[str, tuple[str, float]] = {
-            "duration": ("e.duration", lim),
-            **{v: (f"e.vitals.{v}.value", float(s.max_cls) if v == "cls" else lim) for v in VITALS},
-            "inp_input_delay": ("e.vitals.inp.phase.input_delay", lim),
-            "inp_processing": ("e.vitals.inp.phase.processing", lim),
-            "inp_presentation": ("e.vitals.inp.phase.presentation", lim),
-            "redirect": (span("redirectStart", "redirectEnd"), lim),
-            "dns": (span("domainLookupStart", "domainLookupEnd"), lim),
-            "tcp": (span("connectStart", "connectEnd"), lim),
-            "tls": (
-                f"CASE WHEN {nt('secureConnectionStart')} > 0 "
-                f"THEN {span('secureConnectionStart', 'connectEnd')} END",
-                lim,
-            ),
-            "request": (span("requestStart", "responseStart"), lim),
-            "response": (span("responseStart", "responseEnd"), lim),
-            "dom_processing": (span("responseEnd", "domComplete"), lim),
-            "dom_interactive": (nt("domInteractive"), lim),
-            "dom_content_loaded": (nt("domContentLoadedEventEnd"), lim),
-            "dom_complete": (nt("domComplete"), lim),
-            "load_event_end": (nt("loadEventEnd"), lim),
-            "network": (f"{nt('requestStart')} + {span('responseStart', 'responseEnd')}", lim),
-            "long_task_ms": ("e.long_task_ms", lim),
-        }
-        checked = ",\n".join(
-            f"CASE WHEN ({expr}) BETWEEN 0 AND {hi} THEN ({expr}) END AS {name}, "
-            f"(({expr}) IS NOT NULL AND NOT (({expr}) BETWEEN 0 AND {hi}))::INT AS bad_{name}"
-            for name, (expr, hi) in measures.items()
+        n, n_msg, n_stack, n_url = (
+            s.max_name_length,
+            s.max_message_length,
+            s.max_stack_length,
+            s.max_url_length,
         )
-        n = s.max_name_length
-        verb = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _VERB.items())
-        con = self.con
-        # One narrow table of the actions' values (planned once; the queries below only read it).
-        dims = ", ".join(DIMS)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE acts AS
-            WITH errs AS (
-                SELECT bid, e.action AS aid, sum(coalesce(e.count, 1))::BIGINT AS n FROM evx
-                WHERE e.kind = 'error' AND e.action IS NOT NULL GROUP BY ALL)
-            SELECT app, sid, page_view, seq, agent, weight, visitor, r, t, url, page, {dims},
-                   e.id AS event_id, e.type AS action_type, coalesce(errs.n, 0) AS n_errors,
-                   {checked},
-                   coalesce(nullif(tn.t_masked, ''), (CASE e.type {verb} END) || ' ' || page)
-                       AS full_name, r_err,
-                   e.vitals.lcp.target AS lcp_t, e.vitals.inp.target AS inp_t,
-                   e.vitals.cls.target AS cls_t,
-                   greatest(coalesce(e.long_tasks, 0), 0) AS long_tasks,
-                   greatest(coalesce(e.requests, 0), 0) AS requests
-            FROM evx LEFT JOIN errs ON errs.bid = evx.bid AND errs.aid = e.id
-                     LEFT JOIN texts tn ON tn.t_app = evx.app AND tn.t_raw = e.name
-                     JOIN app_rules ON r_app = evx.app
-            WHERE e.kind = 'action'""").fetchall()
-        bad = " + ".join(f"sum(bad_{name})" for name in measures)
-        cut = " + ".join(
-            f"count(*) FILTER (WHERE length({c}) > {n})"
-            for c in ("full_name", "lcp_t", "inp_t", "cls_t")
-        )
-        [(out_of_range, truncated)] = con.execute(
-            f"SELECT coalesce({bad}, 0), {cut} FROM acts"
-        ).fetchall()
-        ctx.drops["value_out_of_range"] += int(out_of_range)
-        ctx.drops["truncated_string"] += int(truncated)
-        capped = f"least(duration, {float(s.max_action_duration_ms)})"
-        frontend = (
-            "CASE WHEN request IS NOT NULL AND network IS NOT NULL "
-            f"THEN greatest({capped} - request - network, 0) END"
-        )
-        key_columns = {
-            m: m for m in apdex.KEY_METRICS if m not in ("duration", "server_time", "frontend_time")
-        }
-        key_columns.update(duration=capped, server_time="request", frontend_time=frontend)
-        # score_apdex: the key action's thresholds, else the app's for the action type.
-        apdex_class = apdex.class_sql(
-            apdex.metric_sql("coalesce(k_metric, r_metric)", key_columns),
-            "coalesce(k_t, r_t)",
-            "coalesce(k_f, r_f)",
-            "n_errors > 0",
-            "r_err",
-        )
-        cols = {
-            "eid": _key_sql("event_id"),
-            "app": "app",
-            "time": "make_timestamp_ms(t)",
-            "received": "make_timestamp_ms(r)",
-            "session_id": "sid",
-            "page_view_id": "page_view",
-            "seq": "seq",
-            "event_id": "event_id",
-            "action_type": "action_type",
-            "action_name": f"left(full_name, {n})",
-            "url": "url",
-            "page": "page",
-            "duration": f"least(duration, {float(s.max_action_duration_ms)})",
-            "lcp_target": f"left(lcp_t, {n})",
-            "inp_target": f"left(inp_t, {n})",
-            "cls_target": f"left(cls_t, {n})",
-            # Every checked measure but the three derived below keeps its name.
-            **{m: m for m in measures if m not in ("duration", "network", "long_task_ms")},
-            "server_time": "request",
-            "network_time": "CASE WHEN request IS NOT NULL THEN network END",
-            "frontend_time": frontend,
-            "long_tasks": "long_tasks",
-            "long_task_ms": "coalesce(long_task_ms, 0)",
-            "requests": "requests",
-            "errors": "n_errors",
-            "apdex": apdex_class,
-            "weight": "weight",
-            "agent_version": "agent",
-            **{d: d for d in DIMS},
-        }
-        # A beacon sent twice in one batch: its latest report of an action wins.
-        source = """acts JOIN apdex_rules ON r_app = acts.app AND r_key = acts.action_type
-                    LEFT JOIN key_rules ON k_app = acts.app AND k_key = acts.full_name"""
-        return self._select(ActionRow, cols, source, "TRUE", "seq DESC")
+        acts: list[tuple[Any, ...]] = []
+        errs: list[tuple[Any, ...]] = []
+        users: list[tuple[Any, ...]] = []
+        cut = 0
+        fingerprints: dict[tuple[str, str, str | None, str | None], str] = {}
+        Action, Error = wire.Action, wire.Error  # looked up once
+        for b in beacons:
+            bi, app, rules, beacon = b.index, b.app, b.rules, b.beacon
+            sid, pv, mask = beacon.sid, beacon.page, rules.mask_personal
+            base = _key_base(app, sid, pv)
+            # Errors that happened in an action make it frustrated (errors of this beacon only).
+            in_action: dict[str, int] = {}
+            for e, _, _ in b.events:
+                if type(e) is Error and e.action is not None:
+                    in_action[e.action] = in_action.get(e.action, 0) + e.count
+            for e, t, raw_url in b.events:
+                ui, page, url_cut = url_index[app, raw_url]
+                cut += url_cut
+                eid = _event_key(base, e.id)
+                if type(e) is Action:
+                    vitals = e.vitals or _NO_VITALS
+                    lcp, inp, cls = vitals.get("lcp"), vitals.get("inp"), vitals.get("cls")
+                    fcp, ttfb, fid = vitals.get("fcp"), vitals.get("ttfb"), vitals.get("fid")
+                    phase = (inp.phase if inp is not None else None) or _NO_VITALS
+                    name = (mask_personal(e.name) if mask else e.name) if e.name else ""
+                    full_name = name or f"{_VERB[e.type]} {page}"
+                    targets: tuple[str | None, ...] = (
+                        lcp.target if lcp is not None else None,
+                        inp.target if inp is not None else None,
+                        cls.target if cls is not None else None,
+                    )
+                    cut += len(full_name) > n
+                    if targets != _NO_TARGETS:
+                        cut += sum(1 for x in targets if x and len(x) > n)
+                        targets = tuple(x[:n] if x else x for x in targets)
+                    # score_apdex: the key action's thresholds, else the app's for the type.
+                    th = rules.key_actions.get(full_name) or rules.apdex[e.type]
+                    acts.append(
+                        (
+                            bi, ui, eid, beacon.seq, t, e.id, e.type, full_name[:n],
+                            *targets,
+                            e.long_tasks, e.requests, in_action.get(e.id, 0), th.t, th.f, th.metric,
+                            rules.apdex_error_frustrates,
+                            e.duration,
+                            None if lcp is None else lcp.value,
+                            None if cls is None else cls.value,
+                            None if inp is None else inp.value,
+                            None if fcp is None else fcp.value,
+                            None if ttfb is None else ttfb.value,
+                            None if fid is None else fid.value,
+                            phase.get("input_delay"),
+                            phase.get("processing"),
+                            phase.get("presentation"),
+                            *(_timings(e.nt) if e.nt else _NO_TIMINGS),
+                            e.long_task_ms,
+                        )
+                    )  # fmt: skip
+                elif type(e) is Error:
+                    message = mask_personal(e.message) if mask else e.message
+                    stack = mask_stack(e.stack) if mask and e.stack else e.stack
+                    fkey = (e.type, message, stack, e.source)
+                    fp = fingerprints.get(fkey)
+                    if fp is None:
+                        fp = fingerprints[fkey] = fingerprint(*fkey)
+                    source = mask_personal(urls.strip_url(e.source)) if e.source else e.source
+                    cut += (
+                        (len(e.message) > n_msg)
+                        + (e.stack is not None and len(e.stack) > n_stack)
+                        + (e.name is not None and len(e.name) > n)
+                        + (e.source is not None and len(e.source) > n_url)
+                    )
+                    errs.append(
+                        (
+                            bi, ui, eid, b.received, t, e.id, e.action, e.type,
+                            _cut(e.name, n), message[:n_msg], fp, _cut(stack, n_stack),
+                            _cut(source, n_url), e.line, e.col, e.status, e.count,
+                        )
+                    )  # fmt: skip
+                else:
+                    assert type(e) is wire.UserEvent
+                    cut += e.value is not None and len(e.value) > n
+                    users.append(
+                        (
+                            bi, ui, eid, b.received, t, e.id, e.action, e.type,
+                            _cut(e.value, n), e.x, e.y, e.count,
+                        )
+                    )  # fmt: skip
+        if cut:
+            ctx.drops["truncated_string"] += cut
+        return acts, errs, users
 
-    def _select(
+    def _actions(
+        self, rows: list[tuple[Any, ...]], ctx: Context
+    ) -> tuple[dict[str, pa.Array], list[float | None]]:
+        """The actions' own columns, measures checked and Apdex scored a column at a time, and
+        each row's (capped) duration for the sessions."""
+        s = self.settings
+        raw = dict(zip(_ACTION_RAW, _transpose(rows, len(_ACTION_RAW)), strict=True))
+        out = {}
+        bad = 0
+        for name, limit in zip(MEASURES, self._limits, strict=True):
+            column = raw[name]
+            if column.count(None) == len(column):  # common: a measure no action here has
+                out[name] = pa.nulls(len(column), pa.float64())
+                continue
+            values = pa.array(column, pa.float64())
+            ok = pc.and_(pc.greater_equal(values, 0.0), pc.less_equal(values, limit))
+            bad += pc.sum(pc.invert(ok)).as_py() or 0
+            out[name] = pc.if_else(ok, values, None)
+        duration = pc.min_element_wise(
+            out["duration"], float(s.max_action_duration_ms), skip_nulls=False
+        )
+        request, network = out["request"], out["network"]
+        frontend = pc.max_element_wise(
+            pc.subtract(pc.subtract(duration, request), network), 0.0, skip_nulls=False
+        )
+        out.update(
+            duration=duration,
+            server_time=request,
+            network_time=pc.if_else(pc.is_null(request), None, network),
+            frontend_time=frontend,
+            long_task_ms=pc.fill_null(out["long_task_ms"], 0.0),
+        )
+        # score_apdex: the key metric, falling back to the (capped) duration.
+        metrics = pa.array(raw["metric"], pa.string())
+        value = pa.nulls(len(metrics), pa.float64())
+        for metric in set(raw["metric"]) - {"duration"}:
+            value = pc.if_else(pc.equal(metrics, metric), out[metric], value)
+        out["apdex"] = apdex.classify_arrow(
+            pc.coalesce(value, duration),
+            pa.array(raw["t"], pa.float64()),
+            pa.array(raw["f"], pa.float64()),
+            pc.greater(pa.array(raw["errors"], pa.int64()), 0),
+            pa.array(raw["error_frustrates"], pa.bool_()),
+        )
+        if bad:
+            ctx.drops["value_out_of_range"] += bad
+        types = _TYPES[ActionRow]
+        for name in _ACTION_OWN:
+            if name not in out:
+                out[name] = pa.array(raw[name], types[name])
+        out["time"] = pa.array(raw["time"], pa.int64()).cast(_MS).cast(_US)
+        out["eid"] = pa.array(raw["eid"], pa.uint64())
+        return {k: out[k] for k in ("eid", "time", *_ACTION_OWN)}, duration.to_pylist()
+
+    def _output(
         self,
         struct: type[msgspec.Struct],
-        cols: dict[str, str],
-        source: str,
-        where: str,
-        latest: str = "received DESC",
+        rows: list[tuple[Any, ...]],
+        own: dict[str, pa.Array] | None,
+        bcols: dict[str, pa.Array],
+        ucols: dict[str, pa.Array],
     ) -> pa.Table:
-        """Columns of ``struct`` in order; one row per event key (the ``latest`` one)."""
-        assert set(cols) == set(struct.__struct_fields__), set(cols) ^ set(struct.__struct_fields__)
-        select = ",\n".join(f"{cols[name]} AS {name}" for name in struct.__struct_fields__)
-        return self.con.sql(
-            f"SELECT {select} FROM {source} WHERE {where} "
-            f"QUALIFY row_number() OVER (PARTITION BY eid ORDER BY {latest}) = 1"
-        ).to_arrow_table()
-
-    # -- errors and user events ---------------------------------------------------------------
-    def _errors(self, ctx: Context) -> pa.Table:
-        s = self.settings
-        con = self.con
-        # fingerprint: on the message with personal data masked (groups better, stores less).
-        rows = con.execute("""SELECT DISTINCT e.type, e.message, e.stack, e.source,
-                                     coalesce(t_masked, e.message)
-                              FROM evx LEFT JOIN texts ON t_app = app AND t_raw = e.message
-                              WHERE e.kind = 'error'""").fetchall()
-        con.register(
-            "fingerprints",
-            pa.table(
-                {
-                    "type": pa.array([r[0] for r in rows], _STR),
-                    "message": pa.array([r[1] for r in rows], _STR),
-                    "stack": pa.array([r[2] for r in rows], _STR),
-                    "source": pa.array([r[3] for r in rows], _STR),
-                    "msg": pa.array([r[4] for r in rows], _STR),
-                    "src": pa.array(
-                        [mask_personal(urls.strip_url(r[3])) if r[3] else r[3] for r in rows],
-                        _STR,
-                    ),
-                    "fp": pa.array([fingerprint(r[0], r[4], r[2], r[3]) for r in rows], _STR),
-                }
-            ),
-        )
-        limits = {
-            "e.message": s.max_message_length,
-            "e.stack": s.max_stack_length,
-            "e.name": s.max_name_length,
-            "e.source": s.max_url_length,
-        }
-        [(truncated,)] = con.execute(
-            "SELECT "
-            + " + ".join(f"count(*) FILTER (WHERE length({c}) > {n})" for c, n in limits.items())
-            + " FROM evx WHERE e.kind = 'error'"
-        ).fetchall()
-        ctx.drops["truncated_string"] += int(truncated or 0)
-        cols = {
-            "eid": _key_sql("e.id"),
-            "app": "app",
-            "time": "make_timestamp_ms(t)",
-            "received": "make_timestamp_ms(r)",
-            "session_id": "sid",
-            "page_view_id": "page_view",
-            "event_id": "e.id",
-            "action_event_id": "e.action",
-            "error_type": "e.type",
-            "error_name": f"left(e.name, {s.max_name_length})",
-            "message": f"left(coalesce(f.msg, ''), {s.max_message_length})",
-            "fingerprint": "f.fp",
-            "stack": f"left(e.stack, {s.max_stack_length})",
-            "source": f"left(f.src, {s.max_url_length})",
-            "line": "CASE WHEN e.line >= 0 THEN e.line END",
-            "col": "CASE WHEN e.col >= 0 THEN e.col END",
-            "status": "CASE WHEN e.status >= 0 THEN e.status END",
-            "count": "greatest(coalesce(e.count, 1), 1)",
-            "url": "url",
-            "page": "page",
-            "agent_version": "agent",
-            **{d: d for d in DIMS},
-        }
-        source = """evx JOIN fingerprints f ON f.type IS NOT DISTINCT FROM e.type
-                    AND f.message IS NOT DISTINCT FROM e.message
-                    AND f.stack IS NOT DISTINCT FROM e.stack
-                    AND f.source IS NOT DISTINCT FROM e.source"""
-        table = self._select(ErrorRow, cols, source, "e.kind = 'error'")
-        con.unregister("fingerprints")
-        return table
-
-    def _user_events(self, ctx: Context) -> pa.Table:
-        s = self.settings
-        [(truncated,)] = self.con.execute(
-            f"""SELECT count(*) FILTER (WHERE length(e.value) > {s.max_name_length})
-                FROM evx WHERE e.kind = 'user'"""
-        ).fetchall()
-        ctx.drops["truncated_string"] += int(truncated or 0)
-        cols = {
-            "eid": _key_sql("e.id"),
-            "app": "app",
-            "time": "make_timestamp_ms(t)",
-            "received": "make_timestamp_ms(r)",
-            "session_id": "sid",
-            "page_view_id": "page_view",
-            "event_id": "e.id",
-            "action_event_id": "e.action",
-            "event_type": "e.type",
-            "value": f"left(e.value, {s.max_name_length})",
-            "x": "e.x",
-            "y": "e.y",
-            "count": "CASE WHEN e.count >= 0 THEN e.count END",
-            "url": "url",
-            "page": "page",
-            **{d: d for d in DIMS},
-        }
-        return self._select(UserEventRow, cols, "evx", "e.kind = 'user'")
+        """The table of ``rows`` (their own columns: ``own``, else from the tuples); one row per
+        event key, the latest (highest sort key) wins."""
+        latest = {row[2]: i for i, row in enumerate(rows)}
+        if len(latest) < len(rows):  # an event more than once: its latest report wins
+            latest = {}
+            for i, row in enumerate(rows):
+                seen = latest.get(row[2])
+                if seen is None or row[3] > rows[seen][3]:
+                    latest[row[2]] = i
+        kept = pa.array(latest.values(), pa.int64())
+        if own is None:
+            names = ("eid", "time", *_OWN[struct])
+            columns = _transpose(rows, 5 + len(_OWN[struct]))
+            own = _arrays(struct, names, [columns[2], *columns[4:]])
+        bi = pa.array([r[0] for r in rows], pa.int32()).take(kept)
+        ui = pa.array([r[1] for r in rows], pa.int32()).take(kept)
+        names_in = set(struct.__struct_fields__)
+        joined = {k: v.take(bi) for k, v in bcols.items() if k in names_in}
+        joined.update({k: v.take(ui) for k, v in ucols.items()})
+        joined.update({k: v.take(kept) for k, v in own.items()})
+        return _table(struct, [joined])
 
     # -- sessions -----------------------------------------------------------------------------
-    def _sessions(self) -> pa.Table:
+    def _sessions(
+        self,
+        beacons: list[_Beacon],
+        pages: list[str],
+        acts: list[tuple[Any, ...]],
+        durations: list[float | None],
+        users: list[tuple[Any, ...]],
+    ) -> pa.Table:
         """What this batch knows of each session that had an action in it."""
-        s = self.settings
-        dur = f"coalesce(least(duration, {float(s.max_action_duration_ms)}), 0)::BIGINT"
-        dims = ", ".join(f"arg_min({d}, a.t) AS {d}" for d in DIMS)
-        table = self.con.sql(f"""
-            WITH ends AS (
-                SELECT app, sid,
-                       arg_max(left(e.value, {s.max_name_length}), t)
-                           FILTER (WHERE e.type = 'user_tag') AS user_tag,
-                       bool_or(e.type = 'session_end') AS ended
-                FROM evx WHERE e.kind = 'user' GROUP BY ALL)
-            SELECT a.app, a.sid AS session_id, make_timestamp_ms(min(a.t)) AS start,
-                   make_timestamp_ms(max(a.t + {dur})) AS last_seen,
-                   make_timestamp_ms(max(a.r)) AS last_received,
-                   arg_min(a.page, a.t) AS entry_page,
-                   arg_max(a.page, a.t + {dur}) AS exit_page,
-                   max(a.weight) AS weight, any_value(a.visitor) AS visitor_id,
-                   any_value(ends.user_tag) AS user_tag,
-                   coalesce(bool_or(ends.ended), false) AS ended, {dims}
-            FROM acts a LEFT JOIN ends ON ends.app = a.app AND ends.sid = a.sid
-            GROUP BY a.app, a.sid""").to_arrow_table()
-        assert set(table.column_names) == set(SessionTouch.__struct_fields__)
-        return table
+        # Per (app, session): [start, last_seen, last_received, entry page, exit page, weight,
+        # visitor, [(time, dims)] for each distinct dims seen].
+        found: dict[tuple[str, str], list[Any]] = {}
+        current = -1
+        cur: list[Any] = []
+        for row, duration in zip(acts, durations, strict=True):
+            t = row[4]
+            # Duration rounded half away from zero, as SQL's cast to BIGINT.
+            end = t + (int(duration + 0.5) if duration is not None else 0)
+            page = pages[row[1]]
+            if row[0] != current:  # the rows of one beacon are consecutive
+                current = row[0]
+                b = beacons[current]
+                key = (b.app, b.beacon.sid)
+                if key not in found:
+                    found[key] = [t, end, b.received, page, page, b.beacon.weight,
+                                  b.beacon.visitor, [(t, b.dims)]]  # fmt: skip
+                cur = found[key]
+                cur[2] = max(cur[2], b.received)
+                cur[5] = max(cur[5], b.beacon.weight)
+                if cur[6] is None:
+                    cur[6] = b.beacon.visitor
+                if b.dims is not cur[7][-1][1]:
+                    cur[7].append((t, b.dims))
+            if t < cur[0]:
+                cur[0], cur[3] = t, page
+            if end > cur[1]:
+                cur[1], cur[4] = end, page
+        tags: dict[tuple[str, str], tuple[int, str | None]] = {}
+        ended: set[tuple[str, str]] = set()
+        for row in users:
+            b = beacons[row[0]]
+            key = (b.app, b.beacon.sid)
+            if row[7] == "user_tag" and (key not in tags or row[4] > tags[key][0]):
+                tags[key] = (row[4], row[8])
+            elif row[7] == "session_end":
+                ended.add(key)
+        rows = [
+            (
+                app, sid, v[0], v[1], v[2], v[3], v[4], v[5], v[6],
+                tags[(app, sid)][1] if (app, sid) in tags else None, (app, sid) in ended,
+                *_first_known(v[7]),
+            )
+            for (app, sid), v in found.items()
+        ]  # fmt: skip
+        return _table(SessionTouch, [_columns(SessionTouch, _order(SessionTouch), rows)])
+
+
+def _transpose(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+
+def _first_known(seen: list[tuple[int, tuple[Any, ...]]]) -> tuple[Any, ...]:
+    """Each dimension of a session: its earliest known value (beacons may differ, e.g. a
+    country found for one address and not the next)."""
+    if len(seen) == 1:
+        return seen[0][1]
+    seen = sorted(seen, key=lambda x: x[0])
+    out = list(seen[0][1])
+    for _, dims in seen[1:]:
+        out = [v if v is not None else d for v, d in zip(out, dims, strict=True)]
+    return tuple(out)
+
+
+# An action row tuple (``_rows``), measured and scored a column at a time (``_actions``).
+_ACTION_RAW = (
+    "bi", "ui", "eid", "seq", "time", "event_id", "action_type", "action_name", "lcp_target",
+    "inp_target", "cls_target", "long_tasks", "requests", "errors", "t", "f", "metric",
+    "error_frustrates", *MEASURES,
+)  # fmt: skip
+# The actions' own columns: all but the key, the time and those joined by beacon and URL.
+_ACTION_OWN = tuple(
+    f
+    for f in ActionRow.__struct_fields__
+    if f not in ("eid", "time", *DIMS, *_BEACON_COLS, *_URL_COLS)
+)
+# An error or user event row tuple: (beacon index, URL index, key, sort key, time, these).
+_OWN: dict[type[msgspec.Struct], tuple[str, ...]] = {
+    ErrorRow: (
+        "event_id", "action_event_id", "error_type", "error_name", "message", "fingerprint",
+        "stack", "source", "line", "col", "status", "count",
+    ),
+    UserEventRow: (
+        "event_id", "action_event_id", "event_type", "value", "x", "y", "count",
+    ),
+}  # fmt: skip

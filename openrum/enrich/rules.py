@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from openrum.collect.beacon import Beacon
 from openrum.enrich.urls import PageGroups, _glob
 from openrum.scoring import ux
 from openrum.scoring.apdex import ACTION_TYPES, Thresholds
@@ -153,6 +154,12 @@ class Detector:
             if pattern.fullmatch(target):
                 return app
         return self.default
+
+
+def page_url(beacon: Beacon) -> str:
+    """The URL a beacon without an application id is detected by: the page's URL when sent,
+    else its first event's."""
+    return beacon.url or next((e.url for e in beacon.events if e.url), "")
 
 
 def detect_app(url: str, origin: str | None, rules: Iterable[str], default: str = "") -> str:

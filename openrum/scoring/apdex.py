@@ -7,8 +7,8 @@ the key metric is selectable per action type with the action duration as the fal
 actions have their own thresholds, and an action with a JavaScript or request error is frustrated
 unless the application turns that off.
 
-``classify`` is the rule for one action; the batch step runs the same rule as SQL
-(``class_sql``), and a test checks that both agree.
+``classify`` is the rule for one action; the batch step runs the same rule over Arrow columns
+(``classify_arrow``), and a test checks that both agree.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SATISFIED, TOLERATING, FRUSTRATED = "S", "T", "F"
 
@@ -101,17 +103,14 @@ def rating(apdex: float | None) -> str | None:
     return RATINGS[-1][1]
 
 
-def class_sql(value: str, t: str, f: str, has_error: str, error_frustrates: str) -> str:
-    """``classify`` as a SQL expression over columns or expressions of the same meaning."""
-    return (
-        f"CASE WHEN ({has_error}) AND ({error_frustrates}) THEN 'F' "
-        f"WHEN ({value}) IS NULL THEN NULL "
-        f"WHEN ({value}) <= ({t}) THEN 'S' "
-        f"WHEN ({value}) <= ({f}) THEN 'T' ELSE 'F' END"
-    )
-
-
-def metric_sql(metric: str, columns: dict[str, str]) -> str:
-    """SQL choosing the key metric named by the column ``metric``, falling back to duration."""
-    cases = " ".join(f"WHEN '{m}' THEN {columns[m]}" for m in KEY_METRICS if m != "duration")
-    return f"coalesce(CASE {metric} {cases} END, {columns['duration']})"
+def classify_arrow(
+    value: pa.Array, t: pa.Array, f: pa.Array, has_error: pa.Array, error_frustrates: pa.Array
+) -> pa.Array:
+    """``classify`` over Arrow columns of the same meaning (the batch step's form)."""
+    by_value = pc.if_else(
+        pc.less_equal(value, t),
+        SATISFIED,
+        pc.if_else(pc.less_equal(value, f), TOLERATING, FRUSTRATED),
+    )  # null where the value is null
+    frustrated = pc.and_(has_error, error_frustrates)
+    return pc.if_else(pc.fill_null(frustrated, False), FRUSTRATED, by_value)

@@ -163,6 +163,58 @@ def test_personal_data_is_masked_in_urls_names_and_messages() -> None:
     assert batch.actions.to_pylist()[0]["action_name"] == "click on jane@example.com"
 
 
+def test_personal_data_is_masked_in_stack_traces_which_then_group_as_one() -> None:
+    t = now_ms() - 5000
+
+    def error(eid: str, user: int, email: str) -> dict[str, Any]:
+        stack = (
+            f"Error: no account {email}\n"
+            f"    at load (https://shop.example/u/{user}/app.js?token=abc&mail={email}:10:5)\n"
+            "    at https://shop.example/static/main.js:1:2"
+        )
+        return {"kind": "error", "id": eid, "type": "js", "time": t, "message": "x", "stack": stack}
+
+    events = [error("e1", 1234567, "jane@example.com"), error("e2", 7654321, "joe@example.org")]
+    batch, _ = run([raw(beacon("shop", events=events))])
+    rows = batch.errors.to_pylist()
+    assert {r["stack"] for r in rows} == {
+        "Error: no account <email>\n"
+        "    at load (https://shop.example/u/<id>/app.js?token=abc&mail=<email>:10:5)\n"
+        "    at https://shop.example/static/main.js:1:2"
+    }
+    assert len({r["fingerprint"] for r in rows}) == 1
+    # Turned off per application: kept as sent, and two users' errors are two groups.
+    batch, _ = run([raw(beacon("shop", events=events))], {"mask_personal_data": False})
+    rows = batch.errors.to_pylist()
+    assert sorted(r["stack"] for r in rows) == sorted(e["stack"] for e in events)
+    assert len({r["fingerprint"] for r in rows}) == 2
+
+
+@pytest.mark.parametrize(
+    ("action", "duration", "frontend", "apdex", "cleared"),
+    [
+        # frontend = duration - server (responseStart - requestStart: 200)
+        #          - network (requestStart 100 + responseEnd - responseStart 50)
+        ({}, 1800.0, 1450.0, "S", 0),
+        ({"duration": 500_000.0}, 180_000.0, 179_650.0, "F", 0),  # capped at 3 min
+        ({"duration": -5.0}, None, None, None, 1),  # out of range: cleared, no class
+        ({"duration": None}, None, None, None, 0),  # none sent: none stored, not the cap
+    ],
+)
+def test_the_duration_is_checked_capped_and_kept_unknown(
+    action: dict[str, Any],
+    duration: float | None,
+    frontend: float | None,
+    apdex: str | None,
+    cleared: int,
+) -> None:
+    a = {k: v for k, v in {**load_action("a1"), **action}.items() if v is not None}
+    batch, ctx = run([raw(beacon("shop", events=[a]))])
+    row = batch.actions.to_pylist()[0]
+    assert (row["duration"], row["frontend_time"], row["apdex"]) == (duration, frontend, apdex)
+    assert ctx.drops["value_out_of_range"] == cleared
+
+
 def test_page_groups_and_the_page_cap() -> None:
     t = now_ms() - 5000
     events = [load_action(f"a{i}", start=t, url=f"https://shop.example/p{i}") for i in range(5)]

@@ -1,13 +1,20 @@
-"""Apdex (RUM.md "Apdex"): the class rule, the score, the ratings; SQL agrees with Python."""
+"""Apdex (RUM.md "Apdex"): the class rule, the score, the ratings; Arrow agrees with Python."""
 
 from __future__ import annotations
 
-import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openrum.scoring.apdex import Thresholds, class_sql, classify, key_value, rating, score
+from openrum.scoring.apdex import (
+    Thresholds,
+    classify,
+    classify_arrow,
+    key_value,
+    rating,
+    score,
+)
 
 
 @pytest.mark.parametrize(
@@ -89,10 +96,14 @@ def test_apdex_is_within_0_and_1_and_monotone_in_t(
         max_size=30,
     )
 )
-def test_the_sql_rule_is_the_python_rule(rows: list[tuple[float | None, bool, bool]]) -> None:
-    con = duckdb.connect()
-    con.execute("CREATE TABLE a (v DOUBLE, err BOOLEAN, ef BOOLEAN)")
-    con.executemany("INSERT INTO a VALUES (?, ?, ?)", rows)
-    sql = class_sql("v", "3000", "12000", "err", "ef")
-    got = [r[0] for r in con.execute(f"SELECT {sql} FROM a").fetchall()]
+def test_the_arrow_rule_is_the_python_rule(rows: list[tuple[float | None, bool, bool]]) -> None:
+    values, errors, frustrates = (list(c) for c in zip(*rows, strict=True))
+    n = len(rows)
+    got = classify_arrow(
+        pa.array(values, pa.float64()),
+        pa.array([3000.0] * n),
+        pa.array([12000.0] * n),
+        pa.array(errors),
+        pa.array(frustrates),
+    ).to_pylist()
     assert got == [classify(v, 3000, 12000, e, ef) for v, e, ef in rows]
