@@ -65,6 +65,7 @@ class Settings:
     write_max_events: int = _s(
         50_000, "Under a backlog, enriched batches are gathered into store writes of this size."
     )
+    batch_step_start_s: float = _s(120.0, "Longest wait for the batch step process to start.")
     batch_step_nice: int = _s(
         10, "Niceness of the batch step process and the writer thread (requests come first)."
     )

@@ -44,7 +44,6 @@ _EXPOSE = (b"access-control-expose-headers", b"x-openrum-reason, retry-after")
 
 
 @functools.lru_cache(maxsize=4096)
-@functools.lru_cache(maxsize=4096)
 def normalise_origin(origin: str) -> str:
     """``scheme://host[:port]`` in lower case, default ports dropped; '' if it is not one."""
     try:

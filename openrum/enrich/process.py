@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from openrum.collect.spool import Raw
+from openrum.enrich import ua
 from openrum.enrich.pipeline import Context, Pipeline, stored_pages
 from openrum.rows import Batch
 from openrum.settings import Settings
@@ -43,6 +44,8 @@ def _child(
         os.nice(settings.batch_step_nice)
     pipeline = Pipeline(settings, apps)
     pipeline.seed_pages(pages)
+    ua.analyse("Mozilla/5.0")  # the user agent matcher builds itself on first use
+    conn.send((True, None))  # ready
     while True:
         try:
             op, args = conn.recv()
@@ -79,6 +82,14 @@ class PipelineProcess:
         )
         self._process.start()
         child.close()
+        # Ready before the first batch (and, at start, before the server accepts beacons).
+        if not self._conn.poll(self.settings.batch_step_start_s):
+            self._process.kill()
+            raise BatchStepError("the batch step process did not start")
+        try:
+            self._conn.recv()
+        except (EOFError, OSError) as e:
+            raise BatchStepError("the batch step process did not start") from e
 
     def _call(self, op: str, args: Any) -> Any:
         self._send(op, args)
