@@ -7,8 +7,10 @@ checks that it is current.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,8 +68,10 @@ class Settings:
         50_000, "Under a backlog, enriched batches are gathered into store writes of this size."
     )
     batch_step_start_s: float = _s(120.0, "Longest wait for the batch step process to start.")
-    batch_step_nice: int = _s(
-        10, "Niceness of the batch step process and the writer thread (requests come first)."
+    background_nice: int = _s(
+        10,
+        "Niceness of background work: the batch step process, the writer thread and the embedded "
+        "database's worker threads (requests come first).",
     )
     # Scoring defaults (per action type; applications may override)
     apdex_load_t_ms: float = _s(3000.0, "Apdex T for load and custom actions (ms).")
@@ -249,3 +253,9 @@ def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
         return raw
     except ValueError:
         raise ValueError(f"setting {f.name}: {raw!r} is not a valid {kind}") from None
+
+
+def nice_thread(niceness: int) -> None:
+    """Lower the calling thread's priority by ``niceness`` (Linux: niceness is per thread)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)

@@ -1,9 +1,12 @@
-"""The batch step's child process: lower priority, replaced when it dies, nothing lost."""
+"""Background work: the batch step's child process (lower priority, replaced when it dies, nothing
+lost) and the database's worker threads (lower priority)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
 from pathlib import Path
 
 import httpx
@@ -40,7 +43,7 @@ async def test_a_killed_batch_step_process_is_replaced_and_nothing_is_lost(
             await send(3)
             assert srv.writer.flush()
             child = srv.writer.pipeline._process
-            nice = min(os.getpriority(os.PRIO_PROCESS, 0) + Settings().batch_step_nice, 19)
+            nice = min(os.getpriority(os.PRIO_PROCESS, 0) + Settings().background_nice, 19)
             assert os.getpriority(os.PRIO_PROCESS, child.pid) == nice  # requests come first
             os.kill(child.pid, signal.SIGKILL)
             child.join(5)
@@ -52,3 +55,24 @@ async def test_a_killed_batch_step_process_is_replaced_and_nothing_is_lost(
         assert srv.metrics.dropped["batch_error"] == 0
     finally:
         srv.writer.stop()
+
+
+def test_the_databases_worker_threads_run_below_the_event_loop(tmp_path: Path) -> None:
+    def niceness() -> dict[str, int]:
+        out = {}
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(FileNotFoundError):
+                stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+                out[tid] = int(stat.rsplit(")", 1)[1].split()[16])
+        return out
+
+    before = niceness()
+    store = DuckDBStore(tmp_path / "x.duckdb", workers_nice=5)
+    try:
+        started = {t: n for t, n in niceness().items() if t not in before}
+        assert started, "DuckDB started no worker thread"
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        assert set(started.values()) == {min(base + 5, 19)}
+        assert niceness()[str(threading.get_native_id())] == base  # the caller's is unchanged
+    finally:
+        store.close()

@@ -9,10 +9,8 @@ through ``call``.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +25,7 @@ from openrum.collect.spool import Raw, Spool, read_records
 from openrum.enrich import pipeline
 from openrum.enrich.process import BatchStepError, PipelineProcess
 from openrum.rows import Batch
-from openrum.settings import Settings
+from openrum.settings import Settings, nice_thread
 from openrum.store.base import Store, StoreError
 
 log = logging.getLogger("openrum.writer")
@@ -124,10 +122,7 @@ class BatchWriter:
     # -- the thread ---------------------------------------------------------------------------
     def _run(self) -> None:
         # Requests come first: this thread (and the batch step process) run at a lower priority.
-        with contextlib.suppress(OSError, AttributeError):  # Linux: a thread's own niceness
-            os.setpriority(
-                os.PRIO_PROCESS, threading.get_native_id(), self.settings.batch_step_nice
-            )
+        nice_thread(self.settings.background_nice)
         next_retention = time.monotonic() + 60  # first pass a minute after start
         while True:
             self._wake.wait(self.settings.flush_interval_s)

@@ -2,7 +2,7 @@
 
 The collector's event loop and the batch step are both Python: in one process they take turns on
 one core. Here the writer thread hands each batch of spooled beacons to a child process (started
-with ``spawn``, run at a lower scheduling priority, ``batch_step_nice``) and waits for its Arrow
+with ``spawn``, run at a lower scheduling priority, ``background_nice``) and waits for its Arrow
 tables, while the event loop keeps answering requests; the store write stays in the parent, which
 owns the database file. The child holds no state that matters: if it dies, the batch is retried
 on a new one.
@@ -41,7 +41,7 @@ def _child(
 ) -> None:
     """The child's loop: one call at a time, until the parent closes its end of the pipe."""
     with contextlib.suppress(OSError):  # not permitted: run at the parent's priority
-        os.nice(settings.batch_step_nice)
+        os.nice(settings.background_nice)
     pipeline = Pipeline(settings, apps)
     pipeline.seed_pages(pages)
     ua.analyse("Mozilla/5.0")  # the user agent matcher builds itself on first use

@@ -11,6 +11,7 @@ import datetime as dt
 import importlib.resources
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import msgspec
 import pyarrow as pa
 
 from openrum.rows import ActionRow, Batch
+from openrum.settings import nice_thread
 from openrum.store.base import App, LoginSession, StoreError, Token
 
 
@@ -68,16 +70,30 @@ class DuckDBStore:
 
     engine = "duckdb"
 
-    def __init__(self, path: str | Path, memory_limit: str = "256MB") -> None:
+    def __init__(
+        self, path: str | Path, memory_limit: str = "256MB", workers_nice: int = 0
+    ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(self.path, config={"memory_limit": memory_limit})
-        except duckdb.IOException as e:
-            raise StoreError(f"cannot open {self.path}: {e}") from e
+        self._con = self._connect(memory_limit, workers_nice)
         self._local = threading.local()
         self.migrate()
+
+    def _connect(self, memory_limit: str, workers_nice: int) -> duckdb.DuckDBPyConnection:
+        """Open the file. DuckDB starts its worker threads here, and they keep the niceness of
+        the thread that starts them: with ``workers_nice``, a thread of that niceness opens it."""
+
+        def connect() -> duckdb.DuckDBPyConnection:
+            return duckdb.connect(self.path, config={"memory_limit": memory_limit})
+
+        try:
+            if not workers_nice:
+                return connect()
+            with ThreadPoolExecutor(1, initializer=nice_thread, initargs=(workers_nice,)) as pool:
+                return pool.submit(connect).result()
+        except duckdb.IOException as e:
+            raise StoreError(f"cannot open {self.path}: {e}") from e
 
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> int:
