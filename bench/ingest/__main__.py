@@ -38,12 +38,23 @@ from bench.plot import bars, lines
 from bench.report import PLOTS, machine, write_section
 
 
+def settle(url: str) -> None:
+    """Wait (up to 2 minutes) until every accepted beacon is stored."""
+    for _ in range(600):
+        if metrics(url)["openrum_queue_depth"] == 0:
+            return
+        time.sleep(0.2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=60, help="sustained phase length")
     parser.add_argument("--peak-seconds", type=int, default=15, help="ceiling and peak phases")
     parser.add_argument("--rate", type=int, default=10_000, help="sustained beacons/s")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=64, help="ceiling and peak phases")
+    parser.add_argument(
+        "--sustained-connections", type=int, default=1000, help="sustained phase (paced)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
     parser.add_argument(
         "--pinned",
@@ -89,16 +100,18 @@ def main() -> int:
         peak_accepted = (
             after["openrum_beacons_accepted_total"] - before["openrum_beacons_accepted_total"]
         )
-        # Let the peak phase drain before the sustained phase.
-        for _ in range(600):
-            if metrics(url)["openrum_queue_depth"] == 0:
-                break
-            time.sleep(0.2)
-        start_m = metrics(url)
+        settle(url)  # the peak phase's beacons are stored before the sustained phase
         # Paced load: each connection waits `delay` after each answer, so
-        # rate ≈ connections / (delay + latency); aim 1 ms of latency under the target.
-        connections = 200
-        delay_ms = max(1000 * connections / args.rate - 1.0, 0.1)
+        # rate = connections / (delay + latency). The latency at this rate is not known ahead
+        # (the spool's fsync sets it): a 5 s calibration run measures it, then the delay is set.
+        connections = args.sustained_connections
+        delay_ms = 1000 * connections / args.rate
+        calibration = wrk(url, 5, connections, "cal", delay_ms).communicate()[0]
+        got = float(re.search(r"Requests/sec:\s+([\d.]+)", calibration).group(1))  # type: ignore[union-attr]
+        latency_ms = max(1000 * connections / max(got, 1.0) - delay_ms, 0.0)
+        delay_ms = max(1000 * connections / args.rate - latency_ms, 0.1)
+        settle(url)
+        start_m = metrics(url)
         samples: list[tuple[float, float, float]] = []
         peak_pss = 0.0
         load = wrk(url, args.seconds, connections, "sus", delay_ms)
@@ -213,7 +226,7 @@ two xhr actions, a JavaScript error and a rage click).
 |---|---:|---:|---:|
 | bare raw-ASGI endpoint (read + discard: the ceiling) | {ceiling.rps:,.0f} | {ceiling.p50_ms:.2f} ms | {ceiling.p99_ms:.2f} ms |
 | `openrum serve`, full load for {args.peak_seconds} s | {peak.rps:,.0f} ({share:.0%} of the ceiling) | {peak.p50_ms:.2f} ms | {peak.p99_ms:.2f} ms |
-| `openrum serve`, paced at {args.rate:,}/s for {args.seconds} s | {rate:,.0f} accepted | {sustained_p50:.2f} ms | {sustained_p99:.2f} ms |
+| `openrum serve`, paced at {args.rate:,}/s for {args.seconds} s ({connections:,} connections, each waiting {delay_ms:.0f} ms after an answer: set by a 5 s calibration run) | {rate:,.0f} accepted | {sustained_p50:.2f} ms | {sustained_p99:.2f} ms |
 
 Sustained phase: {accepted:,.0f} beacons ({accepted_events:,.0f} events) accepted,
 {stored_events:,.0f} events stored; the query API counts {queried:,.0f} actions + errors for
