@@ -48,7 +48,9 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
         types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
         return d.count_if(f"action_type IN {types}")
     if m.kind == "sessions":
-        return "count(*)" if m.source == "sessions" else "count(DISTINCT session_id)"
+        if m.source == "sessions":
+            return "count(*)"
+        return d.distinct("session_id", settings.query_approximate_sessions)
     if m.kind == "live_sessions":
         return d.count_if("NOT closed")
     if m.kind == "completed_sessions":
@@ -71,7 +73,7 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
     if m.kind == "errors":
         return "sum(count)"
     if m.kind == "error_sessions":
-        return "count(DISTINCT session_id)"
+        return d.distinct("session_id", settings.query_approximate_sessions)
     assert m.measure is not None and m.stat is not None
     col = m.measure
     if m.kind == "share":

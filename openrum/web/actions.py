@@ -32,7 +32,9 @@ def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> l
     where, params = scope.where("actions", store.engine)
     satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
     _, rows = store.select(
-        "SELECT action_name, action_type, count(*) AS n, count(DISTINCT session_id), "
+        "SELECT action_name, action_type, count(*) AS n, "
+        + d.distinct("session_id", settings.query_approximate_sessions)
+        + ", "
         + ", ".join(d.quantile("duration", q, approx) for q in (0.5, 0.9, 0.99))
         + f", ({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0), sum(errors), "
         + d.count_if("errors > 0")
