@@ -154,6 +154,9 @@ class Settings:
         "Percentiles from bounded-memory sketches (DuckDB: ~2 % wide log-spaced buckets; "
         "ClickHouse: T-Digest) rather than every value (exact).",
     )
+    query_rollups: bool = _s(
+        True, "Answer queries from hourly rollups where they can (DuckDB; ClickHouse always)."
+    )
     query_approximate_sessions: bool = _s(
         True,
         "Distinct sessions by HyperLogLog (a few % off, constant memory) rather than exactly "

@@ -74,7 +74,9 @@ class Dialect:
     ) -> tuple[str, list[Any]]:
         """The SQL to run for a compiled query: the engine may answer it another way (from
         rollups) with the same columns and rows."""
-        return sql, params
+        from openrum.query import rollup_duckdb
+
+        return rollup_duckdb.plan(q, settings, now, self, sql, params) or (sql, params)
 
 
 class ClickHouseDialect(Dialect):

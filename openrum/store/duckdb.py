@@ -18,6 +18,7 @@ import duckdb
 import msgspec
 import pyarrow as pa
 
+from openrum.query import rollup_duckdb
 from openrum.rows import ActionRow, Batch
 from openrum.store.base import App, LoginSession, StoreError, Token
 
@@ -53,6 +54,12 @@ FROM batch AS b
 WHERE sessions.app = b.app AND sessions.session_id = b.session_id AND NOT sessions.closed
 """
 _EVENT_TABLES = ("actions", "errors", "user_events")
+# The hours an actions batch touches: its own, and those of the stored versions it replaces.
+_TOUCHED = """
+SELECT DISTINCT app, date_trunc('hour', time) FROM batch
+UNION SELECT DISTINCT app, date_trunc('hour', time) FROM actions
+WHERE eid IN (SELECT eid FROM batch)
+"""
 # Re-sent events meet the primary key: errors and user events are kept once; an action re-sent
 # with a higher beacon sequence (vitals reported again) replaces the older row.
 _INSERTS = {
@@ -100,6 +107,8 @@ class DuckDBStore:
             con.execute(entry.read_text())
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, entry.name])
             con.execute("COMMIT")
+            if entry.name == rollup_duckdb.MIGRATION:
+                self.rebuild_rollups()  # the actions stored before it
             current = version
         return current
 
@@ -109,16 +118,36 @@ class DuckDBStore:
         tables = batch.tables()
         try:
             con.execute("BEGIN")
+            touched: list[tuple[Any, ...]] = []
             for name, table in tables.items():
                 con.register("batch", table)
                 try:
+                    if name == "actions":
+                        touched = con.execute(_TOUCHED).fetchall()
                     con.execute(_INSERTS[name]).fetchall()
                 finally:
                     con.unregister("batch")
+            self._refresh(con, touched)
             con.execute("COMMIT")
         except duckdb.Error as e:
             con.execute("ROLLBACK")
             raise StoreError(str(e)) from e
+
+    @staticmethod
+    def _refresh(con: duckdb.DuckDBPyConnection, hours: list[tuple[Any, ...]]) -> None:
+        """Recount the rollups of these (app, hour) pairs from the raw actions (in the caller's
+        transaction): a re-sent, replaced, erased or expired action is counted as it now is."""
+        for app, hour in hours:
+            for sql in rollup_duckdb.refresh_sql():
+                con.execute(sql, [app, hour] if sql.startswith("DELETE") else [app, hour, hour])
+
+    def rebuild_rollups(self) -> None:
+        """Recount every rollup from the raw actions (after a migration or a bulk load)."""
+        con = self._con
+        con.execute("BEGIN")
+        for sql in rollup_duckdb.rebuild_sql():
+            con.execute(sql)
+        con.execute("COMMIT")
 
     def close_sessions(self, closed: pa.Table) -> int:
         if not closed.num_rows:
@@ -194,12 +223,18 @@ class DuckDBStore:
         marks = ", ".join("?" * len(session_ids))
         cur = self._cursor()
         cur.execute("BEGIN")
+        touched = cur.execute(
+            "SELECT DISTINCT app, date_trunc('hour', time) FROM actions "
+            f"WHERE app = ? AND session_id IN ({marks})",
+            [app, *session_ids],
+        ).fetchall()
         for table in (*_EVENT_TABLES, "sessions"):
             [(n,)] = cur.execute(
                 f"DELETE FROM {table} WHERE app = ? AND session_id IN ({marks})",
                 [app, *session_ids],
             ).fetchall()
             counts[table] = int(n)
+        self._refresh(cur, touched)
         cur.execute("COMMIT")
         return counts
 
@@ -219,12 +254,21 @@ class DuckDBStore:
     def expire(self, app: str, events_before: int, sessions_before: int) -> dict[str, int]:
         counts: dict[str, int] = {}
         cur = self._cursor()
+        cur.execute("BEGIN")
         for table in _EVENT_TABLES:
             [(n,)] = cur.execute(
                 f"DELETE FROM {table} WHERE app = ? AND time < make_timestamp_ms(?)",
                 [app, events_before],
             ).fetchall()
             counts[table] = int(n)
+        # Whole hours before the cut go; the hour it falls in is recounted.
+        [(cut,)] = cur.execute(
+            "SELECT date_trunc('hour', make_timestamp_ms(?))", [events_before]
+        ).fetchall()
+        for table in rollup_duckdb.TABLES:
+            cur.execute(f"DELETE FROM {table} WHERE app = ? AND hour < ?", [app, cut])
+        self._refresh(cur, [(app, cut)])
+        cur.execute("COMMIT")
         [(n,)] = cur.execute(
             "DELETE FROM sessions WHERE app = ? AND last_seen < make_timestamp_ms(?)",
             [app, sessions_before],
