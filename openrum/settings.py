@@ -159,8 +159,12 @@ class Settings:
     )
     query_approximate_sessions: bool = _s(
         True,
-        "Distinct sessions by HyperLogLog (a few % off, constant memory) rather than exactly "
-        "(DuckDB; ClickHouse counts exactly, or from its rollups' states).",
+        "Distinct sessions over ranges of more than query_exact_sessions_max_actions actions by "
+        "HyperLogLog (a few % off, constant memory) rather than exactly (DuckDB; ClickHouse "
+        "counts exactly, or from its rollups' states).",
+    )
+    query_exact_sessions_max_actions: int = _s(
+        1_000_000, "Ranges with at most this many actions count distinct sessions exactly."
     )
     # Store
     store_memory_mb: int = _s(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openrum.query.model import Query
     from openrum.settings import Settings
+    from openrum.store.base import Store
 
 
 # Approximate percentiles on DuckDB come from a histogram over log-spaced buckets: bucket
@@ -22,23 +23,37 @@ LOWEST_BUCKET = round(math.log(LOWEST) * BUCKETS_PER_E)
 
 def log_bucket(column: str) -> str:
     """The log-spaced bucket (SMALLINT) of a measure's value; NULL stays NULL."""
-    return f"CAST(round(ln(greatest({column}, {LOWEST})) * {BUCKETS_PER_E}) AS SMALLINT)"
+    value = (
+        f"CASE WHEN {column} > {LOWEST} THEN {column} WHEN {column} IS NOT NULL THEN {LOWEST} END"
+    )
+    return f"CAST(round(ln({value}) * {BUCKETS_PER_E}) AS SMALLINT)"
 
 
-def bucket_quantile(histogram: str, count: str, q: float) -> str:
-    """The value at level ``q`` of a histogram ``MAP(bucket, count)`` of ``count`` values: the
-    bucket holding the value of rank (count - 1) · q (quantile_cont's rank), read back as its
-    centre. The cumulative count is a fold over the sorted buckets, started at -rank."""
+def bucket_quantile(histogram: str, count: str, q: float, low: str, high: str) -> str:
+    """The value at level ``q`` of a histogram ``MAP(bucket, count)`` of ``count`` values lying
+    in [``low``, ``high``], as quantile_cont (R-7) reads it: the values of ranks ⌊h⌋ and ⌊h⌋ + 1,
+    h = (count - 1) · q, interpolated, each its bucket's centre, clamped to [low, high] (one
+    value, or all equal, comes back exactly). A bucket's rank is found by a fold over the sorted
+    buckets adding their counts to -rank until it turns positive."""
     entries = (
         f"list_transform(list_sort(map_entries({histogram})), "
         "lambda x: {'key': x.key, 'value': x.value::DOUBLE})"
     )
-    start = f"{{'key': NULL::SMALLINT, 'value': -{q!r} * ({count} - 1)}}"
-    key = (
-        f"list_reduce(list_prepend({start}, {entries}), lambda a, x: CASE WHEN a.value > 0 "
-        "THEN a ELSE {'key': x.key, 'value': a.value + x.value} END).key"
-    )
-    return f"(CASE WHEN {key} <= {LOWEST_BUCKET} THEN 0.0 ELSE exp({key} / {BUCKETS_PER_E}.0) END)"
+    h = f"({q!r} * ({count} - 1))"
+
+    def at(rank: str) -> str:
+        start = f"{{'key': NULL::SMALLINT, 'value': -({rank})}}"
+        key = (
+            f"list_reduce(list_prepend({start}, {entries}), lambda a, x: CASE WHEN a.value > 0 "
+            "THEN a ELSE {'key': x.key, 'value': a.value + x.value} END).key"
+        )
+        value = (
+            f"CASE WHEN {key} <= {LOWEST_BUCKET} THEN 0.0 ELSE exp({key} / {BUCKETS_PER_E}.0) END"
+        )
+        return f"greatest({low}, least({high}, {value}))"
+
+    lo, hi = at(f"floor({h})"), at(f"floor({h}) + 1")
+    return f"({lo} + ({h} - floor({h})) * ({hi} - {lo}))"
 
 
 class Dialect:
@@ -54,11 +69,21 @@ class Dialect:
         # levels of one measure share it); quantile_cont keeps every value.
         if not approximate:
             return f"quantile_cont({column}, {q})"
-        return bucket_quantile(f"histogram({log_bucket(column)})", f"count({column})", q)
+        hist = f"histogram({log_bucket(column)})"
+        return bucket_quantile(hist, f"count({column})", q, f"min({column})", f"max({column})")
 
     def distinct(self, column: str, approximate: bool) -> str:
         # HyperLogLog: a few per cent off, in constant memory; an exact count keeps every value.
         return f"approx_count_distinct({column})" if approximate else f"count(DISTINCT {column})"
+
+    def actions_in(self, store: Store, app: str, start: dt.datetime, end: dt.datetime) -> int:
+        """About how many actions the range holds (its hours', from the rollups)."""
+        _, rows = store.select(
+            "SELECT coalesce(sum(rows), 0) FROM actions_1h WHERE app = ? "
+            "AND hour >= date_trunc('hour', ?::TIMESTAMP) AND hour < ?",
+            [app, start, end],
+        )
+        return int(rows[0][0])
 
     def bucket(self, column: str, seconds: int) -> str:
         return f"time_bucket(INTERVAL '{seconds} seconds', {column})"
@@ -104,6 +129,9 @@ class ClickHouseDialect(Dialect):
 
     def distinct(self, column: str, approximate: bool) -> str:
         return f"count(DISTINCT {column})"  # the rollups keep uniqCombined64 states instead
+
+    def actions_in(self, store: Store, app: str, start: dt.datetime, end: dt.datetime) -> int:
+        return 0  # distinct counts are exact on the raw rows
 
     def plan(
         self, q: Query, settings: Settings, now: dt.datetime, sql: str, params: list[Any]

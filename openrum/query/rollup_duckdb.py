@@ -128,7 +128,7 @@ def rebuild_sql() -> list[str]:
 def _merge(m: Metric, settings: Settings) -> str | None:
     """How a metric reads from ``actions_1h`` (or its histograms, ``{measure}_h``/``_t``)."""
     if m.kind == "count":
-        return "sum(rows)"
+        return "coalesce(sum(rows), 0)"
     if m.kind == "page_views":
         types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
         return f"coalesce(sum(rows) FILTER (WHERE action_type IN {types}), 0)"
@@ -149,7 +149,7 @@ def _merge(m: Metric, settings: Settings) -> str | None:
         if m.stat in ("min", "max"):
             return f"{m.stat}({c}_{m.stat})"
         if q is not None and settings.query_approximate_percentiles:
-            return bucket_quantile(f"{c}_h", f"{c}_t", q)
+            return ""  # from the histograms (see plan)
     return None
 
 
@@ -187,16 +187,17 @@ def plan(
 
     # Counts and sums: the rollup's whole hours and the ragged ends, summed by the keys.
     sums = [m for m in rolled if not (m.kind == "stat" and STATS[m.stat or ""] is not None)]
+    pct = [m for m in rolled if m not in sums]
+    ms = tuple(dict.fromkeys(m.measure for m in pct if m.measure))
     sel = [*time_key, *dims, "sum(rows) AS rows_"]
     sel += [f'{_merge(m, settings)} AS "{m.name}"' for m in sums]
+    sel += [f"min({m}_min) AS {m}_lo, max({m}_max) AS {m}_hi" for m in ms]
     union = f"SELECT * FROM actions_1h WHERE {whole} UNION ALL BY NAME {aggregate_sql(ragged)}"
     body = f"SELECT {', '.join(sel)} FROM ({union}){numbered}"
     out_params += [*whole_params, *ragged_params]
 
     # Percentiles: per key and measure a MAP(bucket, count), merged by summing the buckets.
-    pct = [m for m in rolled if m not in sums]
     if pct:
-        ms = tuple(dict.fromkeys(m.measure for m in pct if m.measure))
         marks = ", ".join("?" * len(ms))
         hist = (
             f"SELECT * FROM actions_1h_hist WHERE {whole} AND measure IN ({marks}) "
@@ -213,13 +214,19 @@ def plan(
             assert m.measure is not None and m.stat is not None
             only = f"FILTER (WHERE measure = '{m.measure}')"
             entries = f"map_from_entries(list({{'key': bucket, 'value': n}}) {only})"
-            sel.append(
-                f'{bucket_quantile(entries, f"sum(n) {only}", STATS[m.stat] or 0)} AS "{m.name}"'
-            )
+            sel += [f'{entries} AS "{m.name}_h"', f'sum(n) {only} AS "{m.name}_t"']
         grouping = f" GROUP BY {', '.join(keys)}" if keys else ""
         hists = f"SELECT {', '.join(sel)} FROM ({merged}){grouping}"
         on = f"USING ({', '.join(keys)})" if keys else "ON true"
-        body = f"SELECT * FROM ({body}) AS v LEFT JOIN ({hists}) AS h {on}"
+        # Each percentile from its histogram, clamped to its measure's minimum and maximum.
+        values = []
+        for m in pct:
+            assert m.measure is not None
+            h, t = _quote(f"{m.name}_h"), _quote(f"{m.name}_t")
+            level = STATS[m.stat or ""] or 0.0
+            value = bucket_quantile(h, t, level, f"{m.measure}_lo", f"{m.measure}_hi")
+            values.append(f"{value} AS {_quote(m.name)}")
+        body = f"SELECT *, {', '.join(values)} FROM ({body}) AS v LEFT JOIN ({hists}) AS h {on}"
 
     if rest:
         raw = compile_query(

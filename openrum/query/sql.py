@@ -7,6 +7,7 @@ their start. Values are bound parameters; names come from catalogues.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import time
@@ -205,12 +206,28 @@ def _value(v: Any) -> Any:
     return v
 
 
+def counting_sessions(
+    store: Store, settings: Settings, app: str, start: dt.datetime, end: dt.datetime
+) -> Settings:
+    """The settings to answer a range with: distinct sessions exact over a range of few actions
+    (query_exact_sessions_max_actions), by HyperLogLog over more."""
+    if settings.query_approximate_sessions and (
+        DIALECTS[store.engine].actions_in(store, app, start, end)
+        <= settings.query_exact_sessions_max_actions
+    ):
+        return dataclasses.replace(settings, query_approximate_sessions=False)
+    return settings
+
+
 def run_query(
     store: Store, q: Query, settings: Settings, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Run a query on a store; return ``{"rows": [...], "meta": {...}}``. Raises QueryError."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     dialect = DIALECTS[store.engine]
+    if any(resolve_metric(m).kind in ("sessions", "error_sessions") for m in q.metrics):
+        start, end = time_range(q, now, settings.query_default_hours)
+        settings = counting_sessions(store, settings, q.app, start, end)
     compiled = compile_query(q, settings, now, dialect)
     sql, params = dialect.plan(q, settings, now, compiled.sql, compiled.params)  # rollups
     began = time.perf_counter()

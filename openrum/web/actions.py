@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from openrum.collect.app import Collector
 from openrum.query.dialect import DIALECTS
+from openrum.query.sql import counting_sessions
 from openrum.scoring.apdex import rating
 from openrum.settings import Settings
 from openrum.store.base import Store
@@ -28,6 +29,7 @@ from openrum.web.scope import Scope, json_response, limit_of, request_scope
 def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
     """Actions by name and type in the scope, most frequent first."""
     d = DIALECTS[store.engine]
+    settings = counting_sessions(store, settings, scope.app, scope.start, scope.end)
     approx = settings.query_approximate_percentiles
     where, params = scope.where("actions", store.engine)
     satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
