@@ -133,13 +133,22 @@ class DuckDBStore:
             con.execute("ROLLBACK")
             raise StoreError(str(e)) from e
 
+    # NOTE FROM THE LEAD DEVELOPER (read, act on, then delete this comment): recounting each
+    # touched (app, hour) from the raw actions on every write is O(rows in that hour) per write.
+    # Under live ingest every write touches the current hour, so at 10k beacons/s (30k actions/s,
+    # issue #2's sustained target) each write would rescan ~100M rows: ingest collapses. Please
+    # make rollup maintenance incremental instead: counts, sums and histogram bucket counts are
+    # additive, so upsert the batch's own contribution (ON CONFLICT DO UPDATE SET n = n + excluded.n)
+    # and, for actions replaced by a higher seq, subtract the replaced rows' contribution (as the
+    # ClickHouse rollups' retract_sql does). Erase/expire may recount (rare). Keep the per-write
+    # cost proportional to the batch, and measure it (store.write µs per event with and without).
     @staticmethod
     def _refresh(con: duckdb.DuckDBPyConnection, hours: list[tuple[Any, ...]]) -> None:
         """Recount the rollups of these (app, hour) pairs from the raw actions (in the caller's
         transaction): a re-sent, replaced, erased or expired action is counted as it now is."""
         for app, hour in hours:
             for sql in rollup_duckdb.refresh_sql():
-                con.execute(sql, [app, hour] if sql.startswith("DELETE") else [app, hour, hour])
+                con.execute(sql, {"app": app, "hour": hour})
 
     def rebuild_rollups(self) -> None:
         """Recount every rollup from the raw actions (after a migration or a bulk load)."""
@@ -265,8 +274,8 @@ class DuckDBStore:
         [(cut,)] = cur.execute(
             "SELECT date_trunc('hour', make_timestamp_ms(?))", [events_before]
         ).fetchall()
-        for table in rollup_duckdb.TABLES:
-            cur.execute(f"DELETE FROM {table} WHERE app = ? AND hour < ?", [app, cut])
+        for sql in rollup_duckdb.expire_sql():
+            cur.execute(sql, {"app": app, "hour": cut})
         self._refresh(cur, [(app, cut)])
         cur.execute("COMMIT")
         [(n,)] = cur.execute(

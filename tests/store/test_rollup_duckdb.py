@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from openrum.query import rollup_duckdb
-from openrum.query.dialect import BUCKETS_PER_E
+from openrum.query.dialect import BUCKETS_PER_E, DIALECTS
 from openrum.query.model import Query
-from openrum.query.sql import run_query
+from openrum.query.sql import compile_query, run_query
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.duckdb import DuckDBStore
@@ -40,8 +40,35 @@ CASES: list[dict[str, Any]] = [
     },
     {"metrics": ["count", "cls:p75"], "filters": [["action_type", "in", ["load", "xhr"]]]},
     {"metrics": ["apdex", "duration:p95"], "filters": [["action_type", "is_not", "xhr"]]},
+    {
+        "metrics": ["count", "page_views", "sessions", "duration:p50", "apdex"],
+        "dimensions": ["page"],
+        "order_by": ["-count", "page"],
+    },
+    {
+        "metrics": ["duration:p50"],
+        "dimensions": ["page"],
+        "interval": "1h",
+        "filters": [["page", "in", ["/", "/cart"]]],
+        "order_by": ["time", "page"],
+    },
+    {  # NULL browsers are a group of their own
+        "metrics": ["count", "sessions", "lcp:p75", "apdex"],
+        "dimensions": ["browser", "browser_version"],
+        "filters": [["device", "is", "mobile"]],
+        "order_by": ["-count", "browser"],
+    },
+    {
+        "metrics": ["page_views", "sessions", "duration:p50"],
+        "dimensions": ["country"],
+        "filters": [["country", "is_not", "FR"]],
+        "order_by": ["country"],
+    },
+    {"metrics": ["count", "lcp:p90"], "interval": "1d"},
 ]
 RANGES = [
+    ("2026-11-18T00:00:00Z", "2026-11-21T00:00:00Z"),  # whole days
+    ("2026-11-19T22:17:00Z", "2026-11-21T01:00:00Z"),  # a day, hours around it, a ragged end
     ("2026-11-20T08:00:00Z", "2026-11-20T12:00:00Z"),  # whole hours
     ("2026-11-20T08:41:00Z", "2026-11-20T11:07:00Z"),  # ragged ends
     ("2026-11-19T23:00:00Z", "2026-11-20T10:30:00Z"),  # empty hours, a ragged end
@@ -68,9 +95,12 @@ def same(rolled: list[dict[str, Any]], raw: list[dict[str, Any]]) -> None:
 
 
 def assert_rollups_match(store: DuckDBStore) -> None:
+    d = DIALECTS["duckdb"]
     for start, end in RANGES:
         for case in CASES:
             body = {**case, "start": start, "end": end}
+            q = Query(app="shop", **body)
+            assert rollup_duckdb.plan(q, SETTINGS, NOW, d, "", []) is not None, body
             same(answers(store, SETTINGS, **body), answers(store, RAW, **body))
 
 
@@ -99,20 +129,18 @@ def test_the_migration_is_current() -> None:
 
 
 def test_the_planner_uses_rollups_and_answers_as_the_raw_rows(store: DuckDBStore) -> None:
-    from openrum.query.dialect import DIALECTS
-    from openrum.query.sql import compile_query
-
     d = DIALECTS["duckdb"]
     q = Query(app="shop", metrics=["count", "lcp:p75"], start=RANGES[1][0], end=RANGES[1][1])
     compiled = compile_query(q, SETTINGS, NOW, d)
     assert "actions_1h" in d.plan(q, SETTINGS, NOW, compiled.sql, compiled.params)[0]
-    # Not by page, not by 15 minutes, not exact percentiles: the raw rows.
+    # Not by release, not INP by page, not by 15 minutes, not exact percentiles: the raw rows.
     for other, settings in (
-        ({"dimensions": ["page"]}, SETTINGS),
+        ({"dimensions": ["release"]}, SETTINGS),
+        ({"dimensions": ["page"], "metrics": ["inp:p75"]}, SETTINGS),
         ({"interval": "15m"}, SETTINGS),
         ({}, dataclasses.replace(SETTINGS, query_approximate_percentiles=False)),
     ):
-        q = Query(app="shop", metrics=["lcp:p75"], **other)  # type: ignore[arg-type]
+        q = Query(app="shop", **{"metrics": ["lcp:p75"], **other})
         compiled = compile_query(q, settings, NOW, d)
         assert d.plan(q, settings, NOW, compiled.sql, compiled.params)[0] == compiled.sql
     assert_rollups_match(store)
