@@ -21,14 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pyarrow as pa
 
 from bench.report import machine, write_section
 from openrum.query.model import Query
 from openrum.query.rollup_duckdb import TABLES
 from openrum.query.sql import run_query
+from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import StoreError
-from openrum.store.duckdb import DuckDBStore
+from openrum.store.duckdb import _ACTIONS_UPSERT, DuckDBStore
 from openrum.web import actions, distribution, errors, sessions
 from openrum.web.scope import Scope
 
@@ -117,10 +119,10 @@ PANELS: dict[str, dict[str, Any]] = {
 # The dashboard's own endpoints (openrum/web/*.py), called as the routes call them.
 ENDPOINTS: dict[str, Callable[[DuckDBStore, Scope, Settings], Any]] = {
     "overview: load-time histogram (/distribution)": lambda st, sc, se: distribution.histogram(
-        st, sc.narrowed("action_type", "load"), "duration", 40
+        st, sc.narrowed("action_type", "load"), "duration", 40, se
     ),
     "performance: LCP histogram (/distribution)": lambda st, sc, se: distribution.histogram(
-        st, sc, "lcp", 40
+        st, sc, "lcp", 40, se
     ),
     "actions: table (/actions)": lambda st, sc, se: actions.table(st, sc, se, 200),
     "errors: groups (/errors)": lambda st, sc, se: errors.groups(st, sc, 100),
@@ -221,6 +223,50 @@ def rollup_size(store: DuckDBStore) -> tuple[int, int]:
     return rows, int(blocks) * int(block_size)
 
 
+WRITES = 5  # batches per kind of write measured
+BATCH = 1000  # actions per batch, about what one flush of a busy collector writes
+
+
+def write_cost(store: DuckDBStore, n: int) -> tuple[float, float, float]:
+    """µs per action of writing batches of new actions into the filled store: the plain upsert
+    alone (what a write cost before rollups, rolled back), then ``store.write`` (upsert and
+    rollups), then the same actions again with a higher seq (each replaces a stored version,
+    whose contribution the rollups take out). Medians over WRITES batches."""
+    con = store._con
+    plain: list[float] = []
+    new: list[float] = []
+    replaced: list[float] = []
+    for i in range(WRITES):
+        offset = n * (i + 1)  # new eids, at times spread over the week like the rest
+        rows = con.sql(
+            f"SELECT * REPLACE (eid + {offset} AS eid) FROM actions "
+            f"WHERE eid % {max(n // BATCH, 1)} = {i} LIMIT {BATCH}"
+        ).to_arrow_table()
+        con.execute("BEGIN")
+        con.register("batch", rows)
+        began = time.perf_counter()
+        con.execute(_ACTIONS_UPSERT).fetchall()
+        plain.append(time.perf_counter() - began)
+        con.unregister("batch")
+        con.execute("ROLLBACK")
+        for kind, batch in (
+            (new, rows),
+            (
+                replaced,
+                rows.set_column(
+                    rows.schema.get_field_index("seq"),
+                    "seq",
+                    pa.array([2] * rows.num_rows, pa.int64()),
+                ),
+            ),
+        ):
+            began = time.perf_counter()
+            store.write(Batch(actions=batch))
+            kind.append(time.perf_counter() - began)
+    p, w, r = (statistics.median(t) / BATCH * 1e6 for t in (plain, new, replaced))
+    return p, w, r
+
+
 def _query(body: dict[str, Any]) -> Query:
     return msgspec.convert(
         {"app": "bench", "from": WEEK["start"], "to": WEEK["end"], **body}, Query
@@ -257,11 +303,15 @@ def main() -> int:
             took, rebuilt = fill(store, n)
             size = (Path(tmp) / "bench.duckdb").stat().st_size
             rows, rollup_bytes = rollup_size(store)
+            plain, new, again = write_cost(store, n)
             notes.append(
                 f"{n:,} actions generated in {took:.0f} s; file {size / 1e6:,.0f} MB "
                 f"({size / n:.0f} bytes per action, errors and rollups included); rollups "
                 f"{rows:,} rows, {rollup_bytes / 1e6:,.1f} MB ({rollup_bytes / n:.1f} bytes per "
-                f"action), recounted from the raw rows in {rebuilt:.1f} s"
+                f"action), recounted from the raw rows in {rebuilt:.1f} s; writing batches of "
+                f"{BATCH:,} actions: {plain:,.0f} µs per action for the upsert alone, "
+                f"{new:,.0f} µs with the rollups kept, {again:,.0f} µs when each replaces a "
+                "stored version (a higher seq)"
             )
             calls: dict[str, Callable[[], Any]] = {
                 name: functools.partial(run_query, store, _query(body), settings, NOW)

@@ -1,21 +1,27 @@
-# NOTE FROM THE LEAD DEVELOPER: read the note above DuckDBStore._refresh in openrum/store/duckdb.py (then delete this line).
-"""Rollups on DuckDB: hourly aggregates per application × action type, kept by the store.
+"""Rollups on DuckDB: hourly and daily aggregates per application × a few dimensions.
 
-``actions_1h`` holds, per (app, hour, action_type), the row count, Apdex counts, and per measure
-its count, sum, minimum and maximum and, per Web Vital, its good and poor counts.
-``actions_1h_hist`` holds the percentile state: per (app, hour, action_type, measure) a
-histogram over the log-spaced buckets of openrum/query/dialect.py (about 2 % wide), one row per
-bucket; merging is a sum, a percentile is exact to the bucket width.
+Each rollup (``ROLLUPS``: by action type; by page; by action name; by country and region; by
+browser, version and device; always with the action type) has four tables. ``{name}_1h`` holds
+per (app, hour, dimensions) the row count, Apdex counts, errors on actions, per measure its
+count, sum, minimum and maximum, and per Web Vital its good and poor counts. ``{name}_1h_hist``
+holds the percentile state: per measure a histogram over the log-spaced buckets of
+openrum/query/dialect.py (about 2 % wide), one row per bucket; merging is a sum and a
+percentile is exact to the bucket width. ``_1d`` tables hold the same per day.
 
-The store keeps them exact by recomputing, in the transaction that changes the raw rows, every
-hour those rows fall in (``refresh_sql``): a re-sent event, an action replaced by a higher
-``seq``, an erased session or an expired hour are all the same recount, idempotent by
-construction. ``rebuild`` is the same recount over every hour (migration, bulk loads).
+The store keeps them in the transaction that writes the raw rows, in proportion to the batch:
+``add_sql`` merges the batch's contribution into the hourly and daily rows, signed (+1 for an
+action stored now, -1 for the stored version a higher ``seq`` replaces; a re-sent action is
+not stored again and adds nothing). Counts, sums and histograms stay exact; a replaced value
+may linger in a minimum or maximum, so those serve only as bounds for percentiles (the
+``min``/``max`` metrics come from the raw rows). Erasure and expiry recount the hours they
+touch from the raw rows (``refresh_sql``); ``rebuild_sql`` recounts everything (the migration,
+bulk loads).
 
-``plan`` answers a query from them when its dimensions and filters are only ``action_type``,
-its interval (if any) whole hours and its percentiles approximate, with the ClickHouse planner's
-rules (openrum/query/rollup.py): whole hours from the rollups, the range's ragged ends from the
-raw rows through the same aggregation. Metrics a rollup cannot give (distinct sessions, errors)
+``plan`` answers a query from the first rollup holding its dimensions, filters and percentile
+measures, when its interval (if any) is whole hours and its percentiles approximate, with the
+ClickHouse planner's rules (openrum/query/rollup.py): whole days from the daily table, whole
+hours around them from the hourly one, the range's ragged ends from the raw rows through the
+same aggregation. Metrics a rollup cannot give (distinct sessions, errors, minimum, maximum)
 come from the raw query for those metrics alone, joined on the same keys.
 """
 
@@ -38,52 +44,68 @@ from openrum.query.model import (
 from openrum.query.rollup import Rollup, _filters, _hour_up
 from openrum.settings import Settings
 
-# The percentiles the dashboard shows by page, country and browser: load time and LCP. Other
-# percentiles by those dimensions come from the raw rows.
+# The percentiles the dashboard shows by page, country and browser: load time and LCP (and by
+# action name: duration). Other percentiles by those dimensions come from the raw rows.
 _KEY = ("duration", "lcp")
 ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the planner takes the first that answers
     Rollup("actions", "actions", ("action_type",), MEASURES),
     Rollup("actions_page", "actions", ("action_type", "page"), _KEY),
+    Rollup("actions_name", "actions", ("action_type", "action_name"), ("duration",)),
     Rollup("actions_geo", "actions", ("action_type", "country", "region"), _KEY),
     Rollup(
         "actions_browser", "actions", ("action_type", "browser", "browser_version", "device"), _KEY
     ),
 )
 GRAINS = ("1h", "1d")  # an hourly table per rollup, and a daily one summed from it
-TABLES = tuple(f"{r.name}_{g}{h}" for r in ROLLUPS for g in GRAINS for h in ("", "_hist"))
+TABLES = tuple(
+    f"{r.name}_{g}{h}" for r in ROLLUPS for g in GRAINS for h in ("", "_measures", "_hist")
+)
 MIGRATION = "004_rollups.sql"  # openrum/store/sql/duckdb/; rebuilt from the raw rows once
 
 
-def _values() -> list[tuple[str, str, str]]:
-    """(column, type, aggregate over raw actions) of a rollup's value columns."""
-    cols = [
-        ("rows", "BIGINT", "count(*)"),
-        ("apdex_s", "BIGINT", "count(*) FILTER (WHERE apdex = 'S')"),
-        ("apdex_t", "BIGINT", "count(*) FILTER (WHERE apdex = 'T')"),
-        ("apdex_n", "BIGINT", "count(apdex)"),
-    ]
-    for m in MEASURES:
-        cols += [
-            (f"{m}_n", "BIGINT", f"count({m})"),
-            (f"{m}_sum", "DOUBLE", f"coalesce(sum({m}), 0)::DOUBLE"),
-            (f"{m}_min", "DOUBLE", f"min({m})::DOUBLE"),
-            (f"{m}_max", "DOUBLE", f"max({m})::DOUBLE"),
-        ]
-    for v, (good, poor) in VITAL_THRESHOLDS.items():
-        cols += [
-            (f"{v}_good", "BIGINT", f"count(*) FILTER (WHERE {v} <= {good})"),
-            (f"{v}_poor", "BIGINT", f"count(*) FILTER (WHERE {v} > {poor})"),
-        ]
-    return cols
+# Value columns of ``{name}_{grain}``: (column, aggregate over action rows carrying a ``sign``,
+# +1 for a row counted in, -1 for a row taken out: a version replaced by a higher seq).
+COUNTS = (
+    ("rows", "coalesce(sum(sign), 0)"),
+    ("apdex_s", "coalesce(sum(sign) FILTER (WHERE apdex = 'S'), 0)"),
+    ("apdex_t", "coalesce(sum(sign) FILTER (WHERE apdex = 'T'), 0)"),
+    ("apdex_n", "coalesce(sum(sign) FILTER (WHERE apdex IS NOT NULL), 0)"),
+    ("action_errors", "coalesce(sum(sign * errors), 0)"),
+    ("errored", "coalesce(sum(sign) FILTER (WHERE errors > 0), 0)"),
+)
 
 
-VALUES = _values()
+def _threshold(which: int) -> str:
+    """The good (0) or poor (1) threshold of the row's measure; NULL for a measure without."""
+    whens = " ".join(f"WHEN '{v}' THEN {t[which]}" for v, t in VITAL_THRESHOLDS.items())
+    return f"CASE measure {whens} END"
+
+
+# Value columns of ``{name}_{grain}_measures``, one row per measure: its count and sum (exact),
+# minimum and maximum (bounds for percentiles: a replaced value may linger in them), and for a
+# Web Vital the counts rated good and poor.
+MEASURE_STATS = (
+    ("n", "coalesce(sum(sign), 0)"),
+    ("total", "coalesce(sum(sign * v), 0)"),
+    ("low", "min(v) FILTER (WHERE sign > 0)"),
+    ("high", "max(v) FILTER (WHERE sign > 0)"),
+    ("good", f"coalesce(sum(sign) FILTER (WHERE v <= {_threshold(0)}), 0)"),
+    ("poor", f"coalesce(sum(sign) FILTER (WHERE v > {_threshold(1)}), 0)"),
+)
+_TYPES = {"total": "DOUBLE", "low": "DOUBLE", "high": "DOUBLE"}
+_SIGNED = "(SELECT *, 1 AS sign FROM actions WHERE {where})"  # raw rows, each counted in once
 
 
 def _resum(name: str) -> str:
     """How a value column of finer rows adds up: minimum, maximum or sum."""
-    fn = "min" if name.endswith("_min") else "max" if name.endswith("_max") else "sum"
+    fn = {"low": "min", "high": "max"}.get(name, "sum")
     return f"{fn}({name}) AS {name}"
+
+
+def _merged(name: str) -> str:
+    """A MERGE's update of a value column by a delta row ``d`` of the same key."""
+    fn = {"low": "least", "high": "greatest"}.get(name)
+    return f"{name} = {fn}(t.{name}, d.{name})" if fn else f"{name} = t.{name} + d.{name}"
 
 
 def ddl() -> str:
@@ -95,66 +117,121 @@ def ddl() -> str:
         "",
     ]
     for r in ROLLUPS:
-        head = ["    app VARCHAR NOT NULL", "    hour TIMESTAMP NOT NULL"]
-        head += [f"    {d} VARCHAR{' NOT NULL' if d == 'action_type' else ''}" for d in r.dims]
-        values = [f"    {n} {t}{' NOT NULL' if t == 'BIGINT' else ''}" for n, t, _ in VALUES]
-        hist = [
-            "    measure VARCHAR NOT NULL",
-            "    bucket SMALLINT NOT NULL",
-            "    n BIGINT NOT NULL",
-        ]
+        head = ["app VARCHAR NOT NULL", "hour TIMESTAMP NOT NULL"]
+        head += [f"{d} VARCHAR{' NOT NULL' if d == 'action_type' else ''}" for d in r.dims]
+        counts = [f"{n} BIGINT NOT NULL" for n, _ in COUNTS]
+        stats = ["measure VARCHAR NOT NULL"]
+        stats += [f"{n} {_TYPES.get(n, 'BIGINT NOT NULL')}" for n, _ in MEASURE_STATS]
+        hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n BIGINT NOT NULL"]
         for g in GRAINS:
-            out += [f"CREATE TABLE {r.name}_{g} (", ",\n".join(head + values), ");", ""]
-            out += [f"CREATE TABLE {r.name}_{g}_hist (", ",\n".join(head + hist), ");", ""]
+            for suffix, cols in (("", counts), ("_measures", stats), ("_hist", hist)):
+                body = ",\n".join(f"    {c}" for c in head + cols)
+                out += [f"CREATE TABLE {r.name}_{g}{suffix} (\n{body}\n);", ""]
     return "\n".join(out)
 
 
-def aggregate_sql(r: Rollup, where: str) -> str:
-    """Hourly rows of rollup ``r`` from the raw actions matching ``where``."""
-    values = ", ".join(f"{e} AS {n}" for n, _, e in VALUES)
+def counts_sql(r: Rollup, where: str, rows: str = _SIGNED, grain: str = "hour") -> str:
+    """Rows of ``{r}_{grain}`` from signed action rows: by default the raw actions matching
+    ``where``."""
+    values = ", ".join(f"{e} AS {n}" for n, e in COUNTS)
     return (
-        f"SELECT app, date_trunc('hour', time) AS hour, {', '.join(r.dims)}, "
-        f"{values} FROM actions WHERE {where} GROUP BY ALL"
+        f"SELECT app, date_trunc('{grain}', time) AS hour, {', '.join(r.dims)}, "
+        f"{values} FROM {rows.format(where=where)} GROUP BY ALL"
     )
 
 
-def histogram_sql(r: Rollup, where: str, measures: tuple[str, ...] | None = None) -> str:
-    """Hourly histogram rows of rollup ``r`` from the raw actions matching ``where``."""
-    ms = measures or r.digests
+def _unpivot(r: Rollup, where: str, ms: tuple[str, ...], rows: str, grain: str) -> str:
     cols = ", ".join(f"{m}::DOUBLE AS {m}" for m in ms)
-    dims = ", ".join(r.dims)
     return (
-        f"SELECT app, hour, {dims}, measure, {log_bucket('v')} AS bucket, count(*) AS n "
-        f"FROM (UNPIVOT (SELECT app, date_trunc('hour', time) AS hour, {dims}, "
-        f"{cols} FROM actions WHERE {where}) ON {', '.join(ms)} "
-        "INTO NAME measure VALUE v) GROUP BY ALL"
+        f"(UNPIVOT (SELECT app, date_trunc('{grain}', time) AS hour, {', '.join(r.dims)}, sign, "
+        f"{cols} FROM {rows.format(where=where)}) ON {', '.join(ms)} "
+        "INTO NAME measure VALUE v)"
     )
+
+
+def measures_sql(
+    r: Rollup,
+    where: str,
+    measures: tuple[str, ...] | None = None,
+    rows: str = _SIGNED,
+    grain: str = "hour",
+) -> str:
+    """Rows of ``{r}_{grain}_measures`` from signed action rows."""
+    values = ", ".join(f"{e} AS {n}" for n, e in MEASURE_STATS)
+    source = _unpivot(r, where, measures or r.digests, rows, grain)
+    return f"SELECT app, hour, {', '.join(r.dims)}, measure, {values} FROM {source} GROUP BY ALL"
+
+
+def histogram_sql(
+    r: Rollup,
+    where: str,
+    measures: tuple[str, ...] | None = None,
+    rows: str = _SIGNED,
+    grain: str = "hour",
+) -> str:
+    """Rows of ``{r}_{grain}_hist`` from signed action rows."""
+    source = _unpivot(r, where, measures or r.digests, rows, grain)
+    return (
+        f"SELECT app, hour, {', '.join(r.dims)}, measure, {log_bucket('v')} AS bucket, "
+        f"sum(sign) AS n FROM {source} GROUP BY ALL"
+    )
+
+
+# The three tables of a rollup and grain: suffix, key columns after the dimensions, value
+# columns, and the SELECT making their rows from signed action rows.
+_PARTS = (
+    ("", (), tuple(n for n, _ in COUNTS), counts_sql),
+    ("_measures", ("measure",), tuple(n for n, _ in MEASURE_STATS), measures_sql),
+    ("_hist", ("measure", "bucket"), ("n",), histogram_sql),
+)
 
 
 def _days_sql(r: Rollup, where: str) -> list[str]:
     """INSERTs of daily rows summed from the hourly rows matching ``where``."""
-    day = f"app, date_trunc('day', hour) AS hour, {', '.join(r.dims)}"
-    values = ", ".join(_resum(n) for n, _, _ in VALUES)
-    return [
-        f"INSERT INTO {r.name}_1d BY NAME SELECT {day}, {values} FROM {r.name}_1h "
-        f"WHERE {where} GROUP BY ALL",
-        f"INSERT INTO {r.name}_1d_hist BY NAME SELECT {day}, measure, bucket, sum(n) AS n "
-        f"FROM {r.name}_1h_hist WHERE {where} GROUP BY ALL",
-    ]
+    out = []
+    for suffix, keys, values, _ in _PARTS:
+        cols = ", ".join(["app", "date_trunc('day', hour) AS hour", *r.dims, *keys])
+        sums = ", ".join(_resum(n) for n in values)
+        out.append(
+            f"INSERT INTO {r.name}_1d{suffix} BY NAME SELECT {cols}, {sums} "
+            f"FROM {r.name}_1h{suffix} WHERE {where} GROUP BY ALL"
+        )
+    return out
+
+
+def add_sql(delta: str) -> list[str]:
+    """Statements adding the contribution of the signed action rows in table ``delta`` (+1
+    stored now, -1 replaced) to every rollup, hourly and daily: the cost of a write follows its
+    batch, not the hour it lands in."""
+    rows = f"(SELECT * FROM {delta} WHERE {{where}})"
+    out = []
+    for r in ROLLUPS:
+        for grain, g in (("hour", "1h"), ("day", "1d")):
+            for suffix, keys, values, select in _PARTS:
+                key = ["app", "hour", *r.dims, *keys]
+                on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM d.{k}" for k in key)
+                sets = ", ".join(_merged(n) for n in values)
+                source = select(r, "true", rows=rows, grain=grain)
+                out.append(
+                    f"MERGE INTO {r.name}_{g}{suffix} AS t USING ({source}) AS d ON {on} "
+                    f"WHEN MATCHED THEN UPDATE SET {sets} WHEN NOT MATCHED THEN INSERT BY NAME"
+                )
+    return out
 
 
 def refresh_sql() -> list[str]:
-    """Statements recounting the rollups of one hour and its day (parameters $app, $hour)."""
+    """Statements recounting the rollups of one hour and its day from the raw actions
+    (parameters $app, $hour): after an erasure or expiry."""
     raw = "app = $app AND time >= $hour AND time < $hour + INTERVAL 1 HOUR"
     day = "app = $app AND hour >= date_trunc('day', $hour) "
     day += "AND hour < date_trunc('day', $hour) + INTERVAL 1 DAY"
     out = []
     for r in ROLLUPS:
-        for table, select in (("", aggregate_sql), ("_hist", histogram_sql)):
-            out.append(f"DELETE FROM {r.name}_1h{table} WHERE app = $app AND hour = $hour")
-            out.append(f"INSERT INTO {r.name}_1h{table} BY NAME {select(r, raw)}")
+        for suffix, _, _, select in _PARTS:
+            out.append(f"DELETE FROM {r.name}_1h{suffix} WHERE app = $app AND hour = $hour")
+            out.append(f"INSERT INTO {r.name}_1h{suffix} BY NAME {select(r, raw)}")
             out.append(
-                f"DELETE FROM {r.name}_1d{table} WHERE app = $app "
+                f"DELETE FROM {r.name}_1d{suffix} WHERE app = $app "
                 "AND hour = date_trunc('day', $hour)"
             )
         out += _days_sql(r, day)
@@ -175,15 +252,15 @@ def rebuild_sql() -> list[str]:
     """Statements recounting every rollup from the raw actions."""
     out = [f"DELETE FROM {t}" for t in TABLES]
     for r in ROLLUPS:
-        out.append(f"INSERT INTO {r.name}_1h BY NAME {aggregate_sql(r, 'true')}")
-        out.append(f"INSERT INTO {r.name}_1h_hist BY NAME {histogram_sql(r, 'true')}")
+        out += [f"INSERT INTO {r.name}_1h{p[0]} BY NAME {p[3](r, 'true')}" for p in _PARTS]
         out += _days_sql(r, "true")
     return out
 
 
 # -- planning --------------------------------------------------------------------------------------
 def _merge(m: Metric, settings: Settings) -> str | None:
-    """How a metric reads from ``actions_1h`` (or its histograms, ``{measure}_h``/``_t``)."""
+    """How a metric reads from a rollup's counts and measures rows; "" for a percentile (from
+    the histograms); None when rollups do not keep it."""
     if m.kind == "count":
         return "coalesce(sum(rows), 0)"
     if m.kind == "page_views":
@@ -191,23 +268,29 @@ def _merge(m: Metric, settings: Settings) -> str | None:
         return f"coalesce(sum(rows) FILTER (WHERE action_type IN {types}), 0)"
     if m.kind == "apdex":
         return "(sum(apdex_s) + sum(apdex_t) / 2.0) / nullif(sum(apdex_n), 0)"
+    if m.kind == "action_errors":
+        return "coalesce(sum(action_errors), 0)"
+    if m.kind == "action_error_share":
+        return "sum(errored) / nullif(sum(rows), 0)"
     if m.kind == "share" and m.measure and m.stat:
-        v = m.measure
         part = {
-            "good_share": f"sum({v}_good)",
-            "needs_improvement_share": f"(sum({v}_n) - sum({v}_good) - sum({v}_poor))",
-            "poor_share": f"sum({v}_poor)",
+            "good_share": _of("good", m.measure),
+            "needs_improvement_share": f"({_of('n', m.measure)} - {_of('good', m.measure)} "
+            f"- {_of('poor', m.measure)})",
+            "poor_share": _of("poor", m.measure),
         }[m.stat]
-        return f"{part} / nullif(sum({v}_n), 0)"
+        return f"{part} / nullif({_of('n', m.measure)}, 0)"
     if m.kind == "stat" and m.measure and m.stat:
-        c, q = m.measure, STATS[m.stat]
         if m.stat == "avg":
-            return f"sum({c}_sum) / nullif(sum({c}_n), 0)"
-        if m.stat in ("min", "max"):
-            return f"{m.stat}({c}_{m.stat})"
-        if q is not None and settings.query_approximate_percentiles:
+            return f"{_of('total', m.measure)} / nullif({_of('n', m.measure)}, 0)"
+        if STATS[m.stat] is not None and settings.query_approximate_percentiles:
             return ""  # from the histograms (see plan)
     return None
+
+
+def _of(stat: str, measure: str, fn: str = "sum") -> str:
+    """A measure's statistic summed (or ``fn``) over the rows of the measures table."""
+    return f"{fn}({stat}) FILTER (WHERE measure = '{measure}')"
 
 
 def _day_up(t: dt.datetime) -> dt.datetime:
@@ -236,9 +319,10 @@ def plan(
     rolled = [m for m in metrics if m.source == "actions" and _merge(m, settings) is not None]
     pct = [m for m in rolled if _merge(m, settings) == ""]
     measures = tuple(dict.fromkeys(m.measure for m in pct if m.measure))
+    stated = tuple(dict.fromkeys(m.measure for m in rolled if m.measure))  # shares, avg too
     used = {*q.dimensions, *(f[0] for f in q.filters)}
     rollup = next(
-        (r for r in ROLLUPS if used <= set(r.dims) and set(measures) <= set(r.digests)), None
+        (r for r in ROLLUPS if used <= set(r.dims) and set(stated) <= set(r.digests)), None
     )
     start, end = time_range(q, now, settings.query_default_hours)
     h0, h1 = _hour_up(start), end.replace(minute=0, second=0, microsecond=0)
@@ -272,15 +356,29 @@ def plan(
         ]
 
     numbered = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    # Counts and sums, and each percentile's measure's minimum and maximum.
+    # Counts and sums (the counts rows and the measures' rows, side by side in one union), and
+    # each percentile's measure's minimum and maximum.
     sums = [m for m in rolled if m not in pct]
     sel = [*time_key, *dims, "sum(rows) AS rows_"]
     sel += [f'{_merge(m, settings)} AS "{m.name}"' for m in sums]
-    sel += [f"min({m}_min) AS {m}_lo, max({m}_max) AS {m}_hi" for m in measures]
+    sel += [
+        f"{_of('low', c, 'min')} AS {c}_lo, {_of('high', c, 'max')} AS {c}_hi" for c in measures
+    ]
     union, out_params = pieces(
-        f"{rollup.name}_1h", f"{rollup.name}_1d", aggregate_sql(rollup, "{where}")
+        f"{rollup.name}_1h", f"{rollup.name}_1d", counts_sql(rollup, "{where}")
     )
-    body = f"SELECT {', '.join(sel)} FROM ({union}){numbered}"
+    if stated:
+        stats, stats_params = pieces(
+            f"{rollup.name}_1h_measures",
+            f"{rollup.name}_1d_measures",
+            measures_sql(rollup, "{where}", stated),
+        )
+        marks = ", ".join("?" * len(stated))
+        union += f" UNION ALL BY NAME SELECT * FROM ({stats}) WHERE measure IN ({marks})"
+        out_params += [*stats_params, *stated]
+    # A group whose rows were all replaced away keeps a row of zeros: not a group.
+    having = " HAVING sum(rows) <> 0" if keys else ""
+    body = f"SELECT {', '.join(sel)} FROM ({union}){numbered}{having}"
 
     # Percentiles: per key and measure a MAP(bucket, count), merged by summing the buckets.
     if pct:
@@ -296,22 +394,20 @@ def plan(
         group = ", ".join(map(str, range(1, len(keys) + 3)))
         merged = f"SELECT {', '.join(sel)} FROM ({hist}) GROUP BY {group}"
         sel = list(keys)
-        for m in measures:
-            only = f"FILTER (WHERE measure = '{m}')"
+        for c in measures:
+            only = f"FILTER (WHERE measure = '{c}')"
             sel += [
-                f"map_from_entries(list({{'key': bucket, 'value': n}}) {only}) AS {m}_h",
-                f"sum(n) {only} AS {m}_t",
+                f"map_from_entries(list({{'key': bucket, 'value': n}}) {only}) AS {c}_h",
+                f"sum(n) {only} AS {c}_t",
             ]
         grouping = f" GROUP BY {', '.join(keys)}" if keys else ""
         hists = f"SELECT {', '.join(sel)} FROM ({merged}){grouping}"
         # Each percentile from its histogram, clamped to its measure's minimum and maximum.
         values = []
-        for m in pct:
-            assert m.measure is not None
-            level = STATS[m.stat or ""] or 0.0
-            c = m.measure
+        for p in pct:
+            c, level = str(p.measure), STATS[p.stat or ""] or 0.0
             value = bucket_quantile(f"h.{c}_h", f"h.{c}_t", level, f"v.{c}_lo", f"v.{c}_hi")
-            values.append(f"{value} AS {_quote(m.name)}")
+            values.append(f"{value} AS {_quote(p.name)}")
         body = (
             f"SELECT v.*, {', '.join(values)} FROM ({body}) AS v "
             f"LEFT JOIN ({hists}) AS h ON {_same_keys(keys, 'v', 'h')}"

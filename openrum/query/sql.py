@@ -71,6 +71,10 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
     if m.kind == "apdex":
         satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
         return f"({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0)"
+    if m.kind == "action_errors":
+        return "coalesce(sum(errors), 0)"
+    if m.kind == "action_error_share":
+        return f"{d.count_if('errors > 0')} / nullif(count(*), 0)"
     if m.kind == "errors":
         return "sum(count)"
     if m.kind == "error_sessions":

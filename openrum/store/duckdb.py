@@ -54,12 +54,19 @@ FROM batch AS b
 WHERE sessions.app = b.app AND sessions.session_id = b.session_id AND NOT sessions.closed
 """
 _EVENT_TABLES = ("actions", "errors", "user_events")
-# The hours an actions batch touches: its own, and those of the stored versions it replaces.
-_TOUCHED = """
-SELECT DISTINCT app, date_trunc('hour', time) FROM batch
-UNION SELECT DISTINCT app, date_trunc('hour', time) FROM actions
-WHERE eid IN (SELECT eid FROM batch)
-"""
+# Actions go in in two steps, so that the rollups can take in exactly what changed: new ones
+# (the primary key finds re-sent ones, proportional to the batch), then, only when some were
+# stored already, the stored versions a higher seq replaces (a scan of the eid column).
+_NEW_ACTIONS = "INSERT OR IGNORE INTO actions BY NAME SELECT * FROM batch RETURNING eid"
+_REPLACED = (
+    "SELECT a.*, -1 AS sign FROM actions AS a JOIN batch AS b ON a.eid = b.eid WHERE b.seq > a.seq"
+)
+# The signed rows a batch adds to the rollups: +1 stored now, -1 replaced.
+_DELTA = (
+    "SELECT *, 1 AS sign FROM batch WHERE eid IN (SELECT eid FROM fresh) "
+    "OR eid IN (SELECT eid FROM replaced) UNION ALL BY NAME SELECT * FROM replaced"
+)
+_ADD = rollup_duckdb.add_sql("delta")
 # Re-sent events meet the primary key: errors and user events are kept once; an action re-sent
 # with a higher beacon sequence (vitals reported again) replaces the older row.
 _INSERTS = {
@@ -118,30 +125,38 @@ class DuckDBStore:
         tables = batch.tables()
         try:
             con.execute("BEGIN")
-            touched: list[tuple[Any, ...]] = []
             for name, table in tables.items():
                 con.register("batch", table)
                 try:
                     if name == "actions":
-                        touched = con.execute(_TOUCHED).fetchall()
-                    con.execute(_INSERTS[name]).fetchall()
+                        self._write_actions(con, table.num_rows)
+                    else:
+                        con.execute(_INSERTS[name]).fetchall()
                 finally:
                     con.unregister("batch")
-            self._refresh(con, touched)
             con.execute("COMMIT")
         except duckdb.Error as e:
             con.execute("ROLLBACK")
             raise StoreError(str(e)) from e
 
-    # NOTE FROM THE LEAD DEVELOPER (read, act on, then delete this comment): recounting each
-    # touched (app, hour) from the raw actions on every write is O(rows in that hour) per write.
-    # Under live ingest every write touches the current hour, so at 10k beacons/s (30k actions/s,
-    # issue #2's sustained target) each write would rescan ~100M rows: ingest collapses. Please
-    # make rollup maintenance incremental instead: counts, sums and histogram bucket counts are
-    # additive, so upsert the batch's own contribution (ON CONFLICT DO UPDATE SET n = n + excluded.n)
-    # and, for actions replaced by a higher seq, subtract the replaced rows' contribution (as the
-    # ClickHouse rollups' retract_sql does). Erase/expire may recount (rare). Keep the per-write
-    # cost proportional to the batch, and measure it (store.write µs per event with and without).
+    @staticmethod
+    def _write_actions(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+        """Store the registered ``batch`` of actions and add what changed to the rollups."""
+        fresh = [r[0] for r in con.execute(_NEW_ACTIONS).fetchall()]
+        con.register("fresh", pa.table({"eid": pa.array(fresh, pa.uint64())}))
+        try:
+            some = len(fresh) < rows  # some were stored already: re-sent, or a higher seq
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE replaced AS {_REPLACED}{'' if some else ' LIMIT 0'}"
+            )
+            if some:
+                con.execute(_ACTIONS_UPSERT).fetchall()
+            con.execute(f"CREATE OR REPLACE TEMP TABLE delta AS {_DELTA}")
+            for sql in _ADD:
+                con.execute(sql)
+        finally:
+            con.unregister("fresh")
+
     @staticmethod
     def _refresh(con: duckdb.DuckDBPyConnection, hours: list[tuple[Any, ...]]) -> None:
         """Recount the rollups of these (app, hour) pairs from the raw actions (in the caller's
