@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 # Approximate percentiles on DuckDB come from a histogram over log-spaced buckets: bucket
 # round(ln(x) · BUCKETS_PER_E), about 2 % wide, so a percentile is exact to ±1 % of its value.
 # Values at or below LOWEST (zeros) share one bucket, read back as 0. A format, not a tunable:
-# the rollups store these buckets (openrum/query/rollup.py).
+# the rollups store these buckets (openrum/query/rollup_duckdb.py).
 BUCKETS_PER_E = 50
 LOWEST = 1e-6
 LOWEST_BUCKET = round(math.log(LOWEST) * BUCKETS_PER_E)
@@ -29,12 +29,24 @@ def log_bucket(column: str) -> str:
     return f"CAST(round(ln({value}) * {BUCKETS_PER_E}) AS SMALLINT)"
 
 
+def interpolated(lo: str, hi: str, h: str, low: str, high: str) -> str:
+    """quantile_cont's value at rank ``h`` from the buckets holding ranks ⌊h⌋ and ⌊h⌋ + 1, each
+    read back as its centre clamped to [``low``, ``high``] (the group's minimum and maximum: one
+    value, or all equal, comes back exactly)."""
+
+    def value(key: str) -> str:
+        centre = (
+            f"CASE WHEN {key} <= {LOWEST_BUCKET} THEN 0.0 ELSE exp({key} / {BUCKETS_PER_E}.0) END"
+        )
+        return f"greatest({low}, least({high}, {centre}))"
+
+    return f"({value(lo)} + ({h} - floor({h})) * ({value(hi)} - {value(lo)}))"
+
+
 def bucket_quantile(histogram: str, count: str, q: float, low: str, high: str) -> str:
     """The value at level ``q`` of a histogram ``MAP(bucket, count)`` of ``count`` values lying
-    in [``low``, ``high``], as quantile_cont (R-7) reads it: the values of ranks ⌊h⌋ and ⌊h⌋ + 1,
-    h = (count - 1) · q, interpolated, each its bucket's centre, clamped to [low, high] (one
-    value, or all equal, comes back exactly). A bucket's rank is found by a fold over the sorted
-    buckets adding their counts to -rank until it turns positive."""
+    in [``low``, ``high``] (see ``interpolated``), h = (count - 1) · q. A bucket's rank is found
+    by a fold over the sorted buckets adding their counts to -rank until it turns positive."""
     entries = (
         f"list_transform(list_sort(map_entries({histogram})), "
         "lambda x: {'key': x.key, 'value': x.value::DOUBLE})"
@@ -43,17 +55,12 @@ def bucket_quantile(histogram: str, count: str, q: float, low: str, high: str) -
 
     def at(rank: str) -> str:
         start = f"{{'key': NULL::SMALLINT, 'value': -({rank})}}"
-        key = (
+        return (
             f"list_reduce(list_prepend({start}, {entries}), lambda a, x: CASE WHEN a.value > 0 "
             "THEN a ELSE {'key': x.key, 'value': a.value + x.value} END).key"
         )
-        value = (
-            f"CASE WHEN {key} <= {LOWEST_BUCKET} THEN 0.0 ELSE exp({key} / {BUCKETS_PER_E}.0) END"
-        )
-        return f"greatest({low}, least({high}, {value}))"
 
-    lo, hi = at(f"floor({h})"), at(f"floor({h}) + 1")
-    return f"({lo} + ({h} - floor({h})) * ({hi} - {lo}))"
+    return interpolated(at(f"floor({h})"), at(f"floor({h}) + 1"), h, low, high)
 
 
 class Dialect:

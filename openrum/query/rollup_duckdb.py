@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from openrum.query.dialect import Dialect, bucket_quantile, log_bucket
+from openrum.query.dialect import Dialect, interpolated, log_bucket
 from openrum.query.model import (
     INTERVALS,
     MEASURES,
@@ -380,7 +380,7 @@ def plan(
     having = " HAVING sum(rows) <> 0" if keys else ""
     body = f"SELECT {', '.join(sel)} FROM ({union}){numbered}{having}"
 
-    # Percentiles: per key and measure a MAP(bucket, count), merged by summing the buckets.
+    # Percentiles: the histogram rows merged per key, measure and bucket (a sum), then ranked.
     if pct:
         marks = ", ".join("?" * len(measures))
         hist, hist_params = pieces(
@@ -393,21 +393,29 @@ def plan(
         sel = [*time_key, *dims, "measure", "bucket", "sum(n)::BIGINT AS n"]
         group = ", ".join(map(str, range(1, len(keys) + 3)))
         merged = f"SELECT {', '.join(sel)} FROM ({hist}) GROUP BY {group}"
-        sel = list(keys)
-        for c in measures:
-            only = f"FILTER (WHERE measure = '{c}')"
-            sel += [
-                f"map_from_entries(list({{'key': bucket, 'value': n}}) {only}) AS {c}_h",
-                f"sum(n) {only} AS {c}_t",
-            ]
-        grouping = f" GROUP BY {', '.join(keys)}" if keys else ""
-        hists = f"SELECT {', '.join(sel)} FROM ({merged}){grouping}"
-        # Each percentile from its histogram, clamped to its measure's minimum and maximum.
-        values = []
-        for p in pct:
+        # Each bucket's cumulative count within its key and measure, and the measure's total.
+        part = f"PARTITION BY {', '.join([*keys, 'measure'])}"
+        ranked = (
+            f"SELECT *, sum(n) OVER ({part} ORDER BY bucket) AS cum, sum(n) OVER ({part}) AS tot "
+            f"FROM ({merged})"
+        )
+        # Per percentile: the buckets holding ranks ⌊h⌋ and ⌊h⌋ + 1, h = (total - 1) · level.
+        sel, values = list(keys), []
+        for i, p in enumerate(pct):
             c, level = str(p.measure), STATS[p.stat or ""] or 0.0
-            value = bucket_quantile(f"h.{c}_h", f"h.{c}_t", level, f"v.{c}_lo", f"v.{c}_hi")
+            h = f"({level!r} * (tot - 1))"
+            only = f"measure = '{c}'"
+            sel += [
+                f"min(bucket) FILTER (WHERE {only} AND cum > floor({h})) AS b{i}",
+                f"min(bucket) FILTER (WHERE {only} AND cum > floor({h}) + 1) AS c{i}",
+                f"any_value({h}) FILTER (WHERE {only}) AS h{i}",
+            ]
+            value = interpolated(
+                f"h.b{i}", f"coalesce(h.c{i}, h.b{i})", f"h.h{i}", f"v.{c}_lo", f"v.{c}_hi"
+            )
             values.append(f"{value} AS {_quote(p.name)}")
+        grouping = f" GROUP BY {', '.join(keys)}" if keys else ""
+        hists = f"SELECT {', '.join(sel)} FROM ({ranked}){grouping}"
         body = (
             f"SELECT v.*, {', '.join(values)} FROM ({body}) AS v "
             f"LEFT JOIN ({hists}) AS h ON {_same_keys(keys, 'v', 'h')}"
