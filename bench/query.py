@@ -193,10 +193,10 @@ FROM actions GROUP BY app, session_id
 """
 
 
-def fill(store: DuckDBStore, n: int) -> tuple[float, float]:
+def fill(store: DuckDBStore, n: int) -> tuple[float, float, int]:
     """Generate ``n`` actions; then recount the rollups from them the way the store's migration
-    does (``rebuild_rollups``; ingest keeps them per touched hour instead). Returns the seconds
-    each took."""
+    does (``rebuild_rollups``; ingest keeps them per batch instead). Returns the seconds each
+    took and the bytes the rollups added to the file."""
     began = time.perf_counter()
     con = store._con
     step = 2_000_000
@@ -204,26 +204,21 @@ def fill(store: DuckDBStore, n: int) -> tuple[float, float]:
         con.execute(GENERATE.format(n=n, start=start, end=min(start + step, n))).fetchall()
     con.execute(ERRORS).fetchall()
     con.execute(SESSIONS).fetchall()
+    con.execute("CHECKPOINT").fetchall()
     generated = time.perf_counter()
+    before = Path(store.path).stat().st_size
     store.rebuild_rollups()
     con.execute("CHECKPOINT").fetchall()
-    return generated - began, time.perf_counter() - generated
+    rollup_bytes = Path(store.path).stat().st_size - before
+    return generated - began, time.perf_counter() - generated, rollup_bytes
 
 
-def rollup_size(store: DuckDBStore) -> tuple[int, int]:
-    """Rows and bytes (compressed blocks) of the rollup tables."""
-    rows = sum(int(store.select(f"SELECT count(*) FROM {t}", [])[1][0][0]) for t in TABLES)
-    blocks = store.select(
-        "SELECT count(DISTINCT block_id) FROM (SELECT block_id FROM pragma_storage_info("
-        "'actions_1h') UNION ALL SELECT block_id FROM pragma_storage_info('actions_1h_hist')) "
-        "WHERE block_id IS NOT NULL",
-        [],
-    )[1][0][0]
-    [(block_size,)] = store.select("SELECT block_size FROM pragma_database_size()", [])[1]
-    return rows, int(blocks) * int(block_size)
+def rollup_rows(store: DuckDBStore) -> int:
+    return sum(int(store.select(f"SELECT count(*) FROM {t}", [])[1][0][0]) for t in TABLES)
 
 
 WRITES = 5  # batches per kind of write measured
+LAST_HOUR = "2026-11-20 11:00:00"  # the generated week's last hour
 BATCH = 1000  # actions per batch, about what one flush of a busy collector writes
 
 
@@ -237,10 +232,10 @@ def write_cost(store: DuckDBStore, n: int) -> tuple[float, float, float]:
     new: list[float] = []
     replaced: list[float] = []
     for i in range(WRITES):
-        offset = n * (i + 1)  # new eids, at times spread over the week like the rest
+        # New eids for actions of the last hour, as live ingest writes them.
         rows = con.sql(
-            f"SELECT * REPLACE (eid + {offset} AS eid) FROM actions "
-            f"WHERE eid % {max(n // BATCH, 1)} = {i} LIMIT {BATCH}"
+            f"SELECT * REPLACE (eid + {n * (i + 1)} AS eid) FROM actions "
+            f"WHERE time >= TIMESTAMP '{LAST_HOUR}' ORDER BY eid LIMIT {BATCH} OFFSET {i * BATCH}"
         ).to_arrow_table()
         con.execute("BEGIN")
         con.register("batch", rows)
@@ -300,18 +295,20 @@ def main() -> int:
             store = DuckDBStore(
                 Path(tmp) / "bench.duckdb", memory_limit=f"{settings.store_memory_mb}MB"
             )
-            took, rebuilt = fill(store, n)
+            took, rebuilt, rollup_bytes = fill(store, n)
             size = (Path(tmp) / "bench.duckdb").stat().st_size
-            rows, rollup_bytes = rollup_size(store)
+            rows = rollup_rows(store)
             plain, new, again = write_cost(store, n)
             notes.append(
                 f"{n:,} actions generated in {took:.0f} s; file {size / 1e6:,.0f} MB "
                 f"({size / n:.0f} bytes per action, errors and rollups included); rollups "
-                f"{rows:,} rows, {rollup_bytes / 1e6:,.1f} MB ({rollup_bytes / n:.1f} bytes per "
-                f"action), recounted from the raw rows in {rebuilt:.1f} s; writing batches of "
+                f"{rows:,} rows, {rollup_bytes / 1e6:,.0f} MB more in the file "
+                f"({rollup_bytes / n:.1f} bytes per action), recounted from the raw rows in "
+                f"{rebuilt:.1f} s; writing batches of "
                 f"{BATCH:,} actions: {plain:,.0f} µs per action for the upsert alone, "
                 f"{new:,.0f} µs with the rollups kept, {again:,.0f} µs when each replaces a "
-                "stored version (a higher seq)"
+                "stored version (a higher seq); actions of the week's last hour, as live ingest "
+                "writes them"
             )
             calls: dict[str, Callable[[], Any]] = {
                 name: functools.partial(run_query, store, _query(body), settings, NOW)

@@ -202,7 +202,8 @@ def _days_sql(r: Rollup, where: str) -> list[str]:
 def add_sql(delta: str) -> list[str]:
     """Statements adding the contribution of the signed action rows in table ``delta`` (+1
     stored now, -1 replaced) to every rollup, hourly and daily: the cost of a write follows its
-    batch, not the hour it lands in."""
+    batch, not the hour it lands in. Parameters $first, $last: the delta's earliest and latest
+    time, so that only the rollup rows of those days are read (zone maps skip the others)."""
     rows = f"(SELECT * FROM {delta} WHERE {{where}})"
     out = []
     for r in ROLLUPS:
@@ -210,6 +211,7 @@ def add_sql(delta: str) -> list[str]:
             for suffix, keys, values, select in _PARTS:
                 key = ["app", "hour", *r.dims, *keys]
                 on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM d.{k}" for k in key)
+                on += " AND t.hour >= date_trunc('day', $first) AND t.hour <= $last"
                 sets = ", ".join(_merged(n) for n in values)
                 source = select(r, "true", rows=rows, grain=grain)
                 out.append(

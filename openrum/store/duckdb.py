@@ -152,8 +152,11 @@ class DuckDBStore:
             if some:
                 con.execute(_ACTIONS_UPSERT).fetchall()
             con.execute(f"CREATE OR REPLACE TEMP TABLE delta AS {_DELTA}")
+            [(first, last)] = con.execute("SELECT min(time), max(time) FROM delta").fetchall()
+            if first is None:
+                return  # every action was stored already
             for sql in _ADD:
-                con.execute(sql)
+                con.execute(sql, {"first": first, "last": last})
         finally:
             con.unregister("fresh")
 
