@@ -217,25 +217,27 @@ def rollup_rows(store: DuckDBStore) -> int:
     return sum(int(store.select(f"SELECT count(*) FROM {t}", [])[1][0][0]) for t in TABLES)
 
 
-WRITES = 5  # batches per kind of write measured
-LAST_HOUR = "2026-11-20 11:00:00"  # the generated week's last hour
-BATCH = 1000  # actions per batch, about what one flush of a busy collector writes
+RECENT = "2026-11-20 06:00:00"  # the generated week's last six hours: what live ingest writes
+# Batches measured: (actions per batch, how many): about one busy flush, and a flush at the
+# sustained ingest target (10,000 beacons/s of about 3 actions each).
+WRITE_BATCHES = ((1_000, 5), (30_000, 1))
 
 
-def write_cost(store: DuckDBStore, n: int) -> tuple[float, float, float]:
-    """µs per action of writing batches of new actions into the filled store: the plain upsert
-    alone (what a write cost before rollups, rolled back), then ``store.write`` (upsert and
-    rollups), then the same actions again with a higher seq (each replaces a stored version,
-    whose contribution the rollups take out). Medians over WRITES batches."""
+def write_cost(store: DuckDBStore, n: int, size: int, count: int) -> tuple[float, float, float]:
+    """µs per action of writing ``count`` batches of ``size`` new actions into the filled store:
+    the plain upsert alone (what a write cost before rollups, rolled back), then ``store.write``
+    (upsert and rollups), then the same actions again with a higher seq (each replaces a stored
+    version, whose contribution the rollups take out). Medians over the batches."""
     con = store._con
     plain: list[float] = []
     new: list[float] = []
     replaced: list[float] = []
-    for i in range(WRITES):
-        # New eids for actions of the last hour, as live ingest writes them.
+    for i in range(count):
+        # New eids (above every one used so far) for recent actions, as live ingest writes them.
         rows = con.sql(
-            f"SELECT * REPLACE (eid + {n * (i + 1)} AS eid) FROM actions "
-            f"WHERE time >= TIMESTAMP '{LAST_HOUR}' ORDER BY eid LIMIT {BATCH} OFFSET {i * BATCH}"
+            f"SELECT * REPLACE (eid + (SELECT max(eid) + 1 FROM actions) AS eid) FROM actions "
+            f"WHERE time >= TIMESTAMP '{RECENT}' AND eid < {n} ORDER BY eid "
+            f"LIMIT {size} OFFSET {i * size}"
         ).to_arrow_table()
         con.execute("BEGIN")
         con.register("batch", rows)
@@ -244,21 +246,14 @@ def write_cost(store: DuckDBStore, n: int) -> tuple[float, float, float]:
         plain.append(time.perf_counter() - began)
         con.unregister("batch")
         con.execute("ROLLBACK")
-        for kind, batch in (
-            (new, rows),
-            (
-                replaced,
-                rows.set_column(
-                    rows.schema.get_field_index("seq"),
-                    "seq",
-                    pa.array([2] * rows.num_rows, pa.int64()),
-                ),
-            ),
-        ):
+        again = rows.set_column(
+            rows.schema.get_field_index("seq"), "seq", pa.array([2] * rows.num_rows, pa.int64())
+        )
+        for kind, batch in ((new, rows), (replaced, again)):
             began = time.perf_counter()
             store.write(Batch(actions=batch))
             kind.append(time.perf_counter() - began)
-    p, w, r = (statistics.median(t) / BATCH * 1e6 for t in (plain, new, replaced))
+    p, w, r = (statistics.median(t) / rows.num_rows * 1e6 for t in (plain, new, replaced))
     return p, w, r
 
 
@@ -298,17 +293,18 @@ def main() -> int:
             took, rebuilt, rollup_bytes = fill(store, n)
             size = (Path(tmp) / "bench.duckdb").stat().st_size
             rows = rollup_rows(store)
-            plain, new, again = write_cost(store, n)
+            writes = [(size, *write_cost(store, n, size, k)) for size, k in WRITE_BATCHES]
             notes.append(
                 f"{n:,} actions generated in {took:.0f} s; file {size / 1e6:,.0f} MB "
                 f"({size / n:.0f} bytes per action, errors and rollups included); rollups "
                 f"{rows:,} rows, {rollup_bytes / 1e6:,.0f} MB more in the file "
                 f"({rollup_bytes / n:.1f} bytes per action), recounted from the raw rows in "
-                f"{rebuilt:.1f} s; writing batches of "
-                f"{BATCH:,} actions: {plain:,.0f} µs per action for the upsert alone, "
-                f"{new:,.0f} µs with the rollups kept, {again:,.0f} µs when each replaces a "
-                "stored version (a higher seq); actions of the week's last hour, as live ingest "
-                "writes them"
+                f"{rebuilt:.1f} s; writing recent actions (µs per action: the upsert alone / "
+                "with the rollups kept / each replacing a stored version with a higher seq): "
+                + "; ".join(
+                    f"batches of {size:,}: {p:,.0f} / {w:,.0f} / {r:,.0f}"
+                    for size, p, w, r in writes
+                )
             )
             calls: dict[str, Callable[[], Any]] = {
                 name: functools.partial(run_query, store, _query(body), settings, NOW)

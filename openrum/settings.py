@@ -170,6 +170,11 @@ class Settings:
     store_memory_mb: int = _s(
         256, "Memory the embedded store may use for caching and queries (it spills past it)."
     )
+    store_rollup_compact_writes: int = _s(
+        30,
+        "DuckDB: writes between two compactions of the rollups (each write appends its batch's "
+        "sums; a compaction sums the rows of the hours written since).",
+    )
     # Server and access
     metrics_public: bool = _s(False, "Serve /metrics without a token (for a private network).")
     login_attempts_per_min: float = _s(10.0, "Login attempts per minute from one address.")

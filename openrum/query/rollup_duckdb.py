@@ -9,13 +9,14 @@ openrum/query/dialect.py (about 2 % wide), one row per bucket; merging is a sum 
 percentile is exact to the bucket width. ``_1d`` tables hold the same per day.
 
 The store keeps them in the transaction that writes the raw rows, in proportion to the batch:
-``add_sql`` merges the batch's contribution into the hourly and daily rows, signed (+1 for an
-action stored now, -1 for the stored version a higher ``seq`` replaces; a re-sent action is
-not stored again and adds nothing). Counts, sums and histograms stay exact; a replaced value
-may linger in a minimum or maximum, so those serve only as bounds for percentiles (the
-``min``/``max`` metrics come from the raw rows). Erasure and expiry recount the hours they
-touch from the raw rows (``refresh_sql``); ``rebuild_sql`` recounts everything (the migration,
-bulk loads).
+``add_sql`` appends the batch's contribution to the hourly and daily tables as partial rows,
+signed (+1 for an action stored now, -1 for the stored version a higher ``seq`` replaces; a
+re-sent action is not stored again and adds nothing); every reader sums a key's rows, and every
+few writes ``compact_sql`` replaces the partial rows of the hours written since by their sums.
+Counts, sums and histograms stay exact; a replaced value may linger in a minimum or maximum, so
+those serve only as bounds for percentiles (the ``min``/``max`` metrics come from the raw rows).
+Erasure and expiry recount the hours they touch from the raw rows (``refresh_sql``);
+``rebuild_sql`` recounts everything (the migration, bulk loads).
 
 ``plan`` answers a query from the first rollup holding its dimensions, filters and percentile
 measures, when its interval (if any) is whole hours and its percentiles approximate, with the
@@ -200,24 +201,36 @@ def _days_sql(r: Rollup, where: str) -> list[str]:
 
 
 def add_sql(delta: str) -> list[str]:
-    """Statements adding the contribution of the signed action rows in table ``delta`` (+1
-    stored now, -1 replaced) to every rollup, hourly and daily: the cost of a write follows its
-    batch, not the hour it lands in. Parameters $first, $last: the delta's earliest and latest
-    time, so that only the rollup rows of those days are read (zone maps skip the others)."""
+    """Statements appending the contribution of the signed action rows in table ``delta`` (+1
+    stored now, -1 replaced) to every rollup, hourly and daily, as partial rows: a key may have
+    several rows until ``compact_sql`` sums them (every reader sums them anyway). The cost of a
+    write follows its batch only."""
     rows = f"(SELECT * FROM {delta} WHERE {{where}})"
     out = []
     for r in ROLLUPS:
         for grain, g in (("hour", "1h"), ("day", "1d")):
-            for suffix, keys, values, select in _PARTS:
-                key = ["app", "hour", *r.dims, *keys]
-                on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM d.{k}" for k in key)
-                on += " AND t.hour >= date_trunc('day', $first) AND t.hour <= $last"
-                sets = ", ".join(_merged(n) for n in values)
+            for suffix, _, _, select in _PARTS:
                 source = select(r, "true", rows=rows, grain=grain)
-                out.append(
-                    f"MERGE INTO {r.name}_{g}{suffix} AS t USING ({source}) AS d ON {on} "
-                    f"WHEN MATCHED THEN UPDATE SET {sets} WHEN NOT MATCHED THEN INSERT BY NAME"
-                )
+                out.append(f"INSERT INTO {r.name}_{g}{suffix} BY NAME {source}")
+    return out
+
+
+def compact_sql() -> list[str]:
+    """Statements replacing the partial rows of one hour and its day by their sums (parameters
+    $app, $hour), each table through the temporary table ``compacted``."""
+    out = []
+    for r in ROLLUPS:
+        for g, bound in (("1h", "$hour"), ("1d", "date_trunc('day', $hour)")):
+            for suffix, keys, values, _ in _PARTS:
+                table = f"{r.name}_{g}{suffix}"
+                where = f"app = $app AND hour = {bound}"
+                cols = ", ".join(["app", "hour", *r.dims, *keys, *map(_resum, values)])
+                out += [
+                    f"CREATE OR REPLACE TEMP TABLE compacted AS SELECT {cols} FROM {table} "
+                    f"WHERE {where} GROUP BY ALL",
+                    f"DELETE FROM {table} WHERE {where}",
+                    f"INSERT INTO {table} BY NAME SELECT * FROM compacted",
+                ]
     return out
 
 

@@ -66,7 +66,7 @@ _DELTA = (
     "SELECT *, 1 AS sign FROM batch WHERE eid IN (SELECT eid FROM fresh) "
     "OR eid IN (SELECT eid FROM replaced) UNION ALL BY NAME SELECT * FROM replaced"
 )
-_ADD = rollup_duckdb.add_sql("delta")
+_ADD = rollup_duckdb.add_sql("delta")  # appended partial rows, summed by ``_compact``
 # Re-sent events meet the primary key: errors and user events are kept once; an action re-sent
 # with a higher beacon sequence (vitals reported again) replaces the older row.
 _INSERTS = {
@@ -82,8 +82,14 @@ class DuckDBStore:
 
     engine = "duckdb"
 
-    def __init__(self, path: str | Path, memory_limit: str = "256MB") -> None:
+    def __init__(
+        self, path: str | Path, memory_limit: str = "256MB", compact_every: int = 30
+    ) -> None:
         self.path = str(path)
+        # Rollups: the (app, hour) pairs written since the last compaction, and how many writes.
+        self._compact_every = compact_every
+        self._written: set[tuple[str, dt.datetime]] = set()
+        self._writes = 0
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -125,23 +131,31 @@ class DuckDBStore:
         tables = batch.tables()
         try:
             con.execute("BEGIN")
+            written: set[tuple[str, dt.datetime]] = set()
             for name, table in tables.items():
                 con.register("batch", table)
                 try:
                     if name == "actions":
-                        self._write_actions(con, table.num_rows)
+                        written = self._write_actions(con, table.num_rows)
                     else:
                         con.execute(_INSERTS[name]).fetchall()
                 finally:
                     con.unregister("batch")
+            self._writes += 1
+            if self._writes >= self._compact_every:
+                self._compact(con, self._written | written)
             con.execute("COMMIT")
+            self._written |= written
+            if self._writes >= self._compact_every:
+                self._written, self._writes = set(), 0
         except duckdb.Error as e:
             con.execute("ROLLBACK")
             raise StoreError(str(e)) from e
 
     @staticmethod
-    def _write_actions(con: duckdb.DuckDBPyConnection, rows: int) -> None:
-        """Store the registered ``batch`` of actions and add what changed to the rollups."""
+    def _write_actions(con: duckdb.DuckDBPyConnection, rows: int) -> set[tuple[str, dt.datetime]]:
+        """Store the registered ``batch`` of actions and add what changed to the rollups;
+        return the (app, hour) pairs whose rollup rows it added to."""
         fresh = [r[0] for r in con.execute(_NEW_ACTIONS).fetchall()]
         con.register("fresh", pa.table({"eid": pa.array(fresh, pa.uint64())}))
         try:
@@ -152,13 +166,21 @@ class DuckDBStore:
             if some:
                 con.execute(_ACTIONS_UPSERT).fetchall()
             con.execute(f"CREATE OR REPLACE TEMP TABLE delta AS {_DELTA}")
-            [(first, last)] = con.execute("SELECT min(time), max(time) FROM delta").fetchall()
-            if first is None:
-                return  # every action was stored already
             for sql in _ADD:
-                con.execute(sql, {"first": first, "last": last})
+                con.execute(sql)
+            hours = con.execute(
+                "SELECT DISTINCT app, date_trunc('hour', time) FROM delta"
+            ).fetchall()
+            return {(app, hour) for app, hour in hours}
         finally:
             con.unregister("fresh")
+
+    @staticmethod
+    def _compact(con: duckdb.DuckDBPyConnection, hours: set[tuple[str, dt.datetime]]) -> None:
+        """Sum the rollups' partial rows of these hours and their days (one row per key)."""
+        for app, hour in sorted(hours):
+            for sql in rollup_duckdb.compact_sql():
+                con.execute(sql, {"app": app, "hour": hour} if "$" in sql else None)
 
     @staticmethod
     def _refresh(con: duckdb.DuckDBPyConnection, hours: list[tuple[Any, ...]]) -> None:

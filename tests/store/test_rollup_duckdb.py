@@ -105,17 +105,20 @@ def assert_rollups_match(store: DuckDBStore) -> None:
 
 
 def rollup_rows(store: DuckDBStore) -> list[tuple[Any, ...]]:
+    """Per hour and action type: rows, and the count and sum of durations (partial rows summed)."""
     return store.select(
-        "SELECT hour, action_type, rows, n, total FROM actions_1h JOIN actions_1h_measures "
-        "USING (app, hour, action_type) WHERE app = 'shop' AND measure = 'duration' "
-        "ORDER BY 1, 2",
+        "SELECT hour, action_type, rows, n, total FROM "
+        "(SELECT hour, action_type, sum(rows) AS rows FROM actions_1h WHERE app = 'shop' "
+        "GROUP BY ALL) JOIN (SELECT hour, action_type, sum(n) AS n, sum(total) AS total "
+        "FROM actions_1h_measures WHERE app = 'shop' AND measure = 'duration' GROUP BY ALL) "
+        "USING (hour, action_type) ORDER BY 1, 2",
         [],
     )[1]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> DuckDBStore:
-    s = DuckDBStore(tmp_path / "rollups.duckdb")
+@pytest.fixture(params=[30, 2], ids=["partial rows", "compacted"])
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> DuckDBStore:
+    s = DuckDBStore(tmp_path / "rollups.duckdb", compact_every=request.param)
     half = len(ACTIONS) // 2
     s.write(Batch(actions=table(ACTIONS[:half]), errors=table(ERRORS)))
     s.write(Batch(actions=table(ACTIONS[half:] + NOISE)))
@@ -196,3 +199,21 @@ def test_rebuild_recounts_what_write_kept(store: DuckDBStore) -> None:
     again = rollup_rows(store)
     assert [r[:4] for r in again] == [r[:4] for r in kept]
     assert [r[4] for r in again] == pytest.approx([r[4] for r in kept])  # sums, in any order
+
+
+def test_compaction_leaves_one_row_per_key(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "compact.duckdb", compact_every=3)
+    for i in range(0, 120, 40):  # three writes: the third compacts what all three wrote
+        store.write(Batch(actions=table(ACTIONS[i : i + 40])))
+    for t in rollup_duckdb.TABLES:
+        keys = "hour, action_type" + (", measure" if "measures" in t else "")
+        keys += ", measure, bucket" if t.endswith("_hist") else ""
+        [(rows, groups)] = store.select(
+            f"SELECT count(*), count(DISTINCT ({keys}, {', '.join(_dims(t))})) FROM {t}", []
+        )[1]
+        assert rows == groups > 0, t
+    assert_rollups_match(store)
+
+
+def _dims(table: str) -> tuple[str, ...]:
+    return next(r.dims for r in rollup_duckdb.ROLLUPS if table.startswith(f"{r.name}_1"))
