@@ -178,14 +178,14 @@ class DuckDBStore:
     @staticmethod
     def _compact(con: duckdb.DuckDBPyConnection, hours: set[tuple[str, dt.datetime]]) -> None:
         """Sum the rollups' partial rows of these hours and their days (one row per key)."""
-        for app, hour in sorted(hours):
+        for app, hour in sorted(hours):  # a day with several hours written is summed again: cheap
             for sql in rollup_duckdb.compact_sql():
                 con.execute(sql, {"app": app, "hour": hour} if "$" in sql else None)
 
     @staticmethod
     def _refresh(con: duckdb.DuckDBPyConnection, hours: list[tuple[Any, ...]]) -> None:
-        """Recount the rollups of these (app, hour) pairs from the raw actions (in the caller's
-        transaction): a re-sent, replaced, erased or expired action is counted as it now is."""
+        """Recount the rollups of these (app, hour) pairs and their days from the raw actions, in
+        the caller's transaction (after an erasure or an expiry)."""
         for app, hour in hours:
             for sql in rollup_duckdb.refresh_sql():
                 con.execute(sql, {"app": app, "hour": hour})
