@@ -21,13 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pyarrow as pa
 
 from bench.report import machine, write_section
 from openrum.query.model import Query
+from openrum.query.rollup_duckdb import TABLES
 from openrum.query.sql import run_query
+from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import StoreError
-from openrum.store.duckdb import DuckDBStore
+from openrum.store.duckdb import _ACTIONS_UPSERT, DuckDBStore
 from openrum.web import actions, distribution, errors, sessions
 from openrum.web.scope import Scope
 
@@ -116,10 +119,10 @@ PANELS: dict[str, dict[str, Any]] = {
 # The dashboard's own endpoints (openrum/web/*.py), called as the routes call them.
 ENDPOINTS: dict[str, Callable[[DuckDBStore, Scope, Settings], Any]] = {
     "overview: load-time histogram (/distribution)": lambda st, sc, se: distribution.histogram(
-        st, sc.narrowed("action_type", "load"), "duration", 40
+        st, sc.narrowed("action_type", "load"), "duration", 40, se
     ),
     "performance: LCP histogram (/distribution)": lambda st, sc, se: distribution.histogram(
-        st, sc, "lcp", 40
+        st, sc, "lcp", 40, se
     ),
     "actions: table (/actions)": lambda st, sc, se: actions.table(st, sc, se, 200),
     "errors: groups (/errors)": lambda st, sc, se: errors.groups(st, sc, 100),
@@ -190,7 +193,10 @@ FROM actions GROUP BY app, session_id
 """
 
 
-def fill(store: DuckDBStore, n: int) -> float:
+def fill(store: DuckDBStore, n: int) -> tuple[float, float, int]:
+    """Generate ``n`` actions; then recount the rollups from them the way the store's migration
+    does (``rebuild_rollups``; ingest keeps them per batch instead). Returns the seconds each
+    took and the bytes the rollups added to the file."""
     began = time.perf_counter()
     con = store._con
     step = 2_000_000
@@ -199,7 +205,56 @@ def fill(store: DuckDBStore, n: int) -> float:
     con.execute(ERRORS).fetchall()
     con.execute(SESSIONS).fetchall()
     con.execute("CHECKPOINT").fetchall()
-    return time.perf_counter() - began
+    generated = time.perf_counter()
+    before = Path(store.path).stat().st_size
+    store.rebuild_rollups()
+    con.execute("CHECKPOINT").fetchall()
+    rollup_bytes = Path(store.path).stat().st_size - before
+    return generated - began, time.perf_counter() - generated, rollup_bytes
+
+
+def rollup_rows(store: DuckDBStore) -> int:
+    return sum(int(store.select(f"SELECT count(*) FROM {t}", [])[1][0][0]) for t in TABLES)
+
+
+RECENT = "2026-11-20 06:00:00"  # the generated week's last six hours: what live ingest writes
+# Batches measured: (actions per batch, how many): about one busy flush, and a flush at the
+# sustained ingest target (10,000 beacons/s of about 3 actions each).
+WRITE_BATCHES = ((1_000, 5), (30_000, 1))
+
+
+def write_cost(store: DuckDBStore, n: int, size: int, count: int) -> tuple[float, float, float]:
+    """µs per action of writing ``count`` batches of ``size`` new actions into the filled store:
+    the plain upsert alone (what a write cost before rollups, rolled back), then ``store.write``
+    (upsert and rollups), then the same actions again with a higher seq (each replaces a stored
+    version, whose contribution the rollups take out). Medians over the batches."""
+    con = store._con
+    plain: list[float] = []
+    new: list[float] = []
+    replaced: list[float] = []
+    for i in range(count):
+        # New eids (above every one used so far) for recent actions, as live ingest writes them.
+        rows = con.sql(
+            f"SELECT * REPLACE (eid + (SELECT max(eid) + 1 FROM actions) AS eid) FROM actions "
+            f"WHERE time >= TIMESTAMP '{RECENT}' AND eid < {n} ORDER BY eid "
+            f"LIMIT {size} OFFSET {i * size}"
+        ).to_arrow_table()
+        con.execute("BEGIN")
+        con.register("batch", rows)
+        began = time.perf_counter()
+        con.execute(_ACTIONS_UPSERT).fetchall()
+        plain.append(time.perf_counter() - began)
+        con.unregister("batch")
+        con.execute("ROLLBACK")
+        again = rows.set_column(
+            rows.schema.get_field_index("seq"), "seq", pa.array([2] * rows.num_rows, pa.int64())
+        )
+        for kind, batch in ((new, rows), (replaced, again)):
+            began = time.perf_counter()
+            store.write(Batch(actions=batch))
+            kind.append(time.perf_counter() - began)
+    p, w, r = (statistics.median(t) / rows.num_rows * 1e6 for t in (plain, new, replaced))
+    return p, w, r
 
 
 def _query(body: dict[str, Any]) -> Query:
@@ -235,11 +290,21 @@ def main() -> int:
             store = DuckDBStore(
                 Path(tmp) / "bench.duckdb", memory_limit=f"{settings.store_memory_mb}MB"
             )
-            took = fill(store, n)
+            took, rebuilt, rollup_bytes = fill(store, n)
             size = (Path(tmp) / "bench.duckdb").stat().st_size
+            rows = rollup_rows(store)
+            writes = [(size, *write_cost(store, n, size, k)) for size, k in WRITE_BATCHES]
             notes.append(
                 f"{n:,} actions generated in {took:.0f} s; file {size / 1e6:,.0f} MB "
-                f"({size / n:.0f} bytes per action, errors included)"
+                f"({size / n:.0f} bytes per action, errors and rollups included); rollups "
+                f"{rows:,} rows, {rollup_bytes / 1e6:,.0f} MB more in the file "
+                f"({rollup_bytes / n:.1f} bytes per action), recounted from the raw rows in "
+                f"{rebuilt:.1f} s; writing recent actions (µs per action: the upsert alone / "
+                "with the rollups kept / each replacing a stored version with a higher seq): "
+                + "; ".join(
+                    f"batches of {size:,}: {p:,.0f} / {w:,.0f} / {r:,.0f}"
+                    for size, p, w, r in writes
+                )
             )
             calls: dict[str, Callable[[], Any]] = {
                 name: functools.partial(run_query, store, _query(body), settings, NOW)

@@ -164,11 +164,30 @@ class Settings:
     query_max_rows: int = _s(10_000, "Most rows one query may return.")
     query_default_hours: int = _s(24, "Time range of a query without from/to (hours).")
     query_approximate_percentiles: bool = _s(
-        True, "Percentiles from a T-Digest (bounded memory) rather than every value (exact)."
+        True,
+        "Percentiles from bounded-memory sketches (DuckDB: ~2 % wide log-spaced buckets; "
+        "ClickHouse: T-Digest) rather than every value (exact).",
+    )
+    query_rollups: bool = _s(
+        True, "Answer queries from hourly rollups where they can (DuckDB; ClickHouse always)."
+    )
+    query_approximate_sessions: bool = _s(
+        True,
+        "Distinct sessions over ranges of more than query_exact_sessions_max_actions actions by "
+        "HyperLogLog (a few % off, constant memory) rather than exactly (DuckDB; ClickHouse "
+        "counts exactly, or from its rollups' states).",
+    )
+    query_exact_sessions_max_actions: int = _s(
+        1_000_000, "Ranges with at most this many actions count distinct sessions exactly."
     )
     # Store
     store_memory_mb: int = _s(
         256, "Memory the embedded store may use for caching and queries (it spills past it)."
+    )
+    store_rollup_compact_writes: int = _s(
+        30,
+        "DuckDB: writes between two compactions of the rollups (each write appends its batch's "
+        "sums; a compaction sums the rows of the hours written since).",
     )
     # Server and access
     metrics_public: bool = _s(False, "Serve /metrics without a token (for a private network).")

@@ -60,6 +60,8 @@ MEASURES: tuple[str, ...] = (
 # Web Vitals thresholds (good ≤, poor >): one table, in scoring/vitals.py.
 VITAL_THRESHOLDS: dict[str, tuple[float, float]] = vitals.THRESHOLDS
 SHARES = ("good_share", "needs_improvement_share", "poor_share")
+# Errors recorded on the actions themselves: how many, and the share of actions with one.
+ACTION_ERRORS = ("action_errors", "action_error_share")
 
 Source = Literal["actions", "errors", "sessions"]
 # The time a row is placed at for ranges and intervals: a session at its start.
@@ -153,7 +155,7 @@ class Metric:
 
 def resolve_metric(name: str) -> Metric:
     """Look a metric name up in the catalogue. Raises QueryError listing the valid names."""
-    if name in ("count", "page_views", "sessions", "apdex"):
+    if name in ("count", "page_views", "sessions", "apdex", *ACTION_ERRORS):
         return Metric(name, "actions", name)
     if name in ("errors", "error_sessions"):
         return Metric(name, "errors", name)
@@ -168,7 +170,8 @@ def resolve_metric(name: str) -> Metric:
         if measure in VITAL_THRESHOLDS and stat in SHARES:
             return Metric(name, "actions", "share", measure, stat)
     raise QueryError(
-        f"unknown metric {name!r}; valid: count, page_views, sessions, apdex, errors, "
+        f"unknown metric {name!r}; valid: count, page_views, sessions, apdex, "
+        f"{', '.join(ACTION_ERRORS)}, errors, "
         f"error_sessions, {', '.join(SESSION_METRICS)}, "
         f"{'/'.join(SESSION_MEASURES)}:STAT, "
         f"MEASURE:STAT with MEASURE in {', '.join(MEASURES)} and STAT in "

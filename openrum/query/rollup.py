@@ -328,7 +328,7 @@ def plan(
     return text, out_params
 
 
-def _filters(q: Query) -> tuple[list[str], list[Any]]:
+def _filters(q: Query, contains: Any = None) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
     for name, op, value in q.filters:
@@ -339,7 +339,7 @@ def _filters(q: Query) -> tuple[list[str], list[Any]]:
                 f"{name} IS DISTINCT FROM ?" if value is not None else f"{name} IS NOT NULL"
             )
         elif op == "contains":
-            where.append(f"position({name}, ?) > 0")
+            where.append(contains(name) if contains else f"position({name}, ?) > 0")
         else:
             assert isinstance(value, list)
             if not value:

@@ -7,6 +7,7 @@ their start. Values are bound parameters; names come from catalogues.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import time
@@ -48,7 +49,9 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
         types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
         return d.count_if(f"action_type IN {types}")
     if m.kind == "sessions":
-        return "count(*)" if m.source == "sessions" else "count(DISTINCT session_id)"
+        if m.source == "sessions":
+            return "count(*)"
+        return d.distinct("session_id", settings.query_approximate_sessions)
     if m.kind == "live_sessions":
         return d.count_if("NOT closed")
     if m.kind == "completed_sessions":
@@ -68,10 +71,14 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
     if m.kind == "apdex":
         satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
         return f"({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0)"
+    if m.kind == "action_errors":
+        return "coalesce(sum(errors), 0)"
+    if m.kind == "action_error_share":
+        return f"{d.count_if('errors > 0')} / nullif(count(*), 0)"
     if m.kind == "errors":
         return "sum(count)"
     if m.kind == "error_sessions":
-        return "count(DISTINCT session_id)"
+        return d.distinct("session_id", settings.query_approximate_sessions)
     assert m.measure is not None and m.stat is not None
     col = m.measure
     if m.kind == "share":
@@ -203,12 +210,28 @@ def _value(v: Any) -> Any:
     return v
 
 
+def counting_sessions(
+    store: Store, settings: Settings, app: str, start: dt.datetime, end: dt.datetime
+) -> Settings:
+    """The settings to answer a range with: distinct sessions exact over a range of few actions
+    (query_exact_sessions_max_actions), by HyperLogLog over more."""
+    if settings.query_approximate_sessions and (
+        DIALECTS[store.engine].actions_in(store, app, start, end)
+        <= settings.query_exact_sessions_max_actions
+    ):
+        return dataclasses.replace(settings, query_approximate_sessions=False)
+    return settings
+
+
 def run_query(
     store: Store, q: Query, settings: Settings, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Run a query on a store; return ``{"rows": [...], "meta": {...}}``. Raises QueryError."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     dialect = DIALECTS[store.engine]
+    if any(resolve_metric(m).kind in ("sessions", "error_sessions") for m in q.metrics):
+        start, end = time_range(q, now, settings.query_default_hours)
+        settings = counting_sessions(store, settings, q.app, start, end)
     compiled = compile_query(q, settings, now, dialect)
     sql, params = dialect.plan(q, settings, now, compiled.sql, compiled.params)  # rollups
     began = time.perf_counter()

@@ -16,12 +16,15 @@ def default_url(data_dir: Path) -> str:
     return f"duckdb:///{(data_dir / 'openrum.duckdb').resolve()}"
 
 
-def open_store(url: str, memory_mb: int = 256, workers_nice: int = 0) -> Store:
+def open_store(
+    url: str, memory_mb: int = 256, workers_nice: int = 0, compact_writes: int = 30
+) -> Store:
     """Open (and migrate) the store a URL names: ``duckdb:///path/file.duckdb``,
     ``clickhouse://user:pass@host:8123/db`` (``clickhouses://`` for TLS) or ``chdb:///path``.
 
     ``memory_mb`` bounds an embedded engine's memory (it spills to disk past it);
-    ``workers_nice`` lowers the priority of its worker threads (DuckDB). Raises
+    ``workers_nice`` lowers the priority of its worker threads (DuckDB); ``compact_writes`` is
+    how many writes the DuckDB rollups' partial rows gather. Raises
     ``StoreError`` for a scheme this build does not support.
     """
     scheme = urlsplit(url).scheme
@@ -29,7 +32,12 @@ def open_store(url: str, memory_mb: int = 256, workers_nice: int = 0) -> Store:
         from openrum.store.duckdb import DuckDBStore
 
         path = url[len("duckdb://") :]
-        return DuckDBStore(path, memory_limit=f"{memory_mb}MB", workers_nice=workers_nice)
+        return DuckDBStore(
+            path,
+            memory_limit=f"{memory_mb}MB",
+            workers_nice=workers_nice,
+            compact_every=compact_writes,
+        )
     if scheme in ("clickhouse", "clickhouses", "chdb"):
         try:
             from openrum.store.clickhouse import open_clickhouse

@@ -19,6 +19,7 @@ import duckdb
 import msgspec
 import pyarrow as pa
 
+from openrum.query import rollup_duckdb
 from openrum.rows import ActionRow, Batch
 from openrum.settings import nice_thread
 from openrum.store.base import App, LoginSession, StoreError, Token
@@ -55,6 +56,19 @@ FROM batch AS b
 WHERE sessions.app = b.app AND sessions.session_id = b.session_id AND NOT sessions.closed
 """
 _EVENT_TABLES = ("actions", "errors", "user_events")
+# Actions go in in two steps, so that the rollups can take in exactly what changed: new ones
+# (the primary key finds re-sent ones, proportional to the batch), then, only when some were
+# stored already, the stored versions a higher seq replaces (a scan of the eid column).
+_NEW_ACTIONS = "INSERT OR IGNORE INTO actions BY NAME SELECT * FROM batch RETURNING eid"
+_REPLACED = (
+    "SELECT a.*, -1 AS sign FROM actions AS a JOIN batch AS b ON a.eid = b.eid WHERE b.seq > a.seq"
+)
+# The signed rows a batch adds to the rollups: +1 stored now, -1 replaced.
+_DELTA = (
+    "SELECT *, 1 AS sign FROM batch WHERE eid IN (SELECT eid FROM fresh) "
+    "OR eid IN (SELECT eid FROM replaced) UNION ALL BY NAME SELECT * FROM replaced"
+)
+_ADD = rollup_duckdb.add_sql("delta")  # appended partial rows, summed by ``_compact``
 # Re-sent events meet the primary key: errors and user events are kept once; an action re-sent
 # with a higher beacon sequence (vitals reported again) replaces the older row.
 _INSERTS = {
@@ -71,9 +85,17 @@ class DuckDBStore:
     engine = "duckdb"
 
     def __init__(
-        self, path: str | Path, memory_limit: str = "256MB", workers_nice: int = 0
+        self,
+        path: str | Path,
+        memory_limit: str = "256MB",
+        workers_nice: int = 0,
+        compact_every: int = 30,
     ) -> None:
         self.path = str(path)
+        # Rollups: the (app, hour) pairs written since the last compaction, and how many writes.
+        self._compact_every = compact_every
+        self._written: set[tuple[str, dt.datetime]] = set()
+        self._writes = 0
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = self._connect(memory_limit, workers_nice)
@@ -116,6 +138,8 @@ class DuckDBStore:
             con.execute(entry.read_text())
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, entry.name])
             con.execute("COMMIT")
+            if entry.name == rollup_duckdb.MIGRATION:
+                self.rebuild_rollups()  # the actions stored before it
             current = version
         return current
 
@@ -125,16 +149,72 @@ class DuckDBStore:
         tables = batch.tables()
         try:
             con.execute("BEGIN")
+            written: set[tuple[str, dt.datetime]] = set()
             for name, table in tables.items():
                 con.register("batch", table)
                 try:
-                    con.execute(_INSERTS[name]).fetchall()
+                    if name == "actions":
+                        written = self._write_actions(con, table.num_rows)
+                    else:
+                        con.execute(_INSERTS[name]).fetchall()
                 finally:
                     con.unregister("batch")
+            self._writes += 1
+            if self._writes >= self._compact_every:
+                self._compact(con, self._written | written)
             con.execute("COMMIT")
+            self._written |= written
+            if self._writes >= self._compact_every:
+                self._written, self._writes = set(), 0
         except duckdb.Error as e:
             con.execute("ROLLBACK")
             raise StoreError(str(e)) from e
+
+    @staticmethod
+    def _write_actions(con: duckdb.DuckDBPyConnection, rows: int) -> set[tuple[str, dt.datetime]]:
+        """Store the registered ``batch`` of actions and add what changed to the rollups;
+        return the (app, hour) pairs whose rollup rows it added to."""
+        fresh = [r[0] for r in con.execute(_NEW_ACTIONS).fetchall()]
+        con.register("fresh", pa.table({"eid": pa.array(fresh, pa.uint64())}))
+        try:
+            some = len(fresh) < rows  # some were stored already: re-sent, or a higher seq
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE replaced AS {_REPLACED}{'' if some else ' LIMIT 0'}"
+            )
+            if some:
+                con.execute(_ACTIONS_UPSERT).fetchall()
+            con.execute(f"CREATE OR REPLACE TEMP TABLE delta AS {_DELTA}")
+            for sql in _ADD:
+                con.execute(sql)
+            hours = con.execute(
+                "SELECT DISTINCT app, date_trunc('hour', time) FROM delta"
+            ).fetchall()
+            return {(app, hour) for app, hour in hours}
+        finally:
+            con.unregister("fresh")
+
+    @staticmethod
+    def _compact(con: duckdb.DuckDBPyConnection, hours: set[tuple[str, dt.datetime]]) -> None:
+        """Sum the rollups' partial rows of these hours and their days (one row per key)."""
+        for app, hour in sorted(hours):  # a day with several hours written is summed again: cheap
+            for sql in rollup_duckdb.compact_sql():
+                con.execute(sql, {"app": app, "hour": hour} if "$" in sql else None)
+
+    @staticmethod
+    def _refresh(con: duckdb.DuckDBPyConnection, hours: list[tuple[Any, ...]]) -> None:
+        """Recount the rollups of these (app, hour) pairs and their days from the raw actions, in
+        the caller's transaction (after an erasure or an expiry)."""
+        for app, hour in hours:
+            for sql in rollup_duckdb.refresh_sql():
+                con.execute(sql, {"app": app, "hour": hour})
+
+    def rebuild_rollups(self) -> None:
+        """Recount every rollup from the raw actions (after a migration or a bulk load)."""
+        con = self._con
+        con.execute("BEGIN")
+        for sql in rollup_duckdb.rebuild_sql():
+            con.execute(sql)
+        con.execute("COMMIT")
 
     def close_sessions(self, closed: pa.Table) -> int:
         if not closed.num_rows:
@@ -210,12 +290,18 @@ class DuckDBStore:
         marks = ", ".join("?" * len(session_ids))
         cur = self._cursor()
         cur.execute("BEGIN")
+        touched = cur.execute(
+            "SELECT DISTINCT app, date_trunc('hour', time) FROM actions "
+            f"WHERE app = ? AND session_id IN ({marks})",
+            [app, *session_ids],
+        ).fetchall()
         for table in (*_EVENT_TABLES, "sessions"):
             [(n,)] = cur.execute(
                 f"DELETE FROM {table} WHERE app = ? AND session_id IN ({marks})",
                 [app, *session_ids],
             ).fetchall()
             counts[table] = int(n)
+        self._refresh(cur, touched)
         cur.execute("COMMIT")
         return counts
 
@@ -235,12 +321,21 @@ class DuckDBStore:
     def expire(self, app: str, events_before: int, sessions_before: int) -> dict[str, int]:
         counts: dict[str, int] = {}
         cur = self._cursor()
+        cur.execute("BEGIN")
         for table in _EVENT_TABLES:
             [(n,)] = cur.execute(
                 f"DELETE FROM {table} WHERE app = ? AND time < make_timestamp_ms(?)",
                 [app, events_before],
             ).fetchall()
             counts[table] = int(n)
+        # Whole hours before the cut go; the hour it falls in is recounted.
+        [(cut,)] = cur.execute(
+            "SELECT date_trunc('hour', make_timestamp_ms(?))", [events_before]
+        ).fetchall()
+        for sql in rollup_duckdb.expire_sql():
+            cur.execute(sql, {"app": app, "hour": cut})
+        self._refresh(cur, [(app, cut)])
+        cur.execute("COMMIT")
         [(n,)] = cur.execute(
             "DELETE FROM sessions WHERE app = ? AND last_seen < make_timestamp_ms(?)",
             [app, sessions_before],

@@ -2,8 +2,8 @@
 
 ``GET /api/v1/actions?app=ID&from=ISO&to=ISO&filters=JSON&limit=N``: one row per action name and
 type, most frequent first: count, affected sessions, duration median / p90 / p99, Apdex with its
-rating, errors recorded on the actions and the share of actions with an error. The query API has
-everything here but the error counts carried by the actions themselves.
+rating, errors recorded on the actions and the share of actions with an error: one query of the
+query API (``action_errors``, ``action_error_share`` among its metrics).
 """
 
 from __future__ import annotations
@@ -18,45 +18,45 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector
-from openrum.query.dialect import DIALECTS
-from openrum.scoring.apdex import rating
+from openrum.query.model import Query
+from openrum.query.sql import run_query
 from openrum.settings import Settings
 from openrum.store.base import Store
-from openrum.web.scope import Scope, json_response, limit_of, request_scope
+from openrum.web.scope import Scope, iso, json_response, limit_of, request_scope
+
+
+# The query API's metric → the column this endpoint names it.
+_METRICS = {
+    "count": "count",
+    "sessions": "sessions",
+    "duration:p50": "duration:p50",
+    "duration:p90": "duration:p90",
+    "duration:p99": "duration:p99",
+    "apdex": "apdex",
+    "action_errors": "errors",
+    "action_error_share": "error_share",
+}
 
 
 def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
-    """Actions by name and type in the scope, most frequent first."""
-    d = DIALECTS[store.engine]
-    approx = settings.query_approximate_percentiles
-    where, params = scope.where("actions", store.engine)
-    satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
-    _, rows = store.select(
-        "SELECT action_name, action_type, count(*) AS n, count(DISTINCT session_id), "
-        + ", ".join(d.quantile("duration", q, approx) for q in (0.5, 0.9, 0.99))
-        + f", ({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0), sum(errors), "
-        + d.count_if("errors > 0")
-        + f" FROM actions WHERE {where} GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT {int(limit)}",
-        params,
+    """Actions by name and type in the scope, most frequent first (the query API's metrics:
+    from rollups where they can answer)."""
+    query = Query(
+        app=scope.app,
+        metrics=list(_METRICS),
+        dimensions=["action_name", "action_type"],
+        filters=list(scope.filters),
+        start=iso(scope.start),
+        end=iso(scope.end),
+        order_by=["-count", "action_name", "action_type"],
+        limit=limit,
     )
     out = []
-    for r in rows:
-        apdex = None if r[7] is None else float(r[7])
-        out.append(
-            {
-                "action_name": r[0],
-                "action_type": r[1],
-                "count": int(r[2]),
-                "sessions": int(r[3]),
-                "duration:p50": None if r[4] is None else float(r[4]),
-                "duration:p90": None if r[5] is None else float(r[5]),
-                "duration:p99": None if r[6] is None else float(r[6]),
-                "apdex": apdex,
-                "apdex_rating": rating(apdex),
-                "errors": int(r[8] or 0),
-                "error_share": int(r[9]) / int(r[2]) if r[2] else 0.0,
-            }
-        )
+    for r in run_query(store, query, settings)["rows"]:
+        row = {"action_name": r["action_name"], "action_type": r["action_type"]}
+        row |= {name: r[metric] for metric, name in _METRICS.items()}
+        row["apdex_rating"] = r["apdex_rating"]
+        out.append(row)
     return out
 
 

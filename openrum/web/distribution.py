@@ -19,12 +19,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector
-from openrum.query.dialect import DIALECTS
-from openrum.query.model import MEASURES
+from openrum.query.model import MEASURES, Query
+from openrum.query.sql import run_query
 from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.web.api import ApiError
-from openrum.web.scope import Scope, json_response, request_scope
+from openrum.web.scope import Scope, iso, json_response, request_scope
 
 QUANTILES = (("p50", 0.5), ("p75", 0.75), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))
 
@@ -40,34 +40,25 @@ def nice_width(top: float, buckets: int) -> float:
 
 
 def histogram(
-    store: Store, scope: Scope, measure: str, buckets: int, approximate: bool = True
+    store: Store, scope: Scope, measure: str, buckets: int, settings: Settings | None = None
 ) -> dict[str, Any]:
-    """The histogram of ``measure`` in the scope (see the module docstring)."""
-    d = DIALECTS[store.engine]
+    """The histogram of ``measure`` in the scope (see the module docstring). Its percentiles
+    are the query API's (from rollups where they can answer)."""
+    settings = settings or Settings()
+    query = Query(
+        app=scope.app,
+        metrics=[f"{measure}:{name}" for name, _ in QUANTILES],
+        filters=list(scope.filters),
+        start=iso(scope.start),
+        end=iso(scope.end),
+    )
+    [row] = run_query(store, query, settings)["rows"]
+    stats = {name: row[f"{measure}:{name}"] for name, _ in QUANTILES}
+    out: dict[str, Any] = {"measure": measure, "count": 0, **stats, "width": None, "buckets": []}
+    if stats["p99"] is None:  # no values
+        return out
     where, params = scope.where("actions", store.engine)
     where += f" AND {measure} IS NOT NULL"
-    _, rows = store.select(
-        "SELECT count(*), "
-        + ", ".join(d.quantile(measure, q, approximate) for _, q in QUANTILES)
-        + f" FROM actions WHERE {where}",
-        params,
-    )
-    count = int(rows[0][0]) if rows else 0
-    stats = {
-        name: (None if v is None else float(v))
-        for (name, _), v in zip(
-            QUANTILES, rows[0][1:] if rows else [None] * len(QUANTILES), strict=True
-        )
-    }
-    out: dict[str, Any] = {
-        "measure": measure,
-        "count": count,
-        **stats,
-        "width": None,
-        "buckets": [],
-    }
-    if not count:
-        return out
     width = nice_width(stats["p99"] or 0.0, buckets)
     _, rows = store.select(
         f"SELECT least(floor(greatest({measure}, 0) / {width!r}), {buckets - 1}) AS b, count(*) "
@@ -75,6 +66,7 @@ def histogram(
         params,
     )
     counts = {int(b): int(n) for b, n in rows}
+    out["count"] = sum(counts.values())
     out["width"] = width
     out["buckets"] = [
         {
@@ -106,9 +98,8 @@ def routes(
             raise ApiError("buckets must be a number") from None
         if not 2 <= buckets <= 200:
             raise ApiError("buckets must be between 2 and 200")
-        approx = settings.query_approximate_percentiles
         return json_response(
-            await run_in_threadpool(histogram, store, scope, measure, buckets, approx)
+            await run_in_threadpool(histogram, store, scope, measure, buckets, settings)
         )
 
     return [Route("/api/v1/distribution", distribution, methods=["GET"])]

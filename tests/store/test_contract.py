@@ -206,7 +206,9 @@ def r7(values: list[float], q: float) -> float:
 
 def ask(store: Store, exact: bool = True, **body: Any) -> list[dict[str, Any]]:
     settings = Settings.load({}, environ={})
-    settings = dataclasses.replace(settings, query_approximate_percentiles=not exact)
+    settings = dataclasses.replace(
+        settings, query_approximate_percentiles=not exact, query_approximate_sessions=not exact
+    )
     body.setdefault("start", "2026-11-20T08:00:00Z")
     body.setdefault("end", "2026-11-20T12:00:00Z")
     rows: list[dict[str, Any]] = run_query(store, Query(app="shop", **body), settings, NOW)["rows"]

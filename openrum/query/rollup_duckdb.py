@@ -1,0 +1,476 @@
+"""Rollups on DuckDB: hourly and daily aggregates per application × a few dimensions.
+
+Each rollup (``ROLLUPS``: by action type; by page; by action name; by country and region; by
+browser, version and device; always with the action type) has four tables. ``{name}_1h`` holds
+per (app, hour, dimensions) the row count, Apdex counts, errors on actions, per measure its
+count, sum, minimum and maximum, and per Web Vital its good and poor counts. ``{name}_1h_hist``
+holds the percentile state: per measure a histogram over the log-spaced buckets of
+openrum/query/dialect.py (about 2 % wide), one row per bucket; merging is a sum and a
+percentile is exact to the bucket width. ``_1d`` tables hold the same per day.
+
+The store keeps them in the transaction that writes the raw rows, in proportion to the batch:
+``add_sql`` appends the batch's contribution to the hourly and daily tables as partial rows,
+signed (+1 for an action stored now, -1 for the stored version a higher ``seq`` replaces; a
+re-sent action is not stored again and adds nothing); every reader sums a key's rows, and every
+few writes ``compact_sql`` replaces the partial rows of the hours written since by their sums.
+Counts, sums and histograms stay exact; a replaced value may linger in a minimum or maximum, so
+those serve only as bounds for percentiles (the ``min``/``max`` metrics come from the raw rows).
+Erasure and expiry recount the hours they touch from the raw rows (``refresh_sql``);
+``rebuild_sql`` recounts everything (the migration, bulk loads).
+
+``plan`` answers a query from the first rollup holding its dimensions, filters and percentile
+measures, when its interval (if any) is whole hours and its percentiles approximate, with the
+ClickHouse planner's rules (openrum/query/rollup.py): whole days from the daily table, whole
+hours around them from the hourly one, the range's ragged ends from the raw rows through the
+same aggregation. Metrics a rollup cannot give (distinct sessions, errors, minimum, maximum)
+come from the raw query for those metrics alone, joined on the same keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from openrum.query.dialect import Dialect, interpolated, log_bucket
+from openrum.query.model import (
+    INTERVALS,
+    MEASURES,
+    STATS,
+    VITAL_THRESHOLDS,
+    Metric,
+    Query,
+    resolve_metric,
+    time_range,
+)
+from openrum.query.rollup import Rollup, _filters, _hour_up
+from openrum.settings import Settings
+
+# The percentiles the dashboard shows by page, country and browser: load time and LCP (and by
+# action name: duration). Other percentiles by those dimensions come from the raw rows.
+_KEY = ("duration", "lcp")
+ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the planner takes the first that answers
+    Rollup("actions", "actions", ("action_type",), MEASURES),
+    Rollup("actions_page", "actions", ("action_type", "page"), _KEY),
+    Rollup("actions_name", "actions", ("action_type", "action_name"), ("duration",)),
+    Rollup("actions_geo", "actions", ("action_type", "country", "region"), _KEY),
+    Rollup(
+        "actions_browser", "actions", ("action_type", "browser", "browser_version", "device"), _KEY
+    ),
+)
+GRAINS = ("1h", "1d")  # an hourly table per rollup, and a daily one summed from it
+TABLES = tuple(
+    f"{r.name}_{g}{h}" for r in ROLLUPS for g in GRAINS for h in ("", "_measures", "_hist")
+)
+MIGRATION = "004_rollups.sql"  # openrum/store/sql/duckdb/; rebuilt from the raw rows once
+
+
+# Value columns of ``{name}_{grain}``: (column, aggregate over action rows carrying a ``sign``,
+# +1 for a row counted in, -1 for a row taken out: a version replaced by a higher seq).
+COUNTS = (
+    ("rows", "coalesce(sum(sign), 0)"),
+    ("apdex_s", "coalesce(sum(sign) FILTER (WHERE apdex = 'S'), 0)"),
+    ("apdex_t", "coalesce(sum(sign) FILTER (WHERE apdex = 'T'), 0)"),
+    ("apdex_n", "coalesce(sum(sign) FILTER (WHERE apdex IS NOT NULL), 0)"),
+    ("action_errors", "coalesce(sum(sign * errors), 0)"),
+    ("errored", "coalesce(sum(sign) FILTER (WHERE errors > 0), 0)"),
+)
+
+
+def _threshold(which: int) -> str:
+    """The good (0) or poor (1) threshold of the row's measure; NULL for a measure without."""
+    whens = " ".join(f"WHEN '{v}' THEN {t[which]}" for v, t in VITAL_THRESHOLDS.items())
+    return f"CASE measure {whens} END"
+
+
+# Value columns of ``{name}_{grain}_measures``, one row per measure: its count and sum (exact),
+# minimum and maximum (bounds for percentiles: a replaced value may linger in them), and for a
+# Web Vital the counts rated good and poor.
+MEASURE_STATS = (
+    ("n", "coalesce(sum(sign), 0)"),
+    ("total", "coalesce(sum(sign * v), 0)"),
+    ("low", "min(v) FILTER (WHERE sign > 0)"),
+    ("high", "max(v) FILTER (WHERE sign > 0)"),
+    ("good", f"coalesce(sum(sign) FILTER (WHERE v <= {_threshold(0)}), 0)"),
+    ("poor", f"coalesce(sum(sign) FILTER (WHERE v > {_threshold(1)}), 0)"),
+)
+_TYPES = {"total": "DOUBLE", "low": "DOUBLE", "high": "DOUBLE"}
+_SIGNED = "(SELECT *, 1 AS sign FROM actions WHERE {where})"  # raw rows, each counted in once
+
+
+def _resum(name: str) -> str:
+    """How a value column of finer rows adds up: minimum, maximum or sum."""
+    fn = {"low": "min", "high": "max"}.get(name, "sum")
+    return f"{fn}({name}) AS {name}"
+
+
+def _merged(name: str) -> str:
+    """A MERGE's update of a value column by a delta row ``d`` of the same key."""
+    fn = {"low": "least", "high": "greatest"}.get(name)
+    return f"{name} = {fn}(t.{name}, d.{name})" if fn else f"{name} = t.{name} + d.{name}"
+
+
+def ddl() -> str:
+    """The tables (migration openrum/store/sql/duckdb/004_rollups.sql; a test checks it)."""
+    out = [
+        "-- Rollups for dashboard queries (generated by `python -m openrum.query.rollup_duckdb`;",
+        "-- do not edit): see openrum/query/rollup_duckdb.py. `hour` is the start of the row's",
+        "-- hour (_1h tables) or day (_1d tables).",
+        "",
+    ]
+    for r in ROLLUPS:
+        head = ["app VARCHAR NOT NULL", "hour TIMESTAMP NOT NULL"]
+        head += [f"{d} VARCHAR{' NOT NULL' if d == 'action_type' else ''}" for d in r.dims]
+        counts = [f"{n} BIGINT NOT NULL" for n, _ in COUNTS]
+        stats = ["measure VARCHAR NOT NULL"]
+        stats += [f"{n} {_TYPES.get(n, 'BIGINT NOT NULL')}" for n, _ in MEASURE_STATS]
+        hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n BIGINT NOT NULL"]
+        for g in GRAINS:
+            for suffix, cols in (("", counts), ("_measures", stats), ("_hist", hist)):
+                body = ",\n".join(f"    {c}" for c in head + cols)
+                out += [f"CREATE TABLE {r.name}_{g}{suffix} (\n{body}\n);", ""]
+    return "\n".join(out)
+
+
+def counts_sql(r: Rollup, where: str, rows: str = _SIGNED, grain: str = "hour") -> str:
+    """Rows of ``{r}_{grain}`` from signed action rows: by default the raw actions matching
+    ``where``."""
+    values = ", ".join(f"{e} AS {n}" for n, e in COUNTS)
+    return (
+        f"SELECT app, date_trunc('{grain}', time) AS hour, {', '.join(r.dims)}, "
+        f"{values} FROM {rows.format(where=where)} GROUP BY ALL"
+    )
+
+
+def _unpivot(r: Rollup, where: str, ms: tuple[str, ...], rows: str, grain: str) -> str:
+    cols = ", ".join(f"{m}::DOUBLE AS {m}" for m in ms)
+    return (
+        f"(UNPIVOT (SELECT app, date_trunc('{grain}', time) AS hour, {', '.join(r.dims)}, sign, "
+        f"{cols} FROM {rows.format(where=where)}) ON {', '.join(ms)} "
+        "INTO NAME measure VALUE v)"
+    )
+
+
+def measures_sql(
+    r: Rollup,
+    where: str,
+    measures: tuple[str, ...] | None = None,
+    rows: str = _SIGNED,
+    grain: str = "hour",
+) -> str:
+    """Rows of ``{r}_{grain}_measures`` from signed action rows."""
+    values = ", ".join(f"{e} AS {n}" for n, e in MEASURE_STATS)
+    source = _unpivot(r, where, measures or r.digests, rows, grain)
+    return f"SELECT app, hour, {', '.join(r.dims)}, measure, {values} FROM {source} GROUP BY ALL"
+
+
+def histogram_sql(
+    r: Rollup,
+    where: str,
+    measures: tuple[str, ...] | None = None,
+    rows: str = _SIGNED,
+    grain: str = "hour",
+) -> str:
+    """Rows of ``{r}_{grain}_hist`` from signed action rows."""
+    source = _unpivot(r, where, measures or r.digests, rows, grain)
+    return (
+        f"SELECT app, hour, {', '.join(r.dims)}, measure, {log_bucket('v')} AS bucket, "
+        f"sum(sign) AS n FROM {source} GROUP BY ALL"
+    )
+
+
+# The three tables of a rollup and grain: suffix, key columns after the dimensions, value
+# columns, and the SELECT making their rows from signed action rows.
+_PARTS = (
+    ("", (), tuple(n for n, _ in COUNTS), counts_sql),
+    ("_measures", ("measure",), tuple(n for n, _ in MEASURE_STATS), measures_sql),
+    ("_hist", ("measure", "bucket"), ("n",), histogram_sql),
+)
+
+
+def _days_sql(r: Rollup, where: str) -> list[str]:
+    """INSERTs of daily rows summed from the hourly rows matching ``where``."""
+    out = []
+    for suffix, keys, values, _ in _PARTS:
+        cols = ", ".join(["app", "date_trunc('day', hour) AS hour", *r.dims, *keys])
+        sums = ", ".join(_resum(n) for n in values)
+        out.append(
+            f"INSERT INTO {r.name}_1d{suffix} BY NAME SELECT {cols}, {sums} "
+            f"FROM {r.name}_1h{suffix} WHERE {where} GROUP BY ALL"
+        )
+    return out
+
+
+def add_sql(delta: str) -> list[str]:
+    """Statements appending the contribution of the signed action rows in table ``delta`` (+1
+    stored now, -1 replaced) to every rollup, hourly and daily, as partial rows: a key may have
+    several rows until ``compact_sql`` sums them (every reader sums them anyway). The cost of a
+    write follows its batch only."""
+    rows = f"(SELECT * FROM {delta} WHERE {{where}})"
+    out = []
+    for r in ROLLUPS:
+        for grain, g in (("hour", "1h"), ("day", "1d")):
+            for suffix, _, _, select in _PARTS:
+                source = select(r, "true", rows=rows, grain=grain)
+                out.append(f"INSERT INTO {r.name}_{g}{suffix} BY NAME {source}")
+    return out
+
+
+def compact_sql() -> list[str]:
+    """Statements replacing the partial rows of one hour and its day by their sums (parameters
+    $app, $hour), each table through the temporary table ``compacted``."""
+    out = []
+    for r in ROLLUPS:
+        for g, bound in (("1h", "$hour"), ("1d", "date_trunc('day', $hour)")):
+            for suffix, keys, values, _ in _PARTS:
+                table = f"{r.name}_{g}{suffix}"
+                where = f"app = $app AND hour = {bound}"
+                cols = ", ".join(["app", "hour", *r.dims, *keys, *map(_resum, values)])
+                out += [
+                    f"CREATE OR REPLACE TEMP TABLE compacted AS SELECT {cols} FROM {table} "
+                    f"WHERE {where} GROUP BY ALL",
+                    f"DELETE FROM {table} WHERE {where}",
+                    f"INSERT INTO {table} BY NAME SELECT * FROM compacted",
+                ]
+    return out
+
+
+def refresh_sql() -> list[str]:
+    """Statements recounting the rollups of one hour and its day from the raw actions
+    (parameters $app, $hour): after an erasure or expiry."""
+    raw = "app = $app AND time >= $hour AND time < $hour + INTERVAL 1 HOUR"
+    day = "app = $app AND hour >= date_trunc('day', $hour) "
+    day += "AND hour < date_trunc('day', $hour) + INTERVAL 1 DAY"
+    out = []
+    for r in ROLLUPS:
+        for suffix, _, _, select in _PARTS:
+            out.append(f"DELETE FROM {r.name}_1h{suffix} WHERE app = $app AND hour = $hour")
+            out.append(f"INSERT INTO {r.name}_1h{suffix} BY NAME {select(r, raw)}")
+            out.append(
+                f"DELETE FROM {r.name}_1d{suffix} WHERE app = $app "
+                "AND hour = date_trunc('day', $hour)"
+            )
+        out += _days_sql(r, day)
+    return out
+
+
+def expire_sql() -> list[str]:
+    """Statements dropping rollup rows wholly before an instant (parameters $app, $hour: the
+    hour it falls in; the caller then refreshes that hour)."""
+    out = []
+    for t in TABLES:
+        bound = "$hour" if "_1h" in t else "date_trunc('day', $hour)"
+        out.append(f"DELETE FROM {t} WHERE app = $app AND hour < {bound}")
+    return out
+
+
+def rebuild_sql() -> list[str]:
+    """Statements recounting every rollup from the raw actions."""
+    out = [f"DELETE FROM {t}" for t in TABLES]
+    for r in ROLLUPS:
+        out += [f"INSERT INTO {r.name}_1h{p[0]} BY NAME {p[3](r, 'true')}" for p in _PARTS]
+        out += _days_sql(r, "true")
+    return out
+
+
+# -- planning --------------------------------------------------------------------------------------
+def _merge(m: Metric, settings: Settings) -> str | None:
+    """How a metric reads from a rollup's counts and measures rows; "" for a percentile (from
+    the histograms); None when rollups do not keep it."""
+    if m.kind == "count":
+        return "coalesce(sum(rows), 0)"
+    if m.kind == "page_views":
+        types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
+        return f"coalesce(sum(rows) FILTER (WHERE action_type IN {types}), 0)"
+    if m.kind == "apdex":
+        return "(sum(apdex_s) + sum(apdex_t) / 2.0) / nullif(sum(apdex_n), 0)"
+    if m.kind == "action_errors":
+        return "coalesce(sum(action_errors), 0)"
+    if m.kind == "action_error_share":
+        return "sum(errored) / nullif(sum(rows), 0)"
+    if m.kind == "share" and m.measure and m.stat:
+        part = {
+            "good_share": _of("good", m.measure),
+            "needs_improvement_share": f"({_of('n', m.measure)} - {_of('good', m.measure)} "
+            f"- {_of('poor', m.measure)})",
+            "poor_share": _of("poor", m.measure),
+        }[m.stat]
+        return f"{part} / nullif({_of('n', m.measure)}, 0)"
+    if m.kind == "stat" and m.measure and m.stat:
+        if m.stat == "avg":
+            return f"{_of('total', m.measure)} / nullif({_of('n', m.measure)}, 0)"
+        if STATS[m.stat] is not None and settings.query_approximate_percentiles:
+            return ""  # from the histograms (see plan)
+    return None
+
+
+def _of(stat: str, measure: str, fn: str = "sum") -> str:
+    """A measure's statistic summed (or ``fn``) over the rows of the measures table."""
+    return f"{fn}({stat}) FILTER (WHERE measure = '{measure}')"
+
+
+def _day_up(t: dt.datetime) -> dt.datetime:
+    floor = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return floor if floor == t else floor + dt.timedelta(days=1)
+
+
+def _same_keys(keys: list[str], left: str, right: str) -> str:
+    """A join condition on the keys that matches NULL to NULL (a NULL country is a group)."""
+    if not keys:
+        return "true"
+    return " AND ".join(f"{left}.{k} IS NOT DISTINCT FROM {right}.{k}" for k in keys)
+
+
+def plan(
+    q: Query, settings: Settings, now: dt.datetime, dialect: Dialect, sql: str, params: list[Any]
+) -> tuple[str, list[Any]] | None:
+    """The SQL and parameters answering ``q`` (validated by the compiler) with rollups, or None."""
+    from openrum.query.sql import _order, _quote, compile_query
+
+    if not settings.query_rollups:
+        return None
+    if q.interval is not None and INTERVALS[q.interval] % 3600:
+        return None
+    metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
+    rolled = [m for m in metrics if m.source == "actions" and _merge(m, settings) is not None]
+    pct = [m for m in rolled if _merge(m, settings) == ""]
+    measures = tuple(dict.fromkeys(m.measure for m in pct if m.measure))
+    stated = tuple(dict.fromkeys(m.measure for m in rolled if m.measure))  # shares, avg too
+    used = {*q.dimensions, *(f[0] for f in q.filters)}
+    rollup = next(
+        (r for r in ROLLUPS if used <= set(r.dims) and set(stated) <= set(r.digests)), None
+    )
+    start, end = time_range(q, now, settings.query_default_hours)
+    h0, h1 = _hour_up(start), end.replace(minute=0, second=0, microsecond=0)
+    if rollup is None or not rolled or h0 >= h1:
+        return None
+    # Whole days from the daily table (unless the interval is finer), whole hours around them
+    # from the hourly one, the ragged ends from the raw rows.
+    d0, d1 = _day_up(h0), h1.replace(hour=0)
+    if d0 >= d1 or (q.interval is not None and INTERVALS[q.interval] % 86400):
+        d0 = d1 = h1
+    rest = [m for m in metrics if m not in rolled]
+    dims = list(dict.fromkeys(q.dimensions))
+    keys = (["time"] if q.interval else []) + dims
+    time_key = [f"{dialect.bucket('hour', INTERVALS[q.interval])} AS time"] if q.interval else []
+    where, where_params = _filters(q, dialect.contains)
+
+    def pieces(hourly: str, daily: str, raw: str) -> tuple[str, list[Any]]:
+        """The hourly, daily and raw parts of the range, as one UNION of hourly-shaped rows."""
+        w = " AND ".join(["app = ?", "((hour >= ? AND hour < ?) OR (hour >= ? AND hour < ?))"])
+        ragged = "app = ? AND ((time >= ? AND time < ?) OR (time >= ? AND time < ?))"
+        extra = "".join(f" AND {c}" for c in where)
+        text = (
+            f"SELECT * FROM {hourly} WHERE {w}{extra} UNION ALL BY NAME "
+            f"SELECT * FROM {daily} WHERE app = ? AND hour >= ? AND hour < ?{extra} "
+            f"UNION ALL BY NAME {raw.format(where=ragged + extra)}"
+        )
+        return text, [
+            *(q.app, h0, d0, d1, h1, *where_params),
+            *(q.app, d0, d1, *where_params),
+            *(q.app, start, h0, h1, end, *where_params),
+        ]
+
+    numbered = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+    # Counts and sums (the counts rows and the measures' rows, side by side in one union), and
+    # each percentile's measure's minimum and maximum.
+    sums = [m for m in rolled if m not in pct]
+    sel = [*time_key, *dims, "sum(rows) AS rows_"]
+    sel += [f'{_merge(m, settings)} AS "{m.name}"' for m in sums]
+    sel += [
+        f"{_of('low', c, 'min')} AS {c}_lo, {_of('high', c, 'max')} AS {c}_hi" for c in measures
+    ]
+    union, out_params = pieces(
+        f"{rollup.name}_1h", f"{rollup.name}_1d", counts_sql(rollup, "{where}")
+    )
+    if stated:
+        stats, stats_params = pieces(
+            f"{rollup.name}_1h_measures",
+            f"{rollup.name}_1d_measures",
+            measures_sql(rollup, "{where}", stated),
+        )
+        marks = ", ".join("?" * len(stated))
+        union += f" UNION ALL BY NAME SELECT * FROM ({stats}) WHERE measure IN ({marks})"
+        out_params += [*stats_params, *stated]
+    # A group whose rows were all replaced away keeps a row of zeros: not a group.
+    having = " HAVING sum(rows) <> 0" if keys else ""
+    body = f"SELECT {', '.join(sel)} FROM ({union}){numbered}{having}"
+
+    # Percentiles: the histogram rows merged per key, measure and bucket (a sum), then ranked.
+    if pct:
+        marks = ", ".join("?" * len(measures))
+        hist, hist_params = pieces(
+            f"{rollup.name}_1h_hist",
+            f"{rollup.name}_1d_hist",
+            histogram_sql(rollup, "{where}", measures),
+        )
+        hist = f"SELECT * FROM ({hist}) WHERE measure IN ({marks})"
+        out_params += [*hist_params, *measures]
+        sel = [*time_key, *dims, "measure", "bucket", "sum(n)::BIGINT AS n"]
+        group = ", ".join(map(str, range(1, len(keys) + 3)))
+        merged = f"SELECT {', '.join(sel)} FROM ({hist}) GROUP BY {group}"
+        # Each bucket's cumulative count within its key and measure, and the measure's total.
+        part = f"PARTITION BY {', '.join([*keys, 'measure'])}"
+        ranked = (
+            f"SELECT *, sum(n) OVER ({part} ORDER BY bucket) AS cum, sum(n) OVER ({part}) AS tot "
+            f"FROM ({merged})"
+        )
+        # Per percentile: the buckets holding ranks ⌊h⌋ and ⌊h⌋ + 1, h = (total - 1) · level.
+        sel, values = list(keys), []
+        for i, p in enumerate(pct):
+            c, level = str(p.measure), STATS[p.stat or ""] or 0.0
+            h = f"({level!r} * (tot - 1))"
+            only = f"measure = '{c}'"
+            sel += [
+                f"min(bucket) FILTER (WHERE {only} AND cum > floor({h})) AS b{i}",
+                f"min(bucket) FILTER (WHERE {only} AND cum > floor({h}) + 1) AS c{i}",
+                f"any_value({h}) FILTER (WHERE {only}) AS h{i}",
+            ]
+            value = interpolated(
+                f"h.b{i}", f"coalesce(h.c{i}, h.b{i})", f"h.h{i}", f"v.{c}_lo", f"v.{c}_hi"
+            )
+            values.append(f"{value} AS {_quote(p.name)}")
+        grouping = f" GROUP BY {', '.join(keys)}" if keys else ""
+        hists = f"SELECT {', '.join(sel)} FROM ({ranked}){grouping}"
+        body = (
+            f"SELECT v.*, {', '.join(values)} FROM ({body}) AS v "
+            f"LEFT JOIN ({hists}) AS h ON {_same_keys(keys, 'v', 'h')}"
+        )
+
+    if rest:
+        raw = compile_query(
+            Query(
+                app=q.app,
+                metrics=[m.name for m in rest],
+                dimensions=q.dimensions,
+                filters=q.filters,
+                start=q.start,
+                end=q.end,
+                interval=q.interval,
+                order_by=keys or None,
+                limit=settings.query_max_rows,
+            ),
+            settings,
+            now,
+            dialect,
+        )
+        both = [f"coalesce(s0.{k}, s1.{k}) AS {k}" for k in keys]
+        names = [_quote(m.name) for m in metrics]
+        picked = [f"s0.{n}" for n in names if n in [_quote(m.name) for m in rolled]]
+        picked += [f"s1.{n}" for n in names if n in [_quote(m.name) for m in rest]]
+        body = (
+            f"SELECT {', '.join(both + picked)} FROM ({body}) AS s0 FULL OUTER JOIN "
+            f"({raw.sql}) AS s1 ON {_same_keys(keys, 's0', 's1')}"
+        )
+        out_params += raw.params
+    columns = keys + [m.name for m in metrics]
+    order = _order(q, columns, metrics)
+    text = (
+        f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({body}) AS r{order} LIMIT {q.limit}"
+    )
+    return text, out_params
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(ddl())

@@ -1,0 +1,219 @@
+"""DuckDB's rollups (openrum/query/rollup_duckdb.py) answer what the raw rows answer: counts, sums
+and shares exactly, percentiles within their bucket's width, over ragged ranges, intervals and
+filters; kept so by re-sent events, actions replaced by a higher seq, erasure and expiry."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.resources
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openrum.query import rollup_duckdb
+from openrum.query.dialect import BUCKETS_PER_E, DIALECTS
+from openrum.query.model import Query
+from openrum.query.sql import compile_query, run_query
+from openrum.rows import Batch
+from openrum.settings import Settings
+from openrum.store.duckdb import DuckDBStore
+from tests.store.test_contract import ACTIONS, DAY, ERRORS, NOISE, NOW, action, ms, table
+
+SETTINGS = Settings.load({}, environ={})
+RAW = dataclasses.replace(SETTINGS, query_rollups=False)
+# A percentile from a bucket is within half a bucket (about 1 %) of a value of that rank.
+WIDTH = math.exp(1 / BUCKETS_PER_E) - 1
+
+CASES: list[dict[str, Any]] = [
+    {"metrics": ["count", "page_views", "sessions", "apdex", "errors", "error_sessions"]},
+    {"metrics": ["lcp:p75", "lcp:good_share", "lcp:needs_improvement_share", "lcp:poor_share"]},
+    {"metrics": ["page_views", "duration:p50", "lcp:p50"], "interval": "1h"},
+    {"metrics": ["count", "duration:avg", "duration:min", "duration:max", "inp:p90"]},
+    {"metrics": ["count", "dns:p50", "tcp:p50"], "filters": [["action_type", "is", "load"]]},
+    {
+        "metrics": ["count", "duration:p99"],
+        "dimensions": ["action_type"],
+        "order_by": ["-count", "action_type"],
+    },
+    {"metrics": ["count", "cls:p75"], "filters": [["action_type", "in", ["load", "xhr"]]]},
+    {"metrics": ["apdex", "duration:p95"], "filters": [["action_type", "is_not", "xhr"]]},
+    {
+        "metrics": ["count", "page_views", "sessions", "duration:p50", "apdex"],
+        "dimensions": ["page"],
+        "order_by": ["-count", "page"],
+    },
+    {
+        "metrics": ["duration:p50"],
+        "dimensions": ["page"],
+        "interval": "1h",
+        "filters": [["page", "in", ["/", "/cart"]]],
+        "order_by": ["time", "page"],
+    },
+    {  # NULL browsers are a group of their own
+        "metrics": ["count", "sessions", "lcp:p75", "apdex"],
+        "dimensions": ["browser", "browser_version"],
+        "filters": [["device", "is", "mobile"]],
+        "order_by": ["-count", "browser"],
+    },
+    {
+        "metrics": ["page_views", "sessions", "duration:p50"],
+        "dimensions": ["country"],
+        "filters": [["country", "is_not", "FR"]],
+        "order_by": ["country"],
+    },
+    {"metrics": ["count", "lcp:p90"], "interval": "1d"},
+]
+RANGES = [
+    ("2026-11-18T00:00:00Z", "2026-11-21T00:00:00Z"),  # whole days
+    ("2026-11-19T22:17:00Z", "2026-11-21T01:00:00Z"),  # a day, hours around it, a ragged end
+    ("2026-11-20T08:00:00Z", "2026-11-20T12:00:00Z"),  # whole hours
+    ("2026-11-20T08:41:00Z", "2026-11-20T11:07:00Z"),  # ragged ends
+    ("2026-11-19T23:00:00Z", "2026-11-20T10:30:00Z"),  # empty hours, a ragged end
+]
+
+
+def answers(store: DuckDBStore, settings: Settings, **body: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = run_query(store, Query(app="shop", **body), settings, NOW)["rows"]
+    return rows
+
+
+def same(rolled: list[dict[str, Any]], raw: list[dict[str, Any]]) -> None:
+    assert len(rolled) == len(raw)
+    for a, b in zip(rolled, raw, strict=True):
+        assert a.keys() == b.keys()
+        for k, x in a.items():
+            y = b[k]
+            if ":p" in k and x is not None and y is not None:
+                assert y / (1 + WIDTH) <= x <= y * (1 + WIDTH), k
+            elif isinstance(y, float):
+                assert x == pytest.approx(y), k
+            else:
+                assert x == y, k
+
+
+def assert_rollups_match(store: DuckDBStore) -> None:
+    d = DIALECTS["duckdb"]
+    for start, end in RANGES:
+        for case in CASES:
+            body = {**case, "start": start, "end": end}
+            q = Query(app="shop", **body)
+            assert rollup_duckdb.plan(q, SETTINGS, NOW, d, "", []) is not None, body
+            same(answers(store, SETTINGS, **body), answers(store, RAW, **body))
+
+
+def rollup_rows(store: DuckDBStore) -> list[tuple[Any, ...]]:
+    """Per hour and action type: rows, and the count and sum of durations (partial rows summed)."""
+    return store.select(
+        "SELECT hour, action_type, rows, n, total FROM "
+        "(SELECT hour, action_type, sum(rows) AS rows FROM actions_1h WHERE app = 'shop' "
+        "GROUP BY ALL) JOIN (SELECT hour, action_type, sum(n) AS n, sum(total) AS total "
+        "FROM actions_1h_measures WHERE app = 'shop' AND measure = 'duration' GROUP BY ALL) "
+        "USING (hour, action_type) ORDER BY 1, 2",
+        [],
+    )[1]
+
+
+@pytest.fixture(params=[30, 2], ids=["partial rows", "compacted"])
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> DuckDBStore:
+    s = DuckDBStore(tmp_path / "rollups.duckdb", compact_every=request.param)
+    half = len(ACTIONS) // 2
+    s.write(Batch(actions=table(ACTIONS[:half]), errors=table(ERRORS)))
+    s.write(Batch(actions=table(ACTIONS[half:] + NOISE)))
+    return s
+
+
+def test_the_migration_is_current() -> None:
+    path = importlib.resources.files("openrum.store") / "sql" / "duckdb" / rollup_duckdb.MIGRATION
+    assert path.read_text() == rollup_duckdb.ddl(), (
+        "run: python -m openrum.query.rollup_duckdb > openrum/store/sql/duckdb/004_rollups.sql"
+    )
+
+
+def test_the_planner_uses_rollups_and_answers_as_the_raw_rows(store: DuckDBStore) -> None:
+    d = DIALECTS["duckdb"]
+    q = Query(app="shop", metrics=["count", "lcp:p75"], start=RANGES[1][0], end=RANGES[1][1])
+    compiled = compile_query(q, SETTINGS, NOW, d)
+    assert "actions_1h" in d.plan(q, SETTINGS, NOW, compiled.sql, compiled.params)[0]
+    # Not by release, not INP by page, not by 15 minutes, not exact percentiles: the raw rows.
+    for other, settings in (
+        ({"dimensions": ["release"]}, SETTINGS),
+        ({"dimensions": ["page"], "metrics": ["inp:p75"]}, SETTINGS),
+        ({"interval": "15m"}, SETTINGS),
+        ({}, dataclasses.replace(SETTINGS, query_approximate_percentiles=False)),
+    ):
+        q = Query(app="shop", **{"metrics": ["lcp:p75"], **other})
+        compiled = compile_query(q, settings, NOW, d)
+        assert d.plan(q, settings, NOW, compiled.sql, compiled.params)[0] == compiled.sql
+    assert_rollups_match(store)
+
+
+def test_resent_and_replaced_actions_count_once(store: DuckDBStore) -> None:
+    before = rollup_rows(store)
+    store.write(Batch(actions=table(ACTIONS[:50])))  # re-sent: stored once, counted once
+    assert rollup_rows(store) == before
+    # A later seq replaces an action: its old duration and hour leave, the new ones count.
+    old = ACTIONS[3]
+    newer = action(
+        old.eid,
+        DAY + dt.timedelta(hours=11, minutes=30),
+        seq=2,
+        action_type="xhr",
+        duration=123.0,
+        session_id=old.session_id,
+    )
+    store.write(Batch(actions=table([newer])))
+    assert rollup_rows(store) != before
+    raw = store.select(
+        "SELECT date_trunc('hour', time), action_type, count(*), count(duration), "
+        "coalesce(sum(duration), 0) FROM actions WHERE app = 'shop' GROUP BY 1, 2 ORDER BY 1, 2",
+        [],
+    )[1]
+    assert [r[:4] for r in rollup_rows(store)] == [r[:4] for r in raw]
+    for a, b in zip(rollup_rows(store), raw, strict=True):
+        assert a[4] == pytest.approx(b[4])
+    assert_rollups_match(store)
+
+
+def test_erase_and_expire_take_rows_out(store: DuckDBStore) -> None:
+    total = answers(store, SETTINGS, metrics=["count"], start=RANGES[0][0], end=RANGES[0][1])
+    store.erase("shop", ["s0", "s1", "s2"])
+    erased = sum(a.session_id in ("s0", "s1", "s2") for a in ACTIONS)
+    assert erased
+    after = answers(store, SETTINGS, metrics=["count"], start=RANGES[0][0], end=RANGES[0][1])
+    assert after[0]["count"] == total[0]["count"] - erased
+    assert_rollups_match(store)
+    cut = DAY + dt.timedelta(hours=9, minutes=20)
+    store.expire("shop", ms(cut), ms(cut))
+    kept = sum(a.time >= ms(cut) and a.session_id not in ("s0", "s1", "s2") for a in ACTIONS)
+    after = answers(store, SETTINGS, metrics=["count"], start=RANGES[0][0], end=RANGES[0][1])
+    assert after[0]["count"] == kept
+    assert_rollups_match(store)
+
+
+def test_rebuild_recounts_what_write_kept(store: DuckDBStore) -> None:
+    kept = rollup_rows(store)
+    store.rebuild_rollups()
+    again = rollup_rows(store)
+    assert [r[:4] for r in again] == [r[:4] for r in kept]
+    assert [r[4] for r in again] == pytest.approx([r[4] for r in kept])  # sums, in any order
+
+
+def test_compaction_leaves_one_row_per_key(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "compact.duckdb", compact_every=3)
+    for i in range(0, 120, 40):  # three writes: the third compacts what all three wrote
+        store.write(Batch(actions=table(ACTIONS[i : i + 40])))
+    for t in rollup_duckdb.TABLES:
+        keys = "hour, action_type" + (", measure" if "measures" in t else "")
+        keys += ", measure, bucket" if t.endswith("_hist") else ""
+        [(rows, groups)] = store.select(
+            f"SELECT count(*), count(DISTINCT ({keys}, {', '.join(_dims(t))})) FROM {t}", []
+        )[1]
+        assert rows == groups > 0, t
+    assert_rollups_match(store)
+
+
+def _dims(table: str) -> tuple[str, ...]:
+    return next(r.dims for r in rollup_duckdb.ROLLUPS if table.startswith(f"{r.name}_1"))
