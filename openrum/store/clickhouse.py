@@ -333,9 +333,17 @@ class ClickHouseStore:
         cutoff = dt.datetime.fromtimestamp(events_before / 1000, dt.UTC)
         for table in _EVENT_TABLES:
             counts[table] = self._delete(table, "app = ? AND time < ?", [app, cutoff])
-        rollup_cutoff = cutoff.replace(minute=0, second=0, microsecond=0)
-        for name in rollup.TABLES:
-            self._delete(name, "app = ? AND hour < ?", [app, rollup_cutoff])
+        hour = cutoff.replace(minute=0, second=0, microsecond=0)
+        day = hour.replace(hour=0)
+        for r in rollup.ROLLUPS:
+            self._delete(r.name, "app = ? AND hour < ?", [app, hour])
+            # The cutoff's day keeps what its hours keep: folded again from them.
+            self._delete(r.daily, "app = ? AND hour <= ?", [app, day])
+            self._command(
+                f"INSERT INTO {r.daily} "
+                + rollup.daily_sql(r, "app = ? AND hour >= ? AND hour < ?"),
+                [app, day, day + dt.timedelta(days=1)],
+            )
         old = dt.datetime.fromtimestamp(sessions_before / 1000, dt.UTC)
         _, rows = self.select(
             "SELECT session_id FROM sessions WHERE app = ? AND last_seen < ?", [app, old]

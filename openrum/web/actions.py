@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector
+from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.scoring.apdex import rating
 from openrum.settings import Settings
@@ -29,16 +30,28 @@ def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> l
     """Actions by name and type in the scope, most frequent first."""
     d = DIALECTS[store.engine]
     approx = settings.query_approximate_percentiles
-    where, params = scope.where("actions", store.engine)
-    satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
-    _, rows = store.select(
-        "SELECT action_name, action_type, count(*) AS n, count(DISTINCT session_id), "
-        + ", ".join(d.quantile("duration", q, approx) for q in (0.5, 0.9, 0.99))
-        + f", ({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0), sum(errors), "
-        + d.count_if("errors > 0")
-        + f" FROM actions WHERE {where} GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT {int(limit)}",
-        params,
-    )
+    order = f" ORDER BY n DESC, 1, 2 LIMIT {int(limit)}"
+    found = _rolled(store, scope) if approx else None
+    if found is not None:
+        union, params = found
+        levels = ", ".join(f"q[{rollup.LEVELS.index(q) + 1}]" for q in (0.5, 0.9, 0.99))
+        sql = (
+            f"SELECT action_name, action_type, n, s, {levels}, a, e, x FROM ("
+            f"SELECT action_name, action_type, sum(rows) AS n, {rollup.SESSIONS} AS s, "
+            f"{rollup.merge_digest('duration_q')} AS q, {rollup.APDEX} AS a, "
+            f"sum(action_errors) AS e, sum(errored) AS x FROM ({union}) GROUP BY 1, 2){order}"
+        )
+    else:
+        where, params = scope.where("actions", store.engine)
+        satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
+        sql = (
+            "SELECT action_name, action_type, count(*) AS n, count(DISTINCT session_id), "
+            + ", ".join(d.quantile("duration", q, approx) for q in (0.5, 0.9, 0.99))
+            + f", ({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0), sum(errors), "
+            + d.count_if("errors > 0")
+            + f" FROM actions WHERE {where} GROUP BY 1, 2{order}"
+        )
+    _, rows = store.select(sql, params)
     out = []
     for r in rows:
         apdex = None if r[7] is None else float(r[7])
@@ -58,6 +71,17 @@ def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> l
             }
         )
     return out
+
+
+def _rolled(store: Store, scope: Scope) -> tuple[str, list[Any]] | None:
+    """The table's partial rows from ClickHouse's rollups, or None where they cannot answer."""
+    if store.engine != "clickhouse":
+        return None
+    needed = ["rows", "sessions", "duration_q", "apdex_s", "apdex_t", "apdex_n"]
+    return rollup.partials(
+        "actions", scope.app, ["action_name", "action_type"], scope.filters, scope.start,
+        scope.end, [*needed, "action_errors", "errored"],
+    )  # fmt: skip
 
 
 def routes(

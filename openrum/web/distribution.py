@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector
+from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import MEASURES
 from openrum.settings import Settings
@@ -46,18 +47,27 @@ def histogram(
     d = DIALECTS[store.engine]
     where, params = scope.where("actions", store.engine)
     where += f" AND {measure} IS NOT NULL"
-    _, rows = store.select(
-        "SELECT count(*), "
-        + ", ".join(d.quantile(measure, q, approximate) for _, q in QUANTILES)
-        + f" FROM actions WHERE {where}",
-        params,
-    )
-    count = int(rows[0][0]) if rows else 0
-    stats = {
-        name: (None if v is None else float(v))
-        for (name, _), v in zip(
-            QUANTILES, rows[0][1:] if rows else [None] * len(QUANTILES), strict=True
+    rolled = _rolled(store, scope, measure) if approximate else None
+    if rolled is not None:
+        union, rolled_params = rolled
+        _, rows = store.select(
+            f"SELECT sum({measure}_n), {rollup.merge_digest(measure + '_q')} FROM ({union})",
+            rolled_params,
         )
+        digest = rows[0][1] if rows and rows[0][1] else [None] * len(QUANTILES)
+        values = [rows[0][0], *(digest[rollup.LEVELS.index(q)] for _, q in QUANTILES)]
+    else:
+        _, rows = store.select(
+            "SELECT count(*), "
+            + ", ".join(d.quantile(measure, q, approximate) for _, q in QUANTILES)
+            + f" FROM actions WHERE {where}",
+            params,
+        )
+        values = list(rows[0]) if rows else [0, *([None] * len(QUANTILES))]
+    count = int(values[0] or 0)
+    stats = {
+        name: (None if v is None or not count else float(v))
+        for (name, _), v in zip(QUANTILES, values[1:], strict=True)
     }
     out: dict[str, Any] = {
         "measure": measure,
@@ -69,12 +79,24 @@ def histogram(
     if not count:
         return out
     width = nice_width(stats["p99"] or 0.0, buckets)
-    _, rows = store.select(
-        f"SELECT least(floor(greatest({measure}, 0) / {width!r}), {buckets - 1}) AS b, count(*) "
-        f"FROM actions WHERE {where} GROUP BY 1 ORDER BY 1",
-        params,
-    )
-    counts = {int(b): int(n) for b, n in rows}
+    per_bucket = round(width / rollup.BIN_MS)
+    if (
+        rolled is not None
+        and math.isclose(per_bucket * rollup.BIN_MS, width)
+        and (buckets - 1) * width <= rollup.BIN_MS * rollup.BINS
+    ):  # whole bins per bucket, the last bucket holding the last bin: summed from the rollup
+        _, rows = store.select(f"SELECT sumMap({measure}_bins) FROM ({rolled[0]})", rolled[1])
+        counts: dict[int, int] = {}
+        for b, n in rows[0][0] or []:  # the map's (bin, count) pairs
+            i = min(int(b) // per_bucket, buckets - 1)
+            counts[i] = counts.get(i, 0) + int(n)
+    else:
+        _, rows = store.select(
+            f"SELECT least(floor(greatest({measure}, 0) / {width!r}), {buckets - 1}) AS b, "
+            f"count(*) FROM actions WHERE {where} GROUP BY 1 ORDER BY 1",
+            params,
+        )
+        counts = {int(b): int(n) for b, n in rows}
     out["width"] = width
     out["buckets"] = [
         {
@@ -85,6 +107,14 @@ def histogram(
         for i in range(buckets)
     ]
     return out
+
+
+def _rolled(store: Store, scope: Scope, measure: str) -> tuple[str, list[Any]] | None:
+    """The measure's partial rows from ClickHouse's rollups, or None where they cannot answer."""
+    if store.engine != "clickhouse":
+        return None
+    needed = [f"{measure}_n", f"{measure}_q", f"{measure}_bins"]
+    return rollup.partials("actions", scope.app, [], scope.filters, scope.start, scope.end, needed)
 
 
 def routes(

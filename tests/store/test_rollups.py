@@ -1,0 +1,167 @@
+"""Rollups are ClickHouse's: on every ClickHouse backend, what they answer — over whole days,
+whole hours and ragged ends, through the query API and the dashboard's endpoints — equals what
+the raw rows answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+
+import msgspec
+import pytest
+
+from openrum.query.dialect import DIALECTS
+from openrum.query.model import Query
+from openrum.query.sql import compile_query
+from openrum.rows import Batch
+from openrum.settings import Settings
+from openrum.store import open_store
+from openrum.store.base import Store
+from openrum.web import actions, distribution
+from openrum.web.scope import Scope
+from tests.store.conftest import BACKENDS, Opener, url_for
+from tests.store.test_contract import action, ms, table
+
+DAY = dt.datetime(2026, 11, 17)
+NOW = dt.datetime(2026, 11, 20, 12)
+START, END = dt.datetime(2026, 11, 17, 9, 30), dt.datetime(2026, 11, 20, 10, 15)
+SETTINGS = Settings.load({}, environ={})
+
+
+@pytest.fixture(params=[b for b in BACKENDS if b != "duckdb"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _actions() -> list:  # type: ignore[type-arg]
+    rng = random.Random(11)
+    out = []
+    for i in range(400):  # three and a half days, ragged times
+        t = DAY + dt.timedelta(seconds=rng.randrange(int(3.5 * 86400)))
+        d = round(rng.lognormvariate(7.0, 0.8), 1)
+        kind = rng.choice(["load", "load", "route_change", "xhr"])
+        out.append(
+            action(
+                i, t, action_type=kind, action_name=f"action {i % 4}", page=f"/p{i % 6}",
+                duration=d, lcp=round(d * 1.3, 1) if kind == "load" else None,
+                apdex="S" if d <= 3000 else ("T" if d <= 12000 else "F"),
+                browser=rng.choice(["Chrome", "Safari", None]), browser_version="120",
+                device=rng.choice(["desktop", "mobile"]), country=rng.choice(["DE", "US"]),
+                region=rng.choice(["BE", "BY", None]), errors=rng.choice([0, 0, 0, 2]),
+            )
+        )  # fmt: skip
+    return out
+
+
+ACTIONS = _actions()
+# Action 7 re-sent with a higher seq: it replaces the stored one in every rollup.
+AGAIN = msgspec.structs.replace(ACTIONS[7], seq=2, duration=99.0, apdex="S")
+STORED = [AGAIN if a.eid == AGAIN.eid else a for a in ACTIONS]
+
+
+def _fill(store: Store) -> Store:
+    store.write(Batch(actions=table(ACTIONS[:150])))
+    store.write(Batch(actions=table(ACTIONS[150:])))
+    store.write(Batch(actions=table([AGAIN])))
+    return store
+
+
+@pytest.fixture(scope="module", params=[b for b in BACKENDS if b != "duckdb"])
+def filled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    # The module's one store per backend (written once, read by every query test).
+    chdb_path = request.getfixturevalue("chdb_path")
+    url, _ = url_for(request.param, chdb_path, tmp_path_factory.mktemp("rollups"))
+    store = _fill(open_store(url))
+    yield store
+    store.close()
+
+
+def _compare(store: Store, body: dict, rollup_table: str | None) -> None:  # type: ignore[type-arg]
+    d = DIALECTS["clickhouse"]
+    q = Query(app="shop", start=START.isoformat() + "Z", end=END.isoformat() + "Z", **body)
+    compiled = compile_query(q, SETTINGS, NOW, d)
+    sql, params = d.plan(q, SETTINGS, NOW, compiled.sql, compiled.params)
+    if rollup_table is None:
+        assert sql == compiled.sql
+    else:
+        assert f"FROM {rollup_table} " in sql, body
+    raw = store.select(compiled.sql, compiled.params)[1]
+    rolled = store.select(sql, params)[1]
+    assert len(rolled) == len(raw) > 0
+    for a, b in zip(rolled, raw, strict=True):
+        for x, y in zip(a, b, strict=True):
+            if isinstance(x, float) and ":p" in str(body):
+                continue  # two T-Digests of the same values: close, not equal
+            assert x == (pytest.approx(y) if isinstance(y, float) else y), body
+
+
+CASES = [
+    ({"metrics": ["count", "page_views", "apdex", "sessions", "duration:avg"]}, "actions_1d"),
+    ({"metrics": ["count", "lcp:max"], "interval": "1d"}, "actions_1d"),
+    ({"metrics": ["count", "lcp:good_share"], "interval": "1h", "limit": 1000}, "actions_1h"),
+    ({"metrics": ["count", "duration:p50"], "dimensions": ["action_name"]}, "actions_1d_name"),
+    ({"metrics": ["count", "sessions"], "dimensions": ["region"],
+      "filters": [["country", "is", "DE"]]}, "actions_1d_geo"),
+    ({"metrics": ["count", "apdex"], "dimensions": ["browser", "browser_version"],
+      "filters": [["device", "is", "mobile"]]}, "actions_1d_browser"),
+    ({"metrics": ["page_views", "lcp:p75"], "dimensions": ["page"]}, "actions_1d_page"),
+    ({"metrics": ["count"], "dimensions": ["os"]}, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "rollup_table"), CASES)
+def test_days_hours_and_ragged_ends(filled: Store, body: dict, rollup_table: str | None) -> None:  # type: ignore[type-arg]
+    _compare(filled, body, rollup_table)
+
+
+def test_expired_days_leave_the_daily_rollups(opener: Opener) -> None:
+    filled = _fill(opener())
+    cutoff = dt.datetime(2026, 11, 18, 13, 0)
+    filled.expire("shop", ms(cutoff), ms(cutoff))
+    # The cutoff's own day keeps exactly what its hours keep.
+    _compare(filled, {"metrics": ["count", "errors", "duration:avg"]}, "actions_1d")
+    _, rows = filled.select("SELECT sum(rows) FROM actions_1d WHERE hour < ?", [cutoff])
+    assert rows[0][0] == len([a for a in STORED if a.time >= ms(cutoff) and a.time < ms(
+        dt.datetime(2026, 11, 19))])  # fmt: skip
+
+
+def _scope(*filters: tuple[str, str, str]) -> Scope:
+    return Scope("shop", START, END, tuple(filters))
+
+
+def test_the_actions_table_from_rollups(filled: Store) -> None:
+    scope = _scope()
+    assert actions._rolled(filled, scope) is not None
+    rows = actions.table(filled, scope, SETTINGS)
+    inside = [a for a in STORED if ms(START) <= a.time < ms(END)]
+    assert len(rows) == len({(a.action_name, a.action_type) for a in inside})
+    for r in rows:
+        group = [a for a in inside if (a.action_name, a.action_type) ==
+                 (r["action_name"], r["action_type"])]  # fmt: skip
+        assert r["count"] == len(group)
+        assert r["sessions"] == len({a.session_id for a in group})
+        assert r["errors"] == sum(a.errors for a in group)
+        assert r["error_share"] == pytest.approx(sum(a.errors > 0 for a in group) / len(group))
+        s, t = sum(a.apdex == "S" for a in group), sum(a.apdex == "T" for a in group)
+        assert r["apdex"] == pytest.approx((s + t / 2) / len(group))
+        durations = [a.duration for a in group]
+        assert min(durations) <= r["duration:p50"] <= max(durations)
+
+
+@pytest.mark.parametrize("measure", ["duration", "lcp"])
+def test_histograms_from_rollups(filled: Store, measure: str) -> None:
+    scope = _scope(("action_type", "is", "load"))
+    assert distribution._rolled(filled, scope, measure) is not None
+    found = distribution.histogram(filled, scope, measure, 40)
+    values = [getattr(a, measure) for a in STORED
+              if ms(START) <= a.time < ms(END) and a.action_type == "load"]  # fmt: skip
+    values = [v for v in values if v is not None]
+    assert found["count"] == len(values)
+    width = found["width"]
+    expected = [0] * 40
+    for v in values:
+        expected[min(int(max(v, 0) // width), 39)] += 1
+    assert [b["count"] for b in found["buckets"]] == expected
