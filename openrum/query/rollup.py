@@ -35,6 +35,7 @@ from openrum.query.model import (
     DIMENSIONS,
     INTERVALS,
     MEASURES,
+    SESSION_MEASURES,
     STATS,
     VITAL_THRESHOLDS,
     Metric,
@@ -67,6 +68,15 @@ BINS = 12_000  # values from 60 s up share the last bin
 Filter = tuple[str, str, Any]
 
 
+# The table a source's rollups aggregate and the time that places its rows: sessions are
+# rolled up once closed (their values are final then), at their start.
+RAW: dict[Source, tuple[str, str]] = {
+    "actions": ("actions", "time"),
+    "errors": ("errors", "time"),
+    "sessions": ("session_closes", "start"),
+}
+
+
 @dataclass(frozen=True)
 class Rollup:
     name: str  # the hourly table; the daily one is ``daily``
@@ -84,6 +94,7 @@ class Rollup:
 # The percentiles the dashboard shows by page, action, browser and place: load time and LCP
 # (duration only by action name). Other percentiles by those dimensions come from the raw table.
 _KEY = ("duration", "lcp")
+_SESSION_MEASURES = tuple(SESSION_MEASURES.values())
 ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a query does
     Rollup("actions_1h", "actions", ("action_type",), MEASURES, _KEY),
     Rollup("actions_1h_name", "actions", ("action_type", "action_name"), ("duration",)),
@@ -97,8 +108,12 @@ ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a q
         _KEY,
     ),
     Rollup("errors_1h", "errors", ("error_type",)),
+    Rollup("sessions_1h", "sessions", ("ux_score", "end_reason"), _SESSION_MEASURES),
 )
 TABLES = tuple(t for r in ROLLUPS for t in (r.name, r.daily))
+# Keys every partial row of a source carries, for the metrics merged from it: page views count
+# loads (and route changes), UX shares count scores.
+_KEYS: dict[Source, list[str]] = {"actions": ["action_type"], "sessions": ["ux_score"]}
 # Columns NOT NULL in the event tables; every other dimension is nullable (a NULL in a key of
 # the wrong type would make the view fail, and with it the insert).
 _NOT_NULL_DIMS = {"action_type", "action_name", "page", "error_type"}
@@ -113,6 +128,12 @@ def _bin(m: str, one: int) -> str:
 
 def _columns(r: Rollup) -> list[tuple[str, str, str]]:
     """(name, type, expression over the raw table) of a rollup's value columns."""
+    if r.source == "sessions":
+        cols = [
+            ("closed", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
+            ("bounces", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(bounce))"),
+        ]
+        return cols + [c for m in r.digests for c in _measure_columns(r, m)]
     cols = [("sessions", f"AggregateFunction({_UNIQ}, String)", f"{_state(_UNIQ)}(session_id)")]
     if r.source == "errors":
         return [("errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(count))"), *cols]
@@ -125,34 +146,7 @@ def _columns(r: Rollup) -> list[tuple[str, str, str]]:
         ("errored", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(errors > 0))"),
     ]
     for m in MEASURES:
-        cols += [
-            (f"{m}_n", "SimpleAggregateFunction(sum, Int64)", f"toInt64(count({m}))"),
-            (
-                f"{m}_sum",
-                "SimpleAggregateFunction(sum, Float64)",
-                f"toFloat64(sum(ifNull({m}, 0)))",
-            ),
-            (
-                f"{m}_min",
-                "SimpleAggregateFunction(min, Nullable(Float64))",
-                f"min(toNullable(toFloat64({m})))",
-            ),
-            (
-                f"{m}_max",
-                "SimpleAggregateFunction(max, Nullable(Float64))",
-                f"max(toNullable(toFloat64({m})))",
-            ),
-        ]
-        if m in r.digests:  # the costly column: a few kB per row
-            state = _DIGEST.replace("(", "State(", 1)
-            value = f"toNullable(toFloat64({m}))"
-            cols.append(
-                (f"{m}_q", f"AggregateFunction({_DIGEST}, Nullable(Float64))", f"{state}({value})")
-            )
-        if m in r.histograms:
-            cols.append(
-                (f"{m}_bins", "SimpleAggregateFunction(sumMap, Map(UInt16, Int64))", _bin(m, 1))
-            )
+        cols += _measure_columns(r, m)
     for v, (good, poor) in VITAL_THRESHOLDS.items():
         cols += [
             (
@@ -163,6 +157,54 @@ def _columns(r: Rollup) -> list[tuple[str, str, str]]:
             (f"{v}_poor", "SimpleAggregateFunction(sum, Int64)", f"toInt64(countIf({v} > {poor}))"),
         ]
     return cols
+
+
+def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
+    """Count, sum, minimum and maximum of measure ``m``; its T-Digest and bins if ``r`` keeps
+    them."""
+    cols = [
+        (f"{m}_n", "SimpleAggregateFunction(sum, Int64)", f"toInt64(count({m}))"),
+        (f"{m}_sum", "SimpleAggregateFunction(sum, Float64)", f"toFloat64(sum(ifNull({m}, 0)))"),
+        (
+            f"{m}_min",
+            "SimpleAggregateFunction(min, Nullable(Float64))",
+            f"min(toNullable(toFloat64({m})))",
+        ),
+        (
+            f"{m}_max",
+            "SimpleAggregateFunction(max, Nullable(Float64))",
+            f"max(toNullable(toFloat64({m})))",
+        ),
+    ]
+    if m in r.digests:  # the costly column: a few kB per row
+        value = f"toNullable(toFloat64({m}))"
+        cols.append(
+            (
+                f"{m}_q",
+                f"AggregateFunction({_DIGEST}, Nullable(Float64))",
+                f"{_state(_DIGEST)}({value})",
+            )
+        )
+    if m in r.histograms:
+        cols.append(
+            (f"{m}_bins", "SimpleAggregateFunction(sumMap, Map(UInt16, Int64))", _bin(m, 1))
+        )
+    return cols
+
+
+def _empty(name: str, type_: str) -> str:
+    """A value of a rollup column that adds nothing when merged: zero, NULL, an empty state."""
+    if type_.endswith("Int64)"):
+        return f"toInt64(0) AS {name}"
+    if type_.endswith(", Float64)"):
+        return f"toFloat64(0) AS {name}"
+    if "Nullable(Float64))" in type_ and type_.startswith("Simple"):
+        return f"CAST(NULL AS Nullable(Float64)) AS {name}"
+    if _DIGEST in type_:
+        return f"{_state(_DIGEST)}(CAST(NULL, 'Nullable(Float64)')) AS {name}"
+    if _UNIQ in type_:
+        return f"{_state(_UNIQ, 'StateIf')}('', false) AS {name}"
+    raise ValueError(f"no empty value for {name} {type_}")
 
 
 def _fold(name: str, type_: str) -> str:
@@ -181,11 +223,12 @@ def _dim_type(d: str) -> str:
 def hourly_sql(r: Rollup) -> str:
     """The SELECT aggregating ``r``'s source rows into hourly rows."""
     keys = ", ".join(("app", "hour", *r.dims))
+    table, tcol = RAW[r.source]
     return "\n".join(
         [
-            f"SELECT app, toStartOfHour(time) AS hour, {', '.join(r.dims)},",
+            f"SELECT app, toStartOfHour({tcol}) AS hour, {', '.join(r.dims)},",
             ",\n".join(f"       {e} AS {n}" for n, _, e in _columns(r)),
-            f"FROM {r.source}",
+            f"FROM {table}",
             f"GROUP BY {keys}",
         ]
     )
@@ -246,19 +289,13 @@ def retract_sql() -> list[str]:
         if r.source != "actions":
             continue
         exprs = []
-        for n, _, e in _columns(r):
-            if n.endswith("_min") or n.endswith("_max"):
-                exprs.append(f"CAST(NULL AS Nullable(Float64)) AS {n}")
-            elif n.endswith("_q"):
-                # An empty state of the column's type: every value NULL (skipped).
-                state = _DIGEST.replace("(", "State(", 1)
-                exprs.append(f"{state}(CAST(NULL, 'Nullable(Float64)')) AS {n}")
-            elif n.endswith("_bins"):
+        for n, t, e in _columns(r):
+            if n.endswith("_bins"):
                 exprs.append(f"{_bin(n.removesuffix('_bins'), -1)} AS {n}")
-            elif n == "sessions":
-                exprs.append(f"{_state(_UNIQ, 'StateIf')}(session_id, false) AS {n}")
-            else:
+            elif t.startswith("SimpleAggregateFunction(sum,"):
                 exprs.append(f"-{e} AS {n}")
+            else:  # a minimum, maximum or state cannot be taken out
+                exprs.append(_empty(n, t))
         keys = ", ".join(("app", "hour", *r.dims))
         out.append(
             f"INSERT INTO {r.name} SELECT app, toStartOfHour(time) AS hour, {', '.join(r.dims)}, "
@@ -280,6 +317,8 @@ def merge_digest(column: str) -> str:
 
 def _merge(m: Metric, settings: Settings) -> str | None:
     """How a metric reads from rollup columns, or None when no rollup keeps it."""
+    if m.source == "sessions":
+        return _merge_session(m, settings)
     if m.kind == "count":
         return "sum(rows)"
     if m.kind == "page_views":
@@ -310,8 +349,31 @@ def _merge(m: Metric, settings: Settings) -> str | None:
     return None
 
 
+def _merge_session(m: Metric, settings: Settings) -> str | None:
+    """How a session metric reads from the rows of closed sessions (a rollup's) and the count
+    of live ones (``live``): sessions are one or the other."""
+    if m.kind == "sessions":
+        return "sum(closed) + sum(live)"
+    if m.kind == "live_sessions":
+        return "sum(live)"
+    if m.kind == "completed_sessions":
+        return "sum(closed)"
+    if m.kind == "bounce_rate":
+        return "sum(bounces) / nullif(sum(closed), 0)"
+    if m.kind.startswith("ux_") and m.kind.endswith("_share"):
+        score = m.kind[len("ux_") : -len("_share")]
+        return (
+            f"sumIf(closed, ux_score = '{score}') / nullif(sumIf(closed, ux_score IS NOT NULL), 0)"
+        )
+    if m.kind == "session_stat":  # completed sessions only, as on the raw table
+        return _merge(Metric(m.name, "actions", "stat", m.measure, m.stat), settings)
+    return None
+
+
 def _needs(m: Metric) -> list[str]:
     """The rollup columns a metric reads."""
+    if m.source == "sessions" and m.kind != "session_stat":
+        return {"live_sessions": [], "bounce_rate": ["closed", "bounces"]}.get(m.kind, ["closed"])
     if m.kind in ("count", "page_views"):
         return ["rows"]
     if m.kind in ("sessions", "error_sessions"):
@@ -354,13 +416,15 @@ def partials(
     needed: Sequence[str],
     interval: int | None = None,
     bucket: Callable[[str, int], str] | None = None,
+    extra: Sequence[str] = (),
 ) -> tuple[str, list[Any]] | None:
     """SQL for partial rows of ``app``'s ``source`` in [start, end) — a ``time`` bucket of
     ``interval`` seconds (``bucket(column, seconds)`` is the dialect's), ``dims`` (and
     ``action_type`` for actions) and the rollup columns ``needed`` — from the daily and hourly
     rollups and the raw rows of the ragged ends, and its parameters; the caller merges the rows
-    of each group. None when no rollup keeps these dimensions, filters and columns, the interval
-    is not whole hours, or the range holds no whole hour."""
+    of each group; ``extra`` expressions end every part's columns. None when no rollup keeps
+    these dimensions, filters and columns, the interval is not whole hours, or the range holds no
+    whole hour."""
     if interval is not None and interval % 3600:
         return None
     used = [*dims, *(f[0] for f in filters)]
@@ -377,32 +441,59 @@ def partials(
     if d0 >= d1 or (interval is not None and interval % 86400):
         d0 = d1 = h1  # no whole day, or buckets shorter than a day: hours only
     where, where_params = _filters(filters)
-    keys = list(dict.fromkeys([*(["action_type"] if source == "actions" else []), *dims]))
+    keys = list(dict.fromkeys([*_KEYS.get(source, []), *dims]))
     by_name = {n: e for n, _, e in _columns(rollup)}
-    two = "(({0} >= ? AND {0} < ?) OR ({0} >= ? AND {0} < ?))"
-    tables = [
-        (rollup.name, "hour", two.format("hour"), [h0, d0, d1, h1]),
-        (rollup.daily, "hour", "hour >= ? AND hour < ?", [d0, d1]),
-        (source, "time", two.format("time"), [start, h0, h1, end]),
-    ]
+    raw, tcol = RAW[source]
     parts: list[str] = []
     params: list[Any] = []
-    for table, tcol, when, bounds in tables:
-        if table == rollup.daily and d0 >= d1:
+    for table, column, ranges in (
+        (rollup.name, "hour", [(h0, d0), (d1, h1)]),
+        (rollup.daily, "hour", [(d0, d1)]),
+        (raw, tcol, [(start, h0), (h1, end)]),
+    ):
+        ranges = [(lo, hi) for lo, hi in ranges if lo < hi]
+        if not ranges:
             continue
-        sel = [f"{bucket(tcol, interval)} AS time"] if interval and bucket else []
+        sel = [f"{bucket(column, interval)} AS time"] if interval and bucket else []
         sel += keys
         group = ""
-        if table == source:
+        if table == raw:
             if sel:
                 group = f" GROUP BY {', '.join(map(str, range(1, len(sel) + 1)))}"
             sel += [f"{by_name[c]} AS {c}" for c in needed]
         else:
             sel += needed
-        cond = " AND ".join(["app = ?", when, *where])
+        sel += extra
+        when = " OR ".join(f"({column} >= ? AND {column} < ?)" for _ in ranges)
+        cond = " AND ".join(["app = ?", f"({when})", *where])
         parts.append(f"SELECT {', '.join(sel)} FROM {table} WHERE {cond}{group}")
-        params += [app, *bounds, *where_params]
+        params += [app, *(t for r in ranges for t in r), *where_params]
     return " UNION ALL ".join(parts), params
+
+
+def _live(
+    q: Query, keys: list[str], needed: list[str], start: dt.datetime, end: dt.datetime,
+    interval: int | None, bucket: Callable[[str, int], str],
+) -> tuple[str, list[Any]]:  # fmt: skip
+    """Partial rows of the live sessions (no close yet) that started in [start, end), in the
+    columns of the closed sessions' (nothing in theirs) and ``live``: the open sessions are
+    found in ``session_open`` (openrum/store/clickhouse.py), not among every session."""
+    types = {n: t for r in ROLLUPS if r.source == "sessions" for n, t, _ in _columns(r)}
+    sel = [f"{bucket('start', interval)} AS time"] if interval else []
+    group = list(range(1, len(sel) + len(keys) + 1))
+    sel += [*keys, *(_empty(c, types[c]) for c in needed), "toInt64(count()) AS live"]
+    where, where_params = _filters(q.filters)
+    cond = [
+        "app = ?",
+        "(app, session_id) IN (SELECT app, session_id FROM session_open WHERE app = ?)",
+        "NOT closed",
+        "start >= ?",
+        "start < ?",
+        *where,
+    ]
+    grouping = f" GROUP BY {', '.join(map(str, group))}" if group else ""
+    sql = f"SELECT {', '.join(sel)} FROM sessions WHERE {' AND '.join(cond)}{grouping}"
+    return sql, [q.app, q.app, start, end, *where_params]
 
 
 def plan(
@@ -414,9 +505,13 @@ def plan(
 
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
     used = list(q.dimensions) + [f[0] for f in q.filters]
-    # A session-only dimension makes `sessions` count the sessions table: not a rollup's.
-    if any(name in DIMENSIONS and "actions" not in DIMENSIONS[name] for name in used):
-        return None
+    # As the compiler: by a session-only dimension, `sessions` counts the sessions table.
+    if any("actions" not in DIMENSIONS[n] for n in used) and all(
+        "sessions" in DIMENSIONS[n] for n in used
+    ):
+        metrics = [
+            Metric(m.name, "sessions", m.kind) if m.kind == "sessions" else m for m in metrics
+        ]
     start, end = time_range(q, now, settings.query_default_hours)
     interval = INTERVALS[q.interval] if q.interval is not None else None
     dims = list(dict.fromkeys(q.dimensions))
@@ -431,10 +526,17 @@ def plan(
         if None in merged:
             return None
         needed = list(dict.fromkeys(c for m in ms for c in _needs(m)))
-        found = partials(source, q.app, dims, q.filters, start, end, needed, interval, bucket)
+        extra = ["toInt64(0) AS live"] if source == "sessions" else []
+        found = partials(
+            source, q.app, dims, q.filters, start, end, needed, interval, bucket, extra
+        )
         if found is None:
             return None
         union, union_params = found
+        if source == "sessions":
+            keys_of = list(dict.fromkeys([*_KEYS["sessions"], *dims]))
+            live, live_params = _live(q, keys_of, needed, start, end, interval, bucket)
+            union, union_params = f"{union} UNION ALL {live}", union_params + live_params
         out_params += union_params
         select = [*keys, *(f'{e} AS "{m.name}"' for m, e in zip(ms, merged, strict=True))]
         group_by = f" GROUP BY {', '.join(keys)}" if keys else ""

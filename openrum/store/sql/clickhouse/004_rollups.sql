@@ -2624,3 +2624,84 @@ GROUP BY app, hour, error_type;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS errors_1d_mv TO errors_1d AS
 SELECT app, toStartOfDay(hour) AS hour, error_type, sum(errors) AS errors, uniqCombined64MergeState(12)(sessions) AS sessions FROM errors_1h GROUP BY app, hour, error_type;
+
+CREATE TABLE IF NOT EXISTS sessions_1h (
+    app LowCardinality(String),
+    hour DateTime('UTC'),
+    ux_score LowCardinality(Nullable(String)),
+    end_reason LowCardinality(Nullable(String)),
+    closed SimpleAggregateFunction(sum, Int64),
+    bounces SimpleAggregateFunction(sum, Int64),
+    duration_n SimpleAggregateFunction(sum, Int64),
+    duration_sum SimpleAggregateFunction(sum, Float64),
+    duration_min SimpleAggregateFunction(min, Nullable(Float64)),
+    duration_max SimpleAggregateFunction(max, Nullable(Float64)),
+    duration_q AggregateFunction(quantilesTDigest(0.5, 0.75, 0.9, 0.95, 0.99), Nullable(Float64)),
+    actions_n SimpleAggregateFunction(sum, Int64),
+    actions_sum SimpleAggregateFunction(sum, Float64),
+    actions_min SimpleAggregateFunction(min, Nullable(Float64)),
+    actions_max SimpleAggregateFunction(max, Nullable(Float64)),
+    actions_q AggregateFunction(quantilesTDigest(0.5, 0.75, 0.9, 0.95, 0.99), Nullable(Float64)),
+    errors_n SimpleAggregateFunction(sum, Int64),
+    errors_sum SimpleAggregateFunction(sum, Float64),
+    errors_min SimpleAggregateFunction(min, Nullable(Float64)),
+    errors_max SimpleAggregateFunction(max, Nullable(Float64)),
+    errors_q AggregateFunction(quantilesTDigest(0.5, 0.75, 0.9, 0.95, 0.99), Nullable(Float64))
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (app, hour, ux_score, end_reason)
+TTL hour + INTERVAL 400 DAY DELETE
+SETTINGS allow_nullable_key = 1;
+
+CREATE TABLE IF NOT EXISTS sessions_1d (
+    app LowCardinality(String),
+    hour DateTime('UTC'),
+    ux_score LowCardinality(Nullable(String)),
+    end_reason LowCardinality(Nullable(String)),
+    closed SimpleAggregateFunction(sum, Int64),
+    bounces SimpleAggregateFunction(sum, Int64),
+    duration_n SimpleAggregateFunction(sum, Int64),
+    duration_sum SimpleAggregateFunction(sum, Float64),
+    duration_min SimpleAggregateFunction(min, Nullable(Float64)),
+    duration_max SimpleAggregateFunction(max, Nullable(Float64)),
+    duration_q AggregateFunction(quantilesTDigest(0.5, 0.75, 0.9, 0.95, 0.99), Nullable(Float64)),
+    actions_n SimpleAggregateFunction(sum, Int64),
+    actions_sum SimpleAggregateFunction(sum, Float64),
+    actions_min SimpleAggregateFunction(min, Nullable(Float64)),
+    actions_max SimpleAggregateFunction(max, Nullable(Float64)),
+    actions_q AggregateFunction(quantilesTDigest(0.5, 0.75, 0.9, 0.95, 0.99), Nullable(Float64)),
+    errors_n SimpleAggregateFunction(sum, Int64),
+    errors_sum SimpleAggregateFunction(sum, Float64),
+    errors_min SimpleAggregateFunction(min, Nullable(Float64)),
+    errors_max SimpleAggregateFunction(max, Nullable(Float64)),
+    errors_q AggregateFunction(quantilesTDigest(0.5, 0.75, 0.9, 0.95, 0.99), Nullable(Float64))
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYear(hour)
+ORDER BY (app, hour, ux_score, end_reason)
+TTL hour + INTERVAL 400 DAY DELETE
+SETTINGS allow_nullable_key = 1;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS sessions_1h_mv TO sessions_1h AS
+SELECT app, toStartOfHour(start) AS hour, ux_score, end_reason,
+       toInt64(count()) AS closed,
+       toInt64(countIf(bounce)) AS bounces,
+       toInt64(count(duration)) AS duration_n,
+       toFloat64(sum(ifNull(duration, 0))) AS duration_sum,
+       min(toNullable(toFloat64(duration))) AS duration_min,
+       max(toNullable(toFloat64(duration))) AS duration_max,
+       quantilesTDigestState(0.5, 0.75, 0.9, 0.95, 0.99)(toNullable(toFloat64(duration))) AS duration_q,
+       toInt64(count(actions)) AS actions_n,
+       toFloat64(sum(ifNull(actions, 0))) AS actions_sum,
+       min(toNullable(toFloat64(actions))) AS actions_min,
+       max(toNullable(toFloat64(actions))) AS actions_max,
+       quantilesTDigestState(0.5, 0.75, 0.9, 0.95, 0.99)(toNullable(toFloat64(actions))) AS actions_q,
+       toInt64(count(errors)) AS errors_n,
+       toFloat64(sum(ifNull(errors, 0))) AS errors_sum,
+       min(toNullable(toFloat64(errors))) AS errors_min,
+       max(toNullable(toFloat64(errors))) AS errors_max,
+       quantilesTDigestState(0.5, 0.75, 0.9, 0.95, 0.99)(toNullable(toFloat64(errors))) AS errors_q
+FROM session_closes
+GROUP BY app, hour, ux_score, end_reason;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS sessions_1d_mv TO sessions_1d AS
+SELECT app, toStartOfDay(hour) AS hour, ux_score, end_reason, sum(closed) AS closed, sum(bounces) AS bounces, sum(duration_n) AS duration_n, sum(duration_sum) AS duration_sum, min(duration_min) AS duration_min, max(duration_max) AS duration_max, quantilesTDigestMergeState(0.5, 0.75, 0.9, 0.95, 0.99)(duration_q) AS duration_q, sum(actions_n) AS actions_n, sum(actions_sum) AS actions_sum, min(actions_min) AS actions_min, max(actions_max) AS actions_max, quantilesTDigestMergeState(0.5, 0.75, 0.9, 0.95, 0.99)(actions_q) AS actions_q, sum(errors_n) AS errors_n, sum(errors_sum) AS errors_sum, min(errors_min) AS errors_min, max(errors_max) AS errors_max, quantilesTDigestMergeState(0.5, 0.75, 0.9, 0.95, 0.99)(errors_q) AS errors_q FROM sessions_1h GROUP BY app, hour, ux_score, end_reason;
