@@ -32,7 +32,7 @@ from openrum.store.base import App, LoginSession, StoreError, Token
 from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
 
 _EVENT_TABLES = ("actions", "errors", "user_events")
-_SESSION_TABLES = ("session_state", "session_closes", "session_open")
+_SESSION_TABLES = ("session_state", "session_closes", "session_open", "session_starts")
 _CLOSE_COLUMNS = (
     "app",
     "session_id",

@@ -21,6 +21,7 @@ from openrum.settings import Settings
 from openrum.store import open_store
 from openrum.store.base import Store
 from openrum.web import actions, distribution
+from openrum.web import sessions as web_sessions
 from openrum.web.scope import Scope
 from tests.store.conftest import BACKENDS, Opener, url_for
 from tests.store.test_contract import action, ms, table
@@ -216,3 +217,22 @@ def test_session_metrics_from_rollups(opener: Opener) -> None:
     assert open_ == [(11,)]
     for body in SESSION_CASES:
         _compare(store, body, "sessions_1d")
+
+
+@pytest.mark.parametrize("limit", [1, 5, 25])
+def test_the_newest_sessions_without_reading_every_session(opener: Opener, limit: int) -> None:
+    store = opener()
+    _sessions(store)
+    # Two closers may both write a session: readers allow for repeated rows.
+    store._command("INSERT INTO session_starts SELECT * FROM session_starts")  # type: ignore[attr-defined]
+    scope = _scope()
+    _, rows = store.select(
+        "SELECT session_id FROM sessions WHERE app = ? AND start >= ? AND start < ? "
+        "ORDER BY start DESC, session_id LIMIT ?",
+        [scope.app, scope.start, scope.end, limit],
+    )
+    found = web_sessions.list_sessions(store, scope, limit)
+    assert [r["session_id"] for r in found] == [r[0] for r in rows]
+    assert len(found) == limit
+    if limit == 25:  # every session in range: live and closed ones
+        assert {r["live"] for r in found} == {True, False}
