@@ -20,7 +20,10 @@ states, so the answer covers exactly the range asked. Anything else runs on the 
 The store keeps rollups exact for counts and sums: an event re-sent is not inserted again, and an
 action replaced by a higher ``seq`` takes its older version's counts and sums out first
 (``retract_sql``). Its minimum, maximum and percentile state cannot be taken out: a superseded
-value may linger there (a T-Digest is an estimate anyway).
+value may linger there (a T-Digest is an estimate anyway). Sessions are rolled up when closed,
+and a session is closed once (the closer skips closed ones) — as for events, two writers racing
+on the same session in the same instant could both insert it. Live sessions are counted from
+``session_open``, never rolled up.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a q
         _KEY,
     ),
     Rollup("errors_1h", "errors", ("error_type",)),
+    # Closed sessions (every session measure with its T-Digest).
     Rollup("sessions_1h", "sessions", ("ux_score", "end_reason"), _SESSION_MEASURES),
 )
 TABLES = tuple(t for r in ROLLUPS for t in (r.name, r.daily))
@@ -312,7 +316,7 @@ APDEX = "(sum(apdex_s) + sum(apdex_t) / 2.0) / nullif(sum(apdex_n), 0)"
 
 def merge_digest(column: str) -> str:
     """The merged T-Digest of a ``_q`` column: an array of the LEVELS' percentiles."""
-    return f"{_DIGEST.replace('(', 'Merge(', 1)}({column})"
+    return f"{_state(_DIGEST, 'Merge')}({column})"
 
 
 def _merge(m: Metric, settings: Settings) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import msgspec
 import pyarrow as pa
@@ -16,10 +17,11 @@ from openrum import sessions
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import Query
 from openrum.query.sql import compile_query
-from openrum.rows import Batch, SessionTouch
+from openrum.rows import ActionRow, Batch, SessionTouch
 from openrum.settings import Settings
 from openrum.store import open_store
 from openrum.store.base import Store
+from openrum.store.clickhouse import ClickHouseStore
 from openrum.web import actions, distribution
 from openrum.web import sessions as web_sessions
 from openrum.web.scope import Scope
@@ -37,7 +39,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _actions() -> list:  # type: ignore[type-arg]
+def _actions() -> list[ActionRow]:
     rng = random.Random(11)
     out = []
     for i in range(400):  # three and a half days, ragged times
@@ -82,7 +84,7 @@ def filled(
     store.close()
 
 
-def _compare(store: Store, body: dict, rollup_table: str | None) -> None:  # type: ignore[type-arg]
+def _compare(store: Store, body: dict[str, Any], rollup_table: str | None) -> None:
     d = DIALECTS["clickhouse"]
     q = Query(app="shop", start=START.isoformat() + "Z", end=END.isoformat() + "Z", **body)
     compiled = compile_query(q, SETTINGS, NOW, d)
@@ -116,7 +118,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("body", "rollup_table"), CASES)
-def test_days_hours_and_ragged_ends(filled: Store, body: dict, rollup_table: str | None) -> None:  # type: ignore[type-arg]
+def test_days_hours_and_ragged_ends(
+    filled: Store, body: dict[str, Any], rollup_table: str | None
+) -> None:
     _compare(filled, body, rollup_table)
 
 
@@ -224,7 +228,8 @@ def test_the_newest_sessions_without_reading_every_session(opener: Opener, limit
     store = opener()
     _sessions(store)
     # Two closers may both write a session: readers allow for repeated rows.
-    store._command("INSERT INTO session_starts SELECT * FROM session_starts")  # type: ignore[attr-defined]
+    assert isinstance(store, ClickHouseStore)
+    store.t.command("INSERT INTO session_starts SELECT * FROM session_starts")
     scope = _scope()
     _, rows = store.select(
         "SELECT session_id FROM sessions WHERE app = ? AND start >= ? AND start < ? "
