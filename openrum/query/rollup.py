@@ -88,6 +88,7 @@ class Rollup:
     # Measures with a T-Digest state (the costly column: a few kB per row and per insert).
     digests: tuple[str, ...] = ()
     histograms: tuple[str, ...] = ()  # measures with binned counts
+    groups: bool = False  # keeps what an error group shows: latest error, first and last seen
 
     @property
     def daily(self) -> str:
@@ -111,6 +112,8 @@ ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a q
         _KEY,
     ),
     Rollup("errors_1h", "errors", ("error_type",)),
+    Rollup("errors_1h_group", "errors", ("fingerprint",), groups=True),
+    Rollup("errors_1h_group_browser", "errors", ("fingerprint", "browser")),
     # Closed sessions (every session measure with its T-Digest).
     Rollup("sessions_1h", "sessions", ("ux_score", "end_reason"), _SESSION_MEASURES),
 )
@@ -120,7 +123,7 @@ TABLES = tuple(t for r in ROLLUPS for t in (r.name, r.daily))
 _KEYS: dict[Source, list[str]] = {"actions": ["action_type"], "sessions": ["ux_score"]}
 # Columns NOT NULL in the event tables; every other dimension is nullable (a NULL in a key of
 # the wrong type would make the view fail, and with it the insert).
-_NOT_NULL_DIMS = {"action_type", "action_name", "page", "error_type"}
+_NOT_NULL_DIMS = {"action_type", "action_name", "page", "error_type", "fingerprint"}
 
 
 # -- DDL -------------------------------------------------------------------------------------------
@@ -140,7 +143,8 @@ def _columns(r: Rollup) -> list[tuple[str, str, str]]:
         return cols + [c for m in r.digests for c in _measure_columns(r, m)]
     cols = [("sessions", f"AggregateFunction({_UNIQ}, String)", f"{_state(_UNIQ)}(session_id)")]
     if r.source == "errors":
-        return [("errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(count))"), *cols]
+        cols = [("errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(count))"), *cols]
+        return cols + (_GROUP_COLUMNS if r.groups else [])
     cols += [
         ("rows", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
         ("apdex_s", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(apdex = 'S'))"),
@@ -161,6 +165,26 @@ def _columns(r: Rollup) -> list[tuple[str, str, str]]:
             (f"{v}_poor", "SimpleAggregateFunction(sum, Int64)", f"toInt64(countIf({v} > {poor}))"),
         ]
     return cols
+
+
+_TIME = "DateTime64(3, 'UTC')"
+_LATEST = "Tuple(String, Nullable(String), String, Nullable(String), String)"
+# An error group's latest type, name, message, stack and page, first and last seen, releases.
+_GROUP_COLUMNS = [
+    (
+        "latest",
+        f"AggregateFunction(argMax, {_LATEST}, {_TIME})",
+        "argMaxState(CAST(tuple(error_type, error_name, message, stack, page), "
+        f"'{_LATEST}'), time)",
+    ),
+    ("first", f"SimpleAggregateFunction(min, {_TIME})", "min(time)"),
+    ("last", f"SimpleAggregateFunction(max, {_TIME})", "max(time)"),
+    (
+        "releases",
+        "AggregateFunction(groupUniqArray, Nullable(String))",
+        "groupUniqArrayState(CAST(release, 'Nullable(String)'))",
+    ),
+]
 
 
 def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
@@ -213,10 +237,15 @@ def _empty(name: str, type_: str) -> str:
 
 def _fold(name: str, type_: str) -> str:
     """The aggregate that folds a rollup column's rows into one row of the same type."""
-    simple = "SimpleAggregateFunction("
-    if type_.startswith(simple):
-        return f"{type_[len(simple) :].split(',', 1)[0]}({name})"
-    fn = type_[len("AggregateFunction(") :].rsplit(", ", 1)[0]
+    inner, depth = type_[type_.index("(") + 1 : -1], 0
+    fn = inner
+    for i, c in enumerate(inner):  # the function: up to the first comma outside parentheses
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if c == "," and not depth:
+            fn = inner[:i]
+            break
+    if type_.startswith("SimpleAggregateFunction("):
+        return f"{fn}({name})"
     return f"{_state(fn, 'MergeState')}({name})"
 
 

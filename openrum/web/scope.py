@@ -33,9 +33,9 @@ class Scope:
     end: dt.datetime
     filters: tuple[tuple[str, str, Any], ...]
 
-    def narrowed(self, name: str, value: Any) -> Scope:
-        """The same scope with one more ``name is value`` filter."""
-        return Scope(self.app, self.start, self.end, (*self.filters, (name, "is", value)))
+    def narrowed(self, name: str, value: Any, op: str = "is") -> Scope:
+        """The same scope with one more filter: ``name is value`` (or another operator)."""
+        return Scope(self.app, self.start, self.end, (*self.filters, (name, op, value)))
 
     def where(self, source: Source, engine: str) -> tuple[str, list[Any]]:
         """The WHERE clause over ``source`` (actions or errors) and its parameters."""

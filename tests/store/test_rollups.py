@@ -17,16 +17,16 @@ from openrum import sessions
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import Query
 from openrum.query.sql import compile_query
-from openrum.rows import ActionRow, Batch, SessionTouch
+from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch
 from openrum.settings import Settings
 from openrum.store import open_store
 from openrum.store.base import Store
 from openrum.store.clickhouse import ClickHouseStore
-from openrum.web import actions, distribution
+from openrum.web import actions, distribution, errors
 from openrum.web import sessions as web_sessions
 from openrum.web.scope import Scope
 from tests.store.conftest import BACKENDS, Opener, url_for
-from tests.store.test_contract import action, ms, table
+from tests.store.test_contract import action, error, ms, table
 
 DAY = dt.datetime(2026, 11, 17)
 NOW = dt.datetime(2026, 11, 20, 12)
@@ -65,7 +65,27 @@ AGAIN = msgspec.structs.replace(ACTIONS[7], seq=2, duration=99.0, apdex="S")
 STORED = [AGAIN if a.eid == AGAIN.eid else a for a in ACTIONS]
 
 
+def _errors() -> list[ErrorRow]:
+    rng = random.Random(3)
+    out = []
+    for i in range(120):
+        t = DAY + dt.timedelta(seconds=rng.randrange(int(3.5 * 86400)))
+        out.append(
+            error(
+                1000 + i, t, fingerprint=f"fp{i % 3}", message=f"boom {i}",
+                session_id=f"s{rng.randrange(20)}", count=rng.choice([1, 2]),
+                browser=rng.choice(["Chrome", "Safari", None]),
+                release=rng.choice(["1.0", "2.0", None]),
+            )
+        )  # fmt: skip
+    return out
+
+
+ERRORS = _errors()
+
+
 def _fill(store: Store) -> Store:
+    store.write(Batch(errors=table(ERRORS)))
     store.write(Batch(actions=table(ACTIONS[:150])))
     store.write(Batch(actions=table(ACTIONS[150:])))
     store.write(Batch(actions=table([AGAIN])))
@@ -241,3 +261,36 @@ def test_the_newest_sessions_without_reading_every_session(opener: Opener, limit
     assert len(found) == limit
     if limit == 25:  # every session in range: live and closed ones
         assert {r["live"] for r in found} == {True, False}
+
+
+def test_error_groups_from_rollups(filled: Store) -> None:
+    scope = _scope()
+    assert errors._rolled(filled, scope, ["fingerprint"], errors._GROUP) is not None
+    found = errors.groups(filled, scope)
+    inside = [e for e in ERRORS if ms(START) <= e.time < ms(END)]
+    assert [g["fingerprint"] for g in found] == sorted(
+        {e.fingerprint for e in inside},
+        key=lambda fp: (-sum(e.count for e in inside if e.fingerprint == fp), fp),
+    )
+    for g in found:
+        group = [e for e in inside if e.fingerprint == g["fingerprint"]]
+        latest = max(group, key=lambda e: e.time)
+        assert g["errors"] == sum(e.count for e in group)
+        assert g["sessions"] == len({e.session_id for e in group})
+        assert g["message"] == latest.message
+        assert g["last_seen"] == iso(latest.time)
+        every = [e.time for e in ERRORS if e.fingerprint == g["fingerprint"]]
+        assert g["first_seen"] == iso(min(every))  # over everything stored
+        assert g["releases"] == sorted({e.release for e in group if e.release})
+        browsers: dict[str | None, int] = {}
+        for e in group:
+            browsers[e.browser] = browsers.get(e.browser, 0) + e.count
+        assert {b["browser"]: b["errors"] for b in g["browsers"]} == browsers
+    detail = errors.detail(filled, scope, "fp1")
+    assert detail is not None and detail["group"] == next(
+        g for g in found if g["fingerprint"] == "fp1"
+    )
+
+
+def iso(t: int) -> str:
+    return dt.datetime.fromtimestamp(t / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

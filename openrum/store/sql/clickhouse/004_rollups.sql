@@ -2625,6 +2625,88 @@ GROUP BY app, hour, error_type;
 CREATE MATERIALIZED VIEW IF NOT EXISTS errors_1d_mv TO errors_1d AS
 SELECT app, toStartOfDay(hour) AS hour, error_type, sum(errors) AS errors, uniqCombined64MergeState(12)(sessions) AS sessions FROM errors_1h GROUP BY app, hour, error_type;
 
+CREATE TABLE IF NOT EXISTS errors_1h_group (
+    app LowCardinality(String),
+    hour DateTime('UTC'),
+    fingerprint LowCardinality(String),
+    errors SimpleAggregateFunction(sum, Int64),
+    sessions AggregateFunction(uniqCombined64(12), String),
+    latest AggregateFunction(argMax, Tuple(String, Nullable(String), String, Nullable(String), String), DateTime64(3, 'UTC')),
+    first SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    last SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    releases AggregateFunction(groupUniqArray, Nullable(String))
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (app, hour, fingerprint)
+TTL hour + INTERVAL 400 DAY DELETE
+SETTINGS allow_nullable_key = 1;
+
+CREATE TABLE IF NOT EXISTS errors_1d_group (
+    app LowCardinality(String),
+    hour DateTime('UTC'),
+    fingerprint LowCardinality(String),
+    errors SimpleAggregateFunction(sum, Int64),
+    sessions AggregateFunction(uniqCombined64(12), String),
+    latest AggregateFunction(argMax, Tuple(String, Nullable(String), String, Nullable(String), String), DateTime64(3, 'UTC')),
+    first SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    last SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    releases AggregateFunction(groupUniqArray, Nullable(String))
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYear(hour)
+ORDER BY (app, hour, fingerprint)
+TTL hour + INTERVAL 400 DAY DELETE
+SETTINGS allow_nullable_key = 1;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS errors_1h_group_mv TO errors_1h_group AS
+SELECT app, toStartOfHour(time) AS hour, fingerprint,
+       toInt64(sum(count)) AS errors,
+       uniqCombined64State(12)(session_id) AS sessions,
+       argMaxState(CAST(tuple(error_type, error_name, message, stack, page), 'Tuple(String, Nullable(String), String, Nullable(String), String)'), time) AS latest,
+       min(time) AS first,
+       max(time) AS last,
+       groupUniqArrayState(CAST(release, 'Nullable(String)')) AS releases
+FROM errors
+GROUP BY app, hour, fingerprint;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS errors_1d_group_mv TO errors_1d_group AS
+SELECT app, toStartOfDay(hour) AS hour, fingerprint, sum(errors) AS errors, uniqCombined64MergeState(12)(sessions) AS sessions, argMaxMergeState(latest) AS latest, min(first) AS first, max(last) AS last, groupUniqArrayMergeState(releases) AS releases FROM errors_1h_group GROUP BY app, hour, fingerprint;
+
+CREATE TABLE IF NOT EXISTS errors_1h_group_browser (
+    app LowCardinality(String),
+    hour DateTime('UTC'),
+    fingerprint LowCardinality(String),
+    browser LowCardinality(Nullable(String)),
+    errors SimpleAggregateFunction(sum, Int64),
+    sessions AggregateFunction(uniqCombined64(12), String)
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (app, hour, fingerprint, browser)
+TTL hour + INTERVAL 400 DAY DELETE
+SETTINGS allow_nullable_key = 1;
+
+CREATE TABLE IF NOT EXISTS errors_1d_group_browser (
+    app LowCardinality(String),
+    hour DateTime('UTC'),
+    fingerprint LowCardinality(String),
+    browser LowCardinality(Nullable(String)),
+    errors SimpleAggregateFunction(sum, Int64),
+    sessions AggregateFunction(uniqCombined64(12), String)
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYear(hour)
+ORDER BY (app, hour, fingerprint, browser)
+TTL hour + INTERVAL 400 DAY DELETE
+SETTINGS allow_nullable_key = 1;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS errors_1h_group_browser_mv TO errors_1h_group_browser AS
+SELECT app, toStartOfHour(time) AS hour, fingerprint, browser,
+       toInt64(sum(count)) AS errors,
+       uniqCombined64State(12)(session_id) AS sessions
+FROM errors
+GROUP BY app, hour, fingerprint, browser;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS errors_1d_group_browser_mv TO errors_1d_group_browser AS
+SELECT app, toStartOfDay(hour) AS hour, fingerprint, browser, sum(errors) AS errors, uniqCombined64MergeState(12)(sessions) AS sessions FROM errors_1h_group_browser GROUP BY app, hour, fingerprint, browser;
+
 CREATE TABLE IF NOT EXISTS sessions_1h (
     app LowCardinality(String),
     hour DateTime('UTC'),
