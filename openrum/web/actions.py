@@ -31,7 +31,9 @@ def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> l
     d = DIALECTS[store.engine]
     approx = settings.query_approximate_percentiles
     order = f" ORDER BY n DESC, 1, 2 LIMIT {int(limit)}"
-    found = _rolled(store, scope) if approx else None
+    needed = ["rows", "sessions", "duration_q", "apdex_s", "apdex_t", "apdex_n", "action_errors"]
+    dims = ["action_name", "action_type"]
+    found = scope.rolled(store.engine, "actions", dims, [*needed, "errored"]) if approx else None
     if found is not None:
         union, params = found
         levels = ", ".join(f"q[{rollup.LEVELS.index(q) + 1}]" for q in (0.5, 0.9, 0.99))
@@ -71,17 +73,6 @@ def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> l
             }
         )
     return out
-
-
-def _rolled(store: Store, scope: Scope) -> tuple[str, list[Any]] | None:
-    """The table's partial rows from ClickHouse's rollups, or None where they cannot answer."""
-    if store.engine != "clickhouse":
-        return None
-    needed = ["rows", "sessions", "duration_q", "apdex_s", "apdex_t", "apdex_n"]
-    return rollup.partials(
-        "actions", scope.app, ["action_name", "action_type"], scope.filters, scope.start,
-        scope.end, [*needed, "action_errors", "errored"],
-    )  # fmt: skip
 
 
 def routes(

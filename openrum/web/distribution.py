@@ -47,7 +47,8 @@ def histogram(
     d = DIALECTS[store.engine]
     where, params = scope.where("actions", store.engine)
     where += f" AND {measure} IS NOT NULL"
-    rolled = _rolled(store, scope, measure) if approximate else None
+    needed = [f"{measure}_n", f"{measure}_q", f"{measure}_bins"]
+    rolled = scope.rolled(store.engine, "actions", [], needed) if approximate else None
     if rolled is not None:
         union, rolled_params = rolled
         _, rows = store.select(
@@ -107,14 +108,6 @@ def histogram(
         for i in range(buckets)
     ]
     return out
-
-
-def _rolled(store: Store, scope: Scope, measure: str) -> tuple[str, list[Any]] | None:
-    """The measure's partial rows from ClickHouse's rollups, or None where they cannot answer."""
-    if store.engine != "clickhouse":
-        return None
-    needed = [f"{measure}_n", f"{measure}_q", f"{measure}_bins"]
-    return rollup.partials("actions", scope.app, [], scope.filters, scope.start, scope.end, needed)
 
 
 def routes(

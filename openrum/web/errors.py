@@ -48,7 +48,7 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
     latest, distinct = _LATEST[store.engine], _DISTINCT[store.engine]
     where, params = scope.where("errors", store.engine)
     order = f" ORDER BY n DESC, fingerprint LIMIT {int(limit)}"
-    rolled = _rolled(store, scope, ["fingerprint"], _GROUP)
+    rolled = scope.rolled(store.engine, "errors", ["fingerprint"], _GROUP)
     if rolled is not None:
         union, rolled_params = rolled
         _, rows = store.select(
@@ -98,16 +98,16 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
         [scope.app, *fps],
     )
     first = {fp: iso(t) for fp, t in firsts}
-    by_browser = _rolled(store, scope.narrowed("fingerprint", fps, "in"), ["fingerprint", "browser"], ["errors"])
+    narrowed = scope.narrowed("fingerprint", fps, "in")
+    by_browser = narrowed.rolled(store.engine, "errors", ["fingerprint", "browser"], ["errors"])
     if by_browser is not None:
-        union, rolled_params = by_browser
-        sql, browser_params = f"SELECT fingerprint, browser, sum(errors) AS n FROM ({union}) GROUP BY 1, 2", rolled_params
+        sql = f"SELECT fingerprint, browser, sum(errors) AS n FROM ({by_browser[0]})"
+        browser_params = by_browser[1]
     else:
-        sql, browser_params = (
-            f"SELECT fingerprint, browser, sum(count) AS n FROM errors WHERE {where} "
-            f"AND fingerprint IN ({marks}) GROUP BY 1, 2", [*params, *fps]
-        )
-    _, browsers = store.select(f"{sql} ORDER BY 1, n DESC, 2", browser_params)
+        sql = f"SELECT fingerprint, browser, sum(count) AS n FROM errors WHERE {where} "
+        sql += f"AND fingerprint IN ({marks})"
+        browser_params = [*params, *fps]
+    _, browsers = store.select(f"{sql} GROUP BY 1, 2 ORDER BY 1, n DESC, 2", browser_params)
     by_fp: dict[str, list[dict[str, Any]]] = {}
     for fp, browser, n in browsers:
         by_fp.setdefault(fp, []).append({"browser": browser, "errors": int(n)})
@@ -115,15 +115,6 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
         g["first_seen"] = first.get(g["fingerprint"], g["first_seen"])
         g["browsers"] = by_fp.get(g["fingerprint"], [])[:5]
     return out
-
-
-def _rolled(
-    store: Store, scope: Scope, dims: list[str], needed: list[str]
-) -> tuple[str, list[Any]] | None:
-    """Partial rows by ``dims`` from ClickHouse's rollups, or None where they cannot answer."""
-    if store.engine != "clickhouse":
-        return None
-    return rollup.partials("errors", scope.app, dims, scope.filters, scope.start, scope.end, needed)
 
 
 def detail(store: Store, scope: Scope, fingerprint: str) -> dict[str, Any] | None:

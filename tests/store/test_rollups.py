@@ -161,7 +161,7 @@ def _scope(*filters: tuple[str, str, str]) -> Scope:
 
 def test_the_actions_table_from_rollups(filled: Store) -> None:
     scope = _scope()
-    assert actions._rolled(filled, scope) is not None
+    assert scope.rolled("clickhouse", "actions", ["action_name", "action_type"], ["rows"])
     rows = actions.table(filled, scope, SETTINGS)
     inside = [a for a in STORED if ms(START) <= a.time < ms(END)]
     assert len(rows) == len({(a.action_name, a.action_type) for a in inside})
@@ -181,7 +181,7 @@ def test_the_actions_table_from_rollups(filled: Store) -> None:
 @pytest.mark.parametrize("measure", ["duration", "lcp"])
 def test_histograms_from_rollups(filled: Store, measure: str) -> None:
     scope = _scope(("action_type", "is", "load"))
-    assert distribution._rolled(filled, scope, measure) is not None
+    assert scope.rolled("clickhouse", "actions", [], [f"{measure}_bins"]) is not None
     found = distribution.histogram(filled, scope, measure, 40)
     values = [getattr(a, measure) for a in STORED
               if ms(START) <= a.time < ms(END) and a.action_type == "load"]  # fmt: skip
@@ -265,7 +265,7 @@ def test_the_newest_sessions_without_reading_every_session(opener: Opener, limit
 
 def test_error_groups_from_rollups(filled: Store) -> None:
     scope = _scope()
-    assert errors._rolled(filled, scope, ["fingerprint"], errors._GROUP) is not None
+    assert scope.rolled("clickhouse", "errors", ["fingerprint"], errors._GROUP) is not None
     found = errors.groups(filled, scope)
     inside = [e for e in ERRORS if ms(START) <= e.time < ms(END)]
     assert [g["fingerprint"] for g in found] == sorted(
