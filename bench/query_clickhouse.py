@@ -3,10 +3,12 @@
 Run: ``.venv/bin/python -m bench.query_clickhouse [--duckdb 10000000] [--chdb 10000000 100000000]``.
 The panels and endpoints are bench/query.py's (what the dashboard sends for a 7-day view).
 DuckDB's rows come from bench/query.py's generator; ClickHouse's from the same distribution
-written in ClickHouse SQL (``numbers()``), inserted into ``actions`` in blocks so that the
-rollups' materialized views fill as they would from collectors. Each panel: median of 3 runs
-after one warm-up, through ``run_query`` (rollups wherever they answer). Also: bytes stored per
-event on each engine. Target (issue 7): ≤ 300 ms per panel at 100M actions on ClickHouse.
+written in ClickHouse SQL (``numbers()``), inserted into ``actions`` in blocks of 5M with the
+rollups' views detached, then each rollup filled with one INSERT … SELECT (the rows its view
+writes insert by insert, once the background merges have folded them). Each panel: median of 3
+runs after one warm-up, through ``run_query`` and the dashboard's endpoints (rollups wherever they answer).
+Also: bytes stored per event on each engine. Target (issue 7): ≤ 300 ms per panel at 100M
+actions on ClickHouse.
 """
 
 from __future__ import annotations
