@@ -6,9 +6,9 @@ DuckDB's rows come from bench/query.py's generator; ClickHouse's from the same d
 written in ClickHouse SQL (``numbers()``), inserted into ``actions`` in blocks of 5M with the
 rollups' views detached, then each rollup filled with one INSERT … SELECT (the rows its view
 writes insert by insert, once the background merges have folded them). Each panel: median of 3
-runs after one warm-up, through ``run_query`` and the dashboard's endpoints (rollups wherever they answer).
-Also: bytes stored per event on each engine. Target (issue 7): ≤ 300 ms per panel at 100M
-actions on ClickHouse.
+runs after one warm-up, through ``run_query`` and the dashboard's endpoints (rollups wherever
+they answer). Also: bytes stored per event on each engine. Target (issue 7): ≤ 300 ms per panel
+at 100M actions on ClickHouse.
 """
 
 from __future__ import annotations
