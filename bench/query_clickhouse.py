@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import math
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -224,6 +225,11 @@ def main() -> int:
         default=10.0,
         help="a panel slower than this is timed once, not three times",
     )
+    parser.add_argument(
+        "--section",
+        default="query_clickhouse",
+        help="the section of docs/benchmarks.md to write (a long run may get its own)",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     settings = Settings.load({}, environ={})
@@ -244,7 +250,7 @@ def main() -> int:
             columns.append((f"DuckDB {n / 1e6:,.0f}M", run_panels(store, settings, args.budget_s)))
             store.close()
         if not args.no_write:
-            report(columns, notes, args.budget_s)
+            report(args.section, columns, notes, args.budget_s)
     for n in args.chdb:
         tmp = tempfile.mkdtemp(prefix="bench-chdb-")
         try:
@@ -265,11 +271,13 @@ def main() -> int:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         if not args.no_write:
-            report(columns, notes, args.budget_s)
+            report(args.section, columns, notes, args.budget_s)
     return 0
 
 
-def report(columns: list[tuple[str, dict[str, float]]], notes: list[str], budget_s: float) -> None:
+def report(
+    section: str, columns: list[tuple[str, dict[str, float]]], notes: list[str], budget_s: float
+) -> None:
     """Write the section of docs/benchmarks.md: the columns measured so far (a long run reports
     as it goes)."""
     names = list(columns[0][1]) if columns else []
@@ -285,10 +293,11 @@ def report(columns: list[tuple[str, dict[str, float]]], notes: list[str], budget
         else f"{len(over)} of {len(biggest[0])} panels over 300 ms (✗): {', '.join(over)}"
     )
     write_section(
-        "query_clickhouse",
+        section,
         "\n".join(
             [
-                "## Dashboard queries on DuckDB and ClickHouse (`python -m bench.query_clickhouse`)",
+                "## Dashboard queries on DuckDB and ClickHouse "
+                f"(`python -m bench.query_clickhouse{''.join(' ' + a for a in sys.argv[1:])}`)",
                 "",
                 f"{machine()}. The panels of `bench.query`, on the embedded DuckDB store and on "
                 "ClickHouse in process (chdb, the same engine as a server) with its rollups, rows "
