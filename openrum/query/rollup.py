@@ -2,12 +2,14 @@
 raw rows.
 
 Each rollup is an AggregatingMergeTree table per application × hour × a few dimensions, filled
-by a materialized view on every insert into ``actions`` (or ``errors``), and a daily table with
-the same columns filled from the hourly one (a view on the view): counts and sums as plain sums,
-minimum and maximum, a T-Digest state per measure for its percentiles, a HyperLogLog-style state
-(``uniqCombined64``, exact for small sets) for distinct sessions, and for the histograms' measures
-counts in fixed bins. Their DDL is generated here (``python -m openrum.query.rollup`` writes the
-migration ``openrum/store/sql/clickhouse/004_rollups.sql``; a test checks that it is current).
+by a materialized view on every insert into ``actions`` (``errors``; ``session_closes``, placing
+each closed session at its start), and a daily table with the same columns filled from the
+hourly one (a view on the view): counts and sums as plain sums, minimum and maximum, a T-Digest
+state per measure for its percentiles, a HyperLogLog-style state (``uniqCombined64(12)``, exact
+for small sets) for distinct sessions, counts in fixed bins for the histograms' measures, and for
+error groups their latest error and first and last seen. Their DDL is generated here (``python
+-m openrum.query.rollup`` writes the migration ``openrum/store/sql/clickhouse/004_rollups.sql``;
+a test checks that it is current).
 
 ``plan`` swaps a compiled query for one on rollups when they can answer it: every metric is one a
 rollup keeps, every dimension and filter is a column of one rollup, the interval (if any) is a
