@@ -169,7 +169,8 @@ def fill_clickhouse(store: ClickHouseStore, n: int, block: int = 5_000_000) -> f
 
 
 def stored_bytes(store: ClickHouseStore) -> tuple[int, int, int]:
-    """Bytes on disk of the event tables, of the rollups, and the number of events."""
+    """Bytes on disk of the event tables, of the rollups (hourly and daily), and the number of
+    events."""
     _, rows = store.select(
         "SELECT table, sum(bytes_on_disk), sum(rows) FROM system.parts WHERE active "
         "AND database = currentDatabase() GROUP BY table",
@@ -177,7 +178,7 @@ def stored_bytes(store: ClickHouseStore) -> tuple[int, int, int]:
     )
     by = {r[0]: (int(r[1]), int(r[2])) for r in rows}
     events = sum(by.get(t, (0, 0))[0] for t in ("actions", "errors", "user_events"))
-    rollups = sum(v[0] for k, v in by.items() if "_1h" in k)
+    rollups = sum(v[0] for k, v in by.items() if k in rollup.TABLES)
     n = sum(by.get(t, (0, 0))[1] for t in ("actions", "errors"))
     return events, rollups, n
 
