@@ -123,8 +123,10 @@ def main() -> int:
         ""
         if server
         else "No ClickHouse server could be had on this machine (Debian ships 18.16, too old for "
-        "this schema; PyPI has no server binary), so only one writer on chdb was measured; run "
-        "with `OPENRUM_CLICKHOUSE_URL` for the 1/2/4-process curve."
+        "this schema; PyPI has no server binary, and chdb does not serve ClickHouse's HTTP "
+        "interface: its engine starts no listeners — `SYSTEM START LISTEN` fails for want of a "
+        "server callback), so only one writer on chdb was measured; run with "
+        "`OPENRUM_CLICKHOUSE_URL` for the 1/2/4-process curve."
     )
     write_section(
         "ingest_clickhouse",

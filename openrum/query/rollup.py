@@ -1,28 +1,38 @@
-"""Rollups on ClickHouse: hourly aggregates that answer dashboard queries without the raw rows.
+"""Rollups on ClickHouse: hourly and daily aggregates that answer dashboard queries without the
+raw rows.
 
 Each rollup is an AggregatingMergeTree table per application × hour × a few dimensions, filled
-by a materialized view on every insert into ``actions`` (or ``errors``): counts and sums as
-plain sums, minimum and maximum, a T-Digest state per measure for its percentiles and a
-HyperLogLog-style state (``uniqCombined64``, exact for small sets) for distinct sessions. Their
-DDL is generated here (``python -m openrum.query.rollup`` writes the migration
-``openrum/store/sql/clickhouse/004_rollups.sql``; a test checks that the file is current).
+by a materialized view on every insert into ``actions`` (``errors``; ``session_closes``, placing
+each closed session at its start), and a daily table with the same columns filled from the
+hourly one (a view on the view): counts and sums as plain sums, minimum and maximum, a T-Digest
+state per measure for its percentiles, a HyperLogLog-style state (``uniqCombined64(12)``, exact
+for small sets) for distinct sessions, counts in fixed bins for the histograms' measures, and for
+error groups their latest error and first and last seen. Their DDL is generated here (``python
+-m openrum.query.rollup`` writes the migration ``openrum/store/sql/clickhouse/004_rollups.sql``;
+a test checks that it is current).
 
 ``plan`` swaps a compiled query for one on rollups when they can answer it: every metric is one a
 rollup keeps, every dimension and filter is a column of one rollup, the interval (if any) is a
-whole number of hours, and percentiles may be approximate. The range's whole hours come from the
-rollup; its ragged ends (a range from 09:41 to 17:12) from the raw table, merged into the same
+whole number of hours, and percentiles may be approximate. A range's whole days come from the
+daily table (unless the interval is shorter than a day), its other whole hours from the hourly
+one, its ragged ends (a range from 09:41 to 17:12) from the raw table, merged into the same
 states, so the answer covers exactly the range asked. Anything else runs on the raw tables.
+``partials`` is that union of partial rows, for the dashboard endpoints that merge it themselves.
 
 The store keeps rollups exact for counts and sums: an event re-sent is not inserted again, and an
 action replaced by a higher ``seq`` takes its older version's counts and sums out first
 (``retract_sql``). Its minimum, maximum and percentile state cannot be taken out: a superseded
-value may linger there (a T-Digest is an estimate anyway).
+value may linger there (a T-Digest is an estimate anyway). Sessions are rolled up when closed,
+and a session is closed once (the closer skips closed ones) — as for events, two writers racing
+on the same session in the same instant could both insert it. Live sessions are counted from
+``session_open``, never rolled up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +40,7 @@ from openrum.query.model import (
     DIMENSIONS,
     INTERVALS,
     MEASURES,
+    SESSION_MEASURES,
     STATS,
     VITAL_THRESHOLDS,
     Metric,
@@ -42,71 +53,110 @@ from openrum.settings import Settings
 
 LEVELS = (0.5, 0.75, 0.9, 0.95, 0.99)  # percentile levels a T-Digest state answers
 _DIGEST = f"quantilesTDigest({', '.join(map(str, LEVELS))})"
+# Distinct sessions: exact for small sets, then a HyperLogLog of 2^12 cells (about 1.6 % error),
+# whose states merge several times faster than the default 2^17 when a panel merges thousands.
+_UNIQ = "uniqCombined64(12)"
+
+
+def _state(fn: str, combinator: str = "State") -> str:
+    """``fn`` (its parameters kept) with an aggregate combinator: uniqCombined64State(12)."""
+    head, paren, params = fn.partition("(")
+    return f"{head}{combinator}{paren}{params}"
+
+
+# Histogram bins kept for the histograms' measures (ms): part of the schema, not a setting. A
+# histogram whose bucket width is a multiple of the bin and whose last bucket starts below
+# BIN_MS × BINS is summed exactly from them (openrum/web/distribution.py); any other runs raw.
+BIN_MS = 5
+BINS = 12_000  # values from 60 s up share the last bin
+
+Filter = tuple[str, str, Any]
+
+
+# The table a source's rollups aggregate and the time that places its rows: sessions are
+# rolled up once closed (their values are final then), at their start.
+RAW: dict[Source, tuple[str, str]] = {
+    "actions": ("actions", "time"),
+    "errors": ("errors", "time"),
+    "sessions": ("session_closes", "start"),
+}
 
 
 @dataclass(frozen=True)
 class Rollup:
-    name: str
+    name: str  # the hourly table; the daily one is ``daily``
     source: Source
     dims: tuple[str, ...]  # after app and hour
     # Measures with a T-Digest state (the costly column: a few kB per row and per insert).
     digests: tuple[str, ...] = ()
+    histograms: tuple[str, ...] = ()  # measures with binned counts
+    groups: bool = False  # keeps what an error group shows: latest error, first and last seen
+
+    @property
+    def daily(self) -> str:
+        return self.name.replace("_1h", "_1d")
 
 
-# The percentiles the dashboard shows by page, browser and country: load time and LCP. Other
-# percentiles by those dimensions come from the raw table.
+# The percentiles the dashboard shows by page, action, browser and place: load time and LCP
+# (duration only by action name). Other percentiles by those dimensions come from the raw table.
 _KEY = ("duration", "lcp")
-ROLLUPS: tuple[Rollup, ...] = (
-    Rollup("actions_1h", "actions", ("action_type",), MEASURES),
-    Rollup("actions_1h_page", "actions", ("action_type", "page"), _KEY),
+_SESSION_MEASURES = tuple(SESSION_MEASURES.values())
+ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a query does
+    Rollup("actions_1h", "actions", ("action_type",), MEASURES, _KEY),
+    Rollup("actions_1h_name", "actions", ("action_type", "action_name"), ("duration",)),
+    Rollup("actions_1h_geo", "actions", ("action_type", "country", "region"), _KEY),
     Rollup("actions_1h_env", "actions", ("action_type", "browser", "device", "country"), _KEY),
+    Rollup("actions_1h_page", "actions", ("action_type", "page"), _KEY),
+    Rollup(
+        "actions_1h_browser",
+        "actions",
+        ("action_type", "browser", "browser_version", "device"),
+        _KEY,
+    ),
     Rollup("errors_1h", "errors", ("error_type",)),
+    Rollup("errors_1h_group", "errors", ("fingerprint",), groups=True),
+    Rollup("errors_1h_group_browser", "errors", ("fingerprint", "browser")),
+    # Closed sessions (every session measure with its T-Digest).
+    Rollup("sessions_1h", "sessions", ("ux_score", "end_reason"), _SESSION_MEASURES),
 )
-TABLES = tuple(r.name for r in ROLLUPS)
+TABLES = tuple(t for r in ROLLUPS for t in (r.name, r.daily))
+# Keys every partial row of a source carries, for the metrics merged from it: page views count
+# loads (and route changes), UX shares count scores.
+_KEYS: dict[Source, list[str]] = {"actions": ["action_type"], "sessions": ["ux_score"]}
 # Columns NOT NULL in the event tables; every other dimension is nullable (a NULL in a key of
 # the wrong type would make the view fail, and with it the insert).
-_NOT_NULL_DIMS = {"action_type", "action_name", "page", "error_type"}
+_NOT_NULL_DIMS = {"action_type", "action_name", "page", "error_type", "fingerprint"}
 
 
 # -- DDL -------------------------------------------------------------------------------------------
+def _bin(m: str, one: int) -> str:
+    """The raw rows' binned counts of ``m`` (``one`` per row: 1, or -1 to take them out)."""
+    key = f"toUInt16(least(floor(greatest(ifNull({m}, 0), 0) / {BIN_MS}), {BINS}))"
+    return f"sumMapIf(map({key}, toInt64({one})), {m} IS NOT NULL)"
+
+
 def _columns(r: Rollup) -> list[tuple[str, str, str]]:
     """(name, type, expression over the raw table) of a rollup's value columns."""
-    cols = [
-        ("sessions", "AggregateFunction(uniqCombined64, String)", "uniqCombined64State(session_id)")
-    ]
+    if r.source == "sessions":
+        cols = [
+            ("closed", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
+            ("bounces", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(bounce))"),
+        ]
+        return cols + [c for m in r.digests for c in _measure_columns(r, m)]
+    cols = [("sessions", f"AggregateFunction({_UNIQ}, String)", f"{_state(_UNIQ)}(session_id)")]
     if r.source == "errors":
-        return [("errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(count))"), *cols]
+        cols = [("errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(count))"), *cols]
+        return cols + (_GROUP_COLUMNS if r.groups else [])
     cols += [
         ("rows", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
         ("apdex_s", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(apdex = 'S'))"),
         ("apdex_t", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(apdex = 'T'))"),
         ("apdex_n", "SimpleAggregateFunction(sum, Int64)", "toInt64(count(apdex))"),
+        ("action_errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(errors))"),
+        ("errored", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(errors > 0))"),
     ]
     for m in MEASURES:
-        cols += [
-            (f"{m}_n", "SimpleAggregateFunction(sum, Int64)", f"toInt64(count({m}))"),
-            (
-                f"{m}_sum",
-                "SimpleAggregateFunction(sum, Float64)",
-                f"toFloat64(sum(ifNull({m}, 0)))",
-            ),
-            (
-                f"{m}_min",
-                "SimpleAggregateFunction(min, Nullable(Float64))",
-                f"min(toNullable(toFloat64({m})))",
-            ),
-            (
-                f"{m}_max",
-                "SimpleAggregateFunction(max, Nullable(Float64))",
-                f"max(toNullable(toFloat64({m})))",
-            ),
-        ]
-        if m in r.digests:  # the costly column: a few kB per row
-            state = _DIGEST.replace("(", "State(", 1)
-            value = f"toNullable(toFloat64({m}))"
-            cols.append(
-                (f"{m}_q", f"AggregateFunction({_DIGEST}, Nullable(Float64))", f"{state}({value})")
-            )
+        cols += _measure_columns(r, m)
     for v, (good, poor) in VITAL_THRESHOLDS.items():
         cols += [
             (
@@ -119,38 +169,148 @@ def _columns(r: Rollup) -> list[tuple[str, str, str]]:
     return cols
 
 
+_TIME = "DateTime64(3, 'UTC')"
+_LATEST = "Tuple(String, Nullable(String), String, Nullable(String), String)"
+# An error group's latest type, name, message, stack and page, first and last seen, releases.
+_GROUP_COLUMNS = [
+    (
+        "latest",
+        f"AggregateFunction(argMax, {_LATEST}, {_TIME})",
+        "argMaxState(CAST(tuple(error_type, error_name, message, stack, page), "
+        f"'{_LATEST}'), time)",
+    ),
+    ("first", f"SimpleAggregateFunction(min, {_TIME})", "min(time)"),
+    ("last", f"SimpleAggregateFunction(max, {_TIME})", "max(time)"),
+    (
+        "releases",
+        "AggregateFunction(groupUniqArray, Nullable(String))",
+        "groupUniqArrayState(CAST(release, 'Nullable(String)'))",
+    ),
+]
+
+
+def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
+    """Count, sum, minimum and maximum of measure ``m``; its T-Digest and bins if ``r`` keeps
+    them."""
+    cols = [
+        (f"{m}_n", "SimpleAggregateFunction(sum, Int64)", f"toInt64(count({m}))"),
+        (f"{m}_sum", "SimpleAggregateFunction(sum, Float64)", f"toFloat64(sum(ifNull({m}, 0)))"),
+        (
+            f"{m}_min",
+            "SimpleAggregateFunction(min, Nullable(Float64))",
+            f"min(toNullable(toFloat64({m})))",
+        ),
+        (
+            f"{m}_max",
+            "SimpleAggregateFunction(max, Nullable(Float64))",
+            f"max(toNullable(toFloat64({m})))",
+        ),
+    ]
+    if m in r.digests:  # the costly column: a few kB per row
+        value = f"toNullable(toFloat64({m}))"
+        cols.append(
+            (
+                f"{m}_q",
+                f"AggregateFunction({_DIGEST}, Nullable(Float64))",
+                f"{_state(_DIGEST)}({value})",
+            )
+        )
+    if m in r.histograms:
+        cols.append(
+            (f"{m}_bins", "SimpleAggregateFunction(sumMap, Map(UInt16, Int64))", _bin(m, 1))
+        )
+    return cols
+
+
+def _empty(name: str, type_: str) -> str:
+    """A value of a rollup column that adds nothing when merged: zero, NULL, an empty state."""
+    if type_.endswith("Int64)"):
+        return f"toInt64(0) AS {name}"
+    if type_.endswith(", Float64)"):
+        return f"toFloat64(0) AS {name}"
+    if "Nullable(Float64))" in type_ and type_.startswith("Simple"):
+        return f"CAST(NULL AS Nullable(Float64)) AS {name}"
+    if _DIGEST in type_:
+        return f"{_state(_DIGEST)}(CAST(NULL, 'Nullable(Float64)')) AS {name}"
+    if _UNIQ in type_:
+        return f"{_state(_UNIQ, 'StateIf')}('', false) AS {name}"
+    raise ValueError(f"no empty value for {name} {type_}")
+
+
+def _fold(name: str, type_: str) -> str:
+    """The aggregate that folds a rollup column's rows into one row of the same type."""
+    inner, depth = type_[type_.index("(") + 1 : -1], 0
+    fn = inner
+    for i, c in enumerate(inner):  # the function: up to the first comma outside parentheses
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if c == "," and not depth:
+            fn = inner[:i]
+            break
+    if type_.startswith("SimpleAggregateFunction("):
+        return f"{fn}({name})"
+    return f"{_state(fn, 'MergeState')}({name})"
+
+
 def _dim_type(d: str) -> str:
     return "LowCardinality(String)" if d in _NOT_NULL_DIMS else "LowCardinality(Nullable(String))"
 
 
+def hourly_sql(r: Rollup) -> str:
+    """The SELECT aggregating ``r``'s source rows into hourly rows."""
+    keys = ", ".join(("app", "hour", *r.dims))
+    table, tcol = RAW[r.source]
+    return "\n".join(
+        [
+            f"SELECT app, toStartOfHour({tcol}) AS hour, {', '.join(r.dims)},",
+            ",\n".join(f"       {e} AS {n}" for n, _, e in _columns(r)),
+            f"FROM {table}",
+            f"GROUP BY {keys}",
+        ]
+    )
+
+
+def daily_sql(r: Rollup, where: str = "") -> str:
+    """The SELECT folding ``r``'s hourly rows into daily ones (``where`` narrows it)."""
+    keys = ", ".join(("app", "hour", *r.dims))
+    folds = ", ".join(f"{_fold(n, t)} AS {n}" for n, t, _ in _columns(r))
+    return (
+        f"SELECT app, toStartOfDay(hour) AS hour, {', '.join(r.dims)}, {folds} "
+        f"FROM {r.name}{f' WHERE {where}' if where else ''} GROUP BY {keys}"
+    )
+
+
 def ddl() -> str:
-    """The migration that creates every rollup and its materialized view."""
+    """The migration that creates every rollup and its materialized views."""
     out = [
         "-- Rollups for dashboard queries (generated by `python -m openrum.query.rollup`; do not",
         "-- edit): see openrum/query/rollup.py. Hourly aggregates per application and a few",
-        "-- dimensions, filled by materialized views as events are inserted.",
+        "-- dimensions, filled by materialized views as events are inserted, and daily ones",
+        "-- filled from the hourly.",
         "",
     ]
     for r in ROLLUPS:
         cols = _columns(r)
+        keys = ", ".join(("app", "hour", *r.dims))
         defs = ["    app LowCardinality(String)", "    hour DateTime('UTC')"]
         defs += [f"    {d} {_dim_type(d)}" for d in r.dims]
         defs += [f"    {n} {t}" for n, t, _ in cols]
-        keys = ", ".join(("app", "hour", *r.dims))
+        for table, partition in ((r.name, "toYYYYMM(hour)"), (r.daily, "toYear(hour)")):
+            out += [
+                f"CREATE TABLE IF NOT EXISTS {table} (",
+                ",\n".join(defs),
+                ") ENGINE = AggregatingMergeTree",
+                f"PARTITION BY {partition}",
+                f"ORDER BY ({keys})",
+                "TTL hour + INTERVAL 400 DAY DELETE",
+                "SETTINGS allow_nullable_key = 1;",
+                "",
+            ]
         out += [
-            f"CREATE TABLE IF NOT EXISTS {r.name} (",
-            ",\n".join(defs),
-            ") ENGINE = AggregatingMergeTree",
-            "PARTITION BY toYYYYMM(hour)",
-            f"ORDER BY ({keys})",
-            "TTL hour + INTERVAL 400 DAY DELETE",
-            "SETTINGS allow_nullable_key = 1;",
-            "",
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {r.name}_mv TO {r.name} AS",
-            f"SELECT app, toStartOfHour(time) AS hour, {', '.join(r.dims)},",
-            ",\n".join(f"       {e} AS {n}" for n, _, e in cols),
-            f"FROM {r.source}",
-            f"GROUP BY {keys};",
+            hourly_sql(r) + ";",
+            "",
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {r.daily}_mv TO {r.daily} AS",
+            daily_sql(r) + ";",
             "",
         ]
     return "\n".join(out)
@@ -158,23 +318,19 @@ def ddl() -> str:
 
 def retract_sql() -> list[str]:
     """Statements taking the stored version of the actions whose eids are the one parameter
-    (an array) out of every actions rollup's counts and sums."""
+    (an array) out of every actions rollup's counts and sums (the daily rollups follow)."""
     out = []
     for r in ROLLUPS:
         if r.source != "actions":
             continue
         exprs = []
-        for n, _, e in _columns(r):
-            if n.endswith("_min") or n.endswith("_max"):
-                exprs.append(f"CAST(NULL AS Nullable(Float64)) AS {n}")
-            elif n.endswith("_q"):
-                # An empty state of the column's type: every value NULL (skipped).
-                state = _DIGEST.replace("(", "State(", 1)
-                exprs.append(f"{state}(CAST(NULL, 'Nullable(Float64)')) AS {n}")
-            elif n == "sessions":
-                exprs.append(f"uniqCombined64StateIf(session_id, false) AS {n}")
-            else:
+        for n, t, e in _columns(r):
+            if n.endswith("_bins"):
+                exprs.append(f"{_bin(n.removesuffix('_bins'), -1)} AS {n}")
+            elif t.startswith("SimpleAggregateFunction(sum,"):
                 exprs.append(f"-{e} AS {n}")
+            else:  # a minimum, maximum or state cannot be taken out
+                exprs.append(_empty(n, t))
         keys = ", ".join(("app", "hour", *r.dims))
         out.append(
             f"INSERT INTO {r.name} SELECT app, toStartOfHour(time) AS hour, {', '.join(r.dims)}, "
@@ -185,17 +341,28 @@ def retract_sql() -> list[str]:
 
 
 # -- planning --------------------------------------------------------------------------------------
+SESSIONS = f"{_state(_UNIQ, 'Merge')}(sessions)"
+APDEX = "(sum(apdex_s) + sum(apdex_t) / 2.0) / nullif(sum(apdex_n), 0)"
+
+
+def merge_digest(column: str) -> str:
+    """The merged T-Digest of a ``_q`` column: an array of the LEVELS' percentiles."""
+    return f"{_state(_DIGEST, 'Merge')}({column})"
+
+
 def _merge(m: Metric, settings: Settings) -> str | None:
     """How a metric reads from rollup columns, or None when no rollup keeps it."""
+    if m.source == "sessions":
+        return _merge_session(m, settings)
     if m.kind == "count":
         return "sum(rows)"
     if m.kind == "page_views":
         types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
         return f"sumIf(rows, action_type IN {types})"
     if m.kind in ("sessions", "error_sessions"):
-        return "uniqCombined64Merge(sessions)"
+        return SESSIONS
     if m.kind == "apdex":
-        return "(sum(apdex_s) + sum(apdex_t) / 2.0) / nullif(sum(apdex_n), 0)"
+        return APDEX
     if m.kind == "errors":
         return "sum(errors)"
     if m.kind == "share" and m.measure and m.stat:
@@ -213,15 +380,36 @@ def _merge(m: Metric, settings: Settings) -> str | None:
         if m.stat in ("min", "max"):
             return f"{m.stat}({c}_{m.stat})"
         if q in LEVELS and settings.query_approximate_percentiles:
-            return f"{_DIGEST.replace('(', 'Merge(', 1)}({c}_q)[{LEVELS.index(q) + 1}]"
+            return f"{merge_digest(c + '_q')}[{LEVELS.index(q) + 1}]"
+    return None
+
+
+def _merge_session(m: Metric, settings: Settings) -> str | None:
+    """How a session metric reads from the rows of closed sessions (a rollup's) and the count
+    of live ones (``live``): sessions are one or the other."""
+    if m.kind == "sessions":
+        return "sum(closed) + sum(live)"
+    if m.kind == "live_sessions":
+        return "sum(live)"
+    if m.kind == "completed_sessions":
+        return "sum(closed)"
+    if m.kind == "bounce_rate":
+        return "sum(bounces) / nullif(sum(closed), 0)"
+    if m.kind.startswith("ux_") and m.kind.endswith("_share"):
+        score = m.kind[len("ux_") : -len("_share")]
+        return (
+            f"sumIf(closed, ux_score = '{score}') / nullif(sumIf(closed, ux_score IS NOT NULL), 0)"
+        )
+    if m.kind == "session_stat":  # completed sessions only, as on the raw table
+        return _merge(Metric(m.name, "actions", "stat", m.measure, m.stat), settings)
     return None
 
 
 def _needs(m: Metric) -> list[str]:
     """The rollup columns a metric reads."""
-    if m.kind == "count":
-        return ["rows"]
-    if m.kind == "page_views":
+    if m.source == "sessions" and m.kind != "session_stat":
+        return {"live_sessions": [], "bounce_rate": ["closed", "bounces"]}.get(m.kind, ["closed"])
+    if m.kind in ("count", "page_views"):
         return ["rows"]
     if m.kind in ("sessions", "error_sessions"):
         return ["sessions"]
@@ -244,9 +432,103 @@ def _choose(source: Source, names: set[str], needed: list[str]) -> Rollup | None
     return None
 
 
-def _hour_up(t: dt.datetime) -> dt.datetime:
-    floor = t.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == t else floor + dt.timedelta(hours=1)
+def _floor(t: dt.datetime, step: dt.timedelta) -> dt.datetime:
+    return dt.datetime.min + (t - dt.datetime.min) // step * step
+
+
+def _up(t: dt.datetime, step: dt.timedelta) -> dt.datetime:
+    floor = _floor(t, step)
+    return floor if floor == t else floor + step
+
+
+def partials(
+    source: Source,
+    app: str,
+    dims: Sequence[str],
+    filters: Sequence[Filter],
+    start: dt.datetime,
+    end: dt.datetime,
+    needed: Sequence[str],
+    interval: int | None = None,
+    bucket: Callable[[str, int], str] | None = None,
+    extra: Sequence[str] = (),
+) -> tuple[str, list[Any]] | None:
+    """SQL for partial rows of ``app``'s ``source`` in [start, end) — a ``time`` bucket of
+    ``interval`` seconds (``bucket(column, seconds)`` is the dialect's), ``dims`` (and
+    ``action_type`` for actions) and the rollup columns ``needed`` — from the daily and hourly
+    rollups and the raw rows of the ragged ends, and its parameters; the caller merges the rows
+    of each group; ``extra`` expressions end every part's columns. None when no rollup keeps
+    these dimensions, filters and columns, the interval is not whole hours, or the range holds no
+    whole hour."""
+    if interval is not None and interval % 3600:
+        return None
+    used = [*dims, *(f[0] for f in filters)]
+    if any(DIMENSIONS.get(n, {}).get(source) != n for n in used):
+        return None  # a computed dimension (lcp_rating) or one the source does not have
+    rollup = _choose(source, set(used), list(needed))
+    if rollup is None:
+        return None
+    hour, day = dt.timedelta(hours=1), dt.timedelta(days=1)
+    h0, h1 = _up(start, hour), _floor(end, hour)
+    if h0 >= h1:
+        return None
+    d0, d1 = _up(h0, day), _floor(h1, day)
+    if d0 >= d1 or (interval is not None and interval % 86400):
+        d0 = d1 = h1  # no whole day, or buckets shorter than a day: hours only
+    where, where_params = _filters(filters)
+    keys = list(dict.fromkeys([*_KEYS.get(source, []), *dims]))
+    by_name = {n: e for n, _, e in _columns(rollup)}
+    raw, tcol = RAW[source]
+    parts: list[str] = []
+    params: list[Any] = []
+    for table, column, ranges in (
+        (rollup.name, "hour", [(h0, d0), (d1, h1)]),
+        (rollup.daily, "hour", [(d0, d1)]),
+        (raw, tcol, [(start, h0), (h1, end)]),
+    ):
+        ranges = [(lo, hi) for lo, hi in ranges if lo < hi]
+        if not ranges:
+            continue
+        sel = [f"{bucket(column, interval)} AS time"] if interval and bucket else []
+        sel += keys
+        group = ""
+        if table == raw:
+            if sel:
+                group = f" GROUP BY {', '.join(map(str, range(1, len(sel) + 1)))}"
+            sel += [f"{by_name[c]} AS {c}" for c in needed]
+        else:
+            sel += needed
+        sel += extra
+        when = " OR ".join(f"({column} >= ? AND {column} < ?)" for _ in ranges)
+        cond = " AND ".join(["app = ?", f"({when})", *where])
+        parts.append(f"SELECT {', '.join(sel)} FROM {table} WHERE {cond}{group}")
+        params += [app, *(t for r in ranges for t in r), *where_params]
+    return " UNION ALL ".join(parts), params
+
+
+def _live(
+    q: Query, keys: list[str], needed: list[str], start: dt.datetime, end: dt.datetime,
+    interval: int | None, bucket: Callable[[str, int], str],
+) -> tuple[str, list[Any]]:  # fmt: skip
+    """Partial rows of the live sessions (no close yet) that started in [start, end), in the
+    columns of the closed sessions' (nothing in theirs) and ``live``: the open sessions are
+    found in ``session_open`` (openrum/store/clickhouse.py), not among every session."""
+    types = {n: t for r in ROLLUPS if r.source == "sessions" for n, t, _ in _columns(r)}
+    sel = [f"{bucket('start', interval)} AS time"] if interval else []
+    group = list(range(1, len(sel) + len(keys) + 1))
+    sel += [*keys, *(_empty(c, types[c]) for c in needed), "toInt64(count()) AS live"]
+    where, where_params = _filters(q.filters)
+    cond = [
+        "app = ?",
+        "(app, session_id) IN (SELECT app, session_id FROM session_open WHERE app = ?)",
+        "NOT closed",
+        "start >= ?",
+        "start < ?",
+        *where,
+    ]
+    grouping = f" GROUP BY {', '.join(map(str, group))}" if group else ""
+    sql = f"SELECT {', '.join(sel)} FROM sessions WHERE {' AND '.join(cond)}{grouping}"
+    return sql, [q.app, q.app, start, end, *where_params]
 
 
 def plan(
@@ -256,17 +538,17 @@ def plan(
     or None when they cannot. ``bucket(column, seconds)`` is the dialect's time bucket."""
     from openrum.query.sql import _order, _quote  # the compiler's ORDER BY, kept identical
 
-    if q.interval is not None and INTERVALS[q.interval] % 3600:
-        return None
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
     used = list(q.dimensions) + [f[0] for f in q.filters]
-    # A session-only dimension makes `sessions` count the sessions table: not a rollup's.
-    if any(name in DIMENSIONS and "actions" not in DIMENSIONS[name] for name in used):
-        return None
+    # As the compiler: by a session-only dimension, `sessions` counts the sessions table.
+    if any("actions" not in DIMENSIONS[n] for n in used) and all(
+        "sessions" in DIMENSIONS[n] for n in used
+    ):
+        metrics = [
+            Metric(m.name, "sessions", m.kind) if m.kind == "sessions" else m for m in metrics
+        ]
     start, end = time_range(q, now, settings.query_default_hours)
-    h0, h1 = _hour_up(start), end.replace(minute=0, second=0, microsecond=0)
-    if h0 >= h1:
-        return None
+    interval = INTERVALS[q.interval] if q.interval is not None else None
     dims = list(dict.fromkeys(q.dimensions))
     keys = (["time"] if q.interval else []) + dims
     sources: dict[Source, list[Metric]] = {}
@@ -275,44 +557,25 @@ def plan(
     subqueries: list[str] = []
     out_params: list[Any] = []
     for source, ms in sources.items():
-        if any(_merge(m, settings) is None for m in ms):
-            return None
-        if any(DIMENSIONS[n][source] != n for n in used):
+        merged = [_merge(m, settings) for m in ms]
+        if None in merged:
             return None
         needed = list(dict.fromkeys(c for m in ms for c in _needs(m)))
-        rollup = _choose(source, set(used), needed)
-        if rollup is None:
-            return None
-        by_name = {n: e for n, _, e in _columns(rollup)}
-        where, where_params = _filters(q)
-        parts = []
-        for table in ("rollup", "raw"):
-            tcol = "hour" if table == "rollup" else "time"
-            sel = [f"{bucket(tcol, INTERVALS[q.interval])} AS time"] if q.interval else []
-            if source == "actions":
-                sel.append("action_type")
-            sel += [d for d in dims if d != "action_type" or source != "actions"]
-            if table == "rollup":
-                sel += needed
-                cond = ["app = ?", "hour >= ?", "hour < ?", *where]
-                out_params += [q.app, h0, h1, *where_params]
-                parts.append(
-                    f"SELECT {', '.join(sel)} FROM {rollup.name} WHERE {' AND '.join(cond)}"
-                )
-            else:
-                group = list(range(1, len(sel) + 1))
-                sel += [f"{by_name[c]} AS {c}" for c in needed]
-                cond = ["app = ?", "((time >= ? AND time < ?) OR (time >= ? AND time < ?))", *where]
-                out_params += [q.app, start, h0, h1, end, *where_params]
-                grouping = f" GROUP BY {', '.join(map(str, group))}" if group else ""
-                parts.append(
-                    f"SELECT {', '.join(sel)} FROM {source} WHERE {' AND '.join(cond)}{grouping}"
-                )
-        select = [*keys, *(f'{_merge(m, settings)} AS "{m.name}"' for m in ms)]
-        group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
-        subqueries.append(
-            f"SELECT {', '.join(select)} FROM ({' UNION ALL '.join(parts)}){group_by}"
+        extra = ["toInt64(0) AS live"] if source == "sessions" else []
+        found = partials(
+            source, q.app, dims, q.filters, start, end, needed, interval, bucket, extra
         )
+        if found is None:
+            return None
+        union, union_params = found
+        if source == "sessions":
+            keys_of = list(dict.fromkeys([*_KEYS["sessions"], *dims]))
+            live, live_params = _live(q, keys_of, needed, start, end, interval, bucket)
+            union, union_params = f"{union} UNION ALL {live}", union_params + live_params
+        out_params += union_params
+        select = [*keys, *(f'{e} AS "{m.name}"' for m, e in zip(ms, merged, strict=True))]
+        group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
+        subqueries.append(f"SELECT {', '.join(select)} FROM ({union}){group_by}")
     if len(subqueries) == 1:
         body = subqueries[0]
     else:
@@ -328,10 +591,10 @@ def plan(
     return text, out_params
 
 
-def _filters(q: Query, contains: Any = None) -> tuple[list[str], list[Any]]:
+def _filters(filters: Sequence[Filter], contains: Any = None) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
-    for name, op, value in q.filters:
+    for name, op, value in filters:
         if op == "is":
             where.append(f"{name} = ?" if value is not None else f"{name} IS NULL")
         elif op == "is_not":

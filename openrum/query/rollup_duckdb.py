@@ -42,7 +42,7 @@ from openrum.query.model import (
     resolve_metric,
     time_range,
 )
-from openrum.query.rollup import Rollup, _filters, _hour_up
+from openrum.query.rollup import Rollup, _filters, _up
 from openrum.settings import Settings
 
 # The percentiles the dashboard shows by page, country and browser: load time and LCP (and by
@@ -340,7 +340,7 @@ def plan(
         (r for r in ROLLUPS if used <= set(r.dims) and set(stated) <= set(r.digests)), None
     )
     start, end = time_range(q, now, settings.query_default_hours)
-    h0, h1 = _hour_up(start), end.replace(minute=0, second=0, microsecond=0)
+    h0, h1 = _up(start, dt.timedelta(hours=1)), end.replace(minute=0, second=0, microsecond=0)
     if rollup is None or not rolled or h0 >= h1:
         return None
     # Whole days from the daily table (unless the interval is finer), whole hours around them
@@ -352,7 +352,7 @@ def plan(
     dims = list(dict.fromkeys(q.dimensions))
     keys = (["time"] if q.interval else []) + dims
     time_key = [f"{dialect.bucket('hour', INTERVALS[q.interval])} AS time"] if q.interval else []
-    where, where_params = _filters(q, dialect.contains)
+    where, where_params = _filters(q.filters, dialect.contains)
 
     def pieces(hourly: str, daily: str, raw: str) -> tuple[str, list[Any]]:
         """The hourly, daily and raw parts of the range, as one UNION of hourly-shaped rows."""

@@ -2,12 +2,14 @@
 -- ClickHouse's spelling). Parameters: $now (epoch ms), $inactivity_ms, $max_ms, $max_actions.
 -- Due: an explicit end, no beacon for $inactivity_ms, $max_ms reached, or $max_actions actions.
 -- A session counts its first $max_actions actions in its first $max_ms; errors and rage clicks
--- count until the session's end. Reads run with FINAL (a re-sent event counts once).
+-- count until the session's end. Reads run with FINAL (a re-sent event counts once). Open
+-- sessions are looked up in `session_open`, not among every session.
 WITH live AS (
     SELECT app, session_id, toUnixTimestamp64Milli(start) AS s0,
            toUnixTimestamp64Milli(last_seen) AS s1,
            toUnixTimestamp64Milli(last_received) AS rcv, ended
-    FROM sessions WHERE NOT closed
+    FROM sessions
+    WHERE NOT closed AND (app, session_id) IN (SELECT app, session_id FROM session_open)
 ),
 ranked AS (
     SELECT a.app AS app, a.session_id AS session_id, toUnixTimestamp64Milli(a.time) AS t_start,

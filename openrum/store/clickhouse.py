@@ -32,6 +32,7 @@ from openrum.store.base import App, LoginSession, StoreError, Token
 from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
 
 _EVENT_TABLES = ("actions", "errors", "user_events")
+_SESSION_TABLES = ("session_state", "session_closes", "session_open", "session_starts")
 _CLOSE_COLUMNS = (
     "app",
     "session_id",
@@ -221,6 +222,12 @@ class ClickHouseStore:
                 rows.append({**extra, **snap, "closed": True})
             table = pa.Table.from_pylist(rows)
             self._insert("session_closes", table)
+            # Closed sessions leave the open ones (with any that a late touch put back).
+            self._command(
+                "DELETE FROM session_open WHERE (app, session_id) IN (SELECT app, session_id "
+                "FROM session_closes WHERE (app, session_id) IN "
+                "(SELECT app, session_id FROM session_open))"
+            )
             return len(rows)
 
     def _open_sessions(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -311,7 +318,7 @@ class ClickHouseStore:
             "SELECT count() FROM sessions WHERE app = ? AND session_id IN ?", [app, ids]
         )
         counts["sessions"] = int(rows[0][0])
-        for table in ("session_state", "session_closes"):
+        for table in _SESSION_TABLES:
             self._delete(table, "app = ? AND session_id IN ?", [app, ids])
         return counts
 
@@ -333,17 +340,28 @@ class ClickHouseStore:
         cutoff = dt.datetime.fromtimestamp(events_before / 1000, dt.UTC)
         for table in _EVENT_TABLES:
             counts[table] = self._delete(table, "app = ? AND time < ?", [app, cutoff])
-        rollup_cutoff = cutoff.replace(minute=0, second=0, microsecond=0)
-        for name in rollup.TABLES:
-            self._delete(name, "app = ? AND hour < ?", [app, rollup_cutoff])
         old = dt.datetime.fromtimestamp(sessions_before / 1000, dt.UTC)
+        for r in rollup.ROLLUPS:
+            # Sessions are rolled up at their start and kept as long as sessions.
+            hour = (old if r.source == "sessions" else cutoff).replace(
+                minute=0, second=0, microsecond=0
+            )
+            day = hour.replace(hour=0)
+            self._delete(r.name, "app = ? AND hour < ?", [app, hour])
+            # The cutoff's day keeps what its hours keep: folded again from them.
+            self._delete(r.daily, "app = ? AND hour <= ?", [app, day])
+            self._command(
+                f"INSERT INTO {r.daily} "
+                + rollup.daily_sql(r, "app = ? AND hour >= ? AND hour < ?"),
+                [app, day, day + dt.timedelta(days=1)],
+            )
         _, rows = self.select(
             "SELECT session_id FROM sessions WHERE app = ? AND last_seen < ?", [app, old]
         )
         ids = [r[0] for r in rows]
         counts["sessions"] = len(ids)
         if ids:
-            for table in ("session_state", "session_closes"):
+            for table in _SESSION_TABLES:
                 self._delete(table, "app = ? AND session_id IN ?", [app, ids])
         return counts
 

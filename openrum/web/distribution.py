@@ -19,6 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector
+from openrum.query import rollup
+from openrum.query.dialect import DIALECTS
 from openrum.query.model import MEASURES, Query
 from openrum.query.sql import run_query
 from openrum.settings import Settings
@@ -45,6 +47,8 @@ def histogram(
     """The histogram of ``measure`` in the scope (see the module docstring). Its percentiles
     are the query API's (from rollups where they can answer)."""
     settings = settings or Settings()
+    if store.engine != "duckdb":
+        return _rolled(store, scope, measure, buckets, settings.query_approximate_percentiles)
     query = Query(
         app=scope.app,
         metrics=[f"{measure}:{name}" for name, _ in QUANTILES],
@@ -67,6 +71,75 @@ def histogram(
     )
     counts = {int(b): int(n) for b, n in rows}
     out["count"] = sum(counts.values())
+    out["width"] = width
+    out["buckets"] = [
+        {
+            "from": i * width,
+            "to": (i + 1) * width if i < buckets - 1 else None,
+            "count": counts.get(i, 0),
+        }
+        for i in range(buckets)
+    ]
+    return out
+
+def _rolled(
+    store: Store, scope: Scope, measure: str, buckets: int, approximate: bool = True
+) -> dict[str, Any]:
+    """The ClickHouse path: its rollups where they answer, else the raw rows."""
+    d = DIALECTS[store.engine]
+    where, params = scope.where("actions", store.engine)
+    where += f" AND {measure} IS NOT NULL"
+    needed = [f"{measure}_n", f"{measure}_q", f"{measure}_bins"]
+    rolled = scope.rolled(store.engine, "actions", [], needed) if approximate else None
+    if rolled is not None:
+        union, rolled_params = rolled
+        _, rows = store.select(
+            f"SELECT sum({measure}_n), {rollup.merge_digest(measure + '_q')} FROM ({union})",
+            rolled_params,
+        )
+        digest = rows[0][1] if rows and rows[0][1] else [None] * len(QUANTILES)
+        values = [rows[0][0], *(digest[rollup.LEVELS.index(q)] for _, q in QUANTILES)]
+    else:
+        _, rows = store.select(
+            "SELECT count(*), "
+            + ", ".join(d.quantile(measure, q, approximate) for _, q in QUANTILES)
+            + f" FROM actions WHERE {where}",
+            params,
+        )
+        values = list(rows[0]) if rows else [0, *([None] * len(QUANTILES))]
+    count = int(values[0] or 0)
+    stats = {
+        name: (None if v is None or not count else float(v))
+        for (name, _), v in zip(QUANTILES, values[1:], strict=True)
+    }
+    out: dict[str, Any] = {
+        "measure": measure,
+        "count": count,
+        **stats,
+        "width": None,
+        "buckets": [],
+    }
+    if not count:
+        return out
+    width = nice_width(stats["p99"] or 0.0, buckets)
+    per_bucket = round(width / rollup.BIN_MS)
+    if (
+        rolled is not None
+        and math.isclose(per_bucket * rollup.BIN_MS, width)
+        and (buckets - 1) * width <= rollup.BIN_MS * rollup.BINS
+    ):  # whole bins per bucket, the last bucket holding the last bin: summed from the rollup
+        _, rows = store.select(f"SELECT sumMap({measure}_bins) FROM ({rolled[0]})", rolled[1])
+        counts: dict[int, int] = {}
+        for b, n in rows[0][0] or []:  # the map's (bin, count) pairs
+            i = min(int(b) // per_bucket, buckets - 1)
+            counts[i] = counts.get(i, 0) + int(n)
+    else:
+        _, rows = store.select(
+            f"SELECT least(floor(greatest({measure}, 0) / {width!r}), {buckets - 1}) AS b, "
+            f"count(*) FROM actions WHERE {where} GROUP BY 1 ORDER BY 1",
+            params,
+        )
+        counts = {int(b): int(n) for b, n in rows}
     out["width"] = width
     out["buckets"] = [
         {

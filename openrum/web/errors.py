@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector
+from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.settings import Settings
 from openrum.store.base import Store
@@ -30,6 +31,9 @@ from openrum.web.scope import Scope, interval_for, iso, json_response, limit_of,
 # The two aggregates the engines spell differently.
 _LATEST = {"duckdb": "arg_max({0}, time)", "clickhouse": "argMax({0}, time)"}
 _DISTINCT = {"duckdb": "list(DISTINCT {0})", "clickhouse": "groupUniqArray({0})"}
+# What an error group shows, from the rollup by fingerprint (openrum/query/rollup.py).
+_GROUP = ["latest", "errors", "sessions", "first", "last", "releases"]
+_DAILY_GROUPS = next(r.daily for r in rollup.ROLLUPS if r.groups)
 _SAMPLE_COLUMNS = (
     "time", "error_type", "error_name", "message", "stack", "source", "line", "col", "status",
     "url", "page", "browser", "browser_version", "os", "device", "country", "release",
@@ -43,17 +47,28 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
     seen; releases; the top five browsers."""
     latest, distinct = _LATEST[store.engine], _DISTINCT[store.engine]
     where, params = scope.where("errors", store.engine)
-    _, rows = store.select(
-        "SELECT fingerprint, "
-        + ", ".join(
-            latest.format(c) for c in ("error_type", "error_name", "message", "stack", "page")
+    order = f" ORDER BY n DESC, fingerprint LIMIT {int(limit)}"
+    rolled = scope.rolled(store.engine, "errors", ["fingerprint"], _GROUP)
+    if rolled is not None:
+        union, rolled_params = rolled
+        _, rows = store.select(
+            "SELECT fingerprint, l.1, l.2, l.3, l.4, l.5, n, s, f, t, r FROM (SELECT fingerprint, "
+            f"argMaxMerge(latest) AS l, sum(errors) AS n, {rollup.SESSIONS} AS s, "
+            "min(first) AS f, max(last) AS t, groupUniqArrayMerge(releases) AS r "
+            f"FROM ({union}) GROUP BY fingerprint){order}",
+            rolled_params,
         )
-        + ", sum(count) AS n, count(DISTINCT session_id), min(time), max(time), "
-        + f"{distinct.format('release')} "
-        + f"FROM errors WHERE {where} GROUP BY fingerprint ORDER BY n DESC, fingerprint "
-        + f"LIMIT {int(limit)}",
-        params,
-    )
+    else:
+        _, rows = store.select(
+            "SELECT fingerprint, "
+            + ", ".join(
+                latest.format(c) for c in ("error_type", "error_name", "message", "stack", "page")
+            )
+            + ", sum(count) AS n, count(DISTINCT session_id), min(time), max(time), "
+            + f"{distinct.format('release')} "
+            + f"FROM errors WHERE {where} GROUP BY fingerprint{order}",
+            params,
+        )
     out = [
         {
             "fingerprint": r[0],
@@ -75,17 +90,24 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
         return out
     fps = [g["fingerprint"] for g in out]
     marks = ", ".join("?" * len(fps))
+    # First seen over everything stored: on ClickHouse, every day's earliest in the daily rollup.
+    table, column = (_DAILY_GROUPS, "first") if rolled is not None else ("errors", "time")
     _, firsts = store.select(
-        f"SELECT fingerprint, min(time) FROM errors WHERE app = ? AND fingerprint IN ({marks}) "
-        "GROUP BY fingerprint",
+        f"SELECT fingerprint, min({column}) FROM {table} WHERE app = ? "
+        f"AND fingerprint IN ({marks}) GROUP BY fingerprint",
         [scope.app, *fps],
     )
     first = {fp: iso(t) for fp, t in firsts}
-    _, browsers = store.select(
-        f"SELECT fingerprint, browser, sum(count) AS n FROM errors WHERE {where} "
-        f"AND fingerprint IN ({marks}) GROUP BY 1, 2 ORDER BY 1, n DESC, 2",
-        [*params, *fps],
-    )
+    narrowed = scope.narrowed("fingerprint", fps, "in")
+    by_browser = narrowed.rolled(store.engine, "errors", ["fingerprint", "browser"], ["errors"])
+    if by_browser is not None:
+        sql = f"SELECT fingerprint, browser, sum(errors) AS n FROM ({by_browser[0]})"
+        browser_params = by_browser[1]
+    else:
+        sql = f"SELECT fingerprint, browser, sum(count) AS n FROM errors WHERE {where} "
+        sql += f"AND fingerprint IN ({marks})"
+        browser_params = [*params, *fps]
+    _, browsers = store.select(f"{sql} GROUP BY 1, 2 ORDER BY 1, n DESC, 2", browser_params)
     by_fp: dict[str, list[dict[str, Any]]] = {}
     for fp, browser, n in browsers:
         by_fp.setdefault(fp, []).append({"browser": browser, "errors": int(n)})

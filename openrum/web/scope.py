@@ -18,6 +18,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import DIMENSIONS, Query, QueryError, Source, check_filters, time_range
 from openrum.settings import Settings
@@ -33,9 +34,18 @@ class Scope:
     end: dt.datetime
     filters: tuple[tuple[str, str, Any], ...]
 
-    def narrowed(self, name: str, value: Any) -> Scope:
-        """The same scope with one more ``name is value`` filter."""
-        return Scope(self.app, self.start, self.end, (*self.filters, (name, "is", value)))
+    def narrowed(self, name: str, value: Any, op: str = "is") -> Scope:
+        """The same scope with one more filter: ``name is value`` (or another operator)."""
+        return Scope(self.app, self.start, self.end, (*self.filters, (name, op, value)))
+
+    def rolled(
+        self, engine: str, source: Source, dims: list[str], needed: list[str]
+    ) -> tuple[str, list[Any]] | None:
+        """The scope's partial rows by ``dims`` from ClickHouse's rollups (``needed`` columns;
+        openrum/query/rollup.py) and their parameters, or None where they cannot answer."""
+        if engine != "clickhouse":
+            return None
+        return rollup.partials(source, self.app, dims, self.filters, self.start, self.end, needed)
 
     def where(self, source: Source, engine: str) -> tuple[str, list[Any]]:
         """The WHERE clause over ``source`` (actions or errors) and its parameters."""

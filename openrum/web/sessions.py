@@ -40,9 +40,21 @@ def _row(columns: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
+# On ClickHouse, the newest sessions of a range without filters are among the newest closed ones
+# (``session_starts``, by start) and the open ones (``session_open``): only those are read.
+_NEWEST = (
+    "session_id IN (SELECT session_id FROM (SELECT DISTINCT start, session_id FROM "
+    "session_starts WHERE app = ? AND start >= ? AND start < ? ORDER BY start DESC "
+    "LIMIT {limit} WITH TIES) UNION ALL SELECT session_id FROM session_open WHERE app = ?)"
+)
+
+
 def list_sessions(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]:
     """Sessions that started in the scope, newest first."""
     where, params = scope.where("sessions", store.engine)
+    if store.engine == "clickhouse" and not scope.filters:
+        where += " AND " + _NEWEST.format(limit=int(limit))
+        params += [scope.app, scope.start, scope.end, scope.app]
     _, rows = store.select(
         f"SELECT {', '.join(SESSION_COLUMNS)} FROM {_SESSIONS} WHERE {where} "
         f"ORDER BY start DESC, session_id LIMIT {int(limit)}",

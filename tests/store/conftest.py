@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -53,7 +54,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 def url_for(backend: str, chdb_path: Path, tmp_path: Path) -> tuple[str, str]:
     """A fresh store URL on ``backend`` and the database name it uses."""
-    database = f"contract_{os.getpid()}_{next(_numbers)}"
+    # Unique even when this module is imported twice (as a conftest and by test modules).
+    database = f"contract_{os.getpid()}_{next(_numbers)}_{secrets.token_hex(4)}"
     if backend == "duckdb":
         return f"duckdb:///{tmp_path / (database + '.duckdb')}", database
     if backend == "chdb":

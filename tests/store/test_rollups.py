@@ -1,0 +1,296 @@
+"""Rollups are ClickHouse's: on every ClickHouse backend, what they answer — over whole days,
+whole hours and ragged ends, through the query API and the dashboard's endpoints — equals what
+the raw rows answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pyarrow as pa
+import pytest
+
+from openrum import sessions
+from openrum.query.dialect import DIALECTS
+from openrum.query.model import Query
+from openrum.query.sql import compile_query
+from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch
+from openrum.settings import Settings
+from openrum.store import open_store
+from openrum.store.base import Store
+from openrum.store.clickhouse import ClickHouseStore
+from openrum.web import actions, distribution, errors
+from openrum.web import sessions as web_sessions
+from openrum.web.scope import Scope
+from tests.store.conftest import BACKENDS, Opener, url_for
+from tests.store.test_contract import action, error, ms, table
+
+DAY = dt.datetime(2026, 11, 17)
+NOW = dt.datetime(2026, 11, 20, 12)
+START, END = dt.datetime(2026, 11, 17, 9, 30), dt.datetime(2026, 11, 20, 10, 15)
+SETTINGS = Settings.load({}, environ={})
+
+
+@pytest.fixture(params=[b for b in BACKENDS if b != "duckdb"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _actions() -> list[ActionRow]:
+    rng = random.Random(11)
+    out = []
+    for i in range(400):  # three and a half days, ragged times
+        t = DAY + dt.timedelta(seconds=rng.randrange(int(3.5 * 86400)))
+        d = round(rng.lognormvariate(7.0, 0.8), 1)
+        kind = rng.choice(["load", "load", "route_change", "xhr"])
+        out.append(
+            action(
+                i, t, action_type=kind, action_name=f"action {i % 4}", page=f"/p{i % 6}",
+                duration=d, lcp=round(d * 1.3, 1) if kind == "load" else None,
+                apdex="S" if d <= 3000 else ("T" if d <= 12000 else "F"),
+                browser=rng.choice(["Chrome", "Safari", None]), browser_version="120",
+                device=rng.choice(["desktop", "mobile"]), country=rng.choice(["DE", "US"]),
+                region=rng.choice(["BE", "BY", None]), errors=rng.choice([0, 0, 0, 2]),
+            )
+        )  # fmt: skip
+    return out
+
+
+ACTIONS = _actions()
+# Action 7 re-sent with a higher seq: it replaces the stored one in every rollup.
+AGAIN = msgspec.structs.replace(ACTIONS[7], seq=2, duration=99.0, apdex="S")
+STORED = [AGAIN if a.eid == AGAIN.eid else a for a in ACTIONS]
+
+
+def _errors() -> list[ErrorRow]:
+    rng = random.Random(3)
+    out = []
+    for i in range(120):
+        t = DAY + dt.timedelta(seconds=rng.randrange(int(3.5 * 86400)))
+        out.append(
+            error(
+                1000 + i, t, fingerprint=f"fp{i % 3}", message=f"boom {i}",
+                session_id=f"s{rng.randrange(20)}", count=rng.choice([1, 2]),
+                browser=rng.choice(["Chrome", "Safari", None]),
+                release=rng.choice(["1.0", "2.0", None]),
+            )
+        )  # fmt: skip
+    return out
+
+
+ERRORS = _errors()
+
+
+def _fill(store: Store) -> Store:
+    store.write(Batch(errors=table(ERRORS)))
+    store.write(Batch(actions=table(ACTIONS[:150])))
+    store.write(Batch(actions=table(ACTIONS[150:])))
+    store.write(Batch(actions=table([AGAIN])))
+    return store
+
+
+@pytest.fixture(scope="module", params=[b for b in BACKENDS if b != "duckdb"])
+def filled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    # The module's one store per backend (written once, read by every query test).
+    chdb_path = request.getfixturevalue("chdb_path")
+    url, _ = url_for(request.param, chdb_path, tmp_path_factory.mktemp("rollups"))
+    store = _fill(open_store(url))
+    yield store
+    store.close()
+
+
+def _compare(store: Store, body: dict[str, Any], rollup_table: str | None) -> None:
+    d = DIALECTS["clickhouse"]
+    q = Query(app="shop", start=START.isoformat() + "Z", end=END.isoformat() + "Z", **body)
+    compiled = compile_query(q, SETTINGS, NOW, d)
+    sql, params = d.plan(q, SETTINGS, NOW, compiled.sql, compiled.params)
+    if rollup_table is None:
+        assert sql == compiled.sql
+    else:
+        assert f"FROM {rollup_table} " in sql, body
+    raw = store.select(compiled.sql, compiled.params)[1]
+    rolled = store.select(sql, params)[1]
+    assert len(rolled) == len(raw) > 0
+    for a, b in zip(rolled, raw, strict=True):
+        for x, y in zip(a, b, strict=True):
+            if isinstance(x, float) and ":p" in str(body):
+                continue  # two T-Digests of the same values: close, not equal
+            assert x == (pytest.approx(y) if isinstance(y, float) else y), body
+
+
+CASES = [
+    ({"metrics": ["count", "page_views", "apdex", "sessions", "duration:avg"]}, "actions_1d"),
+    ({"metrics": ["count", "lcp:max"], "interval": "1d"}, "actions_1d"),
+    ({"metrics": ["count", "lcp:good_share"], "interval": "1h", "limit": 1000}, "actions_1h"),
+    ({"metrics": ["count", "duration:p50"], "dimensions": ["action_name"]}, "actions_1d_name"),
+    ({"metrics": ["count", "sessions"], "dimensions": ["region"],
+      "filters": [["country", "is", "DE"]]}, "actions_1d_geo"),
+    ({"metrics": ["count", "apdex"], "dimensions": ["browser", "browser_version"],
+      "filters": [["device", "is", "mobile"]]}, "actions_1d_browser"),
+    ({"metrics": ["page_views", "lcp:p75"], "dimensions": ["page"]}, "actions_1d_page"),
+    ({"metrics": ["count"], "dimensions": ["os"]}, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "rollup_table"), CASES)
+def test_days_hours_and_ragged_ends(
+    filled: Store, body: dict[str, Any], rollup_table: str | None
+) -> None:
+    _compare(filled, body, rollup_table)
+
+
+def test_expired_days_leave_the_daily_rollups(opener: Opener) -> None:
+    filled = _fill(opener())
+    cutoff = dt.datetime(2026, 11, 18, 13, 0)
+    filled.expire("shop", ms(cutoff), ms(cutoff))
+    # The cutoff's own day keeps exactly what its hours keep.
+    _compare(filled, {"metrics": ["count", "errors", "duration:avg"]}, "actions_1d")
+    _, rows = filled.select("SELECT sum(rows) FROM actions_1d WHERE hour < ?", [cutoff])
+    assert rows[0][0] == len([a for a in STORED if a.time >= ms(cutoff) and a.time < ms(
+        dt.datetime(2026, 11, 19))])  # fmt: skip
+
+
+def _scope(*filters: tuple[str, str, str]) -> Scope:
+    return Scope("shop", START, END, tuple(filters))
+
+
+def test_the_actions_table_from_rollups(filled: Store) -> None:
+    scope = _scope()
+    assert scope.rolled("clickhouse", "actions", ["action_name", "action_type"], ["rows"])
+    rows = actions.table(filled, scope, SETTINGS)
+    inside = [a for a in STORED if ms(START) <= a.time < ms(END)]
+    assert len(rows) == len({(a.action_name, a.action_type) for a in inside})
+    for r in rows:
+        group = [a for a in inside if (a.action_name, a.action_type) ==
+                 (r["action_name"], r["action_type"])]  # fmt: skip
+        assert r["count"] == len(group)
+        assert r["sessions"] == len({a.session_id for a in group})
+        assert r["errors"] == sum(a.errors for a in group)
+        assert r["error_share"] == pytest.approx(sum(a.errors > 0 for a in group) / len(group))
+        s, t = sum(a.apdex == "S" for a in group), sum(a.apdex == "T" for a in group)
+        assert r["apdex"] == pytest.approx((s + t / 2) / len(group))
+        durations = [a.duration for a in group]
+        assert min(durations) <= r["duration:p50"] <= max(durations)
+
+
+@pytest.mark.parametrize("measure", ["duration", "lcp"])
+def test_histograms_from_rollups(filled: Store, measure: str) -> None:
+    scope = _scope(("action_type", "is", "load"))
+    assert scope.rolled("clickhouse", "actions", [], [f"{measure}_bins"]) is not None
+    found = distribution.histogram(filled, scope, measure, 40)
+    values = [getattr(a, measure) for a in STORED
+              if ms(START) <= a.time < ms(END) and a.action_type == "load"]  # fmt: skip
+    values = [v for v in values if v is not None]
+    assert found["count"] == len(values)
+    width = found["width"]
+    expected = [0] * 40
+    for v in values:
+        expected[min(int(max(v, 0) // width), 39)] += 1
+    assert [b["count"] for b in found["buckets"]] == expected
+
+
+# -- sessions: closed ones from their rollup, live ones from session_open ------------------------
+SCORES = ["satisfying", "tolerable", "frustrating"]
+
+
+def _sessions(store: Store) -> None:
+    """30 sessions over three days; two thirds closed, with scores and reasons."""
+    rng = random.Random(5)
+    touches, closes = [], []
+    for i in range(30):
+        start = ms(DAY + dt.timedelta(seconds=rng.randrange(3 * 86400)))
+        sid = f"x{i}"
+        touches.append(SessionTouch(app="shop", session_id=sid, start=start,
+                                    last_seen=start + 60_000, last_received=start + 60_000,
+                                    entry_page="/a", exit_page="/b"))  # fmt: skip
+        if i % 3:
+            closes.append({"app": "shop", "session_id": sid,
+                           "end_reason": rng.choice(["inactivity", "end"]),
+                           "duration": float(rng.randrange(1000, 90_000)),
+                           "actions": rng.randrange(1, 6), "errors": 0, "rage_clicks": 0,
+                           "bounce": rng.random() < 0.3,
+                           "ux_score": rng.choice(SCORES)})  # fmt: skip
+    store.write(Batch(sessions=table(touches)))
+    assert store.close_sessions(pa.Table.from_pylist(closes, schema=sessions._SCHEMA)) == 20
+    # A touch after the close changes nothing and leaves the session closed.
+    late = touches[1]
+    store.write(
+        Batch(sessions=table([msgspec.structs.replace(late, last_seen=late.last_seen + 1)]))
+    )
+
+
+SESSION_CASES = [
+    {"metrics": ["sessions", "live_sessions", "completed_sessions", "bounce_rate"]},
+    {"metrics": ["sessions"], "dimensions": ["ux_score"]},
+    {"metrics": ["live_sessions", "ux_satisfying_share", "session_duration:avg"],
+     "interval": "1d"},
+    {"metrics": ["completed_sessions", "session_actions:max"], "dimensions": ["end_reason"]},
+]  # fmt: skip
+
+
+def test_session_metrics_from_rollups(opener: Opener) -> None:
+    store = opener()
+    _sessions(store)
+    _, open_ = store.select("SELECT count() FROM session_open", [])
+    # Closed sessions left it; the late touch put one back until the next close (readers check).
+    assert open_ == [(11,)]
+    for body in SESSION_CASES:
+        _compare(store, body, "sessions_1d")
+
+
+@pytest.mark.parametrize("limit", [1, 5, 25])
+def test_the_newest_sessions_without_reading_every_session(opener: Opener, limit: int) -> None:
+    store = opener()
+    _sessions(store)
+    # Two closers may both write a session: readers allow for repeated rows.
+    assert isinstance(store, ClickHouseStore)
+    store.t.command("INSERT INTO session_starts SELECT * FROM session_starts")
+    scope = _scope()
+    _, rows = store.select(
+        "SELECT session_id FROM sessions WHERE app = ? AND start >= ? AND start < ? "
+        "ORDER BY start DESC, session_id LIMIT ?",
+        [scope.app, scope.start, scope.end, limit],
+    )
+    found = web_sessions.list_sessions(store, scope, limit)
+    assert [r["session_id"] for r in found] == [r[0] for r in rows]
+    assert len(found) == limit
+    if limit == 25:  # every session in range: live and closed ones
+        assert {r["live"] for r in found} == {True, False}
+
+
+def test_error_groups_from_rollups(filled: Store) -> None:
+    scope = _scope()
+    assert scope.rolled("clickhouse", "errors", ["fingerprint"], errors._GROUP) is not None
+    found = errors.groups(filled, scope)
+    inside = [e for e in ERRORS if ms(START) <= e.time < ms(END)]
+    assert [g["fingerprint"] for g in found] == sorted(
+        {e.fingerprint for e in inside},
+        key=lambda fp: (-sum(e.count for e in inside if e.fingerprint == fp), fp),
+    )
+    for g in found:
+        group = [e for e in inside if e.fingerprint == g["fingerprint"]]
+        latest = max(group, key=lambda e: e.time)
+        assert g["errors"] == sum(e.count for e in group)
+        assert g["sessions"] == len({e.session_id for e in group})
+        assert g["message"] == latest.message
+        assert g["last_seen"] == iso(latest.time)
+        every = [e.time for e in ERRORS if e.fingerprint == g["fingerprint"]]
+        assert g["first_seen"] == iso(min(every))  # over everything stored
+        assert g["releases"] == sorted({e.release for e in group if e.release})
+        browsers: dict[str | None, int] = {}
+        for e in group:
+            browsers[e.browser] = browsers.get(e.browser, 0) + e.count
+        assert {b["browser"]: b["errors"] for b in g["browsers"]} == browsers
+    detail = errors.detail(filled, scope, "fp1")
+    assert detail is not None and detail["group"] == next(
+        g for g in found if g["fingerprint"] == "fp1"
+    )
+
+
+def iso(t: int) -> str:
+    return dt.datetime.fromtimestamp(t / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
