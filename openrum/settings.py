@@ -65,7 +65,7 @@ class Settings:
     flush_interval_s: float = _s(1.0, "Longest wait before spooled beacons are written (<= 1 s).")
     flush_max_events: int = _s(10_000, "A batch is written as soon as it holds this many events.")
     write_max_events: int = _s(
-        50_000, "Under a backlog, enriched batches are gathered into store writes of this size."
+        150_000, "Under a backlog, enriched batches are gathered into store writes of this size."
     )
     batch_step_start_s: float = _s(120.0, "Longest wait for the batch step process to start.")
     background_nice: int = _s(
