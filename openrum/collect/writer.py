@@ -1,7 +1,8 @@
 """The batch writer: one thread that owns every write to the store.
 
-It reads the spool's fsynced records, runs the enrichment pipeline on a whole batch and writes it;
-a segment is deleted once all its records are stored. It wakes on a timer (``flush_interval_s``,
+It reads the spool's fsynced records, has the batch step (a child process: enrich/process.py)
+enrich a whole batch and writes it, the child enriching the next batch meanwhile; a segment is
+deleted once all its records are stored. It wakes on a timer (``flush_interval_s``,
 at most 1 s) or when asked to flush. A failed write is retried with the same batch while the
 spool absorbs new beacons: nothing accepted is dropped. Other writes (applications) run here too,
 through ``call``.
@@ -205,8 +206,8 @@ class BatchWriter:
     def _pending(self) -> int:
         return sum(size - self._positions.get(n, 0) for n, size, _ in self.spool.segments())
 
-    def _read_batch(self) -> tuple[list[Raw], dict[int, int], int]:
-        """Records up to ``flush_max_events`` events; the positions they end at; their count."""
+    def _read_batch(self) -> tuple[list[Raw], dict[int, int]]:
+        """Records up to ``flush_max_events`` events, read ahead; the positions they end at."""
         self._prune()  # segments stored in full since the last write
         items: list[Raw] = []
         positions: dict[int, int] = {}
@@ -233,11 +234,11 @@ class BatchWriter:
             if events >= self.settings.flush_max_events:
                 break
         self._read.update(positions)
-        return items, positions, len(items)
+        return items, positions
 
     def _next(self) -> tuple[list[Raw], dict[int, int]] | None:
         """The next records read ahead, already submitted to the batch step; None when none."""
-        items, positions, _ = self._read_batch()
+        items, positions = self._read_batch()
         if not positions:
             return None
         if items:
