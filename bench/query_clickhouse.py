@@ -240,13 +240,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "bench.duckdb"
             store = DuckDBStore(path, memory_limit=f"{settings.store_memory_mb}MB")
-            took = fill(store, n)
+            took, recount, rollup_bytes = fill(store, n)
             events = n + n // 40
             size = path.stat().st_size
             notes.append(
                 f"DuckDB, {n:,} actions (+ {n // 40:,} errors, sessions): generated in "
-                f"{took:.0f} s; file {size / 1e6:,.0f} MB, **{size / events:.0f} bytes per "
-                "event** (sessions included)"
+                f"{took:.0f} s, rollups recounted in {recount:.0f} s; file {size / 1e6:,.0f} MB, "
+                f"**{size / events:.0f} bytes per event** (sessions and rollups included; the "
+                f"rollups {rollup_bytes / events:.1f})"
             )
             columns.append((f"DuckDB {n / 1e6:,.0f}M", run_panels(store, settings, args.budget_s)))
             store.close()
