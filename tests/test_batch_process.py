@@ -45,6 +45,10 @@ async def test_a_killed_batch_step_process_is_replaced_and_nothing_is_lost(
             child = srv.writer.pipeline._process
             nice = min(os.getpriority(os.PRIO_PROCESS, 0) + Settings().background_nice, 19)
             assert os.getpriority(os.PRIO_PROCESS, child.pid) == nice  # requests come first
+            # A stop signal to the process group is the parent's to act on: the child stays.
+            os.kill(child.pid, signal.SIGTERM)
+            child.join(0.5)
+            assert child.is_alive()
             os.kill(child.pid, signal.SIGKILL)
             child.join(5)
             await send(4)

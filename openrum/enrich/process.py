@@ -14,6 +14,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -42,6 +43,10 @@ def _child(
     """The child's loop: one call at a time, until the parent closes its end of the pipe."""
     with contextlib.suppress(OSError):  # not permitted: run at the parent's priority
         os.nice(settings.background_nice)
+    # A stop signal sent to the whole process group (Ctrl-C, a service manager) is the parent's
+    # to act on: it stores what is spooled with this process's help, then closes the pipe.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_IGN)
     pipeline = Pipeline(settings, apps)
     pipeline.seed_pages(pages)
     ua.analyse("Mozilla/5.0")  # the user agent matcher builds itself on first use
