@@ -64,13 +64,26 @@ def histogram(
     where, params = scope.where("actions", store.engine)
     where += f" AND {measure} IS NOT NULL"
     width = nice_width(stats["p99"] or 0.0, buckets)
+    counts = _raw_counts(store, measure, width, buckets, where, params)
+    out["count"] = sum(counts.values())
+    return _with_buckets(out, counts, width, buckets)
+
+
+def _raw_counts(
+    store: Store, measure: str, width: float, buckets: int, where: str, params: list[Any]
+) -> dict[int, int]:
+    """Values per bucket, from the raw rows."""
     _, rows = store.select(
         f"SELECT least(floor(greatest({measure}, 0) / {width!r}), {buckets - 1}) AS b, count(*) "
         f"FROM actions WHERE {where} GROUP BY 1 ORDER BY 1",
         params,
     )
-    counts = {int(b): int(n) for b, n in rows}
-    out["count"] = sum(counts.values())
+    return {int(b): int(n) for b, n in rows}
+
+
+def _with_buckets(
+    out: dict[str, Any], counts: dict[int, int], width: float, buckets: int
+) -> dict[str, Any]:
     out["width"] = width
     out["buckets"] = [
         {
@@ -134,22 +147,8 @@ def _rolled(
             i = min(int(b) // per_bucket, buckets - 1)
             counts[i] = counts.get(i, 0) + int(n)
     else:
-        _, rows = store.select(
-            f"SELECT least(floor(greatest({measure}, 0) / {width!r}), {buckets - 1}) AS b, "
-            f"count(*) FROM actions WHERE {where} GROUP BY 1 ORDER BY 1",
-            params,
-        )
-        counts = {int(b): int(n) for b, n in rows}
-    out["width"] = width
-    out["buckets"] = [
-        {
-            "from": i * width,
-            "to": (i + 1) * width if i < buckets - 1 else None,
-            "count": counts.get(i, 0),
-        }
-        for i in range(buckets)
-    ]
-    return out
+        counts = _raw_counts(store, measure, width, buckets, where, params)
+    return _with_buckets(out, counts, width, buckets)
 
 
 def routes(
