@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -80,3 +82,13 @@ def test_the_databases_worker_threads_run_below_the_event_loop(tmp_path: Path) -
         assert niceness()[str(threading.get_native_id())] == base  # the caller's is unchanged
     finally:
         store.close()
+
+
+def test_a_process_holding_the_batch_step_until_exit_still_exits() -> None:
+    """The child ignores stop signals; the parent's exit must still end it (not wait for it)."""
+    code = (
+        "from openrum.enrich.process import PipelineProcess\n"
+        "from openrum.settings import Settings\n"
+        "held = PipelineProcess(Settings.load({}, environ={}))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], timeout=60, check=True)

@@ -10,6 +10,7 @@ on a new one.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import multiprocessing
@@ -75,6 +76,9 @@ class PipelineProcess:
         self._apps: list[App] = []
         self._pages: list[tuple[str, str]] = []
         self._start()
+        # The child ignores stop signals, so multiprocessing's own exit handler (registered by
+        # the start above, run after this one) would wait for it: close the pipe first.
+        atexit.register(self.close)
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
