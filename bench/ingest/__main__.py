@@ -209,7 +209,8 @@ def main() -> int:
     pinning = (
         ", every process on CPU 0 (`taskset -c 0`)"
         if args.pinned
-        else "; its batch step process and writer thread (niceness 10) use what CPU time is left"
+        else "; its batch step process, writer thread and database worker threads (niceness 10) "
+        "use what CPU time is left"
     )
     every = "yes" if stored_events == accepted_events and queried == expected_queried else "NO"
     write_section(
