@@ -159,12 +159,7 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = Settings.load(dict(args.setting))
     data = Path(args.data)
-    store = open_store(
-        _store_url(args),
-        settings.store_memory_mb,
-        settings.background_nice,
-        settings.store_rollup_compact_writes,
-    )
+    store = open_store(_store_url(args), settings)
     server = Server(store, settings, data)
     url = f"http://{args.host}:{args.port}"
     data.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ column name. Times are UTC timestamps (ms), measures milliseconds except CLS.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 
 import msgspec
 import pyarrow as pa
@@ -176,6 +177,16 @@ class Batch:
             )
             if t is not None and t.num_rows
         }
+
+    @classmethod
+    def concat(cls, parts: Sequence[Batch]) -> Batch:
+        """One batch holding the rows of ``parts``, in order."""
+
+        def joined(name: str) -> pa.Table | None:
+            tables = [t for p in parts if (t := getattr(p, name)) is not None]
+            return pa.concat_tables(tables) if len(tables) > 1 else next(iter(tables), None)
+
+        return cls(**{f.name: joined(f.name) for f in fields(cls)})
 
     def __len__(self) -> int:
         """Events (actions, errors, user events) in the batch."""

@@ -10,15 +10,12 @@ through ``call``.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
-
-import pyarrow as pa
 
 from openrum import privacy, sessions
 from openrum.collect.metrics import Metrics
@@ -31,12 +28,6 @@ from openrum.store.base import Store, StoreError
 
 log = logging.getLogger("openrum.writer")
 T = TypeVar("T")
-
-
-def _concat(a: pa.Table | None, b: pa.Table | None) -> pa.Table | None:
-    if a is None or b is None:
-        return a if b is None else b
-    return pa.concat_tables([a, b])
 
 
 class BatchWriter:
@@ -171,21 +162,17 @@ class BatchWriter:
             return self.pipeline.run(items, ctx)
         except Exception:
             log.exception("batch step failed; isolating the beacon that fails")
-        # Bisect: each half on its own, down to single beacons.
+        return self._isolate(items, ctx)
+
+    def _isolate(self, items: list[Raw], ctx: pipeline.Context) -> Batch:
+        """A batch that failed as a whole: each half on its own, down to single beacons."""
         if len(items) == 1:
             ctx.drops["batch_error"] += 1
             with (self.spool.directory / "rejected.log").open("ab") as f:
                 f.write(items[0].body + b"\n")
-            self.pipeline.reset()
             return Batch()
         half = len(items) // 2
-        first, second = self._enrich(items[:half], ctx), self._enrich(items[half:], ctx)
-        return Batch(
-            **{
-                name: _concat(getattr(first, name), getattr(second, name))
-                for name in ("actions", "errors", "user_events", "sessions")
-            }
-        )
+        return Batch.concat([self._enrich(items[:half], ctx), self._enrich(items[half:], ctx)])
 
     def _prune(self) -> None:
         """Delete closed segments whose records are all stored."""
@@ -253,7 +240,7 @@ class BatchWriter:
             return self.pipeline.result(ctx)
         except Exception:
             log.exception("batch step failed; isolating the beacon that fails")
-        return self._enrich(items, ctx)
+        return self._isolate(items, ctx)
 
     def _drain(self) -> None:
         """Store what is spooled. The batch step works on the next records while the store writes:
@@ -274,12 +261,7 @@ class BatchWriter:
                 count += len(items)
                 events += sum(raw.events for raw in items)
                 ahead = self._next()
-            batch = Batch(
-                **{
-                    name: functools.reduce(_concat, (getattr(p, name) for p in parts), None)
-                    for name in ("actions", "errors", "user_events", "sessions")
-                }
-            )
+            batch = Batch.concat(parts)
             if not self._write(batch):
                 self._ahead = ahead
                 return

@@ -258,13 +258,6 @@ class Pipeline:
     def close(self) -> None:
         self.locator.close()
 
-    def reset(self) -> None:
-        """After a failed batch: nothing to reset (rules, caches and seen pages are kept)."""
-
-    def load_pages(self, store: Store) -> None:
-        """Seed the page cap with the pages already stored (once, at start). Raises StoreError."""
-        self.seed_pages(stored_pages(store))
-
     def set_apps(self, apps: Sequence[App]) -> None:
         """Use these applications' rules from the next batch on (an invalid config is logged and
         the defaults apply). An application whose config did not change keeps its rules, and

@@ -61,7 +61,7 @@ def _child(
             if op == "run":
                 ctx = Context(settings)
                 result: Any = (pipeline.run(args, ctx), ctx.drops)
-            else:  # set_apps, seed_pages, reset
+            else:  # set_apps, seed_pages
                 result = getattr(pipeline, op)(*args)
             conn.send((True, result))
         except Exception as e:  # the parent raises it (the writer isolates the beacon)
@@ -150,9 +150,6 @@ class PipelineProcess:
         """Seed the page cap with the pages already stored (read here: the child has no store)."""
         self._pages = stored_pages(store)
         self._set("seed_pages", (self._pages,))
-
-    def reset(self) -> None:
-        self._set("reset", ())
 
     def close(self) -> None:
         self._conn.close()

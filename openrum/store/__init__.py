@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from openrum.settings import Settings
 from openrum.store.base import App, LoginSession, Store, StoreError, Token
 
 __all__ = ["App", "LoginSession", "Store", "StoreError", "Token", "default_url", "open_store"]
@@ -16,15 +17,13 @@ def default_url(data_dir: Path) -> str:
     return f"duckdb:///{(data_dir / 'openrum.duckdb').resolve()}"
 
 
-def open_store(
-    url: str, memory_mb: int = 256, workers_nice: int = 0, compact_writes: int = 30
-) -> Store:
+def open_store(url: str, settings: Settings | None = None) -> Store:
     """Open (and migrate) the store a URL names: ``duckdb:///path/file.duckdb``,
     ``clickhouse://user:pass@host:8123/db`` (``clickhouses://`` for TLS) or ``chdb:///path``.
 
-    ``memory_mb`` bounds an embedded engine's memory (it spills to disk past it);
-    ``workers_nice`` lowers the priority of its worker threads (DuckDB); ``compact_writes`` is
-    how many writes the DuckDB rollups' partial rows gather. Raises
+    ``settings``: the server's — the embedded engine's memory bound (it spills past it), its
+    rollups' compaction and its worker threads' lower priority (``background_nice``). Without
+    them (command-line use): the defaults, at normal priority. Raises
     ``StoreError`` for a scheme this build does not support.
     """
     scheme = urlsplit(url).scheme
@@ -32,11 +31,12 @@ def open_store(
         from openrum.store.duckdb import DuckDBStore
 
         path = url[len("duckdb://") :]
+        s = settings or Settings()
         return DuckDBStore(
             path,
-            memory_limit=f"{memory_mb}MB",
-            workers_nice=workers_nice,
-            compact_every=compact_writes,
+            memory_limit=f"{s.store_memory_mb}MB",
+            workers_nice=s.background_nice if settings else 0,
+            compact_every=s.store_rollup_compact_writes,
         )
     if scheme in ("clickhouse", "clickhouses", "chdb"):
         try:

@@ -159,13 +159,12 @@ class DuckDBStore:
                         con.execute(_INSERTS[name]).fetchall()
                 finally:
                     con.unregister("batch")
-            self._writes += 1
-            if self._writes >= self._compact_every:
-                self._compact(con, self._written | written)
+            written |= self._written
+            due = self._writes + 1 >= self._compact_every
+            if due:
+                self._compact(con, written)
             con.execute("COMMIT")
-            self._written |= written
-            if self._writes >= self._compact_every:
-                self._written, self._writes = set(), 0
+            self._written, self._writes = (set(), 0) if due else (written, self._writes + 1)
         except duckdb.Error as e:
             con.execute("ROLLBACK")
             raise StoreError(str(e)) from e
