@@ -10,7 +10,7 @@ DATA ?= data
 PORT ?= 8080
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup python agent web geo chromium lint typecheck unit-js pytest fuzz bench clean
+.PHONY: run test setup python agent web geo chromium wrk lint typecheck unit-js pytest fuzz bench clean
 
 run: setup
 	@$(PY) -m openrum demo --data $(DATA) --if-empty
@@ -71,8 +71,22 @@ pytest: python
 fuzz: python
 	$(PY) -m tests.fuzz --seconds 20
 
-bench: setup
-	$(PY) -m bench.run
+# Every benchmark, each writing its section of docs/benchmarks.md (the 100M ClickHouse run takes
+# about half an hour on 2 cores). The load benchmarks drive the server with Debian's wrk.
+bench: setup chromium wrk
+	$(PY) -m bench.ingest
+	$(PY) -m bench.durability
+	$(PY) -m bench.enrich
+	$(PY) -m bench.query
+	$(PY) -m bench.query_clickhouse --duckdb 10000000 --chdb 10000000
+	$(PY) -m bench.query_clickhouse --duckdb --chdb 100000000 --section query_clickhouse_100m
+	$(PY) -m bench.ingest_clickhouse
+	$(PY) -m bench.agent_size
+	$(PY) -m bench.agent_cost
+
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 
 clean:
 	rm -rf $(VENV) agent/node_modules web/node_modules geoip/node_modules openrum/web/static openrum/collect/static

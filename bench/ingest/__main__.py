@@ -1,7 +1,7 @@
 """bench/ingest: beacons/s, latency and memory of `openrum serve` against the machine's ceiling.
 
 Run: ``.venv/bin/python -m bench.ingest [--seconds 60] [--rate 10000] [--pinned]``. Needs
-Debian's `wrk` (installed by the runner when missing) and `taskset`. wrk runs pinned to CPU 1; the
+Debian's `wrk` (`make bench` installs it when missing) and `taskset`. wrk runs pinned to CPU 1; the
 server under test runs one worker (one event loop), and its batch step process and writer thread
 take what CPU time is left on either core (``--pinned`` keeps all of it on CPU 0). In the same run:
 
