@@ -92,8 +92,8 @@ class Site:
                 self.send_response(status)
                 self.send_header("content-type", ctype)
                 self.send_header("content-length", str(len(body)))
-                self.send_header("cache-control", "no-store")
-                for k, v in (headers or {}).items():
+                # Not cached unless a page says otherwise (its headers replace these).
+                for k, v in {"cache-control": "no-store", **(headers or {})}.items():
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(body)

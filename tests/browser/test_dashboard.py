@@ -178,6 +178,7 @@ def test_filters_compose_and_survive_a_reload(page: Page, demo: LiveServer) -> N
     row.focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**f=browser%7Cis%7C**")
+    settle(page)  # the page redraws for the new filter: the filter bar below is the new one
     # The filter bar composes a third one, by hand.
     page.get_by_label("Filter dimension").select_option("action_type")
     page.get_by_label("Filter value").fill("load")
