@@ -18,8 +18,14 @@ export const url = () => stripUrl(location.href, KEEP_QUERY, HASH_ROUTES);
 /** Mark `ev` as changed: it goes out with the next beacon. */
 export const touch = (ev) => dirty.add(ev) && ev;
 
+// The page view an event was made in (a symbol key: not sent). An event changed after a
+// back/forward cache restore goes out under its own page view, so it replaces its stored row.
+const PAGE = Symbol();
+/** @returns {string} the page view id of event `ev` */
+export const pageOf = (ev) => ev[PAGE];
+
 /** @returns {object} a new event of `kind` and `type` with a page-unique id */
-export const put = (kind, type, fields) => touch({ kind, id: kind[0] + ++ids, type, url: url(), ...fields });
+export const put = (kind, type, fields) => touch({ kind, id: kind[0] + ++ids, type, url: url(), ...fields, [PAGE]: page });
 
 /**
  * Set the Web Vital `name` of action `a`. The instance id is stable for (page view, action,
@@ -28,7 +34,7 @@ export const put = (kind, type, fields) => touch({ kind, id: kind[0] + ++ids, ty
  */
 export const vital = (a, name, value, target, phase) => {
   if (a && value >= 0) {
-    a.vitals[name] = { id: page + a.id + name, value, target, phase };
+    a.vitals[name] = { id: a[PAGE] + a.id + name, value, target, phase };
     touch(a);
   }
 };

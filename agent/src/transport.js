@@ -4,7 +4,7 @@
 // or 503 makes the agent hold its events for Retry-After seconds; when the page goes away,
 // navigator.sendBeacon sends it. Each falls back to the other.
 import { APP, ENDPOINT, SAMPLE, beforeSend } from "./config.js";
-import { dirty, page, url } from "./core.js";
+import { dirty, pageOf, url } from "./core.js";
 import { env } from "./env.js";
 import { seen } from "./errors.js";
 import { doc, nav, now } from "./lib/guard.js";
@@ -24,20 +24,24 @@ export const flush = (leaving) => {
   if (!consent || !session.sampled || doc.prerendering || session.retry > now()) return;
   const events = [...dirty];
   dirty.clear();
-  let chunk = [];
-  let bytes = 0;
-  for (const ev of events) {
-    const n = size(JSON.stringify(ev));
-    if (chunk.length && (bytes + n > MAX_BYTES || chunk.length >= MAX_EVENTS)) send(chunk, leaving), (chunk = []), (bytes = 0);
-    chunk.push(ev);
-    bytes += n;
+  // Each page view's events under its own id (an earlier view's after a back/forward restore).
+  for (const pg of new Set(events.map(pageOf))) {
+    let chunk = [];
+    let bytes = 0;
+    for (const ev of events) {
+      if (pageOf(ev) != pg) continue;
+      const n = size(JSON.stringify(ev));
+      if (chunk.length && (bytes + n > MAX_BYTES || chunk.length >= MAX_EVENTS)) send(chunk, leaving, pg), (chunk = []), (bytes = 0);
+      chunk.push(ev);
+      bytes += n;
+    }
+    send(chunk, leaving, pg);
   }
-  if (chunk.length) send(chunk, leaving);
   session.last = now();
   save();
 };
 
-const send = (events, leaving) => {
+const send = (events, leaving, page) => {
   let beacon = {
     v: 1,
     app: APP,
