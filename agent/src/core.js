@@ -20,9 +20,7 @@ export const touch = (ev) => dirty.add(ev) && ev;
 
 // The page view an event was made in (a symbol key: not sent). An event changed after a
 // back/forward cache restore goes out under its own page view, so it replaces its stored row.
-const PAGE = Symbol();
-/** @returns {string} the page view id of event `ev` */
-export const pageOf = (ev) => ev[PAGE];
+export const PAGE = Symbol();
 
 /** @returns {object} a new event of `kind` and `type` with a page-unique id */
 export const put = (kind, type, fields) => touch({ kind, id: kind[0] + ++ids, type, url: url(), ...fields, [PAGE]: page });

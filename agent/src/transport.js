@@ -4,7 +4,7 @@
 // or 503 makes the agent hold its events for Retry-After seconds; when the page goes away,
 // navigator.sendBeacon sends it. Each falls back to the other.
 import { APP, ENDPOINT, SAMPLE, beforeSend } from "./config.js";
-import { dirty, pageOf, url } from "./core.js";
+import { PAGE, dirty, url } from "./core.js";
 import { env } from "./env.js";
 import { seen } from "./errors.js";
 import { doc, nav, now } from "./lib/guard.js";
@@ -24,19 +24,17 @@ export const flush = (leaving) => {
   if (!consent || !session.sampled || doc.prerendering || session.retry > now()) return;
   const events = [...dirty];
   dirty.clear();
-  // Each page view's events under its own id (an earlier view's after a back/forward restore).
-  for (const pg of new Set(events.map(pageOf))) {
-    let chunk = [];
-    let bytes = 0;
-    for (const ev of events) {
-      if (pageOf(ev) != pg) continue;
-      const n = size(JSON.stringify(ev));
-      if (chunk.length && (bytes + n > MAX_BYTES || chunk.length >= MAX_EVENTS)) send(chunk, leaving, pg), (chunk = []), (bytes = 0);
-      chunk.push(ev);
-      bytes += n;
-    }
-    send(chunk, leaving, pg);
+  let chunk = [];
+  let bytes = 0;
+  let pg; // a beacon carries one page view's events (an earlier view's after a bfcache restore)
+  for (const ev of events) {
+    const n = size(JSON.stringify(ev));
+    if (chunk.length && (bytes + n > MAX_BYTES || chunk.length >= MAX_EVENTS || ev[PAGE] != pg)) send(chunk, leaving, pg), (chunk = []), (bytes = 0);
+    chunk.push(ev);
+    bytes += n;
+    pg = ev[PAGE];
   }
+  if (chunk.length) send(chunk, leaving, pg);
   session.last = now();
   save();
 };
