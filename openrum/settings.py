@@ -63,9 +63,10 @@ class Settings:
     max_future_ms: int = _s(300_000, "Events stamped later than now plus this are dropped.")
     # Batch writer
     flush_interval_s: float = _s(1.0, "Longest wait before spooled beacons are written (<= 1 s).")
-    flush_max_events: int = _s(10_000, "A batch is written as soon as it holds this many events.")
     write_max_events: int = _s(
-        150_000, "Under a backlog, enriched batches are gathered into store writes of this size."
+        50_000,
+        "Events per store write at most: a backlog is read, enriched and written in batches of "
+        "this size (larger batches cost the store less per event, and take more memory).",
     )
     batch_step_start_s: float = _s(120.0, "Longest wait for the batch step process to start.")
     background_nice: int = _s(

@@ -194,31 +194,35 @@ class BatchWriter:
         return sum(size - self._positions.get(n, 0) for n, size, _ in self.spool.segments())
 
     def _read_batch(self) -> tuple[list[Raw], dict[int, int]]:
-        """Records up to ``flush_max_events`` events, read ahead; the positions they end at."""
+        """Records up to ``write_max_events`` events, read ahead; the positions they end at."""
         self._prune()  # segments stored in full since the last write
         items: list[Raw] = []
         positions: dict[int, int] = {}
         events = 0
+        limit = self.settings.write_max_events
         for segment, readable, closed in self.spool.segments():
-            start = self._read.get(segment, self._positions.get(segment, 0))
-            if start < readable:
-                # A few MB at a time (a backlog can be a whole segment): always whole records.
+            end = self._read.get(segment, self._positions.get(segment, 0))
+            # A few MB at a time (a backlog can be a whole segment): always whole records.
+            while end < readable and events < limit:
+                start = end
                 stop = min(readable, start + 8 * 2**20 + 2 * self.settings.max_decompressed_bytes)
                 data = self.spool.read(segment, start, stop)
-                end = start
                 for offset, raw in read_records(data):
                     items.append(raw)
                     events += raw.events
                     end = start + offset
-                    if events >= self.settings.flush_max_events:
+                    if events >= limit:
                         break
-                if stop == readable > end and events < self.settings.flush_max_events and closed:
-                    # A torn record at the end of a segment: written when the process died, never
-                    # acknowledged.
-                    self.metrics.dropped["spool_torn_record"] += 1
-                    end = readable
+                if end == start:  # no whole record in reach
+                    if stop == readable and closed:
+                        # A torn record at the end of a segment: written when the process
+                        # died, never acknowledged.
+                        self.metrics.dropped["spool_torn_record"] += 1
+                        end = readable
+                    break
+            if end > self._read.get(segment, self._positions.get(segment, 0)):
                 positions[segment] = end
-            if events >= self.settings.flush_max_events:
+            if events >= limit:
                 break
         self._read.update(positions)
         return items, positions
@@ -243,25 +247,16 @@ class BatchWriter:
         return self._isolate(items, ctx)
 
     def _drain(self) -> None:
-        """Store what is spooled. The batch step works on the next records while the store writes:
-        they run in two processes. Under a backlog, batches are gathered up to
-        ``write_max_events`` per write (fewer, larger writes cost the store less per event)."""
+        """Store what is spooled, a batch of up to ``write_max_events`` at a time. The batch step
+        (another process) enriches the next batch while the store writes this one."""
         ahead = self._ahead or self._next()
         self._ahead = None
         while ahead is not None and (not self.paused or self._stopping):
             ctx = pipeline.Context(self.settings)
             began = time.perf_counter()
-            parts: list[Batch] = []
-            positions: dict[int, int] = {}
-            count = events = 0
-            while ahead is not None and events < self.settings.write_max_events:
-                items, chunk = ahead
-                parts.append(self._finish(items, ctx))
-                positions.update(chunk)
-                count += len(items)
-                events += sum(raw.events for raw in items)
-                ahead = self._next()
-            batch = Batch.concat(parts)
+            items, positions = ahead
+            batch = self._finish(items, ctx)
+            ahead = self._next()
             if not self._write(batch):
                 self._ahead = ahead
                 return
@@ -273,7 +268,7 @@ class BatchWriter:
             self._positions.update(positions)
             self._prune()
             with self._progress:
-                self.written += count
+                self.written += len(items)
                 self._progress.notify_all()
             for listener in self.listeners:
                 listener()

@@ -156,10 +156,12 @@ def measures_sql(
     measures: tuple[str, ...] | None = None,
     rows: str = _SIGNED,
     grain: str = "hour",
+    source: str | None = None,
 ) -> str:
-    """Rows of ``{r}_{grain}_measures`` from signed action rows."""
+    """Rows of ``{r}_{grain}_measures`` from signed action rows (or from their ``source``
+    already unpivoted)."""
     values = ", ".join(f"{e} AS {n}" for n, e in MEASURE_STATS)
-    source = _unpivot(r, where, measures or r.digests, rows, grain)
+    source = source or _unpivot(r, where, measures or r.digests, rows, grain)
     return f"SELECT app, hour, {', '.join(r.dims)}, measure, {values} FROM {source} GROUP BY ALL"
 
 
@@ -169,9 +171,11 @@ def histogram_sql(
     measures: tuple[str, ...] | None = None,
     rows: str = _SIGNED,
     grain: str = "hour",
+    source: str | None = None,
 ) -> str:
-    """Rows of ``{r}_{grain}_hist`` from signed action rows."""
-    source = _unpivot(r, where, measures or r.digests, rows, grain)
+    """Rows of ``{r}_{grain}_hist`` from signed action rows (or from their ``source`` already
+    unpivoted)."""
+    source = source or _unpivot(r, where, measures or r.digests, rows, grain)
     return (
         f"SELECT app, hour, {', '.join(r.dims)}, measure, {log_bucket('v')} AS bucket, "
         f"sum(sign) AS n FROM {source} GROUP BY ALL"
@@ -187,31 +191,47 @@ _PARTS = (
 )
 
 
-def _days_sql(r: Rollup, where: str) -> list[str]:
-    """INSERTs of daily rows summed from the hourly rows matching ``where``."""
+def _days_sql(r: Rollup, where: str, source: str | None = None) -> list[str]:
+    """INSERTs of daily rows summed from the hourly rows matching ``where`` (of the hourly
+    tables, or of ``source``: a table shaped as every part of the rollup in turn)."""
     out = []
     for suffix, keys, values, _ in _PARTS:
         cols = ", ".join(["app", "date_trunc('day', hour) AS hour", *r.dims, *keys])
         sums = ", ".join(_resum(n) for n in values)
         out.append(
             f"INSERT INTO {r.name}_1d{suffix} BY NAME SELECT {cols}, {sums} "
-            f"FROM {r.name}_1h{suffix} WHERE {where} GROUP BY ALL"
+            f"FROM {source or f'{r.name}_1h{suffix}'} WHERE {where} GROUP BY ALL"
         )
     return out
+
+
+SCRATCH = ("unpivoted", "partial")  # the temporary tables of ``add_sql``
 
 
 def add_sql(delta: str) -> list[str]:
     """Statements appending the contribution of the signed action rows in table ``delta`` (+1
     stored now, -1 replaced) to every rollup, hourly and daily, as partial rows: a key may have
-    several rows until ``compact_sql`` sums them (every reader sums them anyway). The cost of a
-    write follows its batch only."""
+    several rows until ``compact_sql`` sums them (every reader sums them anyway). Per rollup,
+    the batch is read once for the counts and unpivoted once for the measures and histograms;
+    the daily rows are summed from the hourly ones (temporary tables ``unpivoted`` and
+    ``partial``). The cost of a write follows its batch only."""
     rows = f"(SELECT * FROM {delta} WHERE {{where}})"
     out = []
     for r in ROLLUPS:
-        for grain, g in (("hour", "1h"), ("day", "1d")):
-            for suffix, _, _, select in _PARTS:
-                source = select(r, "true", rows=rows, grain=grain)
-                out.append(f"INSERT INTO {r.name}_{g}{suffix} BY NAME {source}")
+        unpivoted = _unpivot(r, "true", r.digests, rows, "hour")
+        out.append(f"CREATE OR REPLACE TEMP TABLE unpivoted AS SELECT * FROM {unpivoted}")
+        hourly = (
+            counts_sql(r, "true", rows=rows),
+            measures_sql(r, "true", source="unpivoted"),
+            histogram_sql(r, "true", source="unpivoted"),
+        )
+        days = _days_sql(r, "true", "partial")
+        for (suffix, *_), select, day in zip(_PARTS, hourly, days, strict=True):
+            out += [
+                f"CREATE OR REPLACE TEMP TABLE partial AS {select}",
+                f"INSERT INTO {r.name}_1h{suffix} BY NAME SELECT * FROM partial",
+                day,
+            ]
     return out
 
 

@@ -152,13 +152,11 @@ class DuckDBStore:
             written: set[tuple[str, dt.datetime]] = set()
             for name, table in tables.items():
                 con.register("batch", table)
-                try:
-                    if name == "actions":
-                        written = self._write_actions(con, table.num_rows)
-                    else:
-                        con.execute(_INSERTS[name]).fetchall()
-                finally:
-                    con.unregister("batch")
+                if name == "actions":
+                    written = self._write_actions(con, table.num_rows)
+                else:
+                    con.execute(_INSERTS[name]).fetchall()
+                con.unregister("batch")
             written |= self._written
             due = self._writes + 1 >= self._compact_every
             if due:
@@ -167,6 +165,8 @@ class DuckDBStore:
             self._written, self._writes = (set(), 0) if due else (written, self._writes + 1)
         except duckdb.Error as e:
             con.execute("ROLLBACK")
+            for view in ("batch", "fresh"):  # after the rollback: not in a failed transaction
+                con.unregister(view)
             raise StoreError(str(e)) from e
 
     @staticmethod
@@ -175,22 +175,23 @@ class DuckDBStore:
         return the (app, hour) pairs whose rollup rows it added to."""
         fresh = [r[0] for r in con.execute(_NEW_ACTIONS).fetchall()]
         con.register("fresh", pa.table({"eid": pa.array(fresh, pa.uint64())}))
-        try:
-            some = len(fresh) < rows  # some were stored already: re-sent, or a higher seq
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE replaced AS {_REPLACED}{'' if some else ' LIMIT 0'}"
-            )
-            if some:
-                con.execute(_ACTIONS_UPSERT).fetchall()
+        some = len(fresh) < rows  # some were stored already: re-sent, or a higher seq
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE replaced AS {_REPLACED}{'' if some else ' LIMIT 0'}"
+        )
+        if some:
+            con.execute(_ACTIONS_UPSERT).fetchall()
             con.execute(f"CREATE OR REPLACE TEMP TABLE delta AS {_DELTA}")
-            for sql in _ADD:
-                con.execute(sql)
-            hours = con.execute(
-                "SELECT DISTINCT app, date_trunc('hour', time) FROM delta"
-            ).fetchall()
-            return {(app, hour) for app, hour in hours}
-        finally:
-            con.unregister("fresh")
+        else:  # the usual batch: all new, read where it is
+            con.execute("CREATE OR REPLACE TEMP VIEW delta AS SELECT *, 1 AS sign FROM batch")
+        for sql in _ADD:
+            con.execute(sql)
+        hours = con.execute("SELECT DISTINCT app, date_trunc('hour', time) FROM delta").fetchall()
+        con.execute(f"DROP {'TABLE' if some else 'VIEW'} delta")  # free their memory
+        for name in ("replaced", *rollup_duckdb.SCRATCH):
+            con.execute(f"DROP TABLE {name}")
+        con.unregister("fresh")
+        return {(app, hour) for app, hour in hours}
 
     @staticmethod
     def _compact(con: duckdb.DuckDBPyConnection, hours: set[tuple[str, dt.datetime]]) -> None:
