@@ -125,10 +125,10 @@ SELECT app, session_id, start, last_seen, last_seen, entry_page, exit_page, NULL
 FROM ({sessions}) WHERE over
 """
 # What touches and the closer leave in `session_open`: the sessions not closed.
-OPEN = "INSERT INTO session_open SELECT app, session_id FROM ({sessions}) WHERE NOT over"
+OPEN = "INSERT INTO session_open SELECT app, session_id, start FROM ({sessions}) WHERE NOT over"
 OPEN_VIEW = (
     "CREATE MATERIALIZED VIEW IF NOT EXISTS session_open_mv TO session_open AS "
-    "SELECT app, session_id FROM session_touches"
+    "SELECT app, session_id, start FROM session_touches"
 )
 
 

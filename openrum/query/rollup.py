@@ -491,17 +491,21 @@ def partials(
             continue
         sel = [f"{bucket(column, interval)} AS time"] if interval and bucket else []
         sel += keys
-        group = ""
+        tail = ""
         if table == raw:
             if sel:
-                group = f" GROUP BY {', '.join(map(str, range(1, len(sel) + 1)))}"
+                tail = f" GROUP BY {', '.join(map(str, range(1, len(sel) + 1)))}"
             sel += [f"{by_name[c]} AS {c}" for c in needed]
         else:
             sel += needed
+            # The caller merges these rows: FINAL, the reads' default (openrum/store/transport.py),
+            # would merge their states once more, read in one stream and keep the filters out
+            # of PREWHERE.
+            tail = " SETTINGS final = 0"
         sel += extra
         when = " OR ".join(f"({column} >= ? AND {column} < ?)" for _ in ranges)
         cond = " AND ".join(["app = ?", f"({when})", *where])
-        parts.append(f"SELECT {', '.join(sel)} FROM {table} WHERE {cond}{group}")
+        parts.append(f"SELECT {', '.join(sel)} FROM {table} WHERE {cond}{tail}")
         params += [app, *(t for r in ranges for t in r), *where_params]
     return " UNION ALL ".join(parts), params
 

@@ -195,6 +195,9 @@ def _order(q: Query, columns: list[str], metrics: list[Metric]) -> str:
                 f"order_by {name!r} is not a column of this query; valid: {', '.join(columns)}"
             )
         parts.append(f"{_quote(name)} {'DESC' if desc else 'ASC'} NULLS LAST")
+    # Ties keep one order on every engine and plan (rollups or raw rows): by the keys.
+    named = {k.removeprefix("-") for k in keys} | {m.name for m in metrics}
+    parts += [f"{_quote(c)} ASC NULLS LAST" for c in columns if c not in named]
     return " ORDER BY " + ", ".join(parts)
 
 

@@ -41,11 +41,16 @@ def _row(columns: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, Any]:
 
 
 # On ClickHouse, the newest sessions of a range without filters are among the newest closed ones
-# (``session_starts``, by start) and the open ones (``session_open``): only those are read.
+# (``session_starts``, by start) and the newest open ones (``session_open``, by the least start
+# of each; sessions closed since their last touch left out): only those are read.
 _NEWEST = (
     "session_id IN (SELECT session_id FROM (SELECT DISTINCT start, session_id FROM "
     "session_starts WHERE app = ? AND start >= ? AND start < ? ORDER BY start DESC "
-    "LIMIT {limit} WITH TIES) UNION ALL SELECT session_id FROM session_open WHERE app = ?)"
+    "LIMIT {limit} WITH TIES) UNION ALL SELECT session_id FROM (SELECT session_id, "
+    "min(start) AS first FROM session_open WHERE app = ? AND session_id NOT IN (SELECT "
+    "session_id FROM session_closes WHERE app = ? AND session_id IN (SELECT session_id FROM "
+    "session_open WHERE app = ?)) GROUP BY session_id HAVING first >= ? AND first < ? "
+    "ORDER BY first DESC LIMIT {limit} WITH TIES))"
 )
 
 
@@ -54,7 +59,7 @@ def list_sessions(store: Store, scope: Scope, limit: int = 100) -> list[dict[str
     where, params = scope.where("sessions", store.engine)
     if store.engine == "clickhouse" and not scope.filters:
         where += " AND " + _NEWEST.format(limit=int(limit))
-        params += [scope.app, scope.start, scope.end, scope.app]
+        params += [scope.app, scope.start, scope.end, *[scope.app] * 3, scope.start, scope.end]
     _, rows = store.select(
         f"SELECT {', '.join(SESSION_COLUMNS)} FROM {_SESSIONS} WHERE {where} "
         f"ORDER BY start DESC, session_id LIMIT {int(limit)}",

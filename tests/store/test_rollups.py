@@ -251,6 +251,12 @@ def test_the_newest_sessions_without_reading_every_session(opener: Opener, limit
     assert isinstance(store, ClickHouseStore)
     store.t.command("INSERT INTO session_starts SELECT * FROM session_starts")
     scope = _scope()
+    # A touch of a closed session after its close, newer than any start: it does not take an
+    # open session's place among the newest.
+    late = ms(scope.end) - 1
+    touch = SessionTouch(app="shop", session_id="x2", start=late, last_seen=late,
+                         last_received=late, entry_page="/a", exit_page="/b")  # fmt: skip
+    store.write(Batch(sessions=table([touch])))
     _, rows = store.select(
         "SELECT session_id FROM sessions WHERE app = ? AND start >= ? AND start < ? "
         "ORDER BY start DESC, session_id LIMIT ?",
