@@ -137,7 +137,12 @@ def fill_clickhouse(store: ClickHouseStore, n: int, block: int = 5_000_000) -> f
     SELECT — what the views write insert by insert, folded as the background merges fold it —
     and leave the sessions not closed in ``session_open``, as the closer leaves it."""
     began = time.perf_counter()
-    views = [s for s in statements(rollup.ddl()) if s.startswith("CREATE MATERIALIZED VIEW")]
+    views = [
+        s
+        for m in rollup.MIGRATIONS
+        for s in statements(rollup.ddl(m))
+        if s.startswith("CREATE MATERIALIZED VIEW")
+    ]
     views.append(OPEN_VIEW)
     for r in rollup.ROLLUPS:
         for table in (r.name, r.daily):

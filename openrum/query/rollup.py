@@ -7,9 +7,11 @@ each closed session at its start), and a daily table with the same columns fille
 hourly one (a view on the view): counts and sums as plain sums, minimum and maximum, a T-Digest
 state per measure for its percentiles, a HyperLogLog-style state (``uniqCombined64(12)``, exact
 for small sets) for distinct sessions, counts in fixed bins for the histograms' measures, and for
-error groups their latest error and first and last seen. Their DDL is generated here (``python
--m openrum.query.rollup`` writes the migration ``openrum/store/sql/clickhouse/004_rollups.sql``;
-a test checks that it is current).
+error groups their latest error and first and last seen; a rollup without the action type
+keeps the counts of loads and route changes that page views need. Their DDL is generated here
+(``python -m openrum.query.rollup [MIGRATION]`` writes a migration of MIGRATIONS, such as
+``openrum/store/sql/clickhouse/004_rollups.sql``; a later one also fills its rollups from the
+events stored; a test checks that they are current).
 
 ``plan`` swaps a compiled query for one on rollups when they can answer it: every metric is one a
 rollup keeps, every dimension and filter is a column of one rollup, the interval (if any) is a
@@ -91,6 +93,7 @@ class Rollup:
     digests: tuple[str, ...] = ()
     histograms: tuple[str, ...] = ()  # measures with binned counts
     groups: bool = False  # keeps what an error group shows: latest error, first and last seen
+    migration: str = "004_rollups"  # the migration that creates it (and fills it from the events)
 
     @property
     def daily(self) -> str:
@@ -107,6 +110,14 @@ ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a q
     Rollup("actions_1h_geo", "actions", ("action_type", "country", "region"), _KEY),
     Rollup("actions_1h_env", "actions", ("action_type", "browser", "device", "country"), _KEY),
     Rollup("actions_1h_page", "actions", ("action_type", "page"), _KEY),
+    # Without the action type: half the rows (and states) to merge for a browser comparison.
+    Rollup(
+        "actions_1h_client",
+        "actions",
+        ("browser", "browser_version", "device"),
+        _KEY,
+        migration="007_client_rollup",
+    ),
     Rollup(
         "actions_1h_browser",
         "actions",
@@ -120,9 +131,13 @@ ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a q
     Rollup("sessions_1h", "sessions", ("ux_score", "end_reason"), _SESSION_MEASURES),
 )
 TABLES = tuple(t for r in ROLLUPS for t in (r.name, r.daily))
-# Keys every partial row of a source carries, for the metrics merged from it: page views count
-# loads (and route changes), UX shares count scores.
-_KEYS: dict[Source, list[str]] = {"actions": ["action_type"], "sessions": ["ux_score"]}
+MIGRATIONS = tuple(dict.fromkeys(r.migration for r in ROLLUPS))
+# Keys every partial row of a source carries, for the metrics merged from it: UX shares count
+# scores.
+_KEYS: dict[Source, list[str]] = {"sessions": ["ux_score"]}
+# Page views count loads (and route changes, per `route_changes_are_page_views`): a rollup without
+# the action type keeps their counts; one with it reads them from its rows of that type.
+_TYPE_COUNTS = {"loads": "load", "route_changes": "route_change"}
 # Columns NOT NULL in the event tables; every other dimension is nullable (a NULL in a key of
 # the wrong type would make the view fail, and with it the insert).
 _NOT_NULL_DIMS = {"action_type", "action_name", "page", "error_type", "fingerprint"}
@@ -155,6 +170,11 @@ def _columns(r: Rollup) -> list[tuple[str, str, str]]:
         ("action_errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(errors))"),
         ("errored", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(errors > 0))"),
     ]
+    if "action_type" not in r.dims:
+        cols += [
+            (n, "SimpleAggregateFunction(sum, Int64)", f"toInt64(countIf(action_type = '{t}'))")
+            for n, t in _TYPE_COUNTS.items()
+        ]
     for m in MEASURES:
         cols += _measure_columns(r, m)
     for v, (good, poor) in VITAL_THRESHOLDS.items():
@@ -255,15 +275,16 @@ def _dim_type(d: str) -> str:
     return "LowCardinality(String)" if d in _NOT_NULL_DIMS else "LowCardinality(Nullable(String))"
 
 
-def hourly_sql(r: Rollup) -> str:
-    """The SELECT aggregating ``r``'s source rows into hourly rows."""
+def hourly_sql(r: Rollup, where: str = "") -> str:
+    """The SELECT aggregating ``r``'s source rows into hourly rows (``where`` narrows it and
+    reads the rows as stored: their latest versions)."""
     keys = ", ".join(("app", "hour", *r.dims))
     table, tcol = RAW[r.source]
     return "\n".join(
         [
             f"SELECT app, toStartOfHour({tcol}) AS hour, {', '.join(r.dims)},",
             ",\n".join(f"       {e} AS {n}" for n, _, e in _columns(r)),
-            f"FROM {table}",
+            f"FROM {table}" + (f" FINAL WHERE {where}" if where else ""),
             f"GROUP BY {keys}",
         ]
     )
@@ -279,8 +300,10 @@ def daily_sql(r: Rollup, where: str = "") -> str:
     )
 
 
-def ddl() -> str:
-    """The migration that creates every rollup and its materialized views."""
+def ddl(migration: str = MIGRATIONS[0]) -> str:
+    """The migration (a name in MIGRATIONS) that creates its rollups and their materialized
+    views. A later one first fills them from the events stored (once: while they are empty),
+    then creates the views, before any collector writes."""
     out = [
         "-- Rollups for dashboard queries (generated by `python -m openrum.query.rollup`; do not",
         "-- edit): see openrum/query/rollup.py. Hourly aggregates per application and a few",
@@ -288,7 +311,13 @@ def ddl() -> str:
         "-- filled from the hourly.",
         "",
     ]
-    for r in ROLLUPS:
+    if migration != MIGRATIONS[0]:
+        out[-1:] = [
+            f"-- This one: `python -m openrum.query.rollup {migration}`. It fills its rollups from",
+            "-- the events stored (once: while they are empty), then creates their views.",
+            "",
+        ]
+    for r in (r for r in ROLLUPS if r.migration == migration):
         cols = _columns(r)
         keys = ", ".join(("app", "hour", *r.dims))
         defs = ["    app LowCardinality(String)", "    hour DateTime('UTC')"]
@@ -303,6 +332,15 @@ def ddl() -> str:
                 f"ORDER BY ({keys})",
                 "TTL hour + INTERVAL 400 DAY DELETE",
                 "SETTINGS allow_nullable_key = 1;",
+                "",
+            ]
+        if migration != MIGRATIONS[0]:
+            out += [
+                f"INSERT INTO {r.name}",
+                hourly_sql(r, f"(SELECT count() FROM {r.name}) = 0") + ";",
+                "",
+                f"INSERT INTO {r.daily}",
+                daily_sql(r, f"(SELECT count() FROM {r.daily}) = 0") + ";",
                 "",
             ]
         out += [
@@ -357,8 +395,9 @@ def _merge(m: Metric, settings: Settings) -> str | None:
     if m.kind == "count":
         return "sum(rows)"
     if m.kind == "page_views":
-        types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
-        return f"sumIf(rows, action_type IN {types})"
+        return "sum(loads)" + (
+            " + sum(route_changes)" if settings.route_changes_are_page_views else ""
+        )
     if m.kind in ("sessions", "error_sessions"):
         return SESSIONS
     if m.kind == "apdex":
@@ -409,8 +448,10 @@ def _needs(m: Metric) -> list[str]:
     """The rollup columns a metric reads."""
     if m.source == "sessions" and m.kind != "session_stat":
         return {"live_sessions": [], "bounce_rate": ["closed", "bounces"]}.get(m.kind, ["closed"])
-    if m.kind in ("count", "page_views"):
+    if m.kind == "count":
         return ["rows"]
+    if m.kind == "page_views":
+        return list(_TYPE_COUNTS)
     if m.kind in ("sessions", "error_sessions"):
         return ["sessions"]
     if m.kind == "apdex":
@@ -424,10 +465,18 @@ def _needs(m: Metric) -> list[str]:
     return [m.measure + s for s in suffix]
 
 
+def _reads(r: Rollup) -> dict[str, str]:
+    """What a partial row of ``r`` reads for each column it can give: the column, or for the
+    counts of an action type, its rows of that type."""
+    out = {n: n for n, _, _ in _columns(r)}
+    if "action_type" in r.dims:
+        out |= {n: f"if(action_type = '{t}', rows, 0)" for n, t in _TYPE_COUNTS.items()}
+    return out
+
+
 def _choose(source: Source, names: set[str], needed: list[str]) -> Rollup | None:
     for r in ROLLUPS:  # smallest first
-        has = {n for n, _, _ in _columns(r)}
-        if r.source == source and names <= set(r.dims) and set(needed) <= has:
+        if r.source == source and names <= set(r.dims) and set(needed) <= _reads(r).keys():
             return r
     return None
 
@@ -455,7 +504,7 @@ def partials(
 ) -> tuple[str, list[Any]] | None:
     """SQL for partial rows of ``app``'s ``source`` in [start, end) — a ``time`` bucket of
     ``interval`` seconds (``bucket(column, seconds)`` is the dialect's), ``dims`` (and
-    ``action_type`` for actions) and the rollup columns ``needed`` — from the daily and hourly
+    ``ux_score`` for sessions) and the rollup columns ``needed`` — from the daily and hourly
     rollups and the raw rows of the ragged ends, and its parameters; the caller merges the rows
     of each group; ``extra`` expressions end every part's columns. None when no rollup keeps
     these dimensions, filters and columns, the interval is not whole hours, or the range holds no
@@ -477,7 +526,8 @@ def partials(
         d0 = d1 = h1  # no whole day, or buckets shorter than a day: hours only
     where, where_params = _filters(filters)
     keys = list(dict.fromkeys([*_KEYS.get(source, []), *dims]))
-    by_name = {n: e for n, _, e in _columns(rollup)}
+    by_name = {n: e for r in ROLLUPS if r.source == source for n, _, e in _columns(r)}
+    reads = _reads(rollup)
     raw, tcol = RAW[source]
     parts: list[str] = []
     params: list[Any] = []
@@ -497,7 +547,7 @@ def partials(
                 tail = f" GROUP BY {', '.join(map(str, range(1, len(sel) + 1)))}"
             sel += [f"{by_name[c]} AS {c}" for c in needed]
         else:
-            sel += needed
+            sel += [c if reads[c] == c else f"{reads[c]} AS {c}" for c in needed]
             # The caller merges these rows: FINAL, the reads' default (openrum/store/transport.py),
             # would merge their states once more, read in one stream and keep the filters out
             # of PREWHERE.
@@ -621,4 +671,4 @@ def _filters(filters: Sequence[Filter], contains: Any = None) -> tuple[list[str]
 
 
 if __name__ == "__main__":
-    sys.stdout.write(ddl())
+    sys.stdout.write(ddl(*sys.argv[1:]))

@@ -1,14 +1,19 @@
-"""The rollups' migration is the DDL that openrum/query/rollup.py generates (they cannot drift)."""
+"""The rollups' migrations are the DDL that openrum/query/rollup.py generates (they cannot
+drift)."""
 
 from __future__ import annotations
 
 import importlib.resources
 
+import pytest
+
 from openrum.query import rollup
 
 
-def test_the_rollup_migration_is_current() -> None:
-    path = importlib.resources.files("openrum.store") / "sql" / "clickhouse" / "004_rollups.sql"
-    assert path.read_text() == rollup.ddl(), (
-        "run: python -m openrum.query.rollup > " + "openrum/store/sql/clickhouse/004_rollups.sql"
+@pytest.mark.parametrize("migration", rollup.MIGRATIONS)
+def test_the_rollup_migrations_are_current(migration: str) -> None:
+    path = importlib.resources.files("openrum.store") / "sql" / "clickhouse" / f"{migration}.sql"
+    args = "" if migration == rollup.MIGRATIONS[0] else f" {migration}"
+    assert path.read_text() == rollup.ddl(migration), (
+        f"run: python -m openrum.query.rollup{args} > openrum/store/sql/clickhouse/{migration}.sql"
     )

@@ -104,11 +104,13 @@ def filled(
     store.close()
 
 
-def _compare(store: Store, body: dict[str, Any], rollup_table: str | None) -> None:
+def _compare(
+    store: Store, body: dict[str, Any], rollup_table: str | None, settings: Settings = SETTINGS
+) -> None:
     d = DIALECTS["clickhouse"]
     q = Query(app="shop", start=START.isoformat() + "Z", end=END.isoformat() + "Z", **body)
-    compiled = compile_query(q, SETTINGS, NOW, d)
-    sql, params = d.plan(q, SETTINGS, NOW, compiled.sql, compiled.params)
+    compiled = compile_query(q, settings, NOW, d)
+    sql, params = d.plan(q, settings, NOW, compiled.sql, compiled.params)
     if rollup_table is None:
         assert sql == compiled.sql
     else:
@@ -123,6 +125,13 @@ def _compare(store: Store, body: dict[str, Any], rollup_table: str | None) -> No
             assert x == (pytest.approx(y) if isinstance(y, float) else y), body
 
 
+# The dashboard's browser comparison (bench/query.py).
+BROWSERS = {
+    "metrics": ["count", "page_views", "sessions", "lcp:p75", "apdex"],
+    "dimensions": ["browser", "browser_version"],
+    "filters": [["device", "is", "mobile"]],
+    "order_by": "-count",
+}
 CASES = [
     ({"metrics": ["count", "page_views", "apdex", "sessions", "duration:avg"]}, "actions_1d"),
     ({"metrics": ["count", "lcp:max"], "interval": "1d"}, "actions_1d"),
@@ -130,8 +139,13 @@ CASES = [
     ({"metrics": ["count", "duration:p50"], "dimensions": ["action_name"]}, "actions_1d_name"),
     ({"metrics": ["count", "sessions"], "dimensions": ["region"],
       "filters": [["country", "is", "DE"]]}, "actions_1d_geo"),
-    ({"metrics": ["count", "apdex"], "dimensions": ["browser", "browser_version"],
-      "filters": [["device", "is", "mobile"]]}, "actions_1d_browser"),
+    (BROWSERS, "actions_1d_client"),
+    ({"metrics": ["page_views", "duration:max"], "dimensions": ["device"],
+      "filters": [["browser_version", "is", "120"]], "interval": "1h", "limit": 1000},
+     "actions_1h_client"),
+    ({"metrics": ["count", "page_views", "apdex"], "dimensions": ["browser", "browser_version"],
+      "filters": [["device", "is", "mobile"], ["action_type", "is_not", "xhr"]]},
+     "actions_1d_browser"),
     ({"metrics": ["page_views", "lcp:p75"], "dimensions": ["page"]}, "actions_1d_page"),
     ({"metrics": ["count"], "dimensions": ["os"]}, None),
 ]  # fmt: skip
@@ -142,6 +156,32 @@ def test_days_hours_and_ragged_ends(
     filled: Store, body: dict[str, Any], rollup_table: str | None
 ) -> None:
     _compare(filled, body, rollup_table)
+
+
+@pytest.mark.parametrize(
+    ("dims", "rollup_table"),
+    [(["browser_version"], "actions_1d_client"), (["page"], "actions_1d_page")],
+)
+def test_page_views_without_route_changes(
+    filled: Store, dims: list[str], rollup_table: str
+) -> None:
+    settings = Settings.load({"route_changes_are_page_views": "false"}, environ={})
+    _compare(filled, {"metrics": ["page_views"], "dimensions": dims}, rollup_table, settings)
+
+
+def test_a_later_rollup_migration_fills_from_the_stored_events(opener: Opener) -> None:
+    # A store from before the client rollup: its migration fills it from the events stored.
+    filled = _fill(opener())
+    assert isinstance(filled, ClickHouseStore)
+    for name in ("actions_1h_client", "actions_1d_client"):
+        filled.t.command(f"DROP VIEW {name}_mv")
+        filled.t.command(f"DROP TABLE {name}")
+    filled.t.command("DELETE FROM schema_migrations WHERE name = '007_client_rollup.sql'")
+    filled.migrate()
+    filled.migrate()  # applied once
+    _compare(filled, BROWSERS, "actions_1d_client")
+    filled.write(Batch(actions=table([msgspec.structs.replace(AGAIN, seq=3, apdex="F")])))
+    _compare(filled, BROWSERS, "actions_1d_client")  # and fed by its views from then on
 
 
 def test_expired_days_leave_the_daily_rollups(opener: Opener) -> None:
