@@ -17,6 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+import pyarrow as pa
+
 from openrum import privacy, sessions
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool, read_records
@@ -267,6 +269,8 @@ class BatchWriter:
                 self.metrics.stored[table] += rows.num_rows if rows is not None else 0
             self._positions.update(positions)
             self._prune()
+            del batch, rows  # their buffers go back to the system before the next batch
+            pa.default_memory_pool().release_unused()
             with self._progress:
                 self.written += len(items)
                 self._progress.notify_all()

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+import pyarrow as pa
+
 from openrum.collect.spool import Raw
 from openrum.enrich import ua
 from openrum.enrich.pipeline import Context, Pipeline, stored_pages
@@ -66,6 +68,8 @@ def _child(
             conn.send((True, result))
         except Exception as e:  # the parent raises it (the writer isolates the beacon)
             conn.send((False, f"{type(e).__name__}: {e}"))
+        result = None
+        pa.default_memory_pool().release_unused()  # a batch's buffers go back to the system
 
 
 class PipelineProcess:

@@ -79,6 +79,11 @@ _INSERTS = {
 }
 
 
+def _repeats(table: pa.Table, keys: tuple[str, ...]) -> bool:
+    """Whether some rows of ``table`` share their ``keys``."""
+    return bool(table.group_by(list(keys)).aggregate([]).num_rows < table.num_rows)
+
+
 class DuckDBStore:
     """The Store protocol on one DuckDB file."""
 
@@ -154,6 +159,8 @@ class DuckDBStore:
                 con.register("batch", table)
                 if name == "actions":
                     written = self._write_actions(con, table.num_rows)
+                elif name == "sessions" and _repeats(table, ("app", "session_id")):
+                    self._write_touches(con)
                 else:
                     con.execute(_INSERTS[name]).fetchall()
                 con.unregister("batch")
@@ -192,6 +199,23 @@ class DuckDBStore:
             con.execute(f"DROP TABLE {name}")
         con.unregister("fresh")
         return {(app, hour) for app, hour in hours}
+
+    @staticmethod
+    def _write_touches(con: duckdb.DuckDBPyConnection) -> None:
+        """Session touches of the registered ``batch`` with several for one session (batches
+        joined after a failure): one upsert per rank, in the order they were seen, since one
+        statement merges only one row per key."""
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touches AS SELECT *, row_number() OVER "
+            "(PARTITION BY app, session_id ORDER BY last_seen, last_received) AS touch FROM batch"
+        )
+        ranks = con.execute("SELECT max(touch) FROM touches").fetchall()[0][0]
+        upsert = _SESSIONS_UPSERT.replace(
+            "SELECT * FROM batch", "SELECT * EXCLUDE (touch) FROM touches WHERE touch = $rank"
+        )
+        for rank in range(1, ranks + 1):
+            con.execute(upsert, {"rank": rank})
+        con.execute("DROP TABLE touches")
 
     @staticmethod
     def _compact(con: duckdb.DuckDBPyConnection, hours: set[tuple[str, dt.datetime]]) -> None:

@@ -534,6 +534,24 @@ def test_session_touches_merge_in_any_order(opener: Opener) -> None:
     ]
 
 
+def test_touches_of_one_session_in_one_batch_merge_as_in_several(opener: Opener) -> None:
+    # Batches joined into one write (the writer's isolation of a failing beacon does it).
+    touches = [touch(5000, 6000, "/b"), touch(9000, 9500, "/c", user_tag="u1"),
+               touch(1000, 2000, "/a"), touch(2000, 3000, "/x", sid="s2")]  # fmt: skip
+    store = opener()
+    store.write(Batch(sessions=table(touches)))
+    _, rows = store.select(
+        "SELECT session_id, start, last_seen, entry_page, exit_page, user_tag FROM sessions "
+        "WHERE app = ? ORDER BY session_id",
+        ["shop"],
+    )
+    t = NOW
+    assert rows == [
+        ("s1", t + dt.timedelta(seconds=1), t + dt.timedelta(seconds=9.5), "/a", "/c", "u1"),
+        ("s2", t + dt.timedelta(seconds=2), t + dt.timedelta(seconds=3), "/x", "/x", None),
+    ]
+
+
 def closed_session(store: Store) -> pa.Table:
     return pa.Table.from_pylist(
         [{"app": "shop", "session_id": "s1", "end_reason": "inactivity", "duration": 5000.0,
