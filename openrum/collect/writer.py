@@ -265,11 +265,10 @@ class BatchWriter:
             self.metrics.dropped.update(ctx.drops)
             self.metrics.observe_flush(time.perf_counter() - began)
             for table in ("actions", "errors", "user_events"):
-                rows = getattr(batch, table)
-                self.metrics.stored[table] += rows.num_rows if rows is not None else 0
+                self.metrics.stored[table] += len(getattr(batch, table) or ())
             self._positions.update(positions)
             self._prune()
-            del batch, rows  # their buffers go back to the system before the next batch
+            del batch  # its buffers go back to the system before the next batch
             pa.default_memory_pool().release_unused()
             with self._progress:
                 self.written += len(items)

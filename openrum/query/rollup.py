@@ -404,6 +404,10 @@ def _merge(m: Metric, settings: Settings) -> str | None:
         return APDEX
     if m.kind == "errors":
         return "sum(errors)"
+    if m.kind == "action_errors":
+        return "sum(action_errors)"
+    if m.kind == "action_error_share":
+        return "sum(errored) / nullif(sum(rows), 0)"
     if m.kind == "share" and m.measure and m.stat:
         v = m.measure
         part = {
@@ -458,6 +462,10 @@ def _needs(m: Metric) -> list[str]:
         return ["apdex_s", "apdex_t", "apdex_n"]
     if m.kind == "errors":
         return ["errors"]
+    if m.kind == "action_errors":
+        return ["action_errors"]
+    if m.kind == "action_error_share":
+        return ["errored", "rows"]
     assert m.measure is not None
     if m.kind == "share":
         return [f"{m.measure}_n", f"{m.measure}_good", f"{m.measure}_poor"]

@@ -18,11 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector
-from openrum.query import rollup
-from openrum.query.dialect import DIALECTS
 from openrum.query.model import Query
 from openrum.query.sql import run_query
-from openrum.scoring.apdex import rating
 from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.web.scope import Scope, iso, json_response, limit_of, request_scope
@@ -43,9 +40,7 @@ _METRICS = {
 
 def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
     """Actions by name and type in the scope, most frequent first (the query API's metrics:
-    from rollups where they can answer)."""
-    if store.engine != "duckdb":
-        return _rolled(store, scope, settings, limit)
+    from rollups where they can answer, on either engine)."""
     query = Query(
         app=scope.app,
         metrics=list(_METRICS),
@@ -62,55 +57,6 @@ def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> l
         row |= {name: r[metric] for metric, name in _METRICS.items()}
         row["apdex_rating"] = r["apdex_rating"]
         out.append(row)
-    return out
-
-
-def _rolled(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
-    """The ClickHouse path: its rollups where they answer, else the raw rows."""
-    d = DIALECTS[store.engine]
-    approx = settings.query_approximate_percentiles
-    order = f" ORDER BY n DESC, 1, 2 LIMIT {int(limit)}"
-    needed = ["rows", "sessions", "duration_q", "apdex_s", "apdex_t", "apdex_n", "action_errors"]
-    dims = ["action_name", "action_type"]
-    found = scope.rolled(store.engine, "actions", dims, [*needed, "errored"]) if approx else None
-    if found is not None:
-        union, params = found
-        levels = ", ".join(f"q[{rollup.LEVELS.index(q) + 1}]" for q in (0.5, 0.9, 0.99))
-        sql = (
-            f"SELECT action_name, action_type, n, s, {levels}, a, e, x FROM ("
-            f"SELECT action_name, action_type, sum(rows) AS n, {rollup.SESSIONS} AS s, "
-            f"{rollup.merge_digest('duration_q')} AS q, {rollup.APDEX} AS a, "
-            f"sum(action_errors) AS e, sum(errored) AS x FROM ({union}) GROUP BY 1, 2){order}"
-        )
-    else:
-        where, params = scope.where("actions", store.engine)
-        satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
-        sql = (
-            "SELECT action_name, action_type, count(*) AS n, count(DISTINCT session_id), "
-            + ", ".join(d.quantile("duration", q, approx) for q in (0.5, 0.9, 0.99))
-            + f", ({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0), sum(errors), "
-            + d.count_if("errors > 0")
-            + f" FROM actions WHERE {where} GROUP BY 1, 2{order}"
-        )
-    _, rows = store.select(sql, params)
-    out = []
-    for r in rows:
-        apdex = None if r[7] is None else float(r[7])
-        out.append(
-            {
-                "action_name": r[0],
-                "action_type": r[1],
-                "count": int(r[2]),
-                "sessions": int(r[3]),
-                "duration:p50": None if r[4] is None else float(r[4]),
-                "duration:p90": None if r[5] is None else float(r[5]),
-                "duration:p99": None if r[6] is None else float(r[6]),
-                "apdex": apdex,
-                "apdex_rating": rating(apdex),
-                "errors": int(r[8] or 0),
-                "error_share": int(r[9]) / int(r[2]) if r[2] else 0.0,
-            }
-        )
     return out
 
 
