@@ -114,7 +114,10 @@ def query(url: str, data: Path, body: dict[str, object]) -> dict[str, Any]:
         data=json.dumps(body).encode(),
         headers={"content-type": "application/json", **admin_headers(data)},
     )
-    result: dict[str, Any] = json.loads(urllib.request.urlopen(req, timeout=120).read())
+    try:
+        result: dict[str, Any] = json.loads(urllib.request.urlopen(req, timeout=120).read())
+    except urllib.error.HTTPError as e:  # the server's reason, not only its status
+        raise RuntimeError(f"query failed: {e.code} {e.read().decode(errors='replace')}") from e
     return result
 
 
@@ -183,10 +186,11 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def start_openrum(
-    port: int, pin: bool = True, log: Path | None = None
+    port: int, pin: bool = True, log: Path | None = None, settings: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """A fresh data directory with the application `bench` (any origin), and `openrum serve` on
-    it: per-address rate limit off (all load comes from 127.0.0.1), /metrics public."""
+    it: per-address rate limit off (all load comes from 127.0.0.1), /metrics public, and
+    ``settings`` (name → value)."""
     import sys
     import tempfile
 
@@ -226,6 +230,11 @@ def start_openrum(
             "--setting",
             "metrics_public",
             "true",
+            *(
+                arg
+                for name, value in (settings or {}).items()
+                for arg in ("--setting", name, value)
+            ),
         ],
         port,
         log,

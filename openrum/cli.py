@@ -155,11 +155,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from openrum.enrich.process import without_pandas
     from openrum.server import Server
 
     settings = Settings.load(dict(args.setting))
     data = Path(args.data)
-    store = open_store(_store_url(args), settings)
+    store_url = _store_url(args)
+    if store_url.startswith("duckdb:"):
+        without_pandas()
+    store = open_store(store_url, settings)
     server = Server(store, settings, data)
     url = f"http://{args.host}:{args.port}"
     data.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import gc
 import logging
 import secrets
 import signal
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
@@ -107,6 +108,9 @@ class Server:
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 20, 50)
+        # The writer thread holds the interpreter lock between its database calls: the event
+        # loop (and the spool's fsync thread, which answers waiting requests) wait at most this.
+        sys.setswitchinterval(self.settings.switch_interval_ms / 1000)
         self.writer.start()
         loop = asyncio.get_running_loop()
         # Operators pause writes to copy the store's files consistently (docs/operations.md);

@@ -68,11 +68,27 @@ class Settings:
         "Events per store write at most: a backlog is read, enriched and written in batches of "
         "this size (larger batches cost the store less per event, and take more memory).",
     )
+    health_write_failure_s: float = _s(
+        60.0,
+        "GET /healthz answers 503 once store writes have failed for this long, so that a "
+        "supervisor restarts the server (the spool keeps what is accepted).",
+    )
     batch_step_start_s: float = _s(120.0, "Longest wait for the batch step process to start.")
     background_nice: int = _s(
         10,
         "Niceness of background work: the batch step process, the writer thread and the embedded "
         "database's worker threads (requests come first).",
+    )
+    background_idle: bool = _s(
+        True,
+        "Run background work (as for background_nice) in the idle scheduling class (Linux's "
+        "SCHED_IDLE): only on CPU time requests do not want. Under a load that takes every core "
+        "the spool holds the backlog, and it is stored when the load eases.",
+    )
+    switch_interval_ms: float = _s(
+        0.5,
+        "How long a thread may hold Python's interpreter lock while another waits for it (Python's "
+        "default is 5 ms): the event loop waits at most this long for a background thread.",
     )
     # Scoring defaults (per action type; applications may override)
     apdex_load_t_ms: float = _s(3000.0, "Apdex T for load and custom actions (ms).")
@@ -219,6 +235,8 @@ class Settings:
         settings = cls(**values)
         if not 0 < settings.flush_interval_s <= 1:
             raise ValueError("flush_interval_s must be in (0, 1]")
+        if settings.switch_interval_ms <= 0:
+            raise ValueError("switch_interval_ms must be > 0")
         for name in ("bot_traffic", "synthetic_traffic"):
             if getattr(settings, name) not in ("drop", "tag"):
                 raise ValueError(f"{name} must be 'drop' or 'tag'")
@@ -275,7 +293,13 @@ def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
         raise ValueError(f"setting {f.name}: {raw!r} is not a valid {kind}") from None
 
 
-def nice_thread(niceness: int) -> None:
-    """Lower the calling thread's priority by ``niceness`` (Linux: niceness is per thread)."""
-    with contextlib.suppress(OSError, AttributeError):
+def background(niceness: int, idle: bool) -> None:
+    """Make the calling thread background work: ``niceness`` lower, and with ``idle`` in Linux's
+    idle scheduling class (SCHED_IDLE), which runs only on CPU time nothing else wants: a request
+    woken on its core takes it at once, where a merely niced thread keeps it for its time slice.
+    Threads the caller starts afterwards inherit both."""
+    with contextlib.suppress(OSError, AttributeError):  # Linux: priorities are per thread
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    if idle:
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))

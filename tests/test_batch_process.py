@@ -47,6 +47,7 @@ async def test_a_killed_batch_step_process_is_replaced_and_nothing_is_lost(
             child = srv.writer.pipeline._process
             nice = min(os.getpriority(os.PRIO_PROCESS, 0) + Settings().background_nice, 19)
             assert os.getpriority(os.PRIO_PROCESS, child.pid) == nice  # requests come first
+            assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
             # A stop signal to the process group is the parent's to act on: the child stays.
             os.kill(child.pid, signal.SIGTERM)
             child.join(0.5)
@@ -64,22 +65,27 @@ async def test_a_killed_batch_step_process_is_replaced_and_nothing_is_lost(
 
 
 def test_the_databases_worker_threads_run_below_the_event_loop(tmp_path: Path) -> None:
-    def niceness() -> dict[str, int]:
+    def priority() -> dict[str, tuple[int, int]]:
+        """Thread id → (niceness, scheduling policy)."""
         out = {}
         for tid in os.listdir("/proc/self/task"):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                 stat = Path(f"/proc/self/task/{tid}/stat").read_text()
-                out[tid] = int(stat.rsplit(")", 1)[1].split()[16])
+                out[tid] = (
+                    int(stat.rsplit(")", 1)[1].split()[16]),
+                    os.sched_getscheduler(int(tid)),
+                )
         return out
 
-    before = niceness()
-    store = DuckDBStore(tmp_path / "x.duckdb", workers_nice=5)
+    before = priority()
+    store = DuckDBStore(tmp_path / "x.duckdb", workers_priority=(5, True))
     try:
-        started = {t: n for t, n in niceness().items() if t not in before}
+        started = {t: p for t, p in priority().items() if t not in before}
         assert started, "DuckDB started no worker thread"
         base = os.getpriority(os.PRIO_PROCESS, 0)
-        assert set(started.values()) == {min(base + 5, 19)}
-        assert niceness()[str(threading.get_native_id())] == base  # the caller's is unchanged
+        assert set(started.values()) == {(min(base + 5, 19), os.SCHED_IDLE)}
+        mine = priority()[str(threading.get_native_id())]
+        assert mine == (base, os.sched_getscheduler(0))  # the caller's is unchanged
     finally:
         store.close()
 
@@ -92,3 +98,33 @@ def test_a_process_holding_the_batch_step_until_exit_still_exits() -> None:
         "held = PipelineProcess(Settings.load({}, environ={}))\n"
     )
     subprocess.run([sys.executable, "-c", code], timeout=60, check=True)
+
+
+def test_the_server_and_the_batch_step_keep_pandas_out() -> None:
+    """pandas is installed here (the ClickHouse extra): pyarrow and DuckDB would import it."""
+    code = (
+        "import sys, duckdb, pyarrow as pa\n"
+        "from openrum.enrich.process import without_pandas\n"
+        "without_pandas()\n"
+        "try:\n"
+        "    import pandas\n"
+        "    sys.exit('pandas imported')\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "con = duckdb.connect()\n"
+        "con.register('t', pa.table({'x': pa.array([1, 2], pa.uint64())}))\n"
+        "assert con.execute('SELECT sum(x) FROM t').fetchall() == [(3,)]\n"
+        "assert 'pandas' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], timeout=60, check=True)
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import importlib.util as u; print(u.find_spec('pandas') is not None)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == "True"  # so the test above shows the blocker at work

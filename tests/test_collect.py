@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 
 from openrum.server import Server
 from openrum.settings import Settings
-from openrum.store.base import App
+from openrum.store.base import App, StoreError
 from openrum.store.duckdb import DuckDBStore
 from tests.beacons import beacon, encode, load_action, now_ms
 from tests.conftest import UA_CHROME
@@ -223,6 +225,43 @@ async def test_metrics_count_what_was_accepted_and_stored(
 async def test_healthz(client: httpx.AsyncClient) -> None:
     r = await client.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+async def test_healthz_fails_while_store_writes_fail_and_recovers(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    store.create_app(App(id="shop", name="Shop", origins=[ORIGIN], created=0))
+    settings = Settings.load({"health_write_failure_s": "0.2"}, environ={})
+    srv = Server(store, settings, tmp_path)
+    write, failing = store.write, threading.Event()
+    failing.set()
+
+    def flaky(batch: Any) -> None:
+        if failing.is_set():
+            raise StoreError("disk full")
+        write(batch)
+
+    store.write = flaky  # type: ignore[method-assign]
+    srv.writer.start()
+    transport = httpx.ASGITransport(app=srv.app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://c") as c:
+            r = await c.post("/api/v1/beacon", content=encode(beacon()), headers=HEADERS)
+            assert r.status_code == 202
+            for _ in range(100):
+                r = await c.get("/healthz")
+                if r.status_code == 503:
+                    break
+                await asyncio.sleep(0.05)
+            assert r.status_code == 503
+            assert r.json()["status"] == "failing" and "disk full" in r.json()["reason"]
+            failing.clear()
+            assert srv.writer.flush(10)  # retried: stored once the store works again
+            r = await c.get("/healthz")
+            assert r.status_code == 200 and r.json() == {"status": "ok"}
+    finally:
+        srv.writer.stop()
+    assert store.select("SELECT count(*) FROM actions", [])[1] == [(1,)]
 
 
 async def test_agent_bundle_is_served_compressed_with_an_etag(

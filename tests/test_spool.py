@@ -8,6 +8,7 @@ from pathlib import Path
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool, encode, read_records
 from openrum.collect.writer import BatchWriter
+from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import App
 from openrum.store.duckdb import DuckDBStore
@@ -86,4 +87,30 @@ def test_a_beacon_the_batch_step_cannot_read_is_set_aside_not_retried_forever(
     assert store.select("SELECT count(DISTINCT session_id) FROM actions", [])[1] == [(2,)]
     assert metrics.dropped["batch_error"] == 1
     assert (tmp_path / "spool" / "rejected.log").read_bytes().startswith(b'{"v": 1')
+    store.close()
+
+
+def test_an_unexpected_error_in_a_write_is_retried_not_the_end_of_the_writer(
+    tmp_path: Path, settings: Settings
+) -> None:
+    class Flaky(DuckDBStore):
+        fails = 1
+
+        def write(self, batch: Batch) -> None:
+            if self.fails:
+                self.fails -= 1
+                raise RuntimeError("a bug in the store")
+            super().write(batch)
+
+    spool = Spool(tmp_path / "spool", 1 << 30, 1 << 20)
+    asyncio.run(_append(spool, 1, 2))
+    store = Flaky(tmp_path / "x.duckdb")
+    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
+    metrics = Metrics()
+    writer = BatchWriter(store, settings, metrics, spool)
+    writer.start()
+    assert writer.flush(20)
+    writer.stop()
+    assert store.select("SELECT count(DISTINCT session_id) FROM actions", [])[1] == [(2,)]
+    assert metrics.flush_failures == 1
     store.close()

@@ -20,6 +20,7 @@ import re
 import shutil
 import sys
 import time
+from pathlib import Path
 
 from bench.harness import (
     EVENTS_PER_BEACON,
@@ -36,6 +37,7 @@ from bench.harness import (
 )
 from bench.plot import bars, lines
 from bench.report import PLOTS, machine, write_section
+from openrum.settings import Settings
 
 
 def settle(url: str) -> None:
@@ -56,6 +58,10 @@ def main() -> int:
         "--sustained-connections", type=int, default=1000, help="sustained phase (paced)"
     )
     parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
+    parser.add_argument(
+        "--store-memory-mb", type=int, default=0, help="the server's store_memory_mb (default: its)"
+    )
+    parser.add_argument("--log", type=Path, help="write the server's output here")
     parser.add_argument(
         "--pinned",
         action="store_true",
@@ -92,7 +98,10 @@ def main() -> int:
     finally:
         stop(bare)
 
-    server, data = start_openrum(port, pin=args.pinned)
+    store_memory_mb = args.store_memory_mb or Settings().store_memory_mb
+    server, data = start_openrum(
+        port, pin=args.pinned, log=args.log, settings={"store_memory_mb": str(store_memory_mb)}
+    )
     try:
         before = metrics(url)
         peak = run_wrk(url, args.peak_seconds, args.connections)
@@ -214,6 +223,13 @@ def main() -> int:
         else "; its batch step process, writer thread and database worker threads (niceness 10) "
         "use what CPU time is left"
     )
+    memory_note = (
+        ""
+        if store_memory_mb == Settings().store_memory_mb
+        else f" (the default, {Settings().store_memory_mb} MB, fails this run: DuckDB's "
+        "primary-key indexes are loaded whole by each write of random keys, and past about a "
+        "million sessions and five million events they no longer fit it)"
+    )
     every = "yes" if stored_events == accepted_events and queried == expected_queried else "NO"
     write_section(
         "ingest",
@@ -221,6 +237,7 @@ def main() -> int:
 ## Ingest (`python -m bench.ingest`)
 
 {machine()}. Server: `openrum serve`, one worker (uvicorn + httptools + uvloop){pinning};
+DuckDB store memory (`store_memory_mb`): {store_memory_mb} MB{memory_note};
 load: `wrk -t1 -c{args.connections}` pinned to CPU 1 with `bench/ingest/beacon.lua` (unique
 beacons of {EVENTS_PER_BEACON} events, ~1.4 KB: a load action with Navigation Timing and vitals,
 two xhr actions, a JavaScript error and a rage click).

@@ -20,6 +20,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
+
 from openrum.collect import beacon as wire
 from openrum.collect import spool
 from openrum.collect.limits import RateLimiter, inflate
@@ -41,6 +43,7 @@ log = logging.getLogger("openrum.collect")
 
 _ACCEPTED_TYPES = (b"text/plain", b"application/json")
 _EXPOSE = (b"access-control-expose-headers", b"x-openrum-reason, retry-after")
+_EMPTY = (b"content-length", b"0")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -98,6 +101,7 @@ class Collector:
         self.apps: dict[str, App] = {}
         self._origins: dict[str, frozenset[str]] = {}
         self._all_origins: frozenset[str] = frozenset()
+        self._cors_cache: dict[str, list[tuple[bytes, bytes]]] = {}
         self.agent = Agent()
         # Behind trusted proxies the client address comes from headers (enrich/ip.py).
         self.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_headers)
@@ -113,6 +117,7 @@ class Collector:
             for a in apps
         }
         self._all_origins = frozenset().union(*self._origins.values()) if apps else frozenset()
+        self._cors_cache = {}
         self.apps = {a.id: a for a in apps}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -125,38 +130,39 @@ class Collector:
                 await self.agent_js(scope, send)
                 return
             if path == "/healthz":
-                await _respond(
-                    send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")]
-                )
+                await self.health(send)
                 return
         if self.fallback is not None:
             await self.fallback(scope, receive, send)
         elif scope["type"] == "http":
             await _respond(send, 404, b"not found\n", [])
 
+    async def health(self, send: Send) -> None:
+        """200 while beacons are stored; 503 once writes have failed for
+        ``health_write_failure_s`` (a supervisor restarts the process: the spool keeps them)."""
+        failing = self.writer.failing_for()
+        if failing > self.settings.health_write_failure_s:
+            body = msgspec.json.encode(
+                {
+                    "status": "failing",
+                    "reason": f"store writes failing for {failing:.0f} s: {self.writer.last_error}",
+                }
+            )
+            await _respond(send, 503, body, [(b"content-type", b"application/json")])
+            return
+        await _respond(send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")])
+
     # -- POST /api/v1/beacon ------------------------------------------------------------------
     async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_headers = scope["headers"]
+        headers = dict(raw_headers)  # a repeated header: the last one counts
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        length_header = headers.get(b"content-length", b"")
+        length = int(length_header) if length_header.isdigit() else -1
+        ctype = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+        encoding = headers.get(b"content-encoding", b"").strip().lower()
+        ua = headers.get(b"user-agent", b"").decode("latin-1")[:1024]
         method = scope["method"]
-        origin = ""
-        length = -1
-        ctype = b""
-        encoding = b""
-        ua = ""
-        forwarded: list[tuple[bytes, bytes]] = []  # client-address headers, read only from
-        ip_headers = self.client_address.header_bytes  # a trusted proxy (enrich/ip.py)
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                origin = value.decode("latin-1")
-            elif name == b"content-length":
-                length = int(value) if value.isdigit() else -1
-            elif name == b"content-type":
-                ctype = value.split(b";", 1)[0].strip().lower()
-            elif name == b"content-encoding":
-                encoding = value.strip().lower()
-            elif name == b"user-agent":
-                ua = value.decode("latin-1")[:1024]
-            elif name in ip_headers:
-                forwarded.append((name, value))
         cors = self._cors(origin)
         if method == "OPTIONS":
             await self._preflight(send, origin, cors)
@@ -166,7 +172,9 @@ class Collector:
             return
         client = scope.get("client")
         ip = client[0] if client else ""
-        if forwarded:  # the client behind a trusted proxy (read only from one: enrich/ip.py)
+        if self.client_address.networks:  # behind a trusted proxy: read only from one
+            names = self.client_address.header_bytes  # (enrich/ip.py)
+            forwarded = [(name, value) for name, value in raw_headers if name in names]
             ip = self.client_address.resolve(ip, forwarded)
         now = time.time()
         wait = self.ip_limit.allow(ip, now)
@@ -274,7 +282,15 @@ class Collector:
         self.metrics.beacons_accepted += 1
         self.metrics.events_accepted += len(decoded.events)
         self.metrics.bytes_accepted += len(body)
-        await _respond(send, 202, b"", cors)
+        # Accepted: the agent reads only the status, so no header but the origin's is needed.
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 202,
+                "headers": [cors[0], _EMPTY] if cors else [_EMPTY],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
 
     async def _read_body(self, receive: Receive, limit: int) -> bytes | wire.Drop | None:
         """The request body; a Drop when too large or too slow; None if the client left."""
@@ -320,15 +336,23 @@ class Collector:
         )
 
     def _cors(self, origin: str) -> list[tuple[bytes, bytes]]:
+        """The CORS headers for a request from ``origin`` (allowed origin first); not to be
+        changed by the caller: they are kept per origin until the applications change."""
         if not origin:
             return []
-        if normalise_origin(origin) in self._all_origins or "*" in self._all_origins:
-            return [
-                (b"access-control-allow-origin", origin.encode("latin-1")),
-                (b"vary", b"origin"),
-                _EXPOSE,
-            ]
-        return []
+        cors = self._cors_cache.get(origin)
+        if cors is None:
+            cors = []
+            if normalise_origin(origin) in self._all_origins or "*" in self._all_origins:
+                cors = [
+                    (b"access-control-allow-origin", origin.encode("latin-1")),
+                    (b"vary", b"origin"),
+                    _EXPOSE,
+                ]
+            if len(self._cors_cache) >= 4096:
+                self._cors_cache.clear()
+            self._cors_cache[origin] = cors
+        return cors
 
     async def _reject(
         self, send: Send, status: int, reason: str, detail: str, headers: list[tuple[bytes, bytes]]

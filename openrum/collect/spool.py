@@ -95,10 +95,12 @@ class Spool:
         self._synced = dict(self._sizes)  # segment → bytes fsynced (what readers may read)
         self._closed = set(existing)  # segments no longer written to
         self._buffer = bytearray()
-        self._waiters: list[asyncio.Future[None]] = []
+        self._group: asyncio.Future[None] | None = None  # the records in _buffer await it
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._flushing = False
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="openrum-spool")
         self._lock = threading.Lock()  # guards _sizes/_synced/_closed between loop and writer
+        self._on_disk = sum(self._sizes.values())  # their sum, published under the lock
         self.appended = 0  # records appended (loop side)
 
     def _path(self, n: int) -> Path:
@@ -107,42 +109,43 @@ class Spool:
     @property
     def size(self) -> int:
         """Bytes in the spool (written or waiting), not yet stored and deleted."""
-        with self._lock:
-            return sum(self._sizes.values()) + len(self._buffer)
+        return self._on_disk + len(self._buffer)
 
     # -- the event loop side ------------------------------------------------------------------
     def append(self, record: bytes) -> asyncio.Future[None] | None:
         """Queue a record for the next group fsync; None when the spool is full.
 
-        The future resolves once the record is on disk.
+        The future (one for every record of the group) resolves once the record is on disk.
         """
-        if self.size + len(record) > self.max_bytes:
+        if self._on_disk + len(self._buffer) + len(record) > self.max_bytes:
             return None
-        loop = asyncio.get_running_loop()
         self._buffer += record
-        future: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(future)
         self.appended += 1
-        if not self._flushing:
-            self._flushing = True
-            self._task = loop.create_task(self._flush())
-        return future
+        group = self._group
+        if group is None:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            group = self._group = self._loop.create_future()
+            if not self._flushing:
+                self._flushing = True
+                self._task = self._loop.create_task(self._flush())
+        return group
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self._buffer:
-                data, waiters = bytes(self._buffer), self._waiters
-                self._buffer, self._waiters = bytearray(), []
+                data, group = bytes(self._buffer), self._group
+                self._buffer, self._group = bytearray(), None
                 try:
                     await loop.run_in_executor(self._executor, self._write, data)
                 except OSError as e:
-                    for w in waiters:
-                        w.set_exception(e)
+                    if group is not None:
+                        group.set_exception(e)
+                        group.exception()  # retrieved by each request awaiting it
                     continue
-                for w in waiters:
-                    if not w.done():
-                        w.set_result(None)
+                if group is not None and not group.done():
+                    group.set_result(None)
         finally:
             self._flushing = False
 
@@ -153,6 +156,7 @@ class Spool:
         with self._lock:
             self._sizes[self.current] += len(data)
             self._synced[self.current] = self._sizes[self.current]
+            self._on_disk += len(data)
             if self._sizes[self.current] >= self.segment_bytes:
                 self._rotate()
 
@@ -191,6 +195,6 @@ class Spool:
             if segment not in self._closed:
                 return
             self._closed.discard(segment)
-            self._sizes.pop(segment, None)
+            self._on_disk -= self._sizes.pop(segment, 0)
             self._synced.pop(segment, None)
         self._path(segment).unlink(missing_ok=True)

@@ -25,7 +25,7 @@ from openrum.collect.spool import Raw, Spool, read_records
 from openrum.enrich import pipeline
 from openrum.enrich.process import BatchStepError, PipelineProcess
 from openrum.rows import Batch
-from openrum.settings import Settings, nice_thread
+from openrum.settings import Settings, background
 from openrum.store.base import Store, StoreError
 
 log = logging.getLogger("openrum.writer")
@@ -58,6 +58,13 @@ class BatchWriter:
         self._thread = threading.Thread(target=self._run, name="openrum-writer", daemon=True)
         self._pages_loaded = False
         self.listeners: list[Callable[[], None]] = []  # called after each successful write
+        self._failing_since: float | None = None  # monotonic time of the first failed write
+        self.last_error = ""
+
+    def failing_for(self) -> float:
+        """Seconds since store writes began to fail (0 while they succeed)."""
+        since = self._failing_since
+        return time.monotonic() - since if since is not None else 0.0
 
     @property
     def depth(self) -> int:
@@ -116,7 +123,7 @@ class BatchWriter:
     # -- the thread ---------------------------------------------------------------------------
     def _run(self) -> None:
         # Requests come first: this thread (and the batch step process) run at a lower priority.
-        nice_thread(self.settings.background_nice)
+        background(self.settings.background_nice, self.settings.background_idle)
         next_retention = time.monotonic() + 60  # first pass a minute after start
         while True:
             self._wake.wait(self.settings.flush_interval_s)
@@ -284,10 +291,17 @@ class BatchWriter:
             try:
                 if len(batch):
                     self.store.write(batch)
+                self._failing_since = None
                 return True
-            except StoreError as e:
+            except Exception as e:  # a bug too: retried, counted, never ends the thread
                 self.metrics.flush_failures += 1
-                log.error("batch write failed, retrying: %s", e)
+                self.last_error = f"{type(e).__name__}: {e}"[:500]
+                if self._failing_since is None:
+                    self._failing_since = time.monotonic()
+                if isinstance(e, StoreError):
+                    log.error("batch write failed, retrying: %s", e)
+                else:
+                    log.exception("batch write failed, retrying")
                 if self._stopping and time.monotonic() > self._deadline:
                     return False
                 time.sleep(min(self.settings.flush_interval_s, 1.0))

@@ -14,8 +14,8 @@ import atexit
 import contextlib
 import logging
 import multiprocessing
-import os
 import signal
+import sys
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -26,10 +26,30 @@ from openrum.collect.spool import Raw
 from openrum.enrich import ua
 from openrum.enrich.pipeline import Context, Pipeline, stored_pages
 from openrum.rows import Batch
-from openrum.settings import Settings
+from openrum.settings import Settings, background
 from openrum.store.base import App, Store
 
 log = logging.getLogger("openrum.enrich")
+
+
+class _NoPandas:
+    """An import finder that says pandas is not installed (``without_pandas``)."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+def without_pandas() -> None:
+    """Keep pandas out of this process, installed or not.
+
+    pyarrow and DuckDB import pandas, when it is installed (the ClickHouse extra brings it), the
+    first time they are handed a Python object, to tell a data frame from an Arrow table: 65 MB
+    of memory in each process, and a second holding the interpreter lock while requests wait.
+    The server on DuckDB and the batch step hand them Arrow and lists only.
+    """
+    if "pandas" not in sys.modules and not any(isinstance(f, _NoPandas) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPandas())
 
 
 class BatchStepError(RuntimeError):
@@ -44,8 +64,8 @@ def _child(
     conn: Connection, settings: Settings, apps: list[App], pages: list[tuple[str, str]]
 ) -> None:
     """The child's loop: one call at a time, until the parent closes its end of the pipe."""
-    with contextlib.suppress(OSError):  # not permitted: run at the parent's priority
-        os.nice(settings.background_nice)
+    background(settings.background_nice, settings.background_idle)
+    without_pandas()
     # A stop signal sent to the whole process group (Ctrl-C, a service manager) is the parent's
     # to act on: it stores what is spooled with this process's help, then closes the pipe.
     for stop in (signal.SIGINT, signal.SIGTERM):

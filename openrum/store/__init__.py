@@ -22,7 +22,8 @@ def open_store(url: str, settings: Settings | None = None) -> Store:
     ``clickhouse://user:pass@host:8123/db`` (``clickhouses://`` for TLS) or ``chdb:///path``.
 
     ``settings``: the server's — the embedded engine's memory bound (it spills past it), its
-    rollups' compaction and its worker threads' lower priority (``background_nice``). Without
+    rollups' compaction and its worker threads' lower priority (``background_nice``,
+    ``background_idle``). Without
     them (command-line use): the defaults, at normal priority. Raises
     ``StoreError`` for a scheme this build does not support.
     """
@@ -35,7 +36,7 @@ def open_store(url: str, settings: Settings | None = None) -> Store:
         return DuckDBStore(
             path,
             memory_limit=f"{s.store_memory_mb}MB",
-            workers_nice=s.background_nice if settings else 0,
+            workers_priority=(s.background_nice, s.background_idle) if settings else None,
             compact_every=s.store_rollup_compact_writes,
         )
     if scheme in ("clickhouse", "clickhouses", "chdb"):

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from openrum.query import rollup_duckdb
 from openrum.rows import ActionRow, Batch
-from openrum.settings import nice_thread
+from openrum.settings import background
 from openrum.store.base import App, LoginSession, StoreError, Token
 
 
@@ -93,7 +93,7 @@ class DuckDBStore:
         self,
         path: str | Path,
         memory_limit: str = "256MB",
-        workers_nice: int = 0,
+        workers_priority: tuple[int, bool] | None = None,
         compact_every: int = 30,
     ) -> None:
         self.path = str(path)
@@ -103,21 +103,24 @@ class DuckDBStore:
         self._writes = 0
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._con = self._connect(memory_limit, workers_nice)
+        self._con = self._connect(memory_limit, workers_priority)
         self._local = threading.local()
         self.migrate()
 
-    def _connect(self, memory_limit: str, workers_nice: int) -> duckdb.DuckDBPyConnection:
-        """Open the file. DuckDB starts its worker threads here, and they keep the niceness of
-        the thread that starts them: with ``workers_nice``, a thread of that niceness opens it."""
+    def _connect(
+        self, memory_limit: str, workers_priority: tuple[int, bool] | None
+    ) -> duckdb.DuckDBPyConnection:
+        """Open the file. DuckDB starts its worker threads here, and they keep the priority of
+        the thread that starts them: with ``workers_priority`` (niceness, idle class:
+        ``settings.background``), a thread of that priority opens it."""
 
         def connect() -> duckdb.DuckDBPyConnection:
             return duckdb.connect(self.path, config={"memory_limit": memory_limit})
 
         try:
-            if not workers_nice:
+            if workers_priority is None:
                 return connect()
-            with ThreadPoolExecutor(1, initializer=nice_thread, initargs=(workers_nice,)) as pool:
+            with ThreadPoolExecutor(1, initializer=background, initargs=workers_priority) as pool:
                 return pool.submit(connect).result()
         except duckdb.IOException as e:
             raise StoreError(f"cannot open {self.path}: {e}") from e
