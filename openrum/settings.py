@@ -199,7 +199,15 @@ class Settings:
     )
     # Store
     store_memory_mb: int = _s(
-        256, "Memory the embedded store may use for caching and queries (it spills past it)."
+        1024,
+        "Memory the embedded store may use for caching and queries (it spills past it). Its "
+        "primary-key indexes must fit in it whole at every checkpoint: about 31 bytes per stored "
+        "event and session (docs/operations.md).",
+    )
+    store_checkpoint_mb: int = _s(
+        256,
+        "Write-ahead log size at which the embedded store checkpoints (DuckDB's default is 16 MB). "
+        "A checkpoint rewrites the primary-key indexes whole, so fewer cost less.",
     )
     store_rollup_compact_writes: int = _s(
         30,

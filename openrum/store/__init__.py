@@ -36,6 +36,7 @@ def open_store(url: str, settings: Settings | None = None) -> Store:
         return DuckDBStore(
             path,
             memory_limit=f"{s.store_memory_mb}MB",
+            checkpoint=f"{s.store_checkpoint_mb}MB",
             workers_priority=(s.background_nice, s.background_idle) if settings else None,
             compact_every=s.store_rollup_compact_writes,
         )

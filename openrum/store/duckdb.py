@@ -92,7 +92,8 @@ class DuckDBStore:
     def __init__(
         self,
         path: str | Path,
-        memory_limit: str = "256MB",
+        memory_limit: str = "1024MB",
+        checkpoint: str = "256MB",
         workers_priority: tuple[int, bool] | None = None,
         compact_every: int = 30,
     ) -> None:
@@ -103,19 +104,21 @@ class DuckDBStore:
         self._writes = 0
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._con = self._connect(memory_limit, workers_priority)
+        self._con = self._connect(
+            {"memory_limit": memory_limit, "checkpoint_threshold": checkpoint}, workers_priority
+        )
         self._local = threading.local()
         self.migrate()
 
     def _connect(
-        self, memory_limit: str, workers_priority: tuple[int, bool] | None
+        self, config: dict[str, str], workers_priority: tuple[int, bool] | None
     ) -> duckdb.DuckDBPyConnection:
         """Open the file. DuckDB starts its worker threads here, and they keep the priority of
         the thread that starts them: with ``workers_priority`` (niceness, idle class:
         ``settings.background``), a thread of that priority opens it."""
 
         def connect() -> duckdb.DuckDBPyConnection:
-            return duckdb.connect(self.path, config={"memory_limit": memory_limit})
+            return duckdb.connect(self.path, config=dict(config))
 
         try:
             if workers_priority is None:
