@@ -62,6 +62,17 @@ def test_appends_are_grouped_rotated_and_replayed(tmp_path: Path, settings: Sett
     store.close()
 
 
+def store_all(store: DuckDBStore, spool: Spool, settings: Settings) -> Metrics:
+    """Store what ``spool`` holds for the application `shop`, through a writer; its metrics."""
+    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
+    metrics = Metrics()
+    writer = BatchWriter(store, settings, metrics, spool)
+    writer.start()
+    assert writer.flush(20)
+    writer.stop()
+    return metrics
+
+
 def test_a_beacon_the_batch_step_cannot_read_is_set_aside_not_retried_forever(
     tmp_path: Path, settings: Settings
 ) -> None:
@@ -78,12 +89,7 @@ def test_a_beacon_the_batch_step_cannot_read_is_set_aside_not_retried_forever(
 
     asyncio.run(fill())
     store = DuckDBStore(tmp_path / "x.duckdb")
-    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
-    metrics = Metrics()
-    writer = BatchWriter(store, settings, metrics, spool)
-    writer.start()
-    assert writer.flush(20)
-    writer.stop()
+    metrics = store_all(store, spool, settings)
     assert store.select("SELECT count(DISTINCT session_id) FROM actions", [])[1] == [(2,)]
     assert metrics.dropped["batch_error"] == 1
     assert (tmp_path / "spool" / "rejected.log").read_bytes().startswith(b'{"v": 1')
@@ -105,12 +111,7 @@ def test_an_unexpected_error_in_a_write_is_retried_not_the_end_of_the_writer(
     spool = Spool(tmp_path / "spool", 1 << 30, 1 << 20)
     asyncio.run(_append(spool, 1, 2))
     store = Flaky(tmp_path / "x.duckdb")
-    store.create_app(App(id="shop", name="Shop", origins=[], created=0))
-    metrics = Metrics()
-    writer = BatchWriter(store, settings, metrics, spool)
-    writer.start()
-    assert writer.flush(20)
-    writer.stop()
+    metrics = store_all(store, spool, settings)
     assert store.select("SELECT count(DISTINCT session_id) FROM actions", [])[1] == [(2,)]
     assert metrics.flush_failures == 1
     store.close()
