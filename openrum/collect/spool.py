@@ -116,6 +116,8 @@ class Spool:
         """Queue a record for the next group fsync; None when the spool is full.
 
         The future (one for every record of the group) resolves once the record is on disk.
+        Requests share it, so one cancelled while awaiting it (uvicorn cancels only at shutdown)
+        cancels it for its whole group.
         """
         if self._on_disk + len(self._buffer) + len(record) > self.max_bytes:
             return None
@@ -142,7 +144,7 @@ class Spool:
                 except OSError as e:
                     if group is not None:
                         group.set_exception(e)
-                        group.exception()  # retrieved by each request awaiting it
+                        group.exception()  # marked retrieved: each request awaiting it raises it
                     continue
                 if group is not None and not group.done():
                     group.set_result(None)

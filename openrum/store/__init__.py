@@ -22,10 +22,9 @@ def open_store(url: str, settings: Settings | None = None) -> Store:
     ``clickhouse://user:pass@host:8123/db`` (``clickhouses://`` for TLS) or ``chdb:///path``.
 
     ``settings``: the server's — the embedded engine's memory bound (it spills past it), its
-    rollups' compaction and its worker threads' lower priority (``background_nice``,
-    ``background_idle``). Without
-    them (command-line use): the defaults, at normal priority. Raises
-    ``StoreError`` for a scheme this build does not support.
+    rollups' compaction, its checkpoints and its worker threads' lower priority
+    (``background_nice``, ``background_idle``). Without them (command-line use): the defaults, at
+    normal priority. Raises ``StoreError`` for a scheme this build does not support.
     """
     scheme = urlsplit(url).scheme
     if scheme == "duckdb":
