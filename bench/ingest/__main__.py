@@ -98,7 +98,8 @@ def main() -> int:
     finally:
         stop(bare)
 
-    store_memory_mb = args.store_memory_mb or Settings().store_memory_mb
+    defaults = Settings()
+    store_memory_mb = args.store_memory_mb or defaults.store_memory_mb
     server, data = start_openrum(
         port, pin=args.pinned, log=args.log, settings={"store_memory_mb": str(store_memory_mb)}
     )
@@ -224,7 +225,7 @@ def main() -> int:
         "in the idle scheduling class) "
         "use what CPU time is left"
     )
-    default_mb = Settings().store_memory_mb
+    default_mb = defaults.store_memory_mb
     memory_note = "" if store_memory_mb == default_mb else f" (not the default, {default_mb} MB)"
     every = "yes" if stored_events == accepted_events and queried == expected_queried else "NO"
     write_section(
@@ -234,7 +235,7 @@ def main() -> int:
 
 {machine()}. Server: `openrum serve`, one worker (uvicorn + httptools + uvloop){pinning};
 DuckDB store memory (`store_memory_mb`): {store_memory_mb} MB{memory_note}, checkpoints every
-{Settings().store_checkpoint_mb} MB of write-ahead log (`store_checkpoint_mb`);
+{defaults.store_checkpoint_mb} MB of write-ahead log (`store_checkpoint_mb`);
 load: `wrk -t1 -c{args.connections}` pinned to CPU 1 with `bench/ingest/beacon.lua` (unique
 beacons of {EVENTS_PER_BEACON} events, ~1.4 KB: a load action with Navigation Timing and vitals,
 two xhr actions, a JavaScript error and a rage click).

@@ -141,16 +141,11 @@ class Collector:
         """200 while beacons are stored; 503 once writes have failed for
         ``health_write_failure_s`` (a supervisor restarts the process: the spool keeps them)."""
         failing = self.writer.failing_for()
+        status, body = 200, b'{"status":"ok"}'
         if failing > self.settings.health_write_failure_s:
-            body = msgspec.json.encode(
-                {
-                    "status": "failing",
-                    "reason": f"store writes failing for {failing:.0f} s: {self.writer.last_error}",
-                }
-            )
-            await _respond(send, 503, body, [(b"content-type", b"application/json")])
-            return
-        await _respond(send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")])
+            reason = f"store writes failing for {failing:.0f} s: {self.writer.last_error}"
+            status, body = 503, msgspec.json.encode({"status": "failing", "reason": reason})
+        await _respond(send, status, body, [(b"content-type", b"application/json")])
 
     # -- POST /api/v1/beacon ------------------------------------------------------------------
     async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -283,14 +278,7 @@ class Collector:
         self.metrics.events_accepted += len(decoded.events)
         self.metrics.bytes_accepted += len(body)
         # Accepted: the agent reads only the status, so no header but the origin's is needed.
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 202,
-                "headers": [cors[0], _EMPTY] if cors else [_EMPTY],
-            }
-        )
-        await send({"type": "http.response.body", "body": b""})
+        await _respond(send, 202, b"", cors[:1])
 
     async def _read_body(self, receive: Receive, limit: int) -> bytes | wire.Drop | None:
         """The request body; a Drop when too large or too slow; None if the client left."""
@@ -403,7 +391,7 @@ async def _respond(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+            "headers": [*headers, (b"content-length", str(len(body)).encode()) if body else _EMPTY],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -298,10 +298,10 @@ class BatchWriter:
                 self.last_error = f"{type(e).__name__}: {e}"[:500]
                 if self._failing_since is None:
                     self._failing_since = time.monotonic()
-                if isinstance(e, StoreError):
-                    log.error("batch write failed, retrying: %s", e)
-                else:
-                    log.exception("batch write failed, retrying")
+                # A store error says what failed; anything else is a bug: its traceback too.
+                log.error(
+                    "batch write failed, retrying: %s", e, exc_info=not isinstance(e, StoreError)
+                )
                 if self._stopping and time.monotonic() > self._deadline:
                     return False
                 time.sleep(min(self.settings.flush_interval_s, 1.0))

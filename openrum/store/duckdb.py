@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from openrum.query import rollup_duckdb
 from openrum.rows import ActionRow, Batch
-from openrum.settings import background
+from openrum.settings import Settings, background
 from openrum.store.base import App, LoginSession, StoreError, Token
 
 
@@ -84,6 +84,9 @@ def _repeats(table: pa.Table, keys: tuple[str, ...]) -> bool:
     return bool(table.group_by(list(keys)).aggregate([]).num_rows < table.num_rows)
 
 
+_DEFAULTS = Settings()
+
+
 class DuckDBStore:
     """The Store protocol on one DuckDB file."""
 
@@ -92,8 +95,8 @@ class DuckDBStore:
     def __init__(
         self,
         path: str | Path,
-        memory_limit: str = "1024MB",
-        checkpoint: str = "256MB",
+        memory_limit: str = f"{_DEFAULTS.store_memory_mb}MB",
+        checkpoint: str = f"{_DEFAULTS.store_checkpoint_mb}MB",
         workers_priority: tuple[int, bool] | None = None,
         compact_every: int = 30,
     ) -> None:
@@ -111,14 +114,16 @@ class DuckDBStore:
         self.migrate()
 
     def _connect(
-        self, config: dict[str, str], workers_priority: tuple[int, bool] | None
+        self,
+        config: dict[str, str | bool | int | float | list[str]],
+        workers_priority: tuple[int, bool] | None,
     ) -> duckdb.DuckDBPyConnection:
         """Open the file. DuckDB starts its worker threads here, and they keep the priority of
         the thread that starts them: with ``workers_priority`` (niceness, idle class:
         ``settings.background``), a thread of that priority opens it."""
 
         def connect() -> duckdb.DuckDBPyConnection:
-            return duckdb.connect(self.path, config=dict(config))
+            return duckdb.connect(self.path, config=config)
 
         try:
             if workers_priority is None:
