@@ -75,6 +75,7 @@ fuzz: python
 # about half an hour on 2 cores). The load benchmarks drive the server with Debian's wrk.
 bench: setup chromium wrk
 	$(PY) -m bench.ingest
+	$(PY) -m bench.store_growth
 	$(PY) -m bench.durability
 	$(PY) -m bench.enrich
 	$(PY) -m bench.query

@@ -13,6 +13,7 @@ from openrum.rows import Batch, SessionTouch
 from openrum.store import open_store
 from openrum.store.base import App, StoreError
 from openrum.store.duckdb import DuckDBStore
+from tests.store.test_contract import action, error, ms, table
 
 
 def test_migrations_apply_once_and_survive_reopening(tmp_path: Path) -> None:
@@ -87,3 +88,77 @@ def test_session_touches_merge_in_any_order(store: DuckDBStore) -> None:
 def test_an_unknown_store_url_is_refused() -> None:
     with pytest.raises(StoreError, match="unsupported store URL"):
         open_store("mysql://localhost/x")
+
+
+# -- re-sent events without an index (migration 005) ----------------------------------------------
+def _counts(store: DuckDBStore) -> tuple[object, ...]:
+    _, rows = store.select(
+        "SELECT (SELECT count(*) FROM actions), (SELECT sum(seq) FROM actions), "
+        "(SELECT count(*) FROM errors), (SELECT sum(rows) FROM actions_1h)",
+        [],
+    )
+    return rows[0]
+
+
+def test_resends_are_found_among_rows_received_within_the_window(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "x.duckdb", resend_window_s=3600)
+    t = dt.datetime(2026, 11, 20, 12)
+    first = Batch(actions=table([action(1, t)]), errors=table([error(2, t)]))
+    store.write(first)
+    # Sent again 50 minutes later, with a higher seq: the action is replaced, the error kept once.
+    later = ms(t) + 50 * 60_000
+    store.write(
+        Batch(
+            actions=table([action(1, t, seq=2, received=later)]),
+            errors=table([error(2, t, received=later)]),
+        )
+    )
+    assert _counts(store) == (1, 2, 1, 1)
+    # The same beacon replayed from the spool after a crash: it keeps its receive time.
+    store.write(first)
+    assert _counts(store) == (1, 2, 1, 1)
+    # A copy received more than the window after the first is stored again (the agent starts a
+    # new session, and so new event keys, before that).
+    much_later = ms(t) + 3 * 3600_000
+    store.write(Batch(errors=table([error(2, t, received=much_later)])))
+    assert _counts(store) == (1, 2, 2, 1)
+    store.close()
+
+
+def test_the_event_tables_have_no_index(store: DuckDBStore) -> None:
+    _, rows = store.select(
+        "SELECT DISTINCT table_name FROM duckdb_constraints() "
+        "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+        [],
+    )
+    tables = {name for (name,) in rows}
+    assert "sessions" in tables
+    assert not tables & {"actions", "errors", "user_events"}
+
+
+def test_a_version_4_store_keeps_its_rows(tmp_path: Path) -> None:
+    """A file written before migration 005 (primary keys on `eid`) is copied in receive order."""
+    import duckdb
+
+    path = tmp_path / "v4.duckdb"
+    sql = Path(__file__).parents[1] / "openrum" / "store" / "sql" / "duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+        "applied TIMESTAMP NOT NULL)"
+    )
+    for version, name in enumerate(sorted(p.name for p in sql.glob("00[1-4]_*.sql")), 1):
+        con.execute((sql / name).read_text())
+        con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+    t = dt.datetime(2026, 11, 20, 12)
+    con.register("batch", table([action(2, t, received=ms(t) + 9000), action(1, t)]))
+    con.execute("INSERT INTO actions BY NAME SELECT * FROM batch")
+    con.close()
+    store = DuckDBStore(path)
+    assert store.migrate() == 5
+    _, rows = store.select("SELECT eid FROM actions", [])
+    assert rows == [(1,), (2,)]  # in the order received
+    store.rebuild_rollups()
+    store.write(Batch(actions=table([action(1, t, seq=2)])))  # found without the index
+    assert _counts(store) == (2, 3, 0, 2)
+    store.close()

@@ -38,6 +38,7 @@ def open_store(url: str, settings: Settings | None = None) -> Store:
             checkpoint=f"{s.store_checkpoint_mb}MB",
             workers_priority=(s.background_nice, s.background_idle) if settings else None,
             compact_every=s.store_rollup_compact_writes,
+            resend_window_s=s.resend_window_s,
         )
     if scheme in ("clickhouse", "clickhouses", "chdb"):
         try:

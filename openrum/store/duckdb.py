@@ -1,8 +1,9 @@
 """The embedded default store: one DuckDB file, written by one thread, read concurrently.
 
 Batches go in as Arrow tables (DuckDB scans them without a per-row Python loop). Re-sent events
-meet the primary key on ``eid``: errors and user events are kept once; an action re-sent with a
-later beacon sequence (vitals reported again after the page came back) replaces the older row.
+are found by ``eid`` among the recently received rows: errors and user events are kept once; an
+action re-sent with a later beacon sequence (vitals reported again after the page came back)
+replaces the older row.
 """
 
 from __future__ import annotations
@@ -16,24 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from openrum.query import rollup_duckdb
-from openrum.rows import ActionRow, Batch
+from openrum.rows import Batch
 from openrum.settings import Settings, background
 from openrum.store.base import App, LoginSession, StoreError, Token
 
-
-def _update_clause(struct: type[msgspec.Struct], keys: tuple[str, ...]) -> str:
-    return ", ".join(f"{f} = excluded.{f}" for f in struct.__struct_fields__ if f not in keys)
-
-
-_ACTIONS_UPSERT = (
-    "INSERT INTO actions BY NAME SELECT * FROM batch ON CONFLICT (eid) DO UPDATE SET "
-    + _update_clause(ActionRow, ("eid",))
-    + " WHERE excluded.seq > actions.seq"
-)
 _SESSIONS_UPSERT = """
 INSERT INTO sessions BY NAME SELECT * FROM batch ON CONFLICT (app, session_id) DO UPDATE SET
     entry_page = CASE WHEN excluded.start < sessions.start
@@ -56,32 +47,54 @@ FROM batch AS b
 WHERE sessions.app = b.app AND sessions.session_id = b.session_id AND NOT sessions.closed
 """
 _EVENT_TABLES = ("actions", "errors", "user_events")
-# Actions go in in two steps, so that the rollups can take in exactly what changed: new ones
-# (the primary key finds re-sent ones, proportional to the batch), then, only when some were
-# stored already, the stored versions a higher seq replaces (a scan of the eid column).
-_NEW_ACTIONS = "INSERT OR IGNORE INTO actions BY NAME SELECT * FROM batch RETURNING eid"
-_REPLACED = (
-    "SELECT a.*, -1 AS sign FROM actions AS a JOIN batch AS b ON a.eid = b.eid WHERE b.seq > a.seq"
+# Re-sent events (a beacon sent again, or spooled beacons stored again after a crash) are found
+# among the rows received since the batch's earliest receive time less ``resend_window_s``: the
+# event tables have no index (an index of every stored key would grow with the store, and DuckDB
+# holds it whole in memory), and rows go in in about the order they are received, so the zone
+# maps of `received` skip every older row group. The batch is the small side of each join.
+_STORED = "{table}.received >= $floor AND {table}.eid IN (SELECT eid FROM batch)"
+# Errors and user events: kept once.
+_INSERT_NEW = (
+    "INSERT INTO {table} BY NAME SELECT * FROM batch WHERE eid NOT IN "
+    "(SELECT eid FROM {table} WHERE " + _STORED + ")"
 )
-# The signed rows a batch adds to the rollups: +1 stored now, -1 replaced.
+# Actions: an action re-sent with a higher beacon sequence (vitals reported again) replaces the
+# stored row. The rollups take in exactly what changed: +1 for each row stored now, -1 for each
+# row replaced.
+_FOUND = (
+    "CREATE OR REPLACE TEMP TABLE found AS SELECT eid, seq FROM actions WHERE "
+    + _STORED.format(table="actions")
+)
+_REPLACED = (
+    "CREATE OR REPLACE TEMP TABLE replaced AS SELECT a.*, -1 AS sign FROM actions AS a "
+    "JOIN batch AS b ON a.eid = b.eid WHERE a.received >= $floor AND b.seq > a.seq"
+)
+_DELETE_REPLACED = (
+    "DELETE FROM actions WHERE received >= $floor AND eid IN (SELECT eid FROM replaced)"
+)
 _DELTA = (
-    "SELECT *, 1 AS sign FROM batch WHERE eid IN (SELECT eid FROM fresh) "
-    "OR eid IN (SELECT eid FROM replaced) UNION ALL BY NAME SELECT * FROM replaced"
+    "CREATE OR REPLACE TEMP TABLE delta AS SELECT *, 1 AS sign FROM batch "
+    "WHERE eid NOT IN (SELECT eid FROM found) OR eid IN (SELECT eid FROM replaced) "
+    "UNION ALL BY NAME SELECT * FROM replaced"
 )
 _ADD = rollup_duckdb.add_sql("delta")  # appended partial rows, summed by ``_compact``
-# Re-sent events meet the primary key: errors and user events are kept once; an action re-sent
-# with a higher beacon sequence (vitals reported again) replaces the older row.
-_INSERTS = {
-    "actions": _ACTIONS_UPSERT,
-    "errors": "INSERT OR IGNORE INTO errors BY NAME SELECT * FROM batch",
-    "user_events": "INSERT OR IGNORE INTO user_events BY NAME SELECT * FROM batch",
-    "sessions": _SESSIONS_UPSERT,
-}
 
 
 def _repeats(table: pa.Table, keys: tuple[str, ...]) -> bool:
     """Whether some rows of ``table`` share their ``keys``."""
     return bool(table.group_by(list(keys)).aggregate([]).num_rows < table.num_rows)
+
+
+def _latest(table: pa.Table, order: str) -> pa.Table:
+    """One row per event key (batches joined after a failure may repeat one): the highest
+    ``order``."""
+    if pc.count_distinct(table["eid"]).as_py() == table.num_rows:
+        return table
+    rows = pa.array(range(table.num_rows), pa.int64())
+    ranked = table.append_column("row", rows).sort_by([("eid", "ascending"), (order, "descending")])
+    return table.take(
+        ranked.group_by("eid", use_threads=False).aggregate([("row", "first")])["row_first"]
+    )
 
 
 _DEFAULTS = Settings()
@@ -99,8 +112,10 @@ class DuckDBStore:
         checkpoint: str = f"{_DEFAULTS.store_checkpoint_mb}MB",
         workers_priority: tuple[int, bool] | None = None,
         compact_every: int = 30,
+        resend_window_s: float = _DEFAULTS.resend_window_s,
     ) -> None:
         self.path = str(path)
+        self._resend_window = dt.timedelta(seconds=resend_window_s)
         # Rollups: the (app, hour) pairs written since the last compaction, and how many writes.
         self._compact_every = compact_every
         self._written: set[tuple[str, dt.datetime]] = set()
@@ -167,13 +182,19 @@ class DuckDBStore:
             con.execute("BEGIN")
             written: set[tuple[str, dt.datetime]] = set()
             for name, table in tables.items():
-                con.register("batch", table)
-                if name == "actions":
-                    written = self._write_actions(con, table.num_rows)
-                elif name == "sessions" and _repeats(table, ("app", "session_id")):
-                    self._write_touches(con)
+                if name == "sessions":
+                    con.register("batch", table)
+                    if _repeats(table, ("app", "session_id")):
+                        self._write_touches(con)
+                    else:
+                        con.execute(_SESSIONS_UPSERT).fetchall()
                 else:
-                    con.execute(_INSERTS[name]).fetchall()
+                    floor = {"floor": self._floor(table)}
+                    con.register("batch", _latest(table, "seq" if name == "actions" else "time"))
+                    if name == "actions":
+                        written = self._write_actions(con, floor)
+                    else:
+                        con.execute(_INSERT_NEW.format(table=name), floor)
                 con.unregister("batch")
             written |= self._written
             due = self._writes + 1 >= self._compact_every
@@ -183,32 +204,38 @@ class DuckDBStore:
             self._written, self._writes = (set(), 0) if due else (written, self._writes + 1)
         except duckdb.Error as e:
             con.execute("ROLLBACK")
-            for view in ("batch", "fresh"):  # after the rollback: not in a failed transaction
-                con.unregister(view)
+            con.unregister("batch")  # after the rollback: not in a failed transaction
             raise StoreError(str(e)) from e
 
+    def _floor(self, table: pa.Table) -> dt.datetime:
+        """The earliest receive time a stored copy of an event of ``table`` can have."""
+        earliest: dt.datetime = pc.min(table["received"]).as_py()
+        return earliest - self._resend_window
+
     @staticmethod
-    def _write_actions(con: duckdb.DuckDBPyConnection, rows: int) -> set[tuple[str, dt.datetime]]:
+    def _write_actions(
+        con: duckdb.DuckDBPyConnection, floor: dict[str, dt.datetime]
+    ) -> set[tuple[str, dt.datetime]]:
         """Store the registered ``batch`` of actions and add what changed to the rollups;
         return the (app, hour) pairs whose rollup rows it added to."""
-        fresh = [r[0] for r in con.execute(_NEW_ACTIONS).fetchall()]
-        con.register("fresh", pa.table({"eid": pa.array(fresh, pa.uint64())}))
-        some = len(fresh) < rows  # some were stored already: re-sent, or a higher seq
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE replaced AS {_REPLACED}{'' if some else ' LIMIT 0'}"
-        )
-        if some:
-            con.execute(_ACTIONS_UPSERT).fetchall()
-            con.execute(f"CREATE OR REPLACE TEMP TABLE delta AS {_DELTA}")
+        con.execute(_FOUND, floor)
+        [(found,)] = con.execute("SELECT count(*) FROM found").fetchall()
+        if found:  # some were stored already: re-sent, or a higher seq
+            con.execute(_REPLACED, floor)
+            con.execute(_DELETE_REPLACED, floor)
+            con.execute(_DELTA)
+            con.execute(
+                "INSERT INTO actions BY NAME SELECT * EXCLUDE (sign) FROM delta WHERE sign > 0"
+            )
         else:  # the usual batch: all new, read where it is
+            con.execute("INSERT INTO actions BY NAME SELECT * FROM batch")
             con.execute("CREATE OR REPLACE TEMP VIEW delta AS SELECT *, 1 AS sign FROM batch")
         for sql in _ADD:
             con.execute(sql)
         hours = con.execute("SELECT DISTINCT app, date_trunc('hour', time) FROM delta").fetchall()
-        con.execute(f"DROP {'TABLE' if some else 'VIEW'} delta")  # free their memory
-        for name in ("replaced", *rollup_duckdb.SCRATCH):
-            con.execute(f"DROP TABLE {name}")
-        con.unregister("fresh")
+        con.execute(f"DROP {'TABLE' if found else 'VIEW'} delta")  # free their memory
+        for name in ("found", "replaced", *rollup_duckdb.SCRATCH):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
         return {(app, hour) for app, hour in hours}
 
     @staticmethod
