@@ -236,19 +236,23 @@ def add_sql(delta: str) -> list[str]:
 
 
 def compact_sql() -> list[str]:
-    """Statements replacing the partial rows of one hour and its day by their sums (parameters
-    $app, $hour), each table through the temporary table ``compacted``."""
-    out = []
+    """Statements replacing the partial rows of the hours in table ``hours`` (app, hour) and of
+    their days by their sums, each table through the temporary table ``compacted``: as many
+    statements for any number of hours."""
+    out = [
+        "CREATE OR REPLACE TEMP TABLE days AS "
+        "SELECT DISTINCT app, date_trunc('day', hour) AS hour FROM hours"
+    ]
     for r in ROLLUPS:
-        for g, bound in (("1h", "$hour"), ("1d", "date_trunc('day', $hour)")):
+        for g, written in (("1h", "hours"), ("1d", "days")):
             for suffix, keys, values, _ in _PARTS:
                 table = f"{r.name}_{g}{suffix}"
-                where = f"app = $app AND hour = {bound}"
                 cols = ", ".join(["app", "hour", *r.dims, *keys, *map(_resum, values)])
                 out += [
                     f"CREATE OR REPLACE TEMP TABLE compacted AS SELECT {cols} FROM {table} "
-                    f"WHERE {where} GROUP BY ALL",
-                    f"DELETE FROM {table} WHERE {where}",
+                    f"SEMI JOIN {written} USING (app, hour) GROUP BY ALL",
+                    f"DELETE FROM {table} USING {written} AS w "
+                    f"WHERE {table}.app = w.app AND {table}.hour = w.hour",
                     f"INSERT INTO {table} BY NAME SELECT * FROM compacted",
                 ]
     return out

@@ -258,9 +258,18 @@ class DuckDBStore:
     @staticmethod
     def _compact(con: duckdb.DuckDBPyConnection, hours: set[tuple[str, dt.datetime]]) -> None:
         """Sum the rollups' partial rows of these hours and their days (one row per key)."""
-        for app, hour in sorted(hours):  # a day with several hours written is summed again: cheap
-            for sql in rollup_duckdb.compact_sql():
-                con.execute(sql, {"app": app, "hour": hour} if "$" in sql else None)
+        apps, starts = zip(*sorted(hours), strict=True) if hours else ((), ())
+        con.register(
+            "hours",
+            pa.table(
+                {"app": pa.array(apps, pa.string()), "hour": pa.array(starts, pa.timestamp("us"))}
+            ),
+        )
+        for sql in rollup_duckdb.compact_sql():
+            con.execute(sql)
+        con.unregister("hours")
+        for name in ("days", "compacted"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
     @staticmethod
     def _refresh(con: duckdb.DuckDBPyConnection, hours: list[tuple[Any, ...]]) -> None:
