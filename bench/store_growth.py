@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bench.harness import rss_mb
 from bench.plot import lines
 from bench.report import PLOTS, machine, write_section
 from openrum import demo
@@ -26,13 +27,6 @@ from openrum.enrich import pipeline
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.duckdb import DuckDBStore
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def template(events: int) -> Batch:
@@ -97,7 +91,7 @@ def main() -> int:
             _, [(duck,)] = store.select(
                 "SELECT coalesce(sum(memory_usage_bytes), 0) / 1e6 FROM duckdb_memory()", []
             )
-            samples.append((stored, took, rss_mb(), float(duck)))
+            samples.append((stored, took, rss_mb(os.getpid(), children=False), float(duck)))
             print(f"{stored:>10,} events  write {took:7.0f} ms  RSS {samples[-1][2]:6.0f} MB  "
                   f"DuckDB {duck:6.0f} MB", flush=True)  # fmt: skip
         size_mb = os.path.getsize(Path(tmp) / "growth.duckdb") / 1e6

@@ -61,13 +61,12 @@ _INSERT_NEW = (
 # Actions: an action re-sent with a higher beacon sequence (vitals reported again) replaces the
 # stored row. The rollups take in exactly what changed: +1 for each row stored now, -1 for each
 # row replaced.
-_FOUND = (
-    "CREATE OR REPLACE TEMP TABLE found AS SELECT eid, seq FROM actions WHERE "
-    + _STORED.format(table="actions")
+_FOUND = "CREATE OR REPLACE TEMP TABLE found AS SELECT * FROM actions WHERE " + _STORED.format(
+    table="actions"
 )
 _REPLACED = (
-    "CREATE OR REPLACE TEMP TABLE replaced AS SELECT a.*, -1 AS sign FROM actions AS a "
-    "JOIN batch AS b ON a.eid = b.eid WHERE a.received >= $floor AND b.seq > a.seq"
+    "CREATE OR REPLACE TEMP TABLE replaced AS SELECT f.*, -1 AS sign FROM found AS f "
+    "JOIN batch AS b ON f.eid = b.eid WHERE b.seq > f.seq"
 )
 _DELETE_REPLACED = (
     "DELETE FROM actions WHERE received >= $floor AND eid IN (SELECT eid FROM replaced)"
@@ -88,7 +87,7 @@ def _repeats(table: pa.Table, keys: tuple[str, ...]) -> bool:
 def _latest(table: pa.Table, order: str) -> pa.Table:
     """One row per event key (batches joined after a failure may repeat one): the highest
     ``order``."""
-    if pc.count_distinct(table["eid"]).as_py() == table.num_rows:
+    if not _repeats(table, ("eid",)):
         return table
     rows = pa.array(range(table.num_rows), pa.int64())
     ranked = table.append_column("row", rows).sort_by([("eid", "ascending"), (order, "descending")])
@@ -221,7 +220,7 @@ class DuckDBStore:
         con.execute(_FOUND, floor)
         [(found,)] = con.execute("SELECT count(*) FROM found").fetchall()
         if found:  # some were stored already: re-sent, or a higher seq
-            con.execute(_REPLACED, floor)
+            con.execute(_REPLACED)
             con.execute(_DELETE_REPLACED, floor)
             con.execute(_DELTA)
             con.execute(
@@ -258,7 +257,9 @@ class DuckDBStore:
     @staticmethod
     def _compact(con: duckdb.DuckDBPyConnection, hours: set[tuple[str, dt.datetime]]) -> None:
         """Sum the rollups' partial rows of these hours and their days (one row per key)."""
-        apps, starts = zip(*sorted(hours), strict=True) if hours else ((), ())
+        if not hours:
+            return
+        apps, starts = zip(*hours, strict=True)
         con.register(
             "hours",
             pa.table(
