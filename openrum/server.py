@@ -109,7 +109,7 @@ class Server:
         gc.freeze()
         gc.set_threshold(20_000, 20, 50)
         # The writer thread holds the interpreter lock between its database calls: the event
-        # loop (and the spool's fsync thread, which answers waiting requests) wait at most this.
+        # loop waits at most this.
         sys.setswitchinterval(self.settings.switch_interval_ms / 1000)
         self.writer.start()
         loop = asyncio.get_running_loop()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 from openrum.collect.metrics import Metrics
-from openrum.collect.spool import Raw, Spool, encode, read_records
+from openrum.collect.spool import Raw, Spool, encode, read_batch, read_records
 from openrum.collect.writer import BatchWriter
+from openrum.enrich import process
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import App
@@ -62,6 +65,34 @@ def test_appends_are_grouped_rotated_and_replayed(tmp_path: Path, settings: Sett
     store.close()
 
 
+def test_when_the_fsync_helper_dies_a_new_one_syncs_the_next_group(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", 1 << 30, 1 << 20)
+
+    async def run() -> tuple[int, int]:
+        await _append(spool, 1, 2)
+        assert spool._helper is not None
+        first = spool._helper.pid
+        os.kill(first, signal.SIGKILL)
+        for _ in range(200):  # the loop sees its pipe close
+            if spool._helper is None:
+                break
+            await asyncio.sleep(0.01)
+        assert spool._helper is None
+        await _append(spool, 1, 2)  # answered: synced by a new helper
+        assert spool._helper is not None
+        return first, spool._helper.pid
+
+    first, second = asyncio.run(run())
+    assert first != second
+    [(segment, readable, closed)] = spool.segments()
+    assert readable == (tmp_path / "spool" / f"{segment:010d}.seg").stat().st_size and not closed
+    items, ends, torn = read_batch(
+        tmp_path / "spool", [(segment, 0, readable, closed)], 100, 1 << 20
+    )
+    assert (len(items), ends, torn) == (4, {segment: readable}, 0)
+    spool.close()
+
+
 def store_all(store: DuckDBStore, spool: Spool, settings: Settings) -> Metrics:
     """Store what ``spool`` holds for the application `shop`, through a writer; its metrics."""
     store.create_app(App(id="shop", name="Shop", origins=[], created=0))
@@ -70,6 +101,8 @@ def store_all(store: DuckDBStore, spool: Spool, settings: Settings) -> Metrics:
     writer.start()
     assert writer.flush(20)
     writer.stop()
+    # Each batch came back through a file in shared memory, removed once mapped.
+    assert not list(process.SHARED.glob(f"openrum-batch-{os.getpid()}-*"))
     return metrics
 
 

@@ -250,7 +250,8 @@ Sustained phase: {accepted:,.0f} beacons ({accepted_events:,.0f} events) accepte
 {stored_events:,.0f} events stored; the query API counts {queried:,.0f} actions + errors for
 {expected_queried:,.0f} expected over the whole run — every accepted event stored: **{every}**.
 Largest write queue: {report["max_queue"]:,.0f} beacons; drained {drain:.1f} s after the load
-stopped. Peak RSS (VmHWM, whole run) of the server and its child processes (batch step, resource
+stopped. Peak RSS (VmHWM, whole run) of the server and its child processes (batch step, spool fsync
+helper, resource
 tracker), summed: {peak_rss:.0f} MB (the server process alone: {server_rss:.0f} MB). Their
 physical memory — the proportional set size summed, which counts once the library pages the
 processes share (pyarrow alone maps ~60 MB into each) — peaked at **{peak_pss:.0f} MB** (sampled

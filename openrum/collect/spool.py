@@ -14,13 +14,17 @@ or CRC check and ends that segment: it was never acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
+import subprocess
+import sys
 import threading
+import weakref
 import zlib
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -75,11 +79,145 @@ def read_records(data: bytes) -> Iterator[tuple[int, Raw]]:
         yield pos, Raw(body, events, received, ip, ua, origin)
 
 
+Range = tuple[int, int, int, bool]  # (segment, read from, readable to, closed)
+
+
+def read_batch(
+    directory: Path, ranges: Sequence[Range], limit: int, chunk: int
+) -> tuple[list[Raw], dict[int, int], int]:
+    """The records of ``ranges`` (oldest first) up to ``limit`` events, read ``chunk`` bytes at a
+    time; the position each segment's read ends at; and how many torn records were skipped (a
+    record cut short at the end of a closed segment: written when the process died, never
+    acknowledged). The writer's batch step calls it with the ranges the writer has not read."""
+    items: list[Raw] = []
+    ends: dict[int, int] = {}
+    torn = events = 0
+    for segment, start, readable, closed in ranges:
+        end = start
+        with (directory / f"{segment:010d}{_SUFFIX}").open("rb") as f:
+            while end < readable and events < limit:  # always whole records
+                begin = end
+                stop = min(readable, begin + chunk)
+                f.seek(begin)
+                for offset, raw in read_records(f.read(stop - begin)):
+                    items.append(raw)
+                    events += raw.events
+                    end = begin + offset
+                    if events >= limit:
+                        break
+                if end == begin:  # no whole record in reach
+                    if stop == readable and closed:
+                        torn += 1
+                        end = readable
+                    break
+        if end > start:
+            ends[segment] = end
+        if events >= limit:
+            break
+    return items, ends, torn
+
+
+# The fsync helper: a process of its own, so that no thread of the server waits on the disk and
+# then on the interpreter lock (a thread that needs the lock back after each fsync makes the event
+# loop hand it over, hundreds of times a second under load). It reads requests (segment, offset)
+# on stdin, fsyncs that segment (and the directory, for a new one) and answers (segment, offset,
+# errno) on stdout, which the event loop watches.
+_REQUEST = struct.Struct("<IQ")
+_REPLY = struct.Struct("<IQI")
+_HELPER = f"""
+import os, struct, sys
+directory, request, reply = sys.argv[1], struct.Struct("<IQ"), struct.Struct("<IQI")
+dir_fd, fds = os.open(directory, os.O_RDONLY), {{}}
+while len(data := os.read(0, request.size)) == request.size:
+    segment, offset = request.unpack(data)
+    error = 0
+    try:
+        if segment not in fds:
+            for old in list(fds):  # requests come in order: older segments are synced already
+                os.close(fds.pop(old))
+            name = os.path.join(directory, f"{{segment:010d}}{_SUFFIX}")
+            fds[segment] = os.open(name, os.O_RDONLY)
+            os.fsync(dir_fd)
+        os.fsync(fds[segment])
+    except OSError as e:
+        error = e.errno or 5
+    os.write(1, reply.pack(segment, offset, error))
+"""
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Helper:
+    """The fsync helper process and the event loop's side of its pipes."""
+
+    def __init__(self, directory: Path, loop: asyncio.AbstractEventLoop, on_reply: Any) -> None:
+        their_stdin, self.stdin = os.pipe()
+        self.stdout, their_stdout = os.pipe()
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _HELPER, str(directory)],
+                stdin=their_stdin,
+                stdout=their_stdout,
+            )
+        finally:
+            os.close(their_stdin)
+            os.close(their_stdout)
+        self.pid = proc.pid
+        # Ended on close, or when this object is collected (or at exit) if it never was.
+        self._end = weakref.finalize(self, _end, proc, self.stdin, self.stdout)
+        self.loop = loop
+        self._pending = b""
+        loop.add_reader(self.stdout, self._read, on_reply)
+
+    def request(self, segment: int, offset: int) -> None:
+        os.write(self.stdin, _REQUEST.pack(segment, offset))  # 12 bytes: one atomic pipe write
+
+    def _read(self, on_reply: Any) -> None:
+        try:
+            data = os.read(self.stdout, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            self.close()
+            on_reply(None)
+            return
+        data = self._pending + data
+        whole = len(data) - len(data) % _REPLY.size
+        self._pending = data[whole:]
+        for i in range(0, whole, _REPLY.size):
+            on_reply(_REPLY.unpack_from(data, i))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # the loop may be closed already
+            self.loop.remove_reader(self.stdout)
+        self._end()
+
+
+def _end(proc: subprocess.Popen[bytes], *fds: int) -> None:
+    """Close the helper's pipes (it exits at the end of its input) and reap it."""
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Spool:
     """Segments ``NNNNNNNNNN.seg`` in one directory; written by the event loop, read by the writer.
 
-    The loop side (``append``) and the writer side (``ready``/``consumed``) share only integers
-    published after each fsync, so no lock is held on the hot path.
+    The loop writes a group of records with one ``write`` and has the fsync helper sync it; the
+    next group gathers meanwhile. The loop side (``append``) and the writer side
+    (``segments``/``delete``; the batch step reads with ``read_batch``) share only integers
+    published after each fsync, under a lock neither holds for long.
     """
 
     def __init__(self, directory: Path, max_bytes: int, segment_bytes: int) -> None:
@@ -93,12 +231,12 @@ class Spool:
         self._sizes[self.current] = 0
         self._fd = os.open(self._path(self.current), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._synced = dict(self._sizes)  # segment → bytes fsynced (what readers may read)
-        self._closed = set(existing)  # segments no longer written to
+        self._closed = set(existing)  # segments no longer written to, all of them synced
+        self._full: set[int] = set()  # segments no longer written to, waiting for their fsync
         self._buffer = bytearray()
         self._group: asyncio.Future[None] | None = None  # the records in _buffer await it
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._flushing = False
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="openrum-spool")
+        self._syncing: asyncio.Future[None] | None = None  # the group being fsynced
+        self._helper: _Helper | None = None
         self._lock = threading.Lock()  # guards _sizes/_synced/_closed between loop and writer
         self._on_disk = sum(self._sizes.values())  # their sum, published under the lock
         self.appended = 0  # records appended (loop side)
@@ -125,71 +263,118 @@ class Spool:
         self.appended += 1
         group = self._group
         if group is None:
-            if self._loop is None:
-                self._loop = asyncio.get_running_loop()
-            group = self._group = self._loop.create_future()
-            if not self._flushing:
-                self._flushing = True
-                self._task = self._loop.create_task(self._flush())
+            group = self._group = asyncio.get_running_loop().create_future()
+            if self._syncing is None:
+                self._flush()
         return group
 
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
+    def _flush(self) -> None:
+        """Write the gathered group and have the helper fsync it (nothing in flight)."""
+        data, group = self._buffer, self._group
+        self._buffer, self._group = bytearray(), None
+        if group is None:
+            return
+        segment = self.current
         try:
-            while self._buffer:
-                data, group = bytes(self._buffer), self._group
-                self._buffer, self._group = bytearray(), None
-                try:
-                    await loop.run_in_executor(self._executor, self._write, data)
-                except OSError as e:
-                    if group is not None:
-                        group.set_exception(e)
-                        group.exception()  # marked retrieved: each request awaiting it raises it
-                    continue
-                if group is not None and not group.done():
-                    group.set_result(None)
-        finally:
-            self._flushing = False
+            written = 0
+            while written < len(data):  # a regular file takes it all, unless the disk is full
+                written += os.write(self._fd, memoryview(data)[written:])
+        except OSError as e:
+            # What part of the group reached the file ends this segment: the next group starts
+            # a new one, so that no torn record lies between stored ones.
+            self._wrote(segment, os.fstat(self._fd).st_size - self._sizes[segment])
+            self._rotate()
+            with contextlib.suppress(OSError):
+                _fsync(self._path(segment))
+            with self._lock:  # its torn tail ends it for the writer (read_records stops there)
+                self._synced[segment] = self._sizes[segment]
+                self._full.discard(segment)
+                self._closed.add(segment)
+            group.set_exception(e)
+            group.exception()  # marked retrieved: each request awaiting it raises it
+            return
+        self._wrote(segment, len(data))
+        if self._sizes[segment] >= self.segment_bytes:
+            self._rotate()
+        loop = group.get_loop()
+        if self._helper is None or self._helper.loop is not loop:
+            if self._helper is not None:
+                self._helper.close()
+            self._helper = _Helper(self.directory, loop, self._synced_to)
+        self._syncing = group
+        try:
+            self._helper.request(segment, self._sizes[segment])
+        except OSError:  # it died: this group fails (503, retried by its clients) and the next
+            self._helper.close()  # starts a new helper
+            self._synced_to(None)
 
-    def _write(self, data: bytes) -> None:
-        """Append and fsync (spool thread); rotate when the segment is full."""
-        os.write(self._fd, data)
-        os.fsync(self._fd)
+    def _wrote(self, segment: int, size: int) -> None:
         with self._lock:
-            self._sizes[self.current] += len(data)
-            self._synced[self.current] = self._sizes[self.current]
-            self._on_disk += len(data)
-            if self._sizes[self.current] >= self.segment_bytes:
-                self._rotate()
+            self._sizes[segment] += size
+            self._on_disk += size
 
-    def _rotate(self) -> None:
+    def _synced_to(self, reply: tuple[int, int, int] | None) -> None:
+        """The helper's answer: the group in flight is on disk (or failed); then the next one."""
+        group, self._syncing = self._syncing, None
+        if reply is None:  # the helper died: the next group starts a new one
+            self._helper = None
+            error: OSError | None = OSError("the spool's fsync helper exited")
+        else:
+            segment, offset, errno = reply
+            error = OSError(errno, os.strerror(errno)) if errno else None
+            if not errno:
+                with self._lock:
+                    self._synced[segment] = max(self._synced[segment], offset)
+                    for n in [n for n in self._full if self._synced[n] >= self._sizes[n]]:
+                        self._full.discard(n)
+                        self._closed.add(n)
+        if group is not None and not group.done():
+            if error is None:
+                group.set_result(None)
+            else:
+                group.set_exception(error)
+                group.exception()
+        if self._group is not None:
+            self._flush()
+
+    def _rotate(self, reopen: bool = True) -> None:
+        """End the current segment (closed for readers once synced); start the next."""
         os.close(self._fd)
-        self._closed.add(self.current)
-        self.current += 1
-        self._sizes[self.current] = 0
-        self._synced[self.current] = 0
+        self._fd = -1
+        with self._lock:
+            self._full.add(self.current)
+            if not reopen:
+                return
+            self.current += 1
+            self._sizes[self.current] = 0
+            self._synced[self.current] = 0
         self._fd = os.open(self._path(self.current), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def close(self) -> None:
-        """Stop writing (after the loop has stopped appending); the last segment is closed."""
-        self._executor.shutdown(wait=True)
+        """Stop writing (after the loop has stopped appending): what is written is synced here,
+        and every segment is closed."""
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
         if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+            if self._buffer:  # gathered by requests that did not wait for it: harmless to keep
+                os.write(self._fd, self._buffer)
+                self._wrote(self.current, len(self._buffer))
+                self._buffer = bytearray()
+            self._rotate(reopen=False)
+        for n in sorted(self._full):
+            with contextlib.suppress(OSError):  # read back from the page cache all the same
+                _fsync(self._path(n))
         with self._lock:
-            self._closed.add(self.current)
+            self._synced.update(self._sizes)
+            self._closed |= self._full
+            self._full.clear()
 
     # -- the writer side ----------------------------------------------------------------------
     def segments(self) -> list[tuple[int, int, bool]]:
         """(segment, bytes readable, closed) for every segment, oldest first."""
         with self._lock:
             return [(n, self._synced[n], n in self._closed) for n in sorted(self._synced)]
-
-    def read(self, segment: int, start: int, end: int) -> bytes:
-        """Bytes [start, end) of a segment."""
-        with self._path(segment).open("rb") as f:
-            f.seek(start)
-            return f.read(end - start)
 
     def delete(self, segment: int) -> None:
         """Drop a closed segment whose records are all stored."""

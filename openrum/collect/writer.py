@@ -1,8 +1,8 @@
 """The batch writer: one thread that owns every write to the store.
 
-It reads the spool's fsynced records, has the batch step (a child process: enrich/process.py)
-enrich a whole batch and writes it, the child enriching the next batch meanwhile; a segment is
-deleted once all its records are stored. It wakes on a timer (``flush_interval_s``,
+It has the batch step (a child process: enrich/process.py) read a batch of the spool's fsynced
+records and enrich it, and writes it, the child reading and enriching the next batch meanwhile;
+a segment is deleted once all its records are stored. It wakes on a timer (``flush_interval_s``,
 at most 1 s) or when asked to flush. A failed write is retried with the same batch while the
 spool absorbs new beacons: nothing accepted is dropped. Other writes (applications) run here too,
 through ``call``.
@@ -15,13 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
 
 from openrum import privacy, sessions
 from openrum.collect.metrics import Metrics
-from openrum.collect.spool import Raw, Spool, read_records
+from openrum.collect.spool import Range, Raw, Spool, read_batch
 from openrum.enrich import pipeline
 from openrum.enrich.process import BatchStepError, PipelineProcess
 from openrum.rows import Batch
@@ -44,7 +45,7 @@ class BatchWriter:
         # that it is ready (its imports take a second) by the time the first beacon arrives.
         self.pipeline = PipelineProcess(settings)
         self._read: dict[int, int] = {}  # segment → bytes read ahead of what is stored
-        self._ahead: tuple[list[Raw], dict[int, int]] | None = None  # submitted to the batch step
+        self._ahead: list[Range] | None = None  # submitted to the batch step
         self.closer = sessions.Closer(store, settings, time.time)  # issue 4: session closer
         self._positions: dict[int, int] = {}  # segment → bytes consumed
         self._calls: list[tuple[Callable[[Store], Any], Future[Any]]] = []
@@ -202,58 +203,46 @@ class BatchWriter:
     def _pending(self) -> int:
         return sum(size - self._positions.get(n, 0) for n, size, _ in self.spool.segments())
 
-    def _read_batch(self) -> tuple[list[Raw], dict[int, int]]:
-        """Records up to ``write_max_events`` events, read ahead; the positions they end at."""
+    def _ranges(self) -> list[Range]:
+        """What the spool holds that is not read yet: (segment, from, readable, closed)."""
         self._prune()  # segments stored in full since the last write
-        items: list[Raw] = []
-        positions: dict[int, int] = {}
-        events = 0
-        limit = self.settings.write_max_events
+        ranges = []
         for segment, readable, closed in self.spool.segments():
-            end = self._read.get(segment, self._positions.get(segment, 0))
-            # A few MB at a time (a backlog can be a whole segment): always whole records.
-            while end < readable and events < limit:
-                start = end
-                stop = min(readable, start + 8 * 2**20 + 2 * self.settings.max_decompressed_bytes)
-                data = self.spool.read(segment, start, stop)
-                for offset, raw in read_records(data):
-                    items.append(raw)
-                    events += raw.events
-                    end = start + offset
-                    if events >= limit:
-                        break
-                if end == start:  # no whole record in reach
-                    if stop == readable and closed:
-                        # A torn record at the end of a segment: written when the process
-                        # died, never acknowledged.
-                        self.metrics.dropped["spool_torn_record"] += 1
-                        end = readable
-                    break
-            if end > self._read.get(segment, self._positions.get(segment, 0)):
-                positions[segment] = end
-            if events >= limit:
-                break
-        self._read.update(positions)
-        return items, positions
+            start = self._read.get(segment, self._positions.get(segment, 0))
+            if start < readable:
+                ranges.append((segment, start, readable, closed))
+        return ranges
 
-    def _next(self) -> tuple[list[Raw], dict[int, int]] | None:
-        """The next records read ahead, already submitted to the batch step; None when none."""
-        items, positions = self._read_batch()
-        if not positions:
+    def _read_args(self, ranges: list[Range]) -> tuple[Path, list[Range], int, int]:
+        """``spool.read_batch``'s arguments: up to ``write_max_events`` events, a few MB at a
+        time (a backlog can be a whole segment)."""
+        chunk = 8 * 2**20 + 2 * self.settings.max_decompressed_bytes
+        return self.spool.directory, ranges, self.settings.write_max_events, chunk
+
+    def _next(self) -> list[Range] | None:
+        """The ranges of the next batch, already submitted to the batch step; None when none."""
+        ranges = self._ranges()
+        if not ranges:
             return None
-        if items:
-            self.pipeline.submit(items)
-        return items, positions
+        self.pipeline.submit(*self._read_args(ranges))
+        return ranges
 
-    def _finish(self, items: list[Raw], ctx: pipeline.Context) -> Batch:
-        """The batch step's answer for ``items`` (submitted by ``_next``)."""
-        if not items:
-            return Batch()
+    def _finish(
+        self, ranges: list[Range], ctx: pipeline.Context
+    ) -> tuple[Batch, dict[int, int], int]:
+        """The batch step's answer for ``ranges`` (submitted by ``_next``): the batch, the
+        positions its records end at, and how many records it holds."""
         try:
-            return self.pipeline.result(ctx)
+            batch, ends, records = self.pipeline.result(ctx)
         except Exception:
             log.exception("batch step failed; isolating the beacon that fails")
-        return self._isolate(items, ctx)
+            # The same records (the spool does not change behind a read), read here.
+            items, ends, torn = read_batch(*self._read_args(ranges))
+            if torn:
+                ctx.drops["spool_torn_record"] += torn
+            batch, records = self._isolate(items, ctx), len(items)
+        self._read.update(ends)
+        return batch, ends, records
 
     def _drain(self) -> None:
         """Store what is spooled, a batch of up to ``write_max_events`` at a time. The batch step
@@ -263,9 +252,8 @@ class BatchWriter:
         while ahead is not None and (not self.paused or self._stopping):
             ctx = pipeline.Context(self.settings)
             began = time.perf_counter()
-            items, positions = ahead
-            batch = self._finish(items, ctx)
-            ahead = self._next()
+            batch, positions, records = self._finish(ahead, ctx)
+            ahead = self._next() if positions else None  # none: nothing whole to read yet
             if not self._write(batch):
                 self._ahead = ahead
                 return
@@ -278,7 +266,7 @@ class BatchWriter:
             del batch  # its buffers go back to the system before the next batch
             pa.default_memory_pool().release_unused()
             with self._progress:
-                self.written += len(items)
+                self.written += records
                 self._progress.notify_all()
             for listener in self.listeners:
                 listener()

@@ -1,10 +1,11 @@
 """The batch step in a child process, so that it never competes with requests for the GIL.
 
 The collector's event loop and the batch step are both Python: in one process they take turns on
-one core. Here the writer thread hands each batch of spooled beacons to a child process (started
-with ``spawn``, run at a lower scheduling priority, ``background_nice``) and waits for its Arrow
-tables, while the event loop keeps answering requests; the store write stays in the parent, which
-owns the database file. The child holds no state that matters: if it dies, the batch is retried
+one core. Here the writer thread names the spool's unread ranges to a child process (started
+with ``spawn``, run at a lower scheduling priority, ``background_nice``), which reads a batch of
+records from them and enriches it, and the writer waits for its Arrow tables (in shared memory)
+while the event loop keeps answering requests; the store write stays in the parent, which owns the
+database file. The child holds no state that matters: if it dies, the batch is retried
 on a new one.
 """
 
@@ -14,15 +15,18 @@ import atexit
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from openrum.collect.spool import Raw
+from openrum.collect.spool import Range, Raw, read_batch
 from openrum.enrich import ua
 from openrum.enrich.pipeline import Context, Pipeline, stored_pages
 from openrum.rows import Batch
@@ -81,9 +85,15 @@ def _child(
         except (EOFError, OSError):
             return
         try:
-            if op == "run":
+            if op == "spooled":  # records the child reads from the spool itself
                 ctx = Context(settings)
-                result: Any = (pipeline.run(args, ctx), ctx.drops)
+                raws, ends, torn = read_batch(*args)
+                if torn:
+                    ctx.drops["spool_torn_record"] += torn
+                result: Any = (_put(pipeline.run(raws, ctx)), ctx.drops, ends, len(raws))
+            elif op == "run":
+                ctx = Context(settings)
+                result = (_put(pipeline.run(args, ctx)), ctx.drops)
             else:  # set_apps, seed_pages
                 result = getattr(pipeline, op)(*args)
             conn.send((True, result))
@@ -91,6 +101,44 @@ def _child(
             conn.send((False, f"{type(e).__name__}: {e}"))
         result = None
         pa.default_memory_pool().release_unused()  # a batch's buffers go back to the system
+
+
+# A batch goes back to the writer through a file in shared memory, which the writer maps: through
+# the pipe, the writer thread would copy it in 64 KB reads, taking the interpreter lock back from
+# the event loop after each.
+SHARED = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+Shared = tuple[str, dict[str, tuple[int, int]]]
+
+
+def _put(batch: Batch) -> Shared:
+    """Write the batch's tables to a new file in shared memory, one Arrow IPC stream after
+    another; its path and each table's (offset, size)."""
+    fd, path = tempfile.mkstemp(prefix=f"openrum-batch-{os.getppid()}-", dir=SHARED)
+    os.close(fd)
+    where: dict[str, tuple[int, int]] = {}
+    with pa.OSFile(path, "wb") as sink:
+        for name, table in batch.tables().items():
+            start = sink.tell()
+            with pa.ipc.new_stream(sink, table.schema) as stream:
+                stream.write_table(table)
+            where[name] = (start, sink.tell() - start)
+    return path, where
+
+
+def _get(shared: Shared) -> Batch:
+    """The batch ``_put`` wrote, read in place (the file is removed; its memory stays mapped
+    while the tables are in use)."""
+    path, where = shared
+    try:
+        data = pa.memory_map(path).read_buffer()
+    finally:
+        os.unlink(path)
+    return Batch(
+        **{
+            name: pa.ipc.open_stream(data.slice(start, size)).read_all()
+            for name, (start, size) in where.items()
+        }
+    )
 
 
 class PipelineProcess:
@@ -106,6 +154,8 @@ class PipelineProcess:
         atexit.register(self.close)
 
     def _start(self) -> None:
+        for stale in SHARED.glob(f"openrum-batch-{os.getpid()}-*"):  # a child died writing it
+            stale.unlink(missing_ok=True)
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
@@ -149,18 +199,23 @@ class PipelineProcess:
             raise BatchStepError(result)
         return result
 
-    def submit(self, raws: Sequence[Raw]) -> None:
-        """Start the batch step on ``raws``; ``result`` waits for its answer."""
-        self._send("run", list(raws))
+    def submit(self, directory: Path, ranges: Sequence[Range], limit: int, chunk: int) -> None:
+        """Start the batch step on the spooled records ``spool.read_batch`` reads from these
+        ranges (the child reads them: the writer thread, which shares the interpreter lock with
+        the event loop, neither parses nor copies them); ``result`` waits for its answer."""
+        self._send("spooled", (directory, list(ranges), limit, chunk))
 
-    def result(self, ctx: Context) -> Batch:
-        batch, drops = self._receive()
+    def result(self, ctx: Context) -> tuple[Batch, dict[int, int], int]:
+        """The batch, the position each segment's read ended at, and how many records it read."""
+        shared, drops, ends, records = self._receive()
         ctx.drops.update(drops)
-        return batch  # type: ignore[no-any-return]
+        return _get(shared), ends, records
 
     def run(self, raws: Sequence[Raw], ctx: Context) -> Batch:
-        self.submit(raws)
-        return self.result(ctx)
+        """The batch step on these records (read by the caller)."""
+        shared, drops = self._call("run", list(raws))
+        ctx.drops.update(drops)
+        return _get(shared)
 
     def _set(self, op: str, args: Any) -> None:
         """A change of the child's state; a new child started meanwhile has it already."""
@@ -181,3 +236,5 @@ class PipelineProcess:
         self._process.join(5)
         if self._process.is_alive():
             self._process.kill()
+        for unread in SHARED.glob(f"openrum-batch-{os.getpid()}-*"):  # an answer not waited for
+            unread.unlink(missing_ok=True)

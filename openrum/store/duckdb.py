@@ -76,7 +76,10 @@ _DELTA = (
     "WHERE eid NOT IN (SELECT eid FROM found) OR eid IN (SELECT eid FROM replaced) "
     "UNION ALL BY NAME SELECT * FROM replaced"
 )
-_ADD = rollup_duckdb.add_sql("delta")  # appended partial rows, summed by ``_compact``
+# Each a script run by one call: the writer thread takes the interpreter lock back once, not
+# once a statement (each time, the event loop hands it over and waits).
+_ADD = ";\n".join(rollup_duckdb.add_sql("delta"))  # partial rows, summed by ``_compact``
+_COMPACT = ";\n".join(rollup_duckdb.compact_sql())
 
 
 def _repeats(table: pa.Table, keys: tuple[str, ...]) -> bool:
@@ -229,8 +232,7 @@ class DuckDBStore:
         else:  # the usual batch: all new, read where it is
             con.execute("INSERT INTO actions BY NAME SELECT * FROM batch")
             con.execute("CREATE OR REPLACE TEMP VIEW delta AS SELECT *, 1 AS sign FROM batch")
-        for sql in _ADD:
-            con.execute(sql)
+        con.execute(_ADD)
         hours = con.execute("SELECT DISTINCT app, date_trunc('hour', time) FROM delta").fetchall()
         con.execute(f"DROP {'TABLE' if found else 'VIEW'} delta")  # free their memory
         for name in ("found", "replaced", *rollup_duckdb.SCRATCH):
@@ -266,8 +268,7 @@ class DuckDBStore:
                 {"app": pa.array(apps, pa.string()), "hour": pa.array(starts, pa.timestamp("us"))}
             ),
         )
-        for sql in rollup_duckdb.compact_sql():
-            con.execute(sql)
+        con.execute(_COMPACT)
         con.unregister("hours")
         for name in ("days", "compacted"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
