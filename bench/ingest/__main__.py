@@ -8,7 +8,8 @@ take what CPU time is left on either core (``--pinned`` keeps all of it on CPU 0
 1. ceiling: a bare raw-ASGI endpoint that reads and discards the same body (bench/ingest/bare.py);
 2. peak: `openrum serve` at full load for the same time;
 3. sustained: `openrum serve` at ``--rate`` beacons/s of 5 events for ``--seconds``, sampling
-   RSS and queue depth, then checking that every accepted event is in the store.
+   RSS and queue depth, then checking that every accepted event is in the store; once on the
+   server of the peak phase (default settings), once on a server set for a small memory.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.harness import (
     EVENTS_PER_BEACON,
@@ -46,6 +49,78 @@ def settle(url: str) -> None:
         if metrics(url)["openrum_queue_depth"] == 0:
             return
         time.sleep(0.2)
+
+
+# A server set for a small memory: DuckDB's buffer pool and its unwritten rows kept small, and
+# smaller writes (each costs more per event, so a backlog drains more slowly).
+SMALL = {"store_memory_mb": "64", "store_checkpoint_mb": "32", "write_max_events": "20000"}
+
+
+def sustained(
+    url: str, server: subprocess.Popen[bytes], data: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Paced load at ``args.rate`` for ``args.seconds``, then the drain: latency, memory, and
+    whether every accepted event is stored."""
+    # Paced load: each connection waits `delay` after each answer, so
+    # rate = connections / (delay + latency). The latency at this rate is not known ahead
+    # (the spool's fsync and the batch step's share of the CPU set it): two 5 s calibration
+    # runs measure it, each at the delay the previous one called for.
+    connections = args.sustained_connections
+    delay_ms = 1000 * connections / args.rate
+    for _ in range(2):
+        calibration = wrk(url, 5, connections, "cal", delay_ms).communicate()[0]
+        got = float(re.search(r"Requests/sec:\s+([\d.]+)", calibration).group(1))  # type: ignore[union-attr]
+        latency_ms = max(1000 * connections / max(got, 1.0) - delay_ms, 0.0)
+        delay_ms = max(1000 * connections / args.rate - latency_ms, 0.1)
+        settle(url)
+    start_m = metrics(url)
+    samples: list[tuple[float, float, float]] = []
+    peak_pss = 0.0
+    load = wrk(url, args.seconds, connections, "sus", delay_ms)
+    began = time.monotonic()
+    while load.poll() is None:
+        time.sleep(1.0)
+        m = metrics(url)
+        samples.append((time.monotonic() - began, rss_mb(server.pid), m["openrum_queue_depth"]))
+        peak_pss = max(peak_pss, pss_mb(server.pid))
+    out = load.communicate()[0]
+    drain_began = time.monotonic()
+    while metrics(url)["openrum_queue_depth"] > 0 and time.monotonic() - drain_began < 300:
+        peak_pss = max(peak_pss, pss_mb(server.pid))
+        time.sleep(0.1)
+    time.sleep(1.5)  # the batch in flight
+    drain = time.monotonic() - drain_began
+    end_m = metrics(url)
+
+    def stored(m: dict[str, float]) -> float:
+        return sum(v for k, v in m.items() if k.startswith("openrum_events_stored_total"))
+
+    whole = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+    row = query(url, data, {"app": "bench", "metrics": ["count", "errors"], **whole})["rows"][0]
+    accepted = end_m["openrum_beacons_accepted_total"] - start_m["openrum_beacons_accepted_total"]
+    return {
+        "connections": connections,
+        "delay_ms": delay_ms,
+        "rate": accepted / args.seconds,
+        "accepted": accepted,
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "p50": percentile(out, 50),
+        "p99": percentile(out, 99),
+        "accepted_events": (
+            end_m["openrum_events_accepted_total"] - start_m["openrum_events_accepted_total"]
+        ),
+        "stored_events": stored(end_m) - stored(start_m),
+        # Each beacon: 3 actions, 1 error, 1 user event. The query API counts actions and
+        # errors, over the whole run (every phase on this server).
+        "queried": row["count"] + row["errors"],
+        "expected_queried": end_m["openrum_events_accepted_total"] / EVENTS_PER_BEACON * 4,
+        "peak_rss_mb": rss_mb(server.pid, "VmHWM"),
+        "server_rss_mb": rss_mb(server.pid, "VmHWM", children=False),
+        "peak_pss_mb": peak_pss,
+        "drain_s": drain,
+        "max_queue": max(q for _, _, q in samples),
+        "samples": samples,
+    }
 
 
 def main() -> int:
@@ -111,63 +186,17 @@ def main() -> int:
             after["openrum_beacons_accepted_total"] - before["openrum_beacons_accepted_total"]
         )
         settle(url)  # the peak phase's beacons are stored before the sustained phase
-        # Paced load: each connection waits `delay` after each answer, so
-        # rate = connections / (delay + latency). The latency at this rate is not known ahead
-        # (the spool's fsync and the batch step's share of the CPU set it): two 5 s calibration
-        # runs measure it, each at the delay the previous one called for.
-        connections = args.sustained_connections
-        delay_ms = 1000 * connections / args.rate
-        for _ in range(2):
-            calibration = wrk(url, 5, connections, "cal", delay_ms).communicate()[0]
-            got = float(re.search(r"Requests/sec:\s+([\d.]+)", calibration).group(1))  # type: ignore[union-attr]
-            latency_ms = max(1000 * connections / max(got, 1.0) - delay_ms, 0.0)
-            delay_ms = max(1000 * connections / args.rate - latency_ms, 0.1)
-            settle(url)
-        start_m = metrics(url)
-        samples: list[tuple[float, float, float]] = []
-        peak_pss = 0.0
-        load = wrk(url, args.seconds, connections, "sus", delay_ms)
-        began = time.monotonic()
-        while load.poll() is None:
-            time.sleep(1.0)
-            m = metrics(url)
-            samples.append((time.monotonic() - began, rss_mb(server.pid), m["openrum_queue_depth"]))
-            peak_pss = max(peak_pss, pss_mb(server.pid))
-        out = load.communicate()[0]
-        sustained_requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-        sustained_p50 = percentile(out, 50)
-        sustained_p99 = percentile(out, 99)
-        drain_began = time.monotonic()
-        while metrics(url)["openrum_queue_depth"] > 0 and time.monotonic() - drain_began < 300:
-            peak_pss = max(peak_pss, pss_mb(server.pid))
-            time.sleep(0.1)
-        time.sleep(1.5)  # the batch in flight
-        drain = time.monotonic() - drain_began
-        end_m = metrics(url)
-        accepted = (
-            end_m["openrum_beacons_accepted_total"] - start_m["openrum_beacons_accepted_total"]
-        )
-        accepted_events = (
-            end_m["openrum_events_accepted_total"] - start_m["openrum_events_accepted_total"]
-        )
-
-        def stored(m: dict[str, float]) -> float:
-            return sum(v for k, v in m.items() if k.startswith("openrum_events_stored_total"))
-
-        stored_events = stored(end_m) - stored(start_m)
-        all_accepted = end_m["openrum_events_accepted_total"]
-        whole = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
-        row = query(url, data, {"app": "bench", "metrics": ["count", "errors"], **whole})
-        row = row["rows"][0]
-        peak_rss = rss_mb(server.pid, "VmHWM")
-        server_rss = rss_mb(server.pid, "VmHWM", children=False)
+        default = sustained(url, server, data, args)
     finally:
         stop(server)
         shutil.rmtree(data, ignore_errors=True)
-    # Each beacon: 3 actions, 1 error, 1 user event. The query API counts actions and errors.
-    queried = row["count"] + row["errors"]
-    expected_queried = all_accepted / EVENTS_PER_BEACON * 4
-    rate = accepted / args.seconds
+    # The same sustained phase on a server set for a small memory (docs/operations.md).
+    server, data = start_openrum(port, pin=args.pinned, log=args.log, settings=SMALL)
+    try:
+        small = sustained(url, server, data, args)
+    finally:
+        stop(server)
+        shutil.rmtree(data, ignore_errors=True)
     report = {
         "ceiling_rps": ceiling.rps,
         "ceiling_p50": ceiling.p50_ms,
@@ -177,21 +206,15 @@ def main() -> int:
         "peak_p50": peak.p50_ms,
         "peak_p99": peak.p99_ms,
         "peak_non_2xx": peak.non_2xx,
-        "sustained_rate": rate,
-        "sustained_requests": sustained_requests,
-        "sustained_p50": sustained_p50,
-        "sustained_p99": sustained_p99,
-        "accepted_events": accepted_events,
-        "stored_events": stored_events,
-        "queried": queried,
-        "expected_queried": expected_queried,
-        "peak_rss_mb": peak_rss,
-        "server_rss_mb": server_rss,
-        "peak_pss_mb": peak_pss,
-        "drain_s": drain,
-        "max_queue": max(q for _, _, q in samples),
+        "sustained": default,
+        "sustained_small_memory": small,
     }
-    print(json.dumps(report, indent=1))
+    shown = {
+        k: {n: v for n, v in r.items() if n != "samples"}
+        for k, r in report.items()
+        if isinstance(r, dict)
+    }
+    print(json.dumps({**report, **shown}, indent=1))
     if args.no_write:
         return 0
     PLOTS.mkdir(parents=True, exist_ok=True)
@@ -202,18 +225,20 @@ def main() -> int:
             [
                 ("bare ASGI ceiling", ceiling.rps),
                 ("openrum serve (peak)", peak.rps),
-                (f"sustained target {args.rate:,}", rate),
+                (f"sustained target {args.rate:,}", default["rate"]),
             ],
         )
     )
     (PLOTS / "ingest-sustained.svg").write_text(
         lines(
-            f"Sustained {args.rate:,} beacons/s: RSS (server + batch step) and queue depth",
+            f"Sustained {args.rate:,}/s: RSS in MB (server and children), queue in 1000s",
             "seconds",
             "MB / beacons (thousands)",
             [
-                ("RSS (MB)", [(t, r) for t, r, _ in samples]),
-                ("queue depth (thousands)", [(t, q / 1000) for t, _, q in samples]),
+                ("RSS, defaults", [(t, r) for t, r, _ in default["samples"]]),
+                ("queue, defaults", [(t, q / 1000) for t, _, q in default["samples"]]),
+                ("RSS, small memory", [(t, r) for t, r, _ in small["samples"]]),
+                ("queue, small memory", [(t, q / 1000) for t, _, q in small["samples"]]),
             ],
         )
     )
@@ -227,7 +252,32 @@ def main() -> int:
     )
     default_mb = defaults.store_memory_mb
     memory_note = "" if store_memory_mb == default_mb else f" (not the default, {default_mb} MB)"
-    every = "yes" if stored_events == accepted_events and queried == expected_queried else "NO"
+    small_settings = ", ".join(f"`{k}` = {int(v):,}" for k, v in SMALL.items())
+
+    def every(r: dict[str, Any]) -> str:
+        ok = r["stored_events"] == r["accepted_events"] and r["queried"] == r["expected_queried"]
+        return "yes" if ok else "NO"
+
+    def paced(r: dict[str, Any], label: str) -> str:
+        return (
+            f"| `openrum serve`{label}, paced at {args.rate:,}/s for {args.seconds} s "
+            f"({r['connections']:,} connections, each waiting {r['delay_ms']:.0f} ms after an "
+            f"answer: set by two 5 s calibration runs) | {r['rate']:,.0f} accepted | "
+            f"{r['p50']:.2f} ms | {r['p99']:.2f} ms |"
+        )
+
+    def outcome(r: dict[str, Any]) -> str:
+        return f"""{r["accepted"]:,.0f} beacons ({r["accepted_events"]:,.0f} events) accepted,
+{r["stored_events"]:,.0f} events stored; the query API counts {r["queried"]:,.0f} actions + errors
+for {r["expected_queried"]:,.0f} expected over the server's whole run — every accepted event
+stored: **{every(r)}**. Largest write queue: {r["max_queue"]:,.0f} beacons; drained
+{r["drain_s"]:.1f} s after the load stopped. Peak RSS (VmHWM) of the server process:
+**{r["server_rss_mb"]:.0f} MB**; of the server and its child processes (batch step, spool fsync
+helper, resource tracker), summed: {r["peak_rss_mb"]:.0f} MB. Their physical memory — the
+proportional set size summed, which counts once the library pages the processes share (pyarrow
+alone maps ~60 MB into each) — peaked at {r["peak_pss_mb"]:.0f} MB (sampled every second of the
+sustained phase and the drain)."""
+
     write_section(
         "ingest",
         f"""
@@ -238,24 +288,21 @@ DuckDB store memory (`store_memory_mb`): {store_memory_mb} MB{memory_note}, chec
 {defaults.store_checkpoint_mb} MB of write-ahead log (`store_checkpoint_mb`);
 load: `wrk -t1 -c{args.connections}` pinned to CPU 1 with `bench/ingest/beacon.lua` (unique
 beacons of {EVENTS_PER_BEACON} events, ~1.4 KB: a load action with Navigation Timing and vitals,
-two xhr actions, a JavaScript error and a rage click).
+two xhr actions, a JavaScript error and a rage click). The sustained phase runs twice: on the
+server of the peak phase (default settings), then on a new server set for a small memory
+({small_settings}).
 
 | run | requests/s | p50 latency | p99 latency |
 |---|---:|---:|---:|
 | bare raw-ASGI endpoint (read + discard: the ceiling) | {ceiling.rps:,.0f} | {ceiling.p50_ms:.2f} ms | {ceiling.p99_ms:.2f} ms |
 | `openrum serve`, full load for {args.peak_seconds} s | {peak.rps:,.0f} ({share:.0%} of the ceiling) | {peak.p50_ms:.2f} ms | {peak.p99_ms:.2f} ms |
-| `openrum serve`, paced at {args.rate:,}/s for {args.seconds} s ({connections:,} connections, each waiting {delay_ms:.0f} ms after an answer: set by two 5 s calibration runs) | {rate:,.0f} accepted | {sustained_p50:.2f} ms | {sustained_p99:.2f} ms |
+{paced(default, "")}
+{paced(small, ", small memory")}
 
-Sustained phase: {accepted:,.0f} beacons ({accepted_events:,.0f} events) accepted,
-{stored_events:,.0f} events stored; the query API counts {queried:,.0f} actions + errors for
-{expected_queried:,.0f} expected over the whole run — every accepted event stored: **{every}**.
-Largest write queue: {report["max_queue"]:,.0f} beacons; drained {drain:.1f} s after the load
-stopped. Peak RSS (VmHWM, whole run) of the server and its child processes (batch step, spool fsync
-helper, resource
-tracker), summed: {peak_rss:.0f} MB (the server process alone: {server_rss:.0f} MB). Their
-physical memory — the proportional set size summed, which counts once the library pages the
-processes share (pyarrow alone maps ~60 MB into each) — peaked at **{peak_pss:.0f} MB** (sampled
-every second of the sustained phase and the drain).
+Sustained phase, default settings: {outcome(default)}
+
+Sustained phase, small memory: {outcome(small)}
+
 Non-2xx answers at full load: {peak.non_2xx:,}.
 
 ![throughput](benchmarks/ingest-throughput.svg)
