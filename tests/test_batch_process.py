@@ -12,8 +12,11 @@ import threading
 from pathlib import Path
 
 import httpx
+import pyarrow as pa
 import pytest
 
+from openrum.enrich import process
+from openrum.rows import Batch
 from openrum.server import Server
 from openrum.settings import Settings
 from openrum.store.base import App
@@ -128,3 +131,17 @@ def test_the_server_and_the_batch_step_keep_pandas_out() -> None:
         check=True,
     )
     assert found.stdout.strip() == "True"  # so the test above shows the blocker at work
+
+
+def test_a_batch_comes_back_in_shared_memory_or_else_through_the_pipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = pa.table({"eid": ["a", "b"], "duration": [1.5, None]})
+    monkeypatch.setattr(process, "SHARED", tmp_path)
+    shared = process._put(Batch(actions=table))
+    assert isinstance(shared, tuple) and list(tmp_path.iterdir())
+    assert process._get(shared).actions == table
+    assert not list(tmp_path.iterdir())  # removed once mapped
+    monkeypatch.setattr(process, "SHARED", tmp_path / "missing")
+    shared = process._put(Batch(actions=table))
+    assert isinstance(shared, Batch) and process._get(shared).actions == table

@@ -105,29 +105,39 @@ def _child(
 
 # A batch goes back to the writer through a file in shared memory, which the writer maps: through
 # the pipe, the writer thread would copy it in 64 KB reads, taking the interpreter lock back from
-# the event loop after each.
-SHARED = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
-Shared = tuple[str, dict[str, tuple[int, int]]]
+# the event loop after each. Where no such file can be written, through the pipe.
+_SHM = Path("/dev/shm")
+SHARED = _SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK) else Path(tempfile.gettempdir())
+Shared = tuple[str, dict[str, tuple[int, int]]] | Batch
 
 
 def _put(batch: Batch) -> Shared:
     """Write the batch's tables to a new file in shared memory, one Arrow IPC stream after
-    another; its path and each table's (offset, size)."""
-    fd, path = tempfile.mkstemp(prefix=f"openrum-batch-{os.getppid()}-", dir=SHARED)
-    os.close(fd)
+    another: its path and each table's (offset, size); the batch itself if that fails."""
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"openrum-batch-{os.getppid()}-", dir=SHARED)
+        os.close(fd)
+    except OSError:
+        return batch
     where: dict[str, tuple[int, int]] = {}
-    with pa.OSFile(path, "wb") as sink:
-        for name, table in batch.tables().items():
-            start = sink.tell()
-            with pa.ipc.new_stream(sink, table.schema) as stream:
-                stream.write_table(table)
-            where[name] = (start, sink.tell() - start)
+    try:
+        with pa.OSFile(path, "wb") as sink:
+            for name, table in batch.tables().items():
+                start = sink.tell()
+                with pa.ipc.new_stream(sink, table.schema) as stream:
+                    stream.write_table(table)
+                where[name] = (start, sink.tell() - start)
+    except OSError:  # a full file system
+        os.unlink(path)
+        return batch
     return path, where
 
 
 def _get(shared: Shared) -> Batch:
     """The batch ``_put`` wrote, read in place (the file is removed; its memory stays mapped
     while the tables are in use)."""
+    if isinstance(shared, Batch):
+        return shared
     path, where = shared
     try:
         data = pa.memory_map(path).read_buffer()
