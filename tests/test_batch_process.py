@@ -103,6 +103,16 @@ def test_a_process_holding_the_batch_step_until_exit_still_exits() -> None:
     subprocess.run([sys.executable, "-c", code], timeout=60, check=True)
 
 
+def test_the_server_does_not_load_the_enrichment_libraries_its_child_runs() -> None:
+    code = (
+        "import sys\n"
+        "import openrum.cli, openrum.server\n"
+        "loaded = {'ua_parser', 'maxminddb', 'openrum.enrich.pipeline'} & set(sys.modules)\n"
+        "sys.exit(f'loaded: {sorted(loaded)}' if loaded else 0)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], timeout=60, check=True)
+
+
 def test_the_server_and_the_batch_step_keep_pandas_out() -> None:
     """pandas is installed here (the ClickHouse extra): pyarrow and DuckDB would import it."""
     code = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -23,7 +24,6 @@ import pyarrow as pa
 from openrum import privacy, sessions
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Range, Raw, Spool, read_batch
-from openrum.enrich import pipeline
 from openrum.enrich.process import BatchStepError, PipelineProcess
 from openrum.rows import Batch
 from openrum.settings import Settings, background
@@ -162,27 +162,27 @@ class BatchWriter:
         except (StoreError, BatchStepError) as e:
             log.error("session closer failed: %s", e)
 
-    def _enrich(self, items: list[Raw], ctx: pipeline.Context) -> Batch:
+    def _enrich(self, items: list[Raw], drops: Counter[str]) -> Batch:
         """The batch step; a beacon it cannot process is set aside, never lost or retried forever.
 
         Such a beacon passed the collector's checks, so this is a bug: it is written to
         ``spool/rejected.log`` for inspection and counted as ``batch_error``.
         """
         try:
-            return self.pipeline.run(items, ctx)
+            return self.pipeline.run(items, drops)
         except Exception:
             log.exception("batch step failed; isolating the beacon that fails")
-        return self._isolate(items, ctx)
+        return self._isolate(items, drops)
 
-    def _isolate(self, items: list[Raw], ctx: pipeline.Context) -> Batch:
+    def _isolate(self, items: list[Raw], drops: Counter[str]) -> Batch:
         """A batch that failed as a whole: each half on its own, down to single beacons."""
         if len(items) == 1:
-            ctx.drops["batch_error"] += 1
+            drops["batch_error"] += 1
             with (self.spool.directory / "rejected.log").open("ab") as f:
                 f.write(items[0].body + b"\n")
             return Batch()
         half = len(items) // 2
-        return Batch.concat([self._enrich(items[:half], ctx), self._enrich(items[half:], ctx)])
+        return Batch.concat([self._enrich(items[:half], drops), self._enrich(items[half:], drops)])
 
     def _prune(self) -> None:
         """Delete closed segments whose records are all stored."""
@@ -228,19 +228,19 @@ class BatchWriter:
         return ranges
 
     def _finish(
-        self, ranges: list[Range], ctx: pipeline.Context
+        self, ranges: list[Range], drops: Counter[str]
     ) -> tuple[Batch, dict[int, int], int]:
         """The batch step's answer for ``ranges`` (submitted by ``_next``): the batch, the
         positions its records end at, and how many records it holds."""
         try:
-            batch, ends, records = self.pipeline.result(ctx)
+            batch, ends, records = self.pipeline.result(drops)
         except Exception:
             log.exception("batch step failed; isolating the beacon that fails")
             # The same records (the spool does not change behind a read), read here.
             items, ends, torn = read_batch(*self._read_args(ranges))
             if torn:
-                ctx.drops["spool_torn_record"] += torn
-            batch, records = self._isolate(items, ctx), len(items)
+                drops["spool_torn_record"] += torn
+            batch, records = self._isolate(items, drops), len(items)
         self._read.update(ends)
         return batch, ends, records
 
@@ -250,14 +250,14 @@ class BatchWriter:
         ahead = self._ahead or self._next()
         self._ahead = None
         while ahead is not None and (not self.paused or self._stopping):
-            ctx = pipeline.Context(self.settings)
+            drops: Counter[str] = Counter()  # per reason: counted once the batch is stored
             began = time.perf_counter()
-            batch, positions, records = self._finish(ahead, ctx)
+            batch, positions, records = self._finish(ahead, drops)
             ahead = self._next() if positions else None  # none: nothing whole to read yet
             if not self._write(batch):
                 self._ahead = ahead
                 return
-            self.metrics.dropped.update(ctx.drops)
+            self.metrics.dropped.update(drops)
             self.metrics.observe_flush(time.perf_counter() - began)
             for table in ("actions", "errors", "user_events"):
                 self.metrics.stored[table] += len(getattr(batch, table) or ())

@@ -44,7 +44,7 @@ from openrum.enrich.rules import AppRules, Detector, page_url, rules_for
 from openrum.rows import ActionRow, Batch, Dims, ErrorRow, SessionTouch, UserEventRow
 from openrum.scoring import apdex
 from openrum.settings import Settings
-from openrum.store.base import App, Store
+from openrum.store.base import App
 
 log = logging.getLogger("openrum.pipeline")
 
@@ -203,12 +203,6 @@ def _timings(nt: dict[str, float] | None) -> tuple[float | None, ...]:
         nt.get("loadEventEnd"),
         None if request_start is None or response is None else request_start + response,
     )
-
-
-def stored_pages(store: Store) -> list[tuple[str, str]]:
-    """The (app, page) pairs already stored. Raises StoreError."""
-    _, rows = store.select("SELECT DISTINCT app, page FROM actions", [])
-    return [(str(a), str(p)) for a, p in rows]
 
 
 def _cut(text: str | None, n: int) -> str | None:

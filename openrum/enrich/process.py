@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -27,8 +28,6 @@ from typing import Any
 import pyarrow as pa
 
 from openrum.collect.spool import Range, Raw, read_batch
-from openrum.enrich import ua
-from openrum.enrich.pipeline import Context, Pipeline, stored_pages
 from openrum.rows import Batch
 from openrum.settings import Settings, background
 from openrum.store.base import App, Store
@@ -69,6 +68,10 @@ def _child(
     conn: Connection, settings: Settings, apps: list[App], pages: list[tuple[str, str]]
 ) -> None:
     """The child's loop: one call at a time, until the parent closes its end of the pipe."""
+    # The enrichment's libraries (user agents, geo) load here only, not in the server.
+    from openrum.enrich import ua
+    from openrum.enrich.pipeline import Context, Pipeline
+
     background(settings.background_nice, settings.background_idle)
     without_pandas()
     # A stop signal sent to the whole process group (Ctrl-C, a service manager) is the parent's
@@ -215,16 +218,16 @@ class PipelineProcess:
         the event loop, neither parses nor copies them); ``result`` waits for its answer."""
         self._send("spooled", (directory, list(ranges), limit, chunk))
 
-    def result(self, ctx: Context) -> tuple[Batch, dict[int, int], int]:
+    def result(self, drops: Counter[str]) -> tuple[Batch, dict[int, int], int]:
         """The batch, the position each segment's read ended at, and how many records it read."""
-        shared, drops, ends, records = self._receive()
-        ctx.drops.update(drops)
+        shared, dropped, ends, records = self._receive()
+        drops.update(dropped)
         return _get(shared), ends, records
 
-    def run(self, raws: Sequence[Raw], ctx: Context) -> Batch:
+    def run(self, raws: Sequence[Raw], drops: Counter[str]) -> Batch:
         """The batch step on these records (read by the caller)."""
-        shared, drops = self._call("run", list(raws))
-        ctx.drops.update(drops)
+        shared, dropped = self._call("run", list(raws))
+        drops.update(dropped)
         return _get(shared)
 
     def _set(self, op: str, args: Any) -> None:
@@ -238,7 +241,8 @@ class PipelineProcess:
 
     def load_pages(self, store: Store) -> None:
         """Seed the page cap with the pages already stored (read here: the child has no store)."""
-        self._pages = stored_pages(store)
+        _, rows = store.select("SELECT DISTINCT app, page FROM actions", [])
+        self._pages = [(str(app), str(page)) for app, page in rows]
         self._set("seed_pages", (self._pages,))
 
     def close(self) -> None:
