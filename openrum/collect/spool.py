@@ -154,9 +154,9 @@ def _fsync(path: Path) -> None:
 
 
 class _Helper:
-    """The fsync helper process and the event loop's side of its pipes."""
+    """The fsync helper process, and the side of its pipes an event loop watches."""
 
-    def __init__(self, directory: Path, loop: asyncio.AbstractEventLoop, on_reply: Any) -> None:
+    def __init__(self, directory: Path) -> None:
         their_stdin, self.stdin = os.pipe()
         self.stdout, their_stdout = os.pipe()
         try:
@@ -171,9 +171,15 @@ class _Helper:
         self.pid = proc.pid
         # Ended on close, or when this object is collected (or at exit) if it never was.
         self._end = weakref.finalize(self, _end, proc, self.stdin, self.stdout)
-        self.loop = loop
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._pending = b""
-        loop.add_reader(self.stdout, self._read, on_reply)
+
+    def attach(self, loop: asyncio.AbstractEventLoop, on_reply: Any) -> None:
+        """Have ``loop`` call ``on_reply`` with each answer (None once the helper is gone)."""
+        if loop is not self.loop:
+            self._detach()
+            self.loop = loop
+            loop.add_reader(self.stdout, self._read, on_reply)
 
     def request(self, segment: int, offset: int) -> None:
         os.write(self.stdin, _REQUEST.pack(segment, offset))  # 12 bytes: one atomic pipe write
@@ -193,9 +199,13 @@ class _Helper:
         for i in range(0, whole, _REPLY.size):
             on_reply(_REPLY.unpack_from(data, i))
 
+    def _detach(self) -> None:
+        if self.loop is not None:
+            with contextlib.suppress(Exception):  # the loop may be closed already
+                self.loop.remove_reader(self.stdout)
+
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # the loop may be closed already
-            self.loop.remove_reader(self.stdout)
+        self._detach()
         self._end()
 
 
@@ -236,7 +246,8 @@ class Spool:
         self._buffer = bytearray()
         self._group: asyncio.Future[None] | None = None  # the records in _buffer await it
         self._syncing: asyncio.Future[None] | None = None  # the group being fsynced
-        self._helper: _Helper | None = None
+        # Started now, not on the first beacon (a process takes tens of milliseconds to start).
+        self._helper: _Helper | None = _Helper(directory)
         self._lock = threading.Lock()  # guards _sizes/_synced/_closed between loop and writer
         self._on_disk = sum(self._sizes.values())  # their sum, published under the lock
         self.appended = 0  # records appended (loop side)
@@ -284,23 +295,16 @@ class Spool:
             # a new one, so that no torn record lies between stored ones.
             self._wrote(segment, os.fstat(self._fd).st_size - self._sizes[segment])
             self._rotate()
-            with contextlib.suppress(OSError):
-                _fsync(self._path(segment))
-            with self._lock:  # its torn tail ends it for the writer (read_records stops there)
-                self._synced[segment] = self._sizes[segment]
-                self._full.discard(segment)
-                self._closed.add(segment)
+            self._end_segments([segment])  # its torn tail ends it for the writer
             group.set_exception(e)
             group.exception()  # marked retrieved: each request awaiting it raises it
             return
         self._wrote(segment, len(data))
         if self._sizes[segment] >= self.segment_bytes:
             self._rotate()
-        loop = group.get_loop()
-        if self._helper is None or self._helper.loop is not loop:
-            if self._helper is not None:
-                self._helper.close()
-            self._helper = _Helper(self.directory, loop, self._synced_to)
+        if self._helper is None:  # the last one died
+            self._helper = _Helper(self.directory)
+        self._helper.attach(group.get_loop(), self._synced_to)
         self._syncing = group
         try:
             self._helper.request(segment, self._sizes[segment])
@@ -316,18 +320,19 @@ class Spool:
     def _synced_to(self, reply: tuple[int, int, int] | None) -> None:
         """The helper's answer: the group in flight is on disk (or failed); then the next one."""
         group, self._syncing = self._syncing, None
+        error: OSError | None = None
         if reply is None:  # the helper died: the next group starts a new one
             self._helper = None
-            error: OSError | None = OSError("the spool's fsync helper exited")
+            error = OSError("the spool's fsync helper exited")
+        elif reply[2]:
+            error = OSError(reply[2], os.strerror(reply[2]))
         else:
-            segment, offset, errno = reply
-            error = OSError(errno, os.strerror(errno)) if errno else None
-            if not errno:
-                with self._lock:
-                    self._synced[segment] = max(self._synced[segment], offset)
-                    for n in [n for n in self._full if self._synced[n] >= self._sizes[n]]:
-                        self._full.discard(n)
-                        self._closed.add(n)
+            segment, offset, _ = reply
+            with self._lock:
+                self._synced[segment] = max(self._synced[segment], offset)
+                for n in [n for n in self._full if self._synced[n] >= self._sizes[n]]:
+                    self._full.discard(n)
+                    self._closed.add(n)
         if group is not None and not group.done():
             if error is None:
                 group.set_result(None)
@@ -362,13 +367,18 @@ class Spool:
                 self._wrote(self.current, len(self._buffer))
                 self._buffer = bytearray()
             self._rotate(reopen=False)
-        for n in sorted(self._full):
+        self._end_segments(sorted(self._full))
+
+    def _end_segments(self, segments: list[int]) -> None:
+        """Sync segments no longer written to, here, and close them for the writer."""
+        for n in segments:
             with contextlib.suppress(OSError):  # read back from the page cache all the same
                 _fsync(self._path(n))
         with self._lock:
-            self._synced.update(self._sizes)
-            self._closed |= self._full
-            self._full.clear()
+            for n in segments:
+                self._synced[n] = self._sizes[n]
+                self._full.discard(n)
+                self._closed.add(n)
 
     # -- the writer side ----------------------------------------------------------------------
     def segments(self) -> list[tuple[int, int, bool]]:

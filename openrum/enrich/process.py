@@ -117,23 +117,28 @@ Shared = tuple[str, dict[str, tuple[int, int]]] | Batch
 def _put(batch: Batch) -> Shared:
     """Write the batch's tables to a new file in shared memory, one Arrow IPC stream after
     another: its path and each table's (offset, size); the batch itself if that fails."""
+    path = ""
+    where: dict[str, tuple[int, int]] = {}
     try:
         fd, path = tempfile.mkstemp(prefix=f"openrum-batch-{os.getppid()}-", dir=SHARED)
         os.close(fd)
-    except OSError:
-        return batch
-    where: dict[str, tuple[int, int]] = {}
-    try:
         with pa.OSFile(path, "wb") as sink:
             for name, table in batch.tables().items():
                 start = sink.tell()
                 with pa.ipc.new_stream(sink, table.schema) as stream:
                     stream.write_table(table)
                 where[name] = (start, sink.tell() - start)
-    except OSError:  # a full file system
-        os.unlink(path)
+    except OSError:  # no such directory, a full file system
+        if path:
+            os.unlink(path)
         return batch
     return path, where
+
+
+def _remove_shared() -> None:
+    """Files of answers this process never read (its child died writing one, or it stopped)."""
+    for unread in SHARED.glob(f"openrum-batch-{os.getpid()}-*"):
+        unread.unlink(missing_ok=True)
 
 
 def _get(shared: Shared) -> Batch:
@@ -167,8 +172,7 @@ class PipelineProcess:
         atexit.register(self.close)
 
     def _start(self) -> None:
-        for stale in SHARED.glob(f"openrum-batch-{os.getpid()}-*"):  # a child died writing it
-            stale.unlink(missing_ok=True)
+        _remove_shared()
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
@@ -250,5 +254,4 @@ class PipelineProcess:
         self._process.join(5)
         if self._process.is_alive():
             self._process.kill()
-        for unread in SHARED.glob(f"openrum-batch-{os.getpid()}-*"):  # an answer not waited for
-            unread.unlink(missing_ok=True)
+        _remove_shared()
