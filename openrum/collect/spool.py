@@ -48,6 +48,11 @@ _HEADER = struct.Struct("<II")
 _SUFFIX = ".seg"
 
 
+def segment_path(directory: Path, n: int) -> Path:
+    """The file of segment ``n``."""
+    return directory / f"{n:010d}{_SUFFIX}"
+
+
 def encode(raw: Raw) -> bytes:
     """One framed record."""
     payload = msgspec.msgpack.encode(
@@ -94,7 +99,7 @@ def read_batch(
     torn = events = 0
     for segment, start, readable, closed in ranges:
         end = start
-        with (directory / f"{segment:010d}{_SUFFIX}").open("rb") as f:
+        with segment_path(directory, segment).open("rb") as f:
             while end < readable and events < limit:  # always whole records
                 begin = end
                 stop = min(readable, begin + chunk)
@@ -239,7 +244,7 @@ class Spool:
         self._sizes: dict[int, int] = {n: self._path(n).stat().st_size for n in existing}
         self.current = (existing[-1] + 1) if existing else 1
         self._sizes[self.current] = 0
-        self._fd = os.open(self._path(self.current), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._open_current()
         self._synced = dict(self._sizes)  # segment → bytes fsynced (what readers may read)
         self._closed = set(existing)  # segments no longer written to, all of them synced
         self._full: set[int] = set()  # segments no longer written to, waiting for their fsync
@@ -253,7 +258,10 @@ class Spool:
         self.appended = 0  # records appended (loop side)
 
     def _path(self, n: int) -> Path:
-        return self.directory / f"{n:010d}{_SUFFIX}"
+        return segment_path(self.directory, n)
+
+    def _open_current(self) -> None:
+        self._fd = os.open(self._path(self.current), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     @property
     def size(self) -> int:
@@ -353,7 +361,7 @@ class Spool:
             self.current += 1
             self._sizes[self.current] = 0
             self._synced[self.current] = 0
-        self._fd = os.open(self._path(self.current), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._open_current()
 
     def close(self) -> None:
         """Stop writing (after the loop has stopped appending): what is written is synced here,

@@ -114,13 +114,18 @@ SHARED = _SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK) else Path(tempfile.g
 Shared = tuple[str, dict[str, tuple[int, int]]] | Batch
 
 
+def _shared_prefix(server_pid: int) -> str:
+    """The start of the name of each answer file for the server process ``server_pid``."""
+    return f"openrum-batch-{server_pid}-"
+
+
 def _put(batch: Batch) -> Shared:
     """Write the batch's tables to a new file in shared memory, one Arrow IPC stream after
     another: its path and each table's (offset, size); the batch itself if that fails."""
     path = ""
     where: dict[str, tuple[int, int]] = {}
     try:
-        fd, path = tempfile.mkstemp(prefix=f"openrum-batch-{os.getppid()}-", dir=SHARED)
+        fd, path = tempfile.mkstemp(prefix=_shared_prefix(os.getppid()), dir=SHARED)
         os.close(fd)
         with pa.OSFile(path, "wb") as sink:
             for name, table in batch.tables().items():
@@ -137,7 +142,7 @@ def _put(batch: Batch) -> Shared:
 
 def _remove_shared() -> None:
     """Files of answers this process never read (its child died writing one, or it stopped)."""
-    for unread in SHARED.glob(f"openrum-batch-{os.getpid()}-*"):
+    for unread in SHARED.glob(_shared_prefix(os.getpid()) + "*"):
         unread.unlink(missing_ok=True)
 
 
