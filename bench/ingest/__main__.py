@@ -75,13 +75,14 @@ def sustained(
         settle(url)
     start_m = metrics(url)
     samples: list[tuple[float, float, float]] = []
-    peak_pss = 0.0
+    peak_pss = max_spool = 0.0
     load = wrk(url, args.seconds, connections, "sus", delay_ms)
     began = time.monotonic()
     while load.poll() is None:
         time.sleep(1.0)
         m = metrics(url)
         samples.append((time.monotonic() - began, rss_mb(server.pid), m["openrum_queue_depth"]))
+        max_spool = max(max_spool, m["openrum_spool_bytes"])
         peak_pss = max(peak_pss, pss_mb(server.pid))
     out = load.communicate()[0]
     drain_began = time.monotonic()
@@ -119,6 +120,7 @@ def sustained(
         "peak_pss_mb": peak_pss,
         "drain_s": drain,
         "max_queue": max(q for _, _, q in samples),
+        "max_spool_mb": max_spool / 2**20,
         "samples": samples,
     }
 
@@ -270,9 +272,9 @@ def main() -> int:
         return f"""{r["accepted"]:,.0f} beacons ({r["accepted_events"]:,.0f} events) accepted,
 {r["stored_events"]:,.0f} events stored; the query API counts {r["queried"]:,.0f} actions + errors
 for {r["expected_queried"]:,.0f} expected over the server's whole run — every accepted event
-stored: **{every(r)}**. Largest write queue: {r["max_queue"]:,.0f} beacons; drained
-{r["drain_s"]:.1f} s after the load stopped. Peak RSS (VmHWM) of the server process:
-**{r["server_rss_mb"]:.0f} MB**; of the server and its child processes (batch step, spool fsync
+stored: **{every(r)}**. Largest write queue: {r["max_queue"]:,.0f} beacons (the spool held
+{r["max_spool_mb"]:,.0f} MB at most); drained {r["drain_s"]:.1f} s after the load stopped. Peak RSS
+(VmHWM) of the server process: **{r["server_rss_mb"]:.0f} MB**; of the server and its child processes (batch step, spool fsync
 helper, resource tracker), summed: {r["peak_rss_mb"]:.0f} MB. Their physical memory — the
 proportional set size summed, which counts once the library pages the processes share (pyarrow
 alone maps ~60 MB into each) — peaked at {r["peak_pss_mb"]:.0f} MB (sampled every second of the
