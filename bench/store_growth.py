@@ -68,6 +68,12 @@ def main() -> int:
     parser.add_argument(
         "--memory-mb", type=int, default=settings.store_memory_mb, help="store_memory_mb"
     )
+    parser.add_argument(
+        "--checkpoint-mb",
+        type=int,
+        default=settings.store_checkpoint_mb,
+        help="store_checkpoint_mb",
+    )
     parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
     args = parser.parse_args()
     base = template(args.batch)
@@ -76,7 +82,7 @@ def main() -> int:
         store = DuckDBStore(
             Path(tmp) / "growth.duckdb",
             memory_limit=f"{args.memory_mb}MB",
-            checkpoint=f"{settings.store_checkpoint_mb}MB",
+            checkpoint=f"{args.checkpoint_mb}MB",
         )
         start = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         stored = n = 0
@@ -136,8 +142,8 @@ def main() -> int:
 
 {machine()}. One process writes batches of {stored // n:,} events of demo traffic (actions,
 errors, user events and their sessions; new keys each write) into a new DuckDB store with
-`store_memory_mb` = {args.memory_mb}, until it holds {stored:,} events ({n} writes, a
-{size_mb:,.0f} MB file). Every row is received within `resend_window_s` of the next write: the
+`store_memory_mb` = {args.memory_mb} and `store_checkpoint_mb` = {args.checkpoint_mb}, until it
+holds {stored:,} events ({n} writes, a {size_mb:,.0f} MB file). Every row is received within `resend_window_s` of the next write: the
 worst case for finding re-sent events (the scan covers every stored row). The process's RSS
 includes the demo generator and the batch step that made the template batch.
 

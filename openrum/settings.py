@@ -201,20 +201,20 @@ class Settings:
     store_memory_mb: int = _s(
         256,
         "Memory the embedded store may use (it spills past it): its cache, the rows written since "
-        "the last checkpoint (up to store_checkpoint_mb), a write's working tables, and the "
-        "sessions index, about 31 bytes per stored session (docs/operations.md).",
+        "the last checkpoint (up to store_checkpoint_mb), and a write's working tables "
+        "(docs/operations.md).",
     )
     resend_window_s: float = _s(
         7 * 3600.0,
-        "The embedded store looks for an earlier copy of each event among the rows received this "
-        "long before it (a session lasts at most 6 h, and event keys include the session id): a "
-        "re-sent event is stored once. Spooled beacons stored again after a crash are always "
-        "found (they keep their receive time).",
+        "The embedded store looks for an earlier copy of each event, and for each session's row, "
+        "among the rows received this long before it (a session lasts at most 6 h, and event keys "
+        "include the session id): a re-sent event is stored once. Spooled beacons stored again "
+        "after a crash are always found (they keep their receive time).",
     )
     store_checkpoint_mb: int = _s(
         256,
-        "Write-ahead log size at which the embedded store checkpoints (DuckDB's default is 16 MB). "
-        "A checkpoint rewrites the sessions index whole, so fewer cost less.",
+        "Write-ahead log size at which the embedded store checkpoints (DuckDB's default is 16 MB): "
+        "fewer checkpoints cost less time, and the rows written since the last one take memory.",
     )
     store_rollup_compact_writes: int = _s(
         30,

@@ -90,7 +90,7 @@ def test_an_unknown_store_url_is_refused() -> None:
         open_store("mysql://localhost/x")
 
 
-# -- re-sent events without an index (migration 005) ----------------------------------------------
+# -- re-sent events and sessions without an index (migrations 005 and 006) ------------------------
 def _counts(store: DuckDBStore) -> tuple[object, ...]:
     _, rows = store.select(
         "SELECT (SELECT count(*) FROM actions), (SELECT sum(seq) FROM actions), "
@@ -125,19 +125,33 @@ def test_resends_are_found_among_rows_received_within_the_window(tmp_path: Path)
     store.close()
 
 
-def test_the_event_tables_have_no_index(store: DuckDBStore) -> None:
+def test_sessions_are_found_among_rows_received_within_the_window(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "x.duckdb", resend_window_s=3600)
+    hour = 3600_000
+    store.write(sessions(touch(1000, 2000, "/a")))
+    store.write(sessions(touch(1000, 2000 + 50 * 60_000, "/b")))  # 50 minutes later: merged
+    # Touched again more than the window after its last beacon: a new row (the agent starts a
+    # new session after 30 minutes without a beacon, so it never sends such a touch).
+    store.write(sessions(touch(1000, 2000 + 3 * hour, "/c")))
+    _, rows = store.select("SELECT entry_page, exit_page FROM sessions ORDER BY last_received", [])
+    assert rows == [("/a", "/b"), ("/c", "/c")]
+    store.close()
+
+
+def test_no_table_keeps_an_index_that_grows_with_the_store(store: DuckDBStore) -> None:
     _, rows = store.select(
         "SELECT DISTINCT table_name FROM duckdb_constraints() "
         "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
         [],
     )
     tables = {name for (name,) in rows}
-    assert "sessions" in tables
-    assert not tables & {"actions", "errors", "user_events"}
+    assert "applications" in tables  # a constraint query that finds keys where there are some
+    assert not tables & {"actions", "errors", "user_events", "sessions"}
 
 
 def test_a_version_4_store_keeps_its_rows(tmp_path: Path) -> None:
-    """A file written before migration 005 (primary keys on `eid`) is copied in receive order."""
+    """A file written before migration 005 (primary keys on `eid`, and on the sessions) is copied
+    in receive order."""
     import duckdb
 
     path = tmp_path / "v4.duckdb"
@@ -153,12 +167,38 @@ def test_a_version_4_store_keeps_its_rows(tmp_path: Path) -> None:
     t = dt.datetime(2026, 11, 20, 12)
     con.register("batch", table([action(2, t, received=ms(t) + 9000), action(1, t)]))
     con.execute("INSERT INTO actions BY NAME SELECT * FROM batch")
+    con.register("touched", sessions(touch(ms(t), ms(t) + 9000, "/a")).sessions)
+    con.execute("INSERT INTO sessions BY NAME SELECT * FROM touched")
     con.close()
     store = DuckDBStore(path)
-    assert store.migrate() == 5
+    assert store.migrate() == 6
     _, rows = store.select("SELECT eid FROM actions", [])
     assert rows == [(1,), (2,)]  # in the order received
     store.rebuild_rollups()
     store.write(Batch(actions=table([action(1, t, seq=2)])))  # found without the index
     assert _counts(store) == (2, 3, 0, 2)
+    store.write(sessions(touch(ms(t), ms(t) + 20_000, "/b")))  # and the session
+    _, rows = store.select("SELECT entry_page, exit_page FROM sessions", [])
+    assert rows == [("/a", "/b")]
+    store.close()
+
+
+def test_a_store_stopped_by_a_fatal_error_is_opened_again(tmp_path: Path) -> None:
+    """Out of memory in a checkpoint, DuckDB stops the database: the write fails with a
+    StoreError (the writer retries it), and the next write works on the file opened again."""
+    store = DuckDBStore(tmp_path / "x.duckdb", memory_limit="32MB", checkpoint="1MB")
+    reader = store.select("SELECT 1", [])  # a reader thread's cursor on the first connection
+    t = dt.datetime(2026, 11, 20, 12)
+    n = 20_000
+
+    def actions(first: int, count: int) -> Batch:
+        rows = [action(i, t + dt.timedelta(seconds=i)) for i in range(first, first + count)]
+        return Batch(actions=table(rows))
+
+    store.write(actions(0, n))
+    with pytest.raises(StoreError, match="checkpoint"):
+        store.write(actions(n, n))  # its checkpoint needs more than 32 MB
+    store.write(actions(n, 10))
+    assert store.select("SELECT count(*) FROM actions", []) == (["count_star()"], [(n + 10,)])
+    assert store.select("SELECT 1", []) == reader
     store.close()

@@ -3,11 +3,13 @@
 Batches go in as Arrow tables (DuckDB scans them without a per-row Python loop). Re-sent events
 are found by ``eid`` among the recently received rows: errors and user events are kept once; an
 action re-sent with a later beacon sequence (vitals reported again after the page came back)
-replaces the older row.
+replaces the older row. A batch's sessions are found the same way, among the sessions touched
+recently. No table here has an index that grows with the store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.resources
 import json
@@ -25,18 +27,28 @@ from openrum.rows import Batch
 from openrum.settings import Settings, background
 from openrum.store.base import App, LoginSession, StoreError, Token
 
-_SESSIONS_UPSERT = """
-INSERT INTO sessions BY NAME SELECT * FROM batch ON CONFLICT (app, session_id) DO UPDATE SET
-    entry_page = CASE WHEN excluded.start < sessions.start
-                      THEN excluded.entry_page ELSE sessions.entry_page END,
-    start = least(sessions.start, excluded.start),
-    exit_page = CASE WHEN excluded.last_seen >= sessions.last_seen
-                     THEN excluded.exit_page ELSE sessions.exit_page END,
-    last_seen = greatest(sessions.last_seen, excluded.last_seen),
-    last_received = greatest(sessions.last_received, excluded.last_received),
-    user_tag = coalesce(excluded.user_tag, sessions.user_tag),
-    ended = sessions.ended OR excluded.ended
-WHERE NOT sessions.closed  -- a closed session stays as closed (events stay at event level)
+# A batch's sessions: the stored row of each (found like a re-sent event, below, among the rows
+# received in the window before the batch) takes the batch's touch, unless closed; the others go
+# in. One touch per session in each statement (``_write_touches``).
+_SESSIONS_UPDATE = """
+UPDATE sessions SET
+    entry_page = CASE WHEN b.start < sessions.start THEN b.entry_page ELSE sessions.entry_page END,
+    start = least(sessions.start, b.start),
+    exit_page = CASE WHEN b.last_seen >= sessions.last_seen
+                     THEN b.exit_page ELSE sessions.exit_page END,
+    last_seen = greatest(sessions.last_seen, b.last_seen),
+    last_received = greatest(sessions.last_received, b.last_received),
+    user_tag = coalesce(b.user_tag, sessions.user_tag),
+    ended = sessions.ended OR b.ended
+FROM ({touches}) AS b
+WHERE sessions.last_received >= $floor AND sessions.app = b.app
+    AND sessions.session_id = b.session_id
+    AND NOT sessions.closed  -- a closed session stays as closed (events stay at event level)
+"""
+_SESSIONS_INSERT = """
+INSERT INTO sessions BY NAME SELECT * FROM ({touches}) AS b WHERE NOT EXISTS (
+    SELECT 1 FROM sessions WHERE sessions.last_received >= $floor AND sessions.app = b.app
+        AND sessions.session_id = b.session_id)
 """
 # The session closer's values, once (openrum/sessions.py): a closed session is not touched again.
 _CLOSE_SESSIONS = """
@@ -124,28 +136,27 @@ class DuckDBStore:
         self._writes = 0
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._con = self._connect(
-            {"memory_limit": memory_limit, "checkpoint_threshold": checkpoint}, workers_priority
-        )
+        self._config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit,
+            "checkpoint_threshold": checkpoint,
+        }
+        self._priority = workers_priority
+        self._con = self._connect()
         self._local = threading.local()
         self.migrate()
 
-    def _connect(
-        self,
-        config: dict[str, str | bool | int | float | list[str]],
-        workers_priority: tuple[int, bool] | None,
-    ) -> duckdb.DuckDBPyConnection:
+    def _connect(self) -> duckdb.DuckDBPyConnection:
         """Open the file. DuckDB starts its worker threads here, and they keep the priority of
         the thread that starts them: with ``workers_priority`` (niceness, idle class:
         ``settings.background``), a thread of that priority opens it."""
 
         def connect() -> duckdb.DuckDBPyConnection:
-            return duckdb.connect(self.path, config=config)
+            return duckdb.connect(self.path, config=self._config)
 
         try:
-            if workers_priority is None:
+            if self._priority is None:
                 return connect()
-            with ThreadPoolExecutor(1, initializer=background, initargs=workers_priority) as pool:
+            with ThreadPoolExecutor(1, initializer=background, initargs=self._priority) as pool:
                 return pool.submit(connect).result()
         except duckdb.IOException as e:
             raise StoreError(f"cannot open {self.path}: {e}") from e
@@ -186,12 +197,14 @@ class DuckDBStore:
             for name, table in tables.items():
                 if name == "sessions":
                     con.register("batch", table)
+                    floor = {"floor": self._floor(table, "last_received")}
                     if _repeats(table, ("app", "session_id")):
-                        self._write_touches(con)
+                        self._write_touches(con, floor)
                     else:
-                        con.execute(_SESSIONS_UPSERT).fetchall()
+                        for sql in (_SESSIONS_UPDATE, _SESSIONS_INSERT):
+                            con.execute(sql.format(touches="SELECT * FROM batch"), floor)
                 else:
-                    floor = {"floor": self._floor(table)}
+                    floor = {"floor": self._floor(table, "received")}
                     con.register("batch", _latest(table, "seq" if name == "actions" else "time"))
                     if name == "actions":
                         written = self._write_actions(con, floor)
@@ -205,13 +218,28 @@ class DuckDBStore:
             con.execute("COMMIT")
             self._written, self._writes = (set(), 0) if due else (written, self._writes + 1)
         except duckdb.Error as e:
-            con.execute("ROLLBACK")
-            con.unregister("batch")  # after the rollback: not in a failed transaction
+            self._abandon(e)
             raise StoreError(str(e)) from e
 
-    def _floor(self, table: pa.Table) -> dt.datetime:
-        """The earliest receive time a stored copy of an event of ``table`` can have."""
-        earliest: dt.datetime = pc.min(table["received"]).as_py()
+    def _abandon(self, error: duckdb.Error) -> None:
+        """Undo a failed write. A fatal error (a checkpoint out of memory, say) stops the database
+        until it is opened again: the file is opened again here, so that the writer's retry of the
+        batch (kept in the spool) can succeed; what was committed before is in the file."""
+        con = self._con
+        if self.path != ":memory:" and isinstance(
+            error,
+            duckdb.FatalException | duckdb.ConnectionException,  # closed: not opened again
+        ):
+            con.close()  # and every reader's cursor (``_cursor`` makes new ones)
+            self._con = self._connect()
+            return
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT has rolled back already
+            con.execute("ROLLBACK")
+        con.unregister("batch")  # after the rollback: not in a failed transaction
+
+    def _floor(self, table: pa.Table, received: str) -> dt.datetime:
+        """The earliest receive time a stored copy of a row of ``table`` can have."""
+        earliest: dt.datetime = pc.min(table[received]).as_py()
         return earliest - self._resend_window
 
     @staticmethod
@@ -240,20 +268,19 @@ class DuckDBStore:
         return {(app, hour) for app, hour in hours}
 
     @staticmethod
-    def _write_touches(con: duckdb.DuckDBPyConnection) -> None:
+    def _write_touches(con: duckdb.DuckDBPyConnection, floor: dict[str, dt.datetime]) -> None:
         """Session touches of the registered ``batch`` with several for one session (batches
-        joined after a failure): one upsert per rank, in the order they were seen, since one
+        joined after a failure): written rank by rank, in the order they were seen, since one
         statement merges only one row per key."""
         con.execute(
             "CREATE OR REPLACE TEMP TABLE touches AS SELECT *, row_number() OVER "
             "(PARTITION BY app, session_id ORDER BY last_seen, last_received) AS touch FROM batch"
         )
         ranks = con.execute("SELECT max(touch) FROM touches").fetchall()[0][0]
-        upsert = _SESSIONS_UPSERT.replace(
-            "SELECT * FROM batch", "SELECT * EXCLUDE (touch) FROM touches WHERE touch = $rank"
-        )
+        touches = "SELECT * EXCLUDE (touch) FROM touches WHERE touch = $rank"
         for rank in range(1, ranks + 1):
-            con.execute(upsert, {"rank": rank})
+            for sql in (_SESSIONS_UPDATE, _SESSIONS_INSERT):
+                con.execute(sql.format(touches=touches), {**floor, "rank": rank})
         con.execute("DROP TABLE touches")
 
     @staticmethod
@@ -330,10 +357,11 @@ class DuckDBStore:
 
     # -- reads (any thread) -----------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cur is None:
+        """This thread's cursor on the current connection (``_abandon`` may open a new one)."""
+        con, cur = getattr(self._local, "cursor", (None, None))
+        if con is not self._con or cur is None:
             cur = self._con.cursor()
-            self._local.cursor = cur
+            self._local.cursor = (self._con, cur)
         return cur
 
     def select(self, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
