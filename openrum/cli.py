@@ -155,12 +155,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from openrum.enrich.process import without_pandas
+    from openrum.enrich.process import system_allocator, without_pandas
     from openrum.server import Server
 
     settings = Settings.load(dict(args.setting))
     data = Path(args.data)
     store_url = _store_url(args)
+    system_allocator()
     if store_url.startswith("duckdb:"):
         without_pandas()
     store = open_store(store_url, settings)

@@ -143,6 +143,18 @@ def test_the_server_and_the_batch_step_keep_pandas_out() -> None:
     assert found.stdout.strip() == "True"  # so the test above shows the blocker at work
 
 
+def test_the_server_and_the_batch_step_allocate_arrow_memory_with_malloc() -> None:
+    code = (
+        "import pyarrow as pa\n"
+        "from openrum.enrich.process import system_allocator\n"
+        "assert pa.default_memory_pool().backend_name != 'system'\n"
+        "system_allocator()\n"
+        "assert pa.default_memory_pool().backend_name == 'system'\n"
+        "assert pa.array(range(1000)).sum().as_py() == 499500\n"
+    )
+    subprocess.run([sys.executable, "-c", code], timeout=60, check=True)
+
+
 def test_a_batch_comes_back_in_shared_memory_or_else_through_the_pipe(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,6 +56,13 @@ def without_pandas() -> None:
         sys.meta_path.insert(0, _NoPandas())
 
 
+def system_allocator() -> None:
+    """Have pyarrow allocate with the C library's ``malloc`` in this process. Its default
+    allocator (mimalloc) keeps what a batch freed for later: with it, the server and the batch
+    step each peaked about 30 MB higher under ``bench/ingest``'s sustained load, no faster."""
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 class BatchStepError(RuntimeError):
     """The child process failed a call (its message says why) or died."""
 
@@ -74,6 +81,7 @@ def _child(
 
     background(settings.background_nice, settings.background_idle)
     without_pandas()
+    system_allocator()
     # A stop signal sent to the whole process group (Ctrl-C, a service manager) is the parent's
     # to act on: it stores what is spooled with this process's help, then closes the pipe.
     for stop in (signal.SIGINT, signal.SIGTERM):
