@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from openrum.query import rollup_duckdb
@@ -212,6 +213,34 @@ def test_compaction_leaves_one_row_per_key(tmp_path: Path) -> None:
             f"SELECT count(*), count(DISTINCT ({keys}, {', '.join(_dims(t))})) FROM {t}", []
         )[1]
         assert rows == groups > 0, t
+    assert_rollups_match(store)
+
+
+def test_a_failed_compaction_leaves_the_write_stored_and_runs_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compaction runs in a transaction of its own, after the write's."""
+    store = DuckDBStore(tmp_path / "compact.duckdb", compact_every=2)
+    compact = DuckDBStore._compact
+    failures = []
+
+    def out_of_memory(con: Any, hours: Any) -> None:
+        if not failures:
+            failures.append(hours)
+            compact(con, hours)  # its changes are rolled back
+            raise duckdb.OutOfMemoryException("could not allocate block")
+        compact(con, hours)
+
+    monkeypatch.setattr(DuckDBStore, "_compact", staticmethod(out_of_memory))
+    store.write(Batch(actions=table(ACTIONS[:40])))
+    store.write(Batch(actions=table(ACTIONS[40:80])))  # its compaction fails: the write stands
+    assert failures
+    assert store.select("SELECT count(*) FROM actions", [])[1] == [(80,)]
+    assert_rollups_match(store)  # from the partial rows
+    [(rows,)] = store.select("SELECT count(*) FROM actions_1h", [])[1]
+    store.write(Batch(actions=table(ACTIONS[80:120])))  # and the next write compacts all three
+    [(compacted,)] = store.select("SELECT count(*) FROM actions_1h", [])[1]
+    assert compacted < rows
     assert_rollups_match(store)
 
 
