@@ -204,8 +204,7 @@ class DuckDBStore:
                     if _repeats(table, ("app", "session_id")):
                         self._write_touches(con, floor)
                     else:
-                        for sql in (_SESSIONS_UPDATE, _SESSIONS_INSERT):
-                            con.execute(sql.format(touches="SELECT * FROM batch"), floor)
+                        self._merge_touches(con, "SELECT * FROM batch", floor)
                 else:
                     floor = {"floor": self._floor(table, "received")}
                     con.register("batch", _latest(table, "seq" if name == "actions" else "time"))
@@ -240,9 +239,10 @@ class DuckDBStore:
         self._written, self._writes = set(), 0
 
     def _abandon(self, error: duckdb.Error) -> None:
-        """Undo a failed write. A fatal error (a checkpoint out of memory, say) stops the database
-        until it is opened again: the file is opened again here, so that the writer's retry of the
-        batch (kept in the spool) can succeed; what was committed before is in the file."""
+        """Undo a failed write or compaction. A fatal error (a checkpoint out of memory, say)
+        stops the database until it is opened again: the file is opened again here, so that the
+        writer's retry of the batch (kept in the spool) can succeed; what was committed before
+        is in the file."""
         con = self._con
         if self.path != ":memory:" and isinstance(
             error,
@@ -297,9 +297,16 @@ class DuckDBStore:
         ranks = con.execute("SELECT max(touch) FROM touches").fetchall()[0][0]
         touches = "SELECT * EXCLUDE (touch) FROM touches WHERE touch = $rank"
         for rank in range(1, ranks + 1):
-            for sql in (_SESSIONS_UPDATE, _SESSIONS_INSERT):
-                con.execute(sql.format(touches=touches), {**floor, "rank": rank})
+            DuckDBStore._merge_touches(con, touches, {**floor, "rank": rank})
         con.execute("DROP TABLE touches")
+
+    @staticmethod
+    def _merge_touches(
+        con: duckdb.DuckDBPyConnection, touches: str, params: dict[str, Any]
+    ) -> None:
+        """Merge the rows of the query ``touches``, one per session, into the stored sessions."""
+        for sql in (_SESSIONS_UPDATE, _SESSIONS_INSERT):
+            con.execute(sql.format(touches=touches), params)
 
     @staticmethod
     def _compact(con: duckdb.DuckDBPyConnection, hours: set[tuple[str, dt.datetime]]) -> None:
