@@ -226,8 +226,9 @@ WRITE_BATCHES = ((1_000, 5), (30_000, 1))
 def write_cost(store: DuckDBStore, n: int, size: int, count: int) -> tuple[float, float, float]:
     """µs per action of writing ``count`` batches of ``size`` new actions into the filled store:
     the plain insert alone (what a write cost before rollups and the look-up of re-sent events,
-    rolled back), then ``store.write`` (look-up, insert and rollups), then the same actions again with a higher seq (each replaces a stored
-    version, whose contribution the rollups take out). Medians over the batches."""
+    rolled back), then ``store.write`` (look-up, insert and rollups), then the same actions again
+    with a higher seq (each replaces a stored version, whose contribution the rollups take out).
+    Medians over the batches."""
     con = store._con
     plain: list[float] = []
     new: list[float] = []

@@ -143,9 +143,10 @@ def main() -> int:
 {machine()}. One process writes batches of {stored // n:,} events of demo traffic (actions,
 errors, user events and their sessions; new keys each write) into a new DuckDB store with
 `store_memory_mb` = {args.memory_mb} and `store_checkpoint_mb` = {args.checkpoint_mb}, until it
-holds {stored:,} events ({n} writes, a {size_mb:,.0f} MB file). Every row is received within `resend_window_s` of the next write: the
-worst case for finding re-sent events (the scan covers every stored row). The process's RSS
-includes the demo generator and the batch step that made the template batch.
+holds {stored:,} events ({n} writes, a {size_mb:,.0f} MB file). Every row is received within
+`resend_window_s` of the next write: the worst case for finding re-sent events (the scan covers
+every stored row). The process's RSS includes the demo generator and the batch step that made
+the template batch.
 
 | | first tenth of the writes | last tenth |
 |---|---:|---:|

@@ -143,7 +143,7 @@ def test_the_server_and_the_batch_step_keep_pandas_out() -> None:
     assert found.stdout.strip() == "True"  # so the test above shows the blocker at work
 
 
-def test_the_server_and_the_batch_step_allocate_arrow_memory_with_malloc() -> None:
+def test_system_allocator_has_pyarrow_allocate_with_malloc() -> None:
     code = (
         "import pyarrow as pa\n"
         "from openrum.enrich.process import system_allocator\n"
