@@ -58,8 +58,8 @@ def without_pandas() -> None:
 
 def system_allocator() -> None:
     """Have pyarrow allocate with the C library's ``malloc`` in this process. Its default
-    allocator (mimalloc) keeps what a batch freed for later: with it, the server and the batch
-    step each peaked about 30 MB higher under ``bench/ingest``'s sustained load, no faster."""
+    allocator (mimalloc) keeps what a batch freed for later: with it, the batch step peaked
+    about 30 MB higher under a sustained load, no faster (CHANGELOG.md)."""
     pa.set_memory_pool(pa.system_memory_pool())
 
 
