@@ -7,12 +7,15 @@ URLs with ids (Zipf-like), 300 error messages with personal data. Two measures, 
 * per event: the Python rules one event needs (user agent + Client Hints, mask the address,
   locate it, normalise and mask the URL) — what the batch step would cost if it ran them per
   event;
-* the batch step as it runs (``Pipeline.run`` on batches of 10,000 events: beacons decoded once,
-  Python rules once per distinct value, measures checked a column at a time with Arrow).
+* the batch step as it runs (``Pipeline.run`` on batches of ``write_max_events`` events, a chunk
+  of beacons at a time: beacons decoded once, Python rules once per distinct value, measures
+  checked a column at a time with Arrow), its speed and its memory, and the same with each
+  batch enriched whole.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import random
@@ -155,6 +158,22 @@ def _raws(rng: random.Random, events: list[tuple[str, str, str, str]]) -> list[R
     return raws
 
 
+EVENTS_PER_BEACON = 5  # as ``_raws`` makes them
+
+
+def _status(field: str) -> int:
+    """A field of /proc/self/status, in kB."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def _peak_reset() -> int:
+    """Reset the process's peak RSS to its RSS (Linux); return that RSS in kB."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _status("VmRSS")
+
+
 def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})  # one core
@@ -175,27 +194,43 @@ def main() -> None:
     per_event(events, parser, locator.locate)  # warm every cache
     warm = min(per_event(events, parser, locator.locate) for _ in range(3))
     hits, misses, size = parser.info()
-    # The batch step as the writer runs it: the median of 5 runs over 100,000 events, wall clock
-    # and the process's CPU time (this machine is shared: the CPU time is what one core does).
-    pipeline = Pipeline(settings, locator=locator)
+    # The batch step as the writer runs it, on batches of write_max_events events: the median of
+    # 5 runs over 100,000 events, wall clock and the process's CPU time (this machine is shared:
+    # the CPU time is what one core does); and the memory a batch takes (the peak of the process's
+    # RSS above its RSS before the run). Enriched a chunk of beacons at a time (the default), then
+    # the whole batch at once.
     raws = _raws(rng, events[:100_000])
-    batches = [raws[i : i + 2000] for i in range(0, len(raws), 2000)]  # 10,000 events each
-    for b in batches[:3]:
-        pipeline.run(b)  # warm
+    per_batch = settings.write_max_events // EVENTS_PER_BEACON
+    batches = [raws[i : i + per_batch] for i in range(0, len(raws), per_batch)]
     total = sum(r.events for r in raws)
-    walls, cpus = [], []
-    for _ in range(5):
-        began, cpu = time.perf_counter(), time.process_time()
-        for b in batches:
-            pipeline.run(b)
-        walls.append(time.perf_counter() - began)
-        cpus.append(time.process_time() - cpu)
+    runs = {}
+    for chunk in (settings.batch_step_chunk_beacons, per_batch):
+        pipeline = Pipeline(
+            dataclasses.replace(settings, batch_step_chunk_beacons=chunk), locator=locator
+        )
+        pipeline.run(batches[0])  # warm
+        walls, cpus, peaks = [], [], []
+        for _ in range(5):
+            before = _peak_reset()
+            began, cpu = time.perf_counter(), time.process_time()
+            for b in batches:
+                pipeline.run(b)
+            walls.append(time.perf_counter() - began)
+            cpus.append(time.process_time() - cpu)
+            peaks.append(_status("VmHWM") - before)
+        runs[chunk] = (
+            total / statistics.median(walls),
+            total / statistics.median(cpus),
+            max(peaks) / 1024,
+        )
+    rate_batch, rate_cpu, peak_mb = runs[settings.batch_step_chunk_beacons]
+    whole_batch, whole_cpu, whole_mb = runs[per_batch]
     rate_event = n / warm
-    rate_batch = total / statistics.median(walls)
-    rate_cpu = total / statistics.median(cpus)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{len(agents)} agents, {distinct} drawn; per event {rate_event:,.0f}/s; "
-          f"batch step {rate_batch:,.0f} events/s wall, {rate_cpu:,.0f} events/s CPU; "
+          f"batch step {rate_batch:,.0f} events/s wall, {rate_cpu:,.0f} events/s CPU, "
+          f"{peak_mb:.0f} MB (whole batches: {whole_batch:,.0f}, {whole_cpu:,.0f}, "
+          f"{whole_mb:.0f} MB); "
           f"cold parse {cold_us:.0f} µs")  # fmt: skip
     write_section(
         "enrich",
@@ -211,8 +246,10 @@ order numbers.
 |---|---:|
 | user agent parse, first sight (ua-parser + Rust matcher) | {cold_us:,.0f} µs |
 | per event, warm caches: UA + mask IP + locate + URL rules + personal data masking | **{rate_event:,.0f} events/s** ({1e6 / rate_event:.2f} µs/event) |
-| the batch step (`Pipeline.run`, batches of 10,000 events, geo from the shipped country database), per CPU second of the process | **{rate_cpu:,.0f} events/s** |
+| the batch step (`Pipeline.run`, batches of {settings.write_max_events:,} events enriched {settings.batch_step_chunk_beacons:,} beacons at a time, geo from the shipped country database), per CPU second of the process | **{rate_cpu:,.0f} events/s** |
 | the same, per wall-clock second (median of 5 runs; the machine's other work counts against it: load average {load:.1f} at the end) | {rate_batch:,.0f} events/s |
+| the memory a batch takes (peak RSS above the RSS before it) | {peak_mb:,.0f} MB |
+| the batch enriched whole: per CPU second / per wall-clock second / memory | {whole_cpu:,.0f} / {whole_batch:,.0f} events/s / {whole_mb:,.0f} MB |
 | UA cache after the run: hits / misses / entries | {hits:,} / {misses:,} / {size:,} |
 
 Target: ≥ 100,000 events/s with a warm cache on one core. The batch step decodes each beacon

@@ -68,6 +68,11 @@ class Settings:
         "Events per store write at most: a backlog is read, enriched and written in batches of "
         "this size (larger batches cost the store less per event, and take more memory).",
     )
+    batch_step_chunk_beacons: int = _s(
+        2_000,
+        "The batch step enriches a batch this many beacons at a time (a session's beacons "
+        "together): its memory grows with this, not with write_max_events.",
+    )
     health_write_failure_s: float = _s(
         60.0,
         "GET /healthz answers 503 once store writes have failed for this long, so that a "

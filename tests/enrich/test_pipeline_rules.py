@@ -239,3 +239,23 @@ def test_beacons_without_an_app_are_detected_or_dropped() -> None:
     s = Settings.load({"default_app": "fallback"}, environ={})
     batch, _ = run([raw(elsewhere)], settings=s)
     assert [r["app"] for r in batch.actions.to_pylist()] == ["fallback"]
+
+
+def test_a_batch_enriched_in_chunks_makes_the_same_rows_one_per_session() -> None:
+    """A batch is enriched a chunk of beacons at a time, each session's beacons in one chunk: the
+    rows are those of the whole batch at once, and each session has one row."""
+    from openrum import demo
+
+    raws = [r for _, r in demo.traffic(300, 1, 3, "shop", now_ms())]
+    whole, whole_ctx = run(raws, settings=Settings.load({"batch_step_chunk_beacons": "100000"}))
+    chunked, chunked_ctx = run(raws, settings=Settings.load({"batch_step_chunk_beacons": "7"}))
+    sessions = chunked.sessions.to_pylist()
+    assert len(sessions) == len({(s["app"], s["session_id"]) for s in sessions}) == 300
+    by_session = sum(r.events for r in raws) / 300
+    assert by_session > 5  # sessions of several beacons, split across chunks if grouped wrong
+    for name, table in whole.tables().items():
+        key = "session_id" if name == "sessions" else "eid"
+        assert sorted(table.to_pylist(), key=lambda r: (r[key], str(r))) == sorted(
+            getattr(chunked, name).to_pylist(), key=lambda r: (r[key], str(r))
+        ), name
+    assert chunked_ctx.drops == whole_ctx.drops
