@@ -257,6 +257,9 @@ class Settings:
             raise ValueError("flush_interval_s must be in (0, 1]")
         if settings.switch_interval_ms <= 0:
             raise ValueError("switch_interval_ms must be > 0")
+        for name in ("write_max_events", "batch_step_chunk_beacons"):
+            if getattr(settings, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
         for name in ("bot_traffic", "synthetic_traffic"):
             if getattr(settings, name) not in ("drop", "tag"):
                 raise ValueError(f"{name} must be 'drop' or 'tag'")
