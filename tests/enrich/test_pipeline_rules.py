@@ -247,8 +247,12 @@ def test_a_batch_enriched_in_chunks_makes_the_same_rows_one_per_session() -> Non
     from openrum import demo
 
     raws = [r for _, r in demo.traffic(300, 1, 3, "shop", now_ms())]
-    whole, whole_ctx = run(raws, settings=Settings.load({"batch_step_chunk_beacons": "100000"}))
-    chunked, chunked_ctx = run(raws, settings=Settings.load({"batch_step_chunk_beacons": "7"}))
+    whole, whole_ctx = run(
+        raws, settings=Settings.load({"batch_step_chunk_beacons": "100000"}, environ={})
+    )
+    chunked, chunked_ctx = run(
+        raws, settings=Settings.load({"batch_step_chunk_beacons": "7"}, environ={})
+    )
     sessions = chunked.sessions.to_pylist()
     assert len(sessions) == len({(s["app"], s["session_id"]) for s in sessions}) == 300
     by_session = sum(r.events for r in raws) / 300
