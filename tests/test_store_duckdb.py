@@ -125,6 +125,20 @@ def test_resends_are_found_among_rows_received_within_the_window(tmp_path: Path)
     store.close()
 
 
+def test_an_event_twice_in_one_batch_is_stored_once_the_latest_copy(store: DuckDBStore) -> None:
+    # Batches joined into one write (the writer's isolation of a failing beacon) can hold a
+    # beacon and its re-send: the action with the higher seq is kept, the error once.
+    t = dt.datetime(2026, 11, 20, 12)
+    store.write(
+        Batch(
+            actions=table([action(1, t, seq=2, duration=900.0), action(1, t, duration=100.0)]),
+            errors=table([error(2, t), error(2, t)]),
+        )
+    )
+    assert _counts(store) == (1, 2, 1, 1)
+    assert store.select("SELECT duration FROM actions", [])[1] == [(900.0,)]
+
+
 def test_sessions_are_found_among_rows_received_within_the_window(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "x.duckdb", resend_window_s=3600)
     hour = 3600_000
