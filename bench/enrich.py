@@ -25,6 +25,7 @@ from typing import Any
 
 import msgspec
 
+from bench.harness import rss_mb
 from bench.report import machine, write_section
 from openrum.collect.spool import Raw
 from openrum.enrich import ua as uamod
@@ -161,17 +162,11 @@ def _raws(rng: random.Random, events: list[tuple[str, str, str, str]]) -> list[R
 EVENTS_PER_BEACON = 5  # as ``_raws`` makes them
 
 
-def _status(field: str) -> int:
-    """A field of /proc/self/status, in kB."""
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
-
-
-def _peak_reset() -> int:
-    """Reset the process's peak RSS to its RSS (Linux); return that RSS in kB."""
+def _peak_reset() -> float:
+    """Reset this process's peak RSS to its RSS (Linux); return that RSS in MB."""
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
-    return _status("VmRSS")
+    return rss_mb(os.getpid(), children=False)
 
 
 def main() -> None:
@@ -217,11 +212,11 @@ def main() -> None:
                 pipeline.run(b)
             walls.append(time.perf_counter() - began)
             cpus.append(time.process_time() - cpu)
-            peaks.append(_status("VmHWM") - before)
+            peaks.append(rss_mb(os.getpid(), "VmHWM", children=False) - before)
         runs[chunk] = (
             total / statistics.median(walls),
             total / statistics.median(cpus),
-            max(peaks) / 1024,
+            max(peaks),
         )
     rate_batch, rate_cpu, peak_mb = runs[settings.batch_step_chunk_beacons]
     whole_batch, whole_cpu, whole_mb = runs[per_batch]
