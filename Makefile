@@ -76,6 +76,7 @@ fuzz: python
 bench: setup chromium wrk
 	$(PY) -m bench.ingest
 	$(PY) -m bench.store_growth
+	$(PY) -m bench.store_memory
 	$(PY) -m bench.durability
 	$(PY) -m bench.enrich
 	$(PY) -m bench.query
