@@ -276,8 +276,8 @@ stored: **{every(r)}**. Largest write queue: {r["max_queue"]:,.0f} beacons (the 
 {r["max_spool_mb"]:,.0f} MB at most); drained {r["drain_s"]:.1f} s after the load stopped. Peak RSS
 (VmHWM) of the server process: **{r["server_rss_mb"]:.0f} MB**; of the server and its child processes (batch step, spool fsync
 helper, resource tracker), summed: {r["peak_rss_mb"]:.0f} MB. Their physical memory — the
-proportional set size summed, which counts once the library pages the processes share (pyarrow
-alone maps ~60 MB into each) — peaked at {r["peak_pss_mb"]:.0f} MB (sampled every second of the
+proportional set size summed, which counts once the library pages the processes share
+(Python's and pyarrow's among them) — peaked at {r["peak_pss_mb"]:.0f} MB (sampled every second of the
 sustained phase and the drain)."""
 
     write_section(
