@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from bench.harness import rss_mb
+from bench.harness import reset_peak, rss_mb
 from bench.report import machine, write_section
 from openrum.collect.spool import Raw
 from openrum.enrich import ua as uamod
@@ -162,13 +162,6 @@ def _raws(rng: random.Random, events: list[tuple[str, str, str, str]]) -> list[R
 EVENTS_PER_BEACON = 5  # as ``_raws`` makes them
 
 
-def _peak_reset() -> float:
-    """Reset this process's peak RSS to its RSS (Linux); return that RSS in MB."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    return rss_mb(os.getpid(), children=False)
-
-
 def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})  # one core
@@ -206,7 +199,7 @@ def main() -> None:
         pipeline.run(batches[0])  # warm
         walls, cpus, peaks = [], [], []
         for _ in range(5):
-            before = _peak_reset()
+            before = reset_peak()
             began, cpu = time.perf_counter(), time.process_time()
             for b in batches:
                 pipeline.run(b)

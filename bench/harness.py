@@ -154,6 +154,12 @@ def pss_mb(pid: int) -> float:
     return total / 1024
 
 
+def reset_peak() -> float:
+    """Reset this process's peak RSS (VmHWM) to its RSS (Linux); return that RSS in MB."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return rss_mb(os.getpid(), children=False)
+
+
 def rss_mb(pid: int, field: str = "VmRSS", children: bool = True) -> float:
     """Memory of a process and its descendants, summed (``VmHWM``: the sum of their peaks)."""
     total = 0

@@ -60,6 +60,14 @@ def renamed(batch: Batch, n: int, received: dt.datetime) -> Batch:
     return Batch(**out)
 
 
+def duckdb_mb(store: DuckDBStore) -> float:
+    """The memory DuckDB reports for ``store`` (``duckdb_memory()``), in MB."""
+    _, [(used,)] = store.select(
+        "SELECT coalesce(sum(memory_usage_bytes), 0) / 1e6 FROM duckdb_memory()", []
+    )
+    return float(used)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=8_000_000, help="events stored in the end")
@@ -94,10 +102,8 @@ def main() -> int:
             took = (time.perf_counter() - began) * 1000
             stored += len(batch)
             n += 1
-            _, [(duck,)] = store.select(
-                "SELECT coalesce(sum(memory_usage_bytes), 0) / 1e6 FROM duckdb_memory()", []
-            )
-            samples.append((stored, took, rss_mb(os.getpid(), children=False), float(duck)))
+            duck = duckdb_mb(store)
+            samples.append((stored, took, rss_mb(os.getpid(), children=False), duck))
             print(f"{stored:>10,} events  write {took:7.0f} ms  RSS {samples[-1][2]:6.0f} MB  "
                   f"DuckDB {duck:6.0f} MB", flush=True)  # fmt: skip
         size_mb = os.path.getsize(Path(tmp) / "growth.duckdb") / 1e6

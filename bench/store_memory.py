@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import rss_mb
+from bench.harness import reset_peak, rss_mb
 from bench.plot import lines
 from bench.report import PLOTS, machine, write_section
-from bench.store_growth import renamed, template
+from bench.store_growth import duckdb_mb, renamed, template
 from openrum.settings import Settings
 from openrum.store.duckdb import DuckDBStore
 
@@ -46,16 +46,12 @@ def one(memory_mb: int, checkpoint_mb: int, writes: int, events: int) -> dict[st
             checkpoint=f"{checkpoint_mb}MB",
         )
         batch = renamed(base, 0, start)
-        before = rss_mb(os.getpid(), children=False)
-        Path("/proc/self/clear_refs").write_text("5")  # VmHWM starts again from VmRSS
+        before = reset_peak()
         for n in range(writes):
             began = time.perf_counter()
             store.write(batch)
             times.append(time.perf_counter() - began)
-            _, [(used,)] = store.select(
-                "SELECT coalesce(sum(memory_usage_bytes), 0) / 1e6 FROM duckdb_memory()", []
-            )
-            duck = max(duck, float(used))
+            duck = max(duck, duckdb_mb(store))
             batch = renamed(base, n + 1, start + dt.timedelta(seconds=n + 1))
         peak = rss_mb(os.getpid(), "VmHWM", children=False)
         store.close()
@@ -99,6 +95,10 @@ def main() -> int:
     if args.no_write:
         return 0
     defaults = Settings()
+    notes = {
+        (defaults.store_memory_mb, defaults.store_checkpoint_mb): " (defaults)",
+        PAIRS[-1]: " (small memory)",
+    }
     PLOTS.mkdir(parents=True, exist_ok=True)
     (PLOTS / "store-memory.svg").write_text(
         lines(
@@ -113,14 +113,7 @@ def main() -> int:
     )
 
     def row(r: dict[str, float]) -> str:
-        pair = (r["memory_mb"], r["checkpoint_mb"])
-        note = (
-            " (defaults)"
-            if pair == (defaults.store_memory_mb, defaults.store_checkpoint_mb)
-            else " (small memory)"
-            if pair == PAIRS[-1]
-            else ""
-        )
+        note = notes.get((int(r["memory_mb"]), int(r["checkpoint_mb"])), "")
         return (
             f"| {r['memory_mb']:.0f} / {r['checkpoint_mb']:.0f}{note} | {r['median_ms']:,.0f} ms "
             f"| {r['mean_ms']:,.0f} ms | {r['events_per_s']:,.0f} | {r['rss_rise_mb']:,.0f} MB "
