@@ -154,6 +154,12 @@ def pss_mb(pid: int) -> float:
     return total / 1024
 
 
+def loop_cpu_s(pid: int) -> float:
+    """CPU time (user + system, seconds) of a process's main thread: a server's event loop."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak() -> float:
     """Reset this process's peak RSS (VmHWM) to its RSS (Linux); return that RSS in MB."""
     Path("/proc/self/clear_refs").write_text("5")

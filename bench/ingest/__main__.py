@@ -6,8 +6,11 @@ server under test runs one worker (one event loop), and its batch step process a
 take what CPU time is left on either core (``--pinned`` keeps all of it on CPU 0). In the same run:
 
 1. ceiling: a bare raw-ASGI endpoint that reads and discards the same body (bench/ingest/bare.py);
-2. peak: `openrum serve` at full load for the same time;
-3. sustained: `openrum serve` at ``--rate`` beacons/s of 5 events for ``--seconds``, sampling
+2. where a request's time goes: the same endpoint decoding each body as the collector does, then
+   `openrum serve` with its store writes paused (the whole request, spool included), each at full
+   load for the same time, with the event loop's CPU time per request;
+3. peak: `openrum serve` at full load for the same time;
+4. sustained: `openrum serve` at ``--rate`` beacons/s of 5 events for ``--seconds``, sampling
    RSS and queue depth, then checking that every accepted event is in the store; once on the
    server of the peak phase (default settings), once on a server set for a small memory.
 """
@@ -19,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +31,8 @@ from typing import Any
 
 from bench.harness import (
     EVENTS_PER_BEACON,
+    WrkResult,
+    loop_cpu_s,
     metrics,
     percentile,
     pss_mb,
@@ -125,6 +131,19 @@ def sustained(
     }
 
 
+# The ASGI endpoints' server: uvicorn with the event loop and HTTP parser of `openrum serve`.
+UVICORN = ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
+
+
+def peak_run(url: str, pid: int, args: argparse.Namespace) -> tuple[WrkResult, float, float]:
+    """Full load: wrk's result, the event loop's CPU time per request (µs), and the share of the
+    run the loop was on a CPU."""
+    cpu = loop_cpu_s(pid)
+    result = run_wrk(url, args.peak_seconds, args.connections)
+    used = loop_cpu_s(pid) - cpu
+    return result, 1e6 * used / result.requests, used / result.seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=60, help="sustained phase length")
@@ -151,38 +170,41 @@ def main() -> int:
     port = 18_000 + os.getpid() % 1000
     url = f"http://127.0.0.1:{port}"
 
-    bare = start(
-        [
-            py,
-            "-m",
-            "uvicorn",
-            "bench.ingest.bare:app",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        port,
-        pin=args.pinned,
-    )
-    try:
-        ceiling = run_wrk(url, args.peak_seconds, args.connections)
-    finally:
-        stop(bare)
+    runs: dict[str, tuple[WrkResult, float, float]] = {}
+    for name, target in (
+        ("ceiling", "bench.ingest.bare:app"),
+        ("decode", "bench.ingest.bare:decoding"),
+    ):
+        asgi = start(
+            [py, "-m", "uvicorn", target, "--port", str(port), *UVICORN],
+            port,
+            pin=args.pinned,
+        )
+        try:
+            runs[name] = peak_run(url, asgi.pid, args)
+        finally:
+            stop(asgi)
 
     defaults = Settings()
     store_memory_mb = args.store_memory_mb or defaults.store_memory_mb
-    server, data = start_openrum(
-        port, pin=args.pinned, log=args.log, settings={"store_memory_mb": str(store_memory_mb)}
-    )
+    openrum_settings = {"store_memory_mb": str(store_memory_mb)}
+    # The whole request without the store's work beside it: writes paused (SIGUSR1, as for a
+    # backup: docs/operations.md), the spool takes every beacon. A server of its own, so that
+    # its backlog is not the next phases'.
+    server, data = start_openrum(port, pin=args.pinned, log=args.log, settings=openrum_settings)
+    try:
+        os.kill(server.pid, signal.SIGUSR1)
+        time.sleep(1)  # the writer thread pauses after the batch in flight (none: it is idle)
+        runs["paused"] = peak_run(url, server.pid, args)
+    finally:
+        stop(server)
+        shutil.rmtree(data, ignore_errors=True)
+
+    server, data = start_openrum(port, pin=args.pinned, log=args.log, settings=openrum_settings)
     try:
         before = metrics(url)
-        peak = run_wrk(url, args.peak_seconds, args.connections)
+        runs["peak"] = peak_run(url, server.pid, args)
+        peak = runs["peak"][0]
         after = metrics(url)
         peak_accepted = (
             after["openrum_beacons_accepted_total"] - before["openrum_beacons_accepted_total"]
@@ -199,7 +221,12 @@ def main() -> int:
     finally:
         stop(server)
         shutil.rmtree(data, ignore_errors=True)
+    ceiling, decode, paused = runs["ceiling"][0], runs["decode"][0], runs["paused"][0]
     report = {
+        "loop_us_per_request": {name: run[1] for name, run in runs.items()},
+        "loop_busy": {name: run[2] for name, run in runs.items()},
+        "decode_rps": decode.rps,
+        "paused_rps": paused.rps,
         "ceiling_rps": ceiling.rps,
         "ceiling_p50": ceiling.p50_ms,
         "ceiling_p99": ceiling.p99_ms,
@@ -226,6 +253,8 @@ def main() -> int:
             "requests/s",
             [
                 ("bare ASGI ceiling", ceiling.rps),
+                ("bare + decode", decode.rps),
+                ("openrum serve, writes paused", paused.rps),
                 ("openrum serve (peak)", peak.rps),
                 (f"sustained target {args.rate:,}", default["rate"]),
             ],
@@ -255,6 +284,13 @@ def main() -> int:
     default_mb = defaults.store_memory_mb
     memory_note = "" if store_memory_mb == default_mb else f" (not the default, {default_mb} MB)"
     small_settings = ", ".join(f"`{k}` = {int(v):,}" for k, v in SMALL.items())
+
+    def stage(name: str, label: str) -> str:
+        result, loop_us, busy = runs[name]
+        return (
+            f"| {label} | {result.rps:,.0f} | {result.rps / ceiling.rps:.0%} | "
+            f"{loop_us:.1f} µs | {busy:.0%} |"
+        )
 
     def every(r: dict[str, Any]) -> str:
         ok = r["stored_events"] == r["accepted_events"] and r["queried"] == r["expected_queried"]
@@ -306,6 +342,21 @@ Sustained phase, default settings: {outcome(default)}
 Sustained phase, small memory: {outcome(small)}
 
 Non-2xx answers at full load: {peak.non_2xx:,}.
+
+Where a request's time goes: each endpoint at full load for {args.peak_seconds} s, with the CPU
+time its event loop (the server process's main thread) used per request, and the share of the
+run the loop was on a CPU.
+
+| endpoint | requests/s | of the ceiling | event-loop CPU per request | loop on a CPU |
+|---|---:|---:|---:|---:|
+{stage("ceiling", "bare raw-ASGI endpoint (the ceiling)")}
+{stage("decode", "the same, decoding each body as the collector does (`bench/ingest/bare.py`)")}
+{stage("paused", "`openrum serve`, store writes paused (SIGUSR1): the whole request, spool included, without the store's work beside it")}
+{stage("peak", "`openrum serve`")}
+
+At 60% of the ceiling ({0.6 * ceiling.rps:,.0f}/s), one event loop has
+{1e6 / (0.6 * ceiling.rps):.1f} µs of CPU per request at most. Non-2xx answers with writes paused:
+{paused.non_2xx:,}; to the decoding endpoint: {decode.non_2xx:,}.
 
 ![throughput](benchmarks/ingest-throughput.svg)
 ![sustained](benchmarks/ingest-sustained.svg)
