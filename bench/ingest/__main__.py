@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench.harness import (
     EVENTS_PER_BEACON,
@@ -135,13 +135,18 @@ def sustained(
 UVICORN = ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
 
 
-def peak_run(url: str, pid: int, args: argparse.Namespace) -> tuple[WrkResult, float, float]:
-    """Full load: wrk's result, the event loop's CPU time per request (µs), and the share of the
-    run the loop was on a CPU."""
+class Peak(NamedTuple):
+    wrk: WrkResult
+    loop_us: float  # the event loop's CPU time per request
+    loop_busy: float  # the share of the run the loop was on a CPU
+
+
+def peak_run(url: str, pid: int, args: argparse.Namespace) -> Peak:
+    """Full load on the server ``pid``, whose main thread is its event loop."""
     cpu = loop_cpu_s(pid)
     result = run_wrk(url, args.peak_seconds, args.connections)
     used = loop_cpu_s(pid) - cpu
-    return result, 1e6 * used / result.requests, used / result.seconds
+    return Peak(result, 1e6 * used / result.requests, used / result.seconds)
 
 
 def main() -> int:
@@ -170,7 +175,7 @@ def main() -> int:
     port = 18_000 + os.getpid() % 1000
     url = f"http://127.0.0.1:{port}"
 
-    runs: dict[str, tuple[WrkResult, float, float]] = {}
+    runs: dict[str, Peak] = {}
     for name, target in (
         ("ceiling", "bench.ingest.bare:app"),
         ("decode", "bench.ingest.bare:decoding"),
@@ -204,7 +209,7 @@ def main() -> int:
     try:
         before = metrics(url)
         runs["peak"] = peak_run(url, server.pid, args)
-        peak = runs["peak"][0]
+        peak = runs["peak"].wrk
         after = metrics(url)
         peak_accepted = (
             after["openrum_beacons_accepted_total"] - before["openrum_beacons_accepted_total"]
@@ -221,10 +226,10 @@ def main() -> int:
     finally:
         stop(server)
         shutil.rmtree(data, ignore_errors=True)
-    ceiling, decode, paused = runs["ceiling"][0], runs["decode"][0], runs["paused"][0]
+    ceiling, decode, paused = runs["ceiling"].wrk, runs["decode"].wrk, runs["paused"].wrk
     report = {
-        "loop_us_per_request": {name: run[1] for name, run in runs.items()},
-        "loop_busy": {name: run[2] for name, run in runs.items()},
+        "loop_us_per_request": {name: run.loop_us for name, run in runs.items()},
+        "loop_busy": {name: run.loop_busy for name, run in runs.items()},
         "decode_rps": decode.rps,
         "paused_rps": paused.rps,
         "ceiling_rps": ceiling.rps,
@@ -286,10 +291,10 @@ def main() -> int:
     small_settings = ", ".join(f"`{k}` = {int(v):,}" for k, v in SMALL.items())
 
     def stage(name: str, label: str) -> str:
-        result, loop_us, busy = runs[name]
+        run = runs[name]
         return (
-            f"| {label} | {result.rps:,.0f} | {result.rps / ceiling.rps:.0%} | "
-            f"{loop_us:.1f} µs | {busy:.0%} |"
+            f"| {label} | {run.wrk.rps:,.0f} | {run.wrk.rps / ceiling.rps:.0%} | "
+            f"{run.loop_us:.1f} µs | {run.loop_busy:.0%} |"
         )
 
     def every(r: dict[str, Any]) -> str:
