@@ -40,8 +40,8 @@ export function query(state, body, { filters = [], window } = {}) {
 }
 
 // GET one of the dashboard's endpoints (errors, actions, distribution, sessions) for the view.
-export function get(path, state, params = {}, { filters = [], dims } = {}) {
-  const { from, to } = timeWindow(state);
+export function get(path, state, params = {}, { filters = [], dims, window } = {}) {
+  const { from, to } = window || timeWindow(state);
   let fs = [...state.filters, ...filters];
   if (dims) fs = fs.filter(([d]) => dims.includes(d));
   const q = new URLSearchParams({ app: state.app, from: from.toISOString(), to: to.toISOString(),

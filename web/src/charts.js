@@ -6,6 +6,8 @@ import {
 } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 import { el, esc } from "./dom.js";
+import { query } from "./api.js";
+import { interval, timeWindow } from "./state.js";
 
 echarts.use([BarChart, LineChart, MapChart, ScatterChart, GridComponent, LegendComponent, MarkLineComponent,
   TooltipComponent, VisualMapComponent, DataZoomComponent, CanvasRenderer]);
@@ -36,6 +38,8 @@ export function chart(p, node, option) {
     tooltip: { trigger: "axis", confine: true },
     ...option,
   });
+  // The instance on its node, for the browser tests (axes, label boxes) and the console.
+  node.chart = c;
   p.charts.push(c);
   live.add(c);
   return c;
@@ -45,8 +49,47 @@ export function chartBox(label, cls = "chart") {
   return el("div", { class: cls, role: "img", "aria-label": label });
 }
 
-export function timeAxis() {
-  return { type: "time", axisLabel: { hideOverlap: true } };
+// The query API's intervals (docs/api.md), in ms.
+const STEP = { "1m": 60e3, "5m": 300e3, "15m": 900e3, "1h": 3600e3, "1d": 86400e3 };
+
+// A time series query over the view's window. The API answers only the buckets with data; a chart
+// shows the whole window: `slots` are the start of every bucket from the one holding `from` to
+// `to` (buckets are whole intervals since the epoch, in UTC), on both engines.
+export async function overTime(state, body, { filters = [], points } = {}) {
+  const window = timeWindow(state);
+  const iv = interval(state, points);
+  const rows = await query(state, { limit: 10000, ...body, interval: iv }, { filters, window });
+  return { rows, window, slots: timeline(window, STEP[iv]) };
+}
+
+export function timeline({ from, to }, step) {
+  const slots = [];
+  for (let t = Math.floor(+from / step) * step; t < +to; t += step) slots.push(t);
+  return { from: +from, step, slots };
+}
+
+// [time, value] for every slot: `empty` where no row fell in it (0 for counts, null — a gap — for
+// durations). The first bucket starts before the window: it is drawn at the window's start.
+export function onSlots({ from, step, slots }, rows, value, empty = null) {
+  const values = slots.map(() => empty);
+  for (const r of rows) {
+    const i = Math.floor((Date.parse(r.time) - slots[0]) / step);
+    if (i >= 0 && i < slots.length) values[i] = value(r) ?? empty;
+  }
+  return slots.map((t, i) => [Math.max(t, from), values[i]]);
+}
+
+// A time axis spanning exactly the window asked for, whatever the data covers.
+export function timeAxis({ from, to }) {
+  return { type: "time", min: +from, max: +to, axisLabel: { hideOverlap: true } };
+}
+
+// A line with gaps where a bucket has no value; a value with gaps on both sides is a dot (a line
+// needs two points).
+export function gappedLine(name, data, colour, extra = {}) {
+  const alone = (i) => data[i][1] != null && (i === 0 || data[i - 1][1] == null) && (i === data.length - 1 || data[i + 1][1] == null);
+  return { name, type: "line", data, connectNulls: false, symbol: "circle", showSymbol: true,
+    symbolSize: (_, p) => (alone(p.dataIndex) ? 5 : 0), itemStyle: { color: colour }, ...extra };
 }
 
 // Tooltip formatter for time series: values formatted, every name escaped.

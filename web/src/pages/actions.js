@@ -1,8 +1,8 @@
 // User actions: counts, duration statistics, Apdex and errors per action; an action's detail.
 import { query, get } from "../api.js";
 import { el, fmtMs, fmtNum, fmtPct, apdexCell, table, emptyNote, installState, kpi, rating } from "../dom.js";
-import { chart, chartBox, timeAxis, seriesTooltip } from "../charts.js";
-import { go, interval, link } from "../state.js";
+import { chart, chartBox, timeAxis, seriesTooltip, overTime, onSlots, gappedLine } from "../charts.js";
+import { go, link } from "../state.js";
 import { histogram } from "./overview.js";
 
 export async function actionsPage(main, view) {
@@ -43,16 +43,16 @@ async function detail(main, view, name) {
   const wide = el("div", { class: "wide" });
   main.append(wide);
   view.panel(wide, "Duration over time", async (p) => {
-    const rows = await query(state, { metrics: ["count", "duration:p50", "duration:p90"], interval: interval(state), limit: 5000 }, { filters: only });
+    const t = await overTime(state, { metrics: ["count", "duration:p50", "duration:p90"] }, { filters: only });
     const node = chartBox(`Median and p90 duration of ${name} over time`);
     p.fill(node);
     chart(p, node, {
       legend: { top: 0 }, tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip((v, s) => (s === "count" ? fmtNum(v) : fmtMs(v))) },
-      xAxis: timeAxis(), yAxis: [{ type: "value", axisLabel: { formatter: (v) => fmtMs(v) } }, { type: "value", name: "count", splitLine: { show: false } }],
+      xAxis: timeAxis(t.window), yAxis: [{ type: "value", axisLabel: { formatter: (v) => fmtMs(v) } }, { type: "value", name: "count", splitLine: { show: false } }],
       series: [
-        { name: "count", type: "bar", yAxisIndex: 1, data: rows.map((r) => [r.time, r.count]), itemStyle: { color: "#56B4E9", opacity: 0.45 } },
-        { name: "median", type: "line", showSymbol: false, data: rows.map((r) => [r.time, r["duration:p50"]]), itemStyle: { color: "#0072B2" } },
-        { name: "p90", type: "line", showSymbol: false, data: rows.map((r) => [r.time, r["duration:p90"]]), itemStyle: { color: "#D55E00" } },
+        { name: "count", type: "bar", yAxisIndex: 1, data: onSlots(t.slots, t.rows, (r) => r.count, 0), itemStyle: { color: "#56B4E9", opacity: 0.45 } },
+        gappedLine("median", onSlots(t.slots, t.rows, (r) => r["duration:p50"]), "#0072B2"),
+        gappedLine("p90", onSlots(t.slots, t.rows, (r) => r["duration:p90"]), "#D55E00"),
       ],
     });
   });

@@ -4,7 +4,8 @@
 import { query } from "../api.js";
 import { el, fmtNum, fmtMeasure, apdexCell, table, sparkline, select, emptyNote, installState, valueText } from "../dom.js";
 import { BREAKDOWNS, MEASURES, STATS, statLabel, measureLabel } from "../catalogue.js";
-import { go, interval, NULL_VALUE } from "../state.js";
+import { go, NULL_VALUE } from "../state.js";
+import { overTime, onSlots } from "../charts.js";
 import { countryName } from "../geo.js";
 
 export async function compare(main, view) {
@@ -25,15 +26,14 @@ export async function compare(main, view) {
     const spark = new Map();
     try {
       const top = dims.length === 1 ? rows.map((r) => r[dims[0]]).filter((v) => v != null) : [];
-      const trend = await query(state, { metrics: [m], dimensions: dims, interval: interval(state, 170), limit: 10000 },
-        { filters: top.length ? [[dims[0], "in", top]] : [] });
-      const times = [...new Set(trend.map((r) => r.time))].sort();
-      const index = new Map(times.map((t, i) => [t, i]));
-      for (const r of trend) {
+      const t = await overTime(state, { metrics: [m], dimensions: dims }, { points: 170, filters: top.length ? [[dims[0], "in", top]] : [] });
+      for (const r of t.rows) {
         const k = JSON.stringify(dims.map((d) => r[d]));
-        if (!spark.has(k)) spark.set(k, new Array(times.length).fill(null));
-        spark.get(k)[index.get(r.time)] = r[m];
+        if (!spark.has(k)) spark.set(k, []);
+        spark.get(k).push(r);
       }
+      // Each sparkline spans the whole range: a bucket without data is a gap.
+      for (const [k, rs] of spark) spark.set(k, onSlots(t.slots, rs, (r) => r[m]).map(([, v]) => v));
     } catch { /* the table stands without sparklines */ }
     const label = (r) => dims.map((d) => (d === "country" ? `${r[d] ?? ""} ${r[d] ? countryName(r[d]) : "(unknown)"}` : valueText(r[d]))).join(" › ");
     const max = Math.max(...rows.map((r) => r.count));

@@ -1,10 +1,10 @@
 // Errors: grouped by fingerprint with counts, affected sessions, browsers, first and last seen,
 // releases and the latest stack; a group's detail. Messages and stacks are shown as text.
-import { query, get } from "../api.js";
+import { get } from "../api.js";
 import { el, fmtNum, fmtTime, fmtAgo, table, emptyNote, kpi, valueText } from "../dom.js";
 import { ERROR_DIMS, dimLabel } from "../catalogue.js";
-import { chart, chartBox, timeAxis, seriesTooltip, PALETTE } from "../charts.js";
-import { go, interval, link, withFilter } from "../state.js";
+import { chart, chartBox, timeAxis, seriesTooltip, overTime, onSlots, timeline, PALETTE } from "../charts.js";
+import { go, link, timeWindow, withFilter } from "../state.js";
 
 const TYPE_COLOURS = { js: "#D55E00", request: "#0072B2", csp: "#CC79A7", resource: "#009E73", custom: "#E69F00" };
 
@@ -15,16 +15,17 @@ export async function errorsPage(main, view) {
   main.append(el("h1", {}, "Errors"));
   if (ignored.length) main.append(el("p", { class: "note" }, `Errors are not tied to ${ignored.map(([d]) => dimLabel(d).toLowerCase()).join(", ")}: those filters do not apply here.`));
   view.panel(main, "Errors over time", async (p) => {
-    const rows = await query(state, { metrics: ["errors"], dimensions: ["error_type"], interval: interval(state), limit: 10000 });
+    const t = await overTime(state, { metrics: ["errors"], dimensions: ["error_type"] });
+    const rows = t.rows;
     if (!rows.length) return p.fill(emptyNote("No error in this range."));
     const types = [...new Set(rows.map((r) => r.error_type))];
     const node = chartBox("Errors over time by type", "chart short");
     p.fill(node);
     chart(p, node, {
       legend: { top: 0 }, tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip(fmtNum) },
-      xAxis: timeAxis(), yAxis: { type: "value", minInterval: 1 },
-      series: types.map((t, i) => ({ name: valueText(t), type: "bar", stack: "e", itemStyle: { color: TYPE_COLOURS[t] || PALETTE[(i + 2) % 4] },
-        data: rows.filter((r) => r.error_type === t).map((r) => [r.time, r.errors]) })),
+      xAxis: timeAxis(t.window), yAxis: { type: "value", minInterval: 1 },
+      series: types.map((type, i) => ({ name: valueText(type), type: "bar", stack: "e", itemStyle: { color: TYPE_COLOURS[type] || PALETTE[(i + 2) % 4] },
+        data: onSlots(t.slots, rows.filter((r) => r.error_type === type), (r) => r.errors, 0) })),
     });
   });
   view.panel(main, "Error groups", async (p) => {
@@ -51,7 +52,8 @@ async function detail(main, view, state) {
   main.append(title);
   const grid = el("div", { class: "wide" });
   view.panel(main, "Summary", async (p) => {
-    const d = await get(`/api/v1/errors/${encodeURIComponent(state.fp)}`, state);
+    const window = timeWindow(state);
+    const d = await get(`/api/v1/errors/${encodeURIComponent(state.fp)}`, state, {}, { window });
     const g = d.group;
     title.replaceChildren(g.error_name ? `${g.error_name}: ` : "", g.message);
     p.fill(el("div", { class: "summary" },
@@ -62,8 +64,8 @@ async function detail(main, view, state) {
     const over = view.panel(grid, "Over time", async (q) => {
       const node = chartBox("Occurrences of this error over time", "chart short");
       q.fill(node);
-      chart(q, node, { tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip(fmtNum) }, xAxis: timeAxis(), yAxis: { type: "value", minInterval: 1 },
-        series: [{ name: "errors", type: "bar", itemStyle: { color: "#D55E00" }, data: d.over_time.map((r) => [r.time, r.errors]) }] });
+      chart(q, node, { tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip(fmtNum) }, xAxis: timeAxis(window), yAxis: { type: "value", minInterval: 1 },
+        series: [{ name: "errors", type: "bar", itemStyle: { color: "#D55E00" }, data: onSlots(timeline(window, d.interval_s * 1000), d.over_time, (r) => r.errors, 0) }] });
     });
     void over;
     for (const dim of ["browser", "release", "page", "os"]) {

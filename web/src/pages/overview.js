@@ -3,8 +3,8 @@
 import { query, get } from "../api.js";
 import { el, fmtMs, fmtNum, fmtPct, fmtMeasure, kpi, rating, ratingOf, shareBar, installState, emptyNote, select, esc } from "../dom.js";
 import { ERROR_DIMS, STATS, VITALS, statLabel } from "../catalogue.js";
-import { chart, chartBox, timeAxis, seriesTooltip, RATING_COLOURS } from "../charts.js";
-import { go, interval } from "../state.js";
+import { chart, chartBox, timeAxis, seriesTooltip, overTime, onSlots, gappedLine, RATING_COLOURS } from "../charts.js";
+import { go } from "../state.js";
 
 export async function overview(main, view) {
   const { state } = view;
@@ -102,18 +102,18 @@ export async function overview(main, view) {
   const stat = state.stat;
   const statSelect = select("Statistic", STATS, stat, (v) => go({ stat: v }));
   view.panel(wide, "Load time and traffic", async (p) => {
-    const rows = await query(state, { metrics: ["page_views", `duration:${stat}`, `lcp:${stat}`], interval: interval(state), limit: 5000 });
+    const t = await overTime(state, { metrics: ["page_views", `duration:${stat}`, `lcp:${stat}`] });
     const node = chartBox(`Page views and ${statLabel(stat)} load time over time`);
     p.fill(node);
     chart(p, node, {
       legend: { top: 0 },
       tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip((v, s) => (s === "page views" ? fmtNum(v) : fmtMs(v))) },
-      xAxis: timeAxis(),
+      xAxis: timeAxis(t.window),
       yAxis: [{ type: "value", name: "ms", axisLabel: { formatter: (v) => fmtMs(v) } }, { type: "value", name: "page views", splitLine: { show: false } }],
       series: [
-        { name: "page views", type: "bar", yAxisIndex: 1, data: rows.map((r) => [r.time, r.page_views]), itemStyle: { color: "#56B4E9", opacity: 0.45 } },
-        { name: `action duration (${statLabel(stat)})`, type: "line", showSymbol: false, connectNulls: true, data: rows.map((r) => [r.time, r[`duration:${stat}`]]), itemStyle: { color: "#0072B2" } },
-        { name: `LCP (${statLabel(stat)})`, type: "line", showSymbol: false, connectNulls: true, data: rows.map((r) => [r.time, r[`lcp:${stat}`]]), itemStyle: { color: "#D55E00" } },
+        { name: "page views", type: "bar", yAxisIndex: 1, data: onSlots(t.slots, t.rows, (r) => r.page_views, 0), itemStyle: { color: "#56B4E9", opacity: 0.45 } },
+        gappedLine(`action duration (${statLabel(stat)})`, onSlots(t.slots, t.rows, (r) => r[`duration:${stat}`]), "#0072B2"),
+        gappedLine(`LCP (${statLabel(stat)})`, onSlots(t.slots, t.rows, (r) => r[`lcp:${stat}`]), "#D55E00"),
       ],
     });
   }, { live: true, actions: statSelect, cls: "span2" });

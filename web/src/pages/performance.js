@@ -3,8 +3,8 @@
 import { query, get } from "../api.js";
 import { el, fmtMs, fmtNum, apdexCell, table, select, emptyNote, esc } from "../dom.js";
 import { NAV_PHASES } from "../catalogue.js";
-import { chart, chartBox, timeAxis, seriesTooltip } from "../charts.js";
-import { go, interval, withFilter } from "../state.js";
+import { chart, chartBox, timeAxis, seriesTooltip, overTime, onSlots, gappedLine } from "../charts.js";
+import { go, withFilter } from "../state.js";
 import { histogram } from "./overview.js";
 
 const LOADS = [["action_type", "is", "load"]];
@@ -54,16 +54,16 @@ export async function performancePage(main, view) {
 
   view.panel(wide, "Server, network and frontend time", async (p) => {
     const parts = ["server_time", "network_time", "frontend_time"];
-    const rows = await query(state, { metrics: parts.map((x) => `${x}:p50`), interval: interval(state), limit: 5000 }, { filters: LOADS });
-    if (!rows.length) return p.fill(emptyNote("No page load in this range."));
+    const t = await overTime(state, { metrics: parts.map((x) => `${x}:p50`) }, { filters: LOADS });
+    if (!t.rows.length) return p.fill(emptyNote("No page load in this range."));
     const node = chartBox("Median server, network and frontend time of page loads over time, stacked");
     p.fill(node);
     chart(p, node, {
       legend: { top: 0 },
       tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip((v) => fmtMs(v)) },
-      xAxis: timeAxis(), yAxis: { type: "value", axisLabel: { formatter: (v) => fmtMs(v) } },
-      series: parts.map((x, i) => ({ name: x.replace("_time", ""), type: "line", stack: "t", areaStyle: { opacity: 0.55 }, showSymbol: false,
-        itemStyle: { color: ["#0072B2", "#E69F00", "#009E73"][i] }, data: rows.map((r) => [r.time, r[`${x}:p50`]]) })),
+      xAxis: timeAxis(t.window), yAxis: { type: "value", axisLabel: { formatter: (v) => fmtMs(v) } },
+      series: parts.map((x, i) => gappedLine(x.replace("_time", ""), onSlots(t.slots, t.rows, (r) => r[`${x}:p50`]),
+        ["#0072B2", "#E69F00", "#009E73"][i], { stack: "t", areaStyle: { opacity: 0.55 } })),
     });
   });
 

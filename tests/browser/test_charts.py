@@ -1,0 +1,157 @@
+"""The dashboard's charts in real Chromium against `openrum serve`: what they span and how their
+text is laid out, read from the rendered ECharts instances (each chart's node holds its own)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page
+
+from tests.beacons import beacon, load_action, now_ms
+from tests.browser.test_dashboard import demo, send, settle, sign_in, stored
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+__all__ = ["demo"]  # the module's server, shared with the dashboard tests' fixture
+
+# The x-axis extent the chart drew and its series, as [time, value] pairs.
+SERIES = """node => {
+  const c = node.chart;
+  return {
+    extent: c.getModel().getComponent("xAxis", 0).axis.scale.getExtent(),
+    series: c.getOption().series.map((s) => ({
+      name: s.name, data: s.data.map((d) => (Array.isArray(d) ? d : d.value)) })),
+  };
+}"""
+
+# The box of every text the chart paints (axis labels, markers, legends), in canvas pixels.
+TEXTS = """node => {
+  const c = node.chart;
+  const out = [];
+  for (const el of c.getZr().storage.getDisplayList(true)) {
+    if (el.type !== "tspan" || el.invisible || !el.style.text || el.style.opacity === 0) continue;
+    const r = el.getBoundingRect().clone();
+    if (el.transform) r.applyTransform(el.transform);
+    out.push({ text: String(el.style.text), x: r.x, y: r.y, w: r.width, h: r.height });
+  }
+  return { texts: out, width: c.getWidth(), height: c.getHeight() };
+}"""
+
+
+def chart_in(page: Page, title: str) -> Locator:
+    card = page.locator(".card", has=page.locator("h2", has_text=title))
+    return card.locator("div.chart").first
+
+
+def new_app(server: LiveServer) -> str:
+    app = f"charts{now_ms()}"
+    status, _, raw = server.post(
+        "/api/v1/apps", json.dumps({"name": "Charts", "id": app}).encode(),
+        {"content-type": "application/json"},
+    )  # fmt: skip
+    assert status == 201, raw
+    return app
+
+
+def test_time_charts_span_the_range_with_empty_buckets(browser: Browser, demo: LiveServer) -> None:
+    # One page load and one error in the last hour: every time chart spans the hour, its
+    # empty minutes zero traffic and gaps in durations.
+    app = new_app(demo)
+    aid = f"one{now_ms()}"
+    send(
+        demo,
+        beacon(app, events=[
+            load_action(aid),
+            {"kind": "error", "id": "e1", "type": "js", "time": now_ms() - 1000,
+             "message": "boom", "name": "Error"},
+        ]),
+    )  # fmt: skip
+    stored(demo, app, "action_type", "load")
+    w = sign_in(browser, demo)
+    page = w.page
+    page.goto(f"{demo.url}/")  # the app list is read at start
+    hour = 3600e3
+    for path, title, counts in [
+        ("overview", "Load time and traffic", "page views"),
+        ("performance", "Server, network and frontend time", None),
+        ("errors", "Errors over time", "js"),
+    ]:
+        page.goto(f"{demo.url}/#/{path}?app={app}&range=1h")
+        settle(page)
+        asked = time.time() * 1000
+        drawn: dict[str, Any] = chart_in(page, title).evaluate(SERIES)
+        start, end = drawn["extent"]
+        assert end - start == hour, (path, (end - start) / hour)
+        assert abs(end - asked) < 60e3, path
+        for s in drawn["series"]:
+            times = [t for t, _ in s["data"]]
+            assert times[0] == start and times == sorted(times), (path, s["name"])
+            assert len(times) in (60, 61), (path, s["name"], len(times))  # every minute
+            values = [v for _, v in s["data"]]
+            if s["name"] == counts:
+                assert sum(values) == 1 and values.count(0) == len(values) - 1, (path, s["name"])
+            else:
+                assert len([v for v in values if v is not None]) == 1, (path, s["name"], values)
+    # An action's and an error group's detail.
+    page.goto(f"{demo.url}/#/actions?app={app}&range=1h")
+    settle(page)
+    page.locator("main tbody tr.clickable").first.click()
+    settle(page)
+    start, end = chart_in(page, "Duration over time").evaluate(SERIES)["extent"]
+    assert end - start == hour
+    page.goto(f"{demo.url}/#/errors?app={app}&range=1h")
+    settle(page)
+    page.locator("main tbody tr.clickable").first.click()
+    settle(page)
+    drawn = chart_in(page, "Over time").evaluate(SERIES)
+    start, end = drawn["extent"]
+    assert end - start == hour
+    assert sum(v for _, v in drawn["series"][0]["data"]) == 1
+    assert w.errors == [] and w.dialogs == []
+    page.context.close()
+
+
+def overlaps(texts: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    found = []
+    for i, a in enumerate(texts):
+        for b in texts[i + 1 :]:
+            if (
+                a["x"] < b["x"] + b["w"]
+                and b["x"] < a["x"] + a["w"]
+                and a["y"] < b["y"] + b["h"]
+                and b["y"] < a["y"] + a["h"]
+            ):
+                found.append((a["text"], b["text"]))
+    return found
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_histogram_labels_do_not_overlap(browser: Browser, demo: LiveServer, width: int) -> None:
+    w = sign_in(browser, demo, width=width)
+    page = w.page
+    checked = 0
+    for path, titles in [
+        ("overview", ["Load time distribution"]),
+        ("performance", [f"{m} distribution" for m in (
+            "Largest Contentful Paint", "Interaction to Next Paint", "Time to First Byte",
+            "Cumulative Layout Shift")]),
+    ]:  # fmt: skip
+        for range_ in ("7d", "24h"):
+            page.goto(f"{demo.url}/#/{path}?app=demo&range={range_}")
+            settle(page)
+            for title in titles:
+                drawn = chart_in(page, title).evaluate(TEXTS)
+                texts = drawn["texts"]
+                markers = [t for t in texts if t["text"].startswith(("median", "p90"))]
+                assert len(markers) == 2, (title, texts)
+                assert overlaps(texts) == [], (width, title)
+                for t in texts:  # inside the canvas: nothing cut off at an edge
+                    assert t["x"] >= 0 and t["x"] + t["w"] <= drawn["width"], (width, title, t)
+                    assert t["y"] >= 0 and t["y"] + t["h"] <= drawn["height"], (width, title, t)
+                checked += 1
+    assert checked == 10
+    assert w.errors == [] and w.dialogs == []
+    page.context.close()
