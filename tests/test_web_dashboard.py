@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 
 from openrum.collect.beacon import Action, Error
@@ -109,6 +110,31 @@ def test_error_detail(filled: DuckDBStore) -> None:
     assert sum(r["errors"] for r in d["over_time"]) == 4
     assert d["samples"][0]["session_id"] == "s2"
     assert errors.detail(filled, HOUR, "no such group") is None
+
+
+def test_errors_stored_with_their_type_in_the_message_are_titled_once(
+    store: DuckDBStore, settings: Settings
+) -> None:
+    # Stored before the batch step took the type out: Chromium's "Uncaught TypeError: …".
+    thrown = Error(
+        id="e1", type="js", time=NOW_MS - 60_000, message="x", name="TypeError",
+        url="https://shop.example/cart", stack="at pay (https://shop.example/app.js:1:2)",
+    )  # fmt: skip
+    batch = Pipeline(settings).run([received("s1", UA_CHROME, [], [thrown])])
+    assert batch.errors is not None
+    old = pa.array(["Uncaught TypeError: Cannot read properties of null (reading 'pay')"])
+    batch.errors = batch.errors.set_column(
+        batch.errors.schema.get_field_index("message"), "message", old
+    )
+    store.write(batch)
+    [group] = errors.groups(store, HOUR)
+    assert (group["error_name"], group["message"]) == (
+        "TypeError",
+        "Cannot read properties of null (reading 'pay')",
+    )
+    d = errors.detail(store, HOUR, group["fingerprint"])
+    assert d is not None
+    assert d["samples"][0]["message"] == group["message"]
 
 
 def test_actions_table(filled: DuckDBStore, settings: Settings) -> None:

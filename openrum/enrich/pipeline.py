@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 from openrum.collect import beacon as wire
 from openrum.collect.spool import Raw
 from openrum.enrich import geo, ua, urls
+from openrum.enrich.errors import error_message
 from openrum.enrich.ip import mask_ip
 from openrum.enrich.personal import mask_personal, mask_stack
 from openrum.enrich.rules import AppRules, Detector, page_url, rules_for
@@ -518,7 +519,8 @@ class Pipeline:
                         )
                     )  # fmt: skip
                 elif type(e) is Error:
-                    message = mask_personal(e.message) if mask else e.message
+                    message = error_message(e.name, e.message)
+                    message = mask_personal(message) if mask else message
                     stack = mask_stack(e.stack) if mask and e.stack else e.stack
                     fkey = (e.type, message, stack, e.source)
                     fp = fingerprints.get(fkey)

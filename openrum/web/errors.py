@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector
+from openrum.enrich.errors import error_message
 from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.settings import Settings
@@ -74,7 +75,7 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
             "fingerprint": r[0],
             "error_type": r[1],
             "error_name": r[2],
-            "message": r[3],
+            "message": error_message(r[2], r[3]),
             "stack": r[4],
             "page": r[5],
             "errors": int(r[6]),
@@ -146,6 +147,8 @@ def detail(store: Store, scope: Scope, fingerprint: str) -> dict[str, Any] | Non
         params,
     )
     out["samples"] = [{c: iso(v) for c, v in zip(_SAMPLE_COLUMNS, r, strict=True)} for r in rows]
+    for sample in out["samples"]:
+        sample["message"] = error_message(sample["error_name"], sample["message"])
     return out
 
 

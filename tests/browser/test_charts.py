@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.beacons import beacon, load_action, now_ms
+from tests.browser.conftest import poll
 from tests.browser.test_dashboard import demo, send, settle, sign_in, stored
 from tests.conftest import LiveServer
 
@@ -20,6 +22,7 @@ __all__ = ["demo"]  # the module's server, shared with the dashboard tests' fixt
 # The x-axis extent the chart drew and its series, as [time, value] pairs.
 SERIES = """node => {
   const c = node.chart;
+  if (!c || c.isDisposed()) return null;
   return {
     extent: c.getModel().getComponent("xAxis", 0).axis.scale.getExtent(),
     series: c.getOption().series.map((s) => ({
@@ -30,6 +33,7 @@ SERIES = """node => {
 # The box of every text the chart paints (axis labels, markers, legends), in canvas pixels.
 TEXTS = """node => {
   const c = node.chart;
+  if (!c || c.isDisposed()) return null;
   const out = [];
   for (const el of c.getZr().storage.getDisplayList(true)) {
     if (el.type !== "tspan" || el.invisible || !el.style.text || el.style.opacity === 0) continue;
@@ -44,6 +48,21 @@ TEXTS = """node => {
 def chart_in(page: Page, title: str) -> Locator:
     card = page.locator(".card", has=page.locator("h2", has_text=title))
     return card.locator("div.chart").first
+
+
+def read(page: Page, title: str, script: str) -> Any:
+    """``script`` on the chart of the card ``title``; live panels redraw every few seconds, so
+    a chart replaced meanwhile is read again."""
+
+    def once() -> Any:
+        try:
+            return chart_in(page, title).evaluate(script)
+        except PlaywrightError:  # the node went away between finding and reading it
+            return None
+
+    result = poll(once, lambda r: r is not None)
+    assert result is not None, f"no chart in {title!r}"
+    return result
 
 
 def new_app(server: LiveServer) -> str:
@@ -82,7 +101,7 @@ def test_time_charts_span_the_range_with_empty_buckets(browser: Browser, demo: L
         page.goto(f"{demo.url}/#/{path}?app={app}&range=1h")
         settle(page)
         asked = time.time() * 1000
-        drawn: dict[str, Any] = chart_in(page, title).evaluate(SERIES)
+        drawn: dict[str, Any] = read(page, title, SERIES)
         start, end = drawn["extent"]
         assert end - start == hour, (path, (end - start) / hour)
         assert abs(end - asked) < 60e3, path
@@ -100,13 +119,13 @@ def test_time_charts_span_the_range_with_empty_buckets(browser: Browser, demo: L
     settle(page)
     page.locator("main tbody tr.clickable").first.click()
     settle(page)
-    start, end = chart_in(page, "Duration over time").evaluate(SERIES)["extent"]
+    start, end = read(page, "Duration over time", SERIES)["extent"]
     assert end - start == hour
     page.goto(f"{demo.url}/#/errors?app={app}&range=1h")
     settle(page)
     page.locator("main tbody tr.clickable").first.click()
     settle(page)
-    drawn = chart_in(page, "Over time").evaluate(SERIES)
+    drawn = read(page, "Over time", SERIES)
     start, end = drawn["extent"]
     assert end - start == hour
     assert sum(v for _, v in drawn["series"][0]["data"]) == 1
@@ -143,7 +162,7 @@ def test_histogram_labels_do_not_overlap(browser: Browser, demo: LiveServer, wid
             page.goto(f"{demo.url}/#/{path}?app=demo&range={range_}")
             settle(page)
             for title in titles:
-                drawn = chart_in(page, title).evaluate(TEXTS)
+                drawn = read(page, title, TEXTS)
                 texts = drawn["texts"]
                 markers = [t for t in texts if t["text"].startswith(("median", "p90"))]
                 assert len(markers) == 2, (title, texts)

@@ -163,6 +163,30 @@ def test_personal_data_is_masked_in_urls_names_and_messages() -> None:
     assert batch.actions.to_pylist()[0]["action_name"] == "click on jane@example.com"
 
 
+@pytest.mark.parametrize(
+    ("name", "message", "stored"),
+    [
+        # Chromium's ErrorEvent.message of an uncaught TypeError (the title repeated the type)
+        ("TypeError", "Uncaught TypeError: Cannot read properties of null (reading 'pay')",
+         "Cannot read properties of null (reading 'pay')"),
+        ("TypeError", "TypeError: x is null", "x is null"),  # Firefox and Safari
+        ("RangeError", "Uncaught RangeError: bad", "bad"),
+        ("TypeError", "Uncaught ReferenceError: y", "Uncaught ReferenceError: y"),  # not its name
+        (None, "Uncaught boom", "Uncaught boom"),  # a thrown string: no name to take out
+        ("Error", "Error: ", "Error: "),  # nothing would be left
+        ("TypeError", "Unhandled rejection: declined", "Unhandled rejection: declined"),
+    ],
+)  # fmt: skip
+def test_an_errors_type_is_not_repeated_in_its_message(
+    name: str | None, message: str, stored: str
+) -> None:
+    t = now_ms() - 5000
+    error = {"kind": "error", "id": "e1", "type": "js", "time": t, "message": message}
+    batch, _ = run([raw(beacon("shop", events=[error | ({"name": name} if name else {})]))])
+    [row] = batch.errors.to_pylist()
+    assert row["message"] == stored and row["error_name"] == name
+
+
 def test_personal_data_is_masked_in_stack_traces_which_then_group_as_one() -> None:
     t = now_ms() - 5000
 

@@ -139,10 +139,21 @@ export function histogram(p, d, label, measure) {
       return esc(b.to == null ? `≥ ${fmtMeasure(measure, b.from)}` : `${fmtMeasure(measure, b.from)} – ${fmtMeasure(measure, b.to)}`) +
         `<br>${esc(fmtNum(b.count))} actions (${esc(fmtPct(b.count / d.count))})`;
     } },
+    // Room above the bars for the markers' labels, one row each (no axis name up there).
+    grid: { left: 56, right: 24, top: 44, bottom: 32 },
     xAxis: { type: "category", data: cats, axisLabel: { hideOverlap: true } },
-    yAxis: { type: "value", name: "actions" },
+    yAxis: { type: "value" },
     series: [{ type: "bar", barCategoryGap: "8%", data: d.buckets.map((b) => ({ value: b.count, itemStyle: { color: colour(b) } })),
-      markLine: { symbol: "none", silent: true, label: { formatter: "{b}", position: "end", fontSize: 11 }, lineStyle: { color: "#333", type: "dashed" },
-        data: [["median", d.p50], ["p90", d.p90]].filter(([, v]) => v != null).map(([n, v]) => ({ name: `${n} ${fmtMeasure(measure, v)}`, xAxis: Math.min(Math.floor(v / d.width), d.buckets.length - 1) })) } }],
+      markLine: { symbol: "none", silent: true, lineStyle: { color: "#333", type: "dashed" },
+        data: [["median", d.p50, 19], ["p90", d.p90, 4]].filter(([, v]) => v != null).map(([n, v, above]) => marker(`${n} ${fmtMeasure(measure, v)}`, Math.min(Math.floor(v / d.width), d.buckets.length - 1), d.buckets.length, above)) } }],
   });
+}
+
+// A marker line on bucket `i` of `n`, its label `above` px over the plot: the median's and the
+// p90's labels are on rows of their own, so they never overlap however close the two lines are;
+// each is aligned to stay within the chart (left of the line near the right edge, and so on).
+function marker(name, i, n, above) {
+  const at = (i + 0.5) / n;
+  return { name, xAxis: i, label: { formatter: "{b}", position: "end", fontSize: 11, distance: [0, above],
+    align: at < 0.3 ? "left" : at > 0.7 ? "right" : "center" } };
 }
