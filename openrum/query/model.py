@@ -112,6 +112,10 @@ for _name in ("ux_score", "entry_page", "exit_page", "user_tag", "end_reason"):
 # Web Vitals ratings of each action (good, needs-improvement, poor).
 for _vital in VITAL_THRESHOLDS:
     DIMENSIONS[f"{_vital}_rating"] = {"actions": f"({vitals.rating_sql(_vital, _vital)})"}
+# Web Vitals attribution (the agent's CSS selector): the element the LCP painted, the target of
+# the interaction behind the INP, the element that shifted most in the CLS.
+for _vital in ("lcp", "inp", "cls"):
+    DIMENSIONS[f"{_vital}_target"] = {"actions": f"{_vital}_target"}
 DIMENSIONS["error_type"] = {"errors": "error_type"}
 DIMENSIONS["fingerprint"] = {"errors": "fingerprint"}
 DIMENSIONS["message"] = {"errors": "message"}

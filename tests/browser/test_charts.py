@@ -1,5 +1,7 @@
-"""The dashboard's charts in real Chromium against `openrum serve`: what they span and how their
-text is laid out, read from the rendered ECharts instances (each chart's node holds its own)."""
+"""The dashboard's charts and panels in real Chromium against `openrum serve`: what the charts
+span and how their text is laid out, read from the rendered ECharts instances (each chart's node
+holds its own), and the stored details the pages show (Web Vitals attribution, the server /
+network / frontend split of xhr actions)."""
 
 from __future__ import annotations
 
@@ -147,30 +149,102 @@ def overlaps(texts: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return found
 
 
+HISTOGRAMS = ["Load time distribution"] + [
+    f"{m} distribution"
+    for m in ("Largest Contentful Paint", "Interaction to Next Paint", "Time to First Byte",
+              "Cumulative Layout Shift")
+]  # fmt: skip
+
+
 @pytest.mark.parametrize("width", [1440, 390])
-def test_histogram_labels_do_not_overlap(browser: Browser, demo: LiveServer, width: int) -> None:
+def test_chart_labels_do_not_overlap(browser: Browser, demo: LiveServer, width: int) -> None:
+    # Every text a chart paints (axis labels and names, legends, the histograms' median and
+    # p90 markers: "medi p90 704 ms" overlapped) in its own box, inside the chart.
     w = sign_in(browser, demo, width=width)
     page = w.page
     checked = 0
     for path, titles in [
-        ("overview", ["Load time distribution"]),
-        ("performance", [f"{m} distribution" for m in (
-            "Largest Contentful Paint", "Interaction to Next Paint", "Time to First Byte",
-            "Cumulative Layout Shift")]),
-    ]:  # fmt: skip
+        ("overview", ["Load time and traffic", "Load time distribution"]),
+        ("performance", ["Server, network and frontend time", *HISTOGRAMS[1:]]),
+        ("errors", ["Errors over time"]),
+    ]:
         for range_ in ("7d", "24h"):
             page.goto(f"{demo.url}/#/{path}?app=demo&range={range_}")
             settle(page)
             for title in titles:
                 drawn = read(page, title, TEXTS)
                 texts = drawn["texts"]
-                markers = [t for t in texts if t["text"].startswith(("median", "p90"))]
-                assert len(markers) == 2, (title, texts)
+                if title in HISTOGRAMS:
+                    markers = [t for t in texts if t["text"].startswith(("median", "p90"))]
+                    assert len(markers) == 2, (title, texts)
                 assert overlaps(texts) == [], (width, title)
                 for t in texts:  # inside the canvas: nothing cut off at an edge
                     assert t["x"] >= 0 and t["x"] + t["w"] <= drawn["width"], (width, title, t)
                     assert t["y"] >= 0 and t["y"] + t["h"] <= drawn["height"], (width, title, t)
                 checked += 1
-    assert checked == 10
+    assert checked == 16
+    assert w.errors == [] and w.dialogs == []
+    page.context.close()
+
+
+def cells(page: Page, title: str, row_text: str) -> list[str]:
+    card = page.locator(".card", has=page.locator("h2", has_text=title))
+    row = card.locator("tbody tr", has_text=row_text)
+    assert row.count() == 1, f"{row_text!r} not in {title!r}: {card.inner_text()}"
+    return [" ".join(c.split()) for c in row.locator("td").all_inner_texts()]
+
+
+def test_web_vitals_attribution_and_the_xhr_split_are_shown(
+    browser: Browser, demo: LiveServer
+) -> None:
+    app = new_app(demo)
+    t = now_ms() - 60_000
+    load = load_action(f"l{t}", start=t, url="https://shop.example/checkout")
+    load["vitals"]["cls"]["target"] = "div.banner"
+    load["vitals"]["inp"] = {
+        "id": f"i{t}", "value": 350, "target": "button#pay",
+        "phase": {"input_delay": 50, "processing": 220, "presentation": 80},
+    }  # fmt: skip
+    # An xhr action whose request came with its timing (ms since the click): server 200 ms,
+    # network 100 + 50 ms, frontend 800 - 350 = 450 ms.
+    xhr = {
+        "kind": "action", "id": f"x{t}", "type": "xhr", "name": 'click on "Pay"',
+        "start": t + 5000, "url": "https://shop.example/checkout", "duration": 800.0,
+        "nt": {"requestStart": 100, "responseStart": 300, "responseEnd": 350},
+    }  # fmt: skip
+    send(demo, beacon(app, events=[load, xhr]))
+    stored(demo, app, "action_type", "xhr")
+    w = sign_in(browser, demo)
+    page = w.page
+    page.goto(f"{demo.url}/")  # the app list is read at start
+    page.goto(f"{demo.url}/#/performance?app={app}&range=1h")
+    settle(page)
+    lcp = cells(page, "LCP elements", "img.hero")
+    assert lcp == ["img.hero on /checkout", "1", "1.50 s ● Good"]
+    inp = cells(page, "INP targets", "button#pay")[:6]
+    assert inp == [
+        "button#pay on /checkout",
+        "1",
+        "350 ms ▲ Needs improvement",
+        "50 ms",
+        "220 ms",
+        "80 ms",
+    ]
+    cls = cells(page, "CLS sources", "div.banner")
+    assert cls == ["div.banner on /checkout", "1", "0.050 ● Good"]
+    page.goto(f"{demo.url}/#/actions?app={app}&range=1h")
+    settle(page)
+    split = cells(page, "Where the time of xhr actions goes", 'click on "Pay"')
+    assert split[:6] == ['click on "Pay"', "1", "800 ms", "200 ms", "150 ms", "450 ms"]
+    page.locator(".card", has_text="Where the time of xhr actions goes").locator(
+        "tbody tr"
+    ).first.click()
+    settle(page)
+    assert cells(page, "Where the time goes", "Network") == ["Network", "150 ms"]
+    # The load action: its vitals' elements, for this action only.
+    page.goto(f"{demo.url}/#/actions?app={app}&range=1h&action=loading of page /checkout")
+    settle(page)
+    assert cells(page, "LCP elements", "img.hero")[:2] == ["img.hero", "1"]
+    assert cells(page, "INP targets", "button#pay")[:2] == ["button#pay", "1"]
     assert w.errors == [] and w.dialogs == []
     page.context.close()

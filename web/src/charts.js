@@ -45,6 +45,10 @@ export function chart(p, node, option) {
   return c;
 }
 
+// A legend under the x-axis on one line (scrolling when it is too long): at the top it wrapped
+// over the y-axes' names on a phone.
+export const LEGEND_BELOW = { legend: { type: "scroll", bottom: 0 }, grid: { left: 56, right: 24, top: 36, bottom: 56 } };
+
 export function chartBox(label, cls = "chart") {
   return el("div", { class: cls, role: "img", "aria-label": label });
 }

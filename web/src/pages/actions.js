@@ -1,9 +1,23 @@
 // User actions: counts, duration statistics, Apdex and errors per action; an action's detail.
 import { query, get } from "../api.js";
-import { el, fmtMs, fmtNum, fmtPct, apdexCell, table, emptyNote, installState, kpi, rating } from "../dom.js";
-import { chart, chartBox, timeAxis, seriesTooltip, overTime, onSlots, gappedLine } from "../charts.js";
+import { el, fmtMs, fmtNum, fmtPct, apdexCell, table, emptyNote, installState, kpi, rating, shareBar } from "../dom.js";
+import { chart, chartBox, LEGEND_BELOW, timeAxis, seriesTooltip, overTime, onSlots, gappedLine } from "../charts.js";
 import { go, link } from "../state.js";
 import { histogram } from "./overview.js";
+import { attribution } from "./performance.js";
+
+const PARTS = [["server_time", "Server"], ["network_time", "Network"], ["frontend_time", "Frontend"]];
+// RUM.md: server = responseStart − requestStart; network = (requestStart − action start) +
+// (responseEnd − responseStart); frontend = duration − server − network. Known when the action's
+// request came with its timing (Navigation Timing for a load; for an xhr action, `nt`).
+const split = (r) => {
+  const v = PARTS.map(([k]) => Math.max(r[`${k}:p50`] || 0, 0));
+  const sum = v.reduce((a, b) => a + b, 0);
+  if (!sum) return "–";
+  const bar = shareBar(v.map((x) => x / sum), ["server", "network", "frontend"], ["server", "network", "frontend"]);
+  bar.classList.add("split");
+  return bar;
+};
 
 export async function actionsPage(main, view) {
   const { state } = view;
@@ -20,6 +34,18 @@ export async function actionsPage(main, view) {
       { key: "apdex", label: "Apdex", num: 1, fmt: (v, r) => apdexCell(v, r.apdex_rating) },
       { key: "errors", label: "Errors", num: 1, fmt: (v, r) => `${fmtNum(v)} (${fmtPct(r.error_share)})` },
     ], actions, { label: "User actions", rowLabel: (r) => `Details of ${r.action_name}`, onRow: (r) => go({ action: r.action_name }) }));
+  });
+  view.panel(main, "Where the time of xhr actions goes", async (p) => {
+    const rows = (await query(state, { metrics: ["count", "duration:p50", ...PARTS.map(([k]) => `${k}:p50`)], dimensions: ["action_name"], order_by: "-count", limit: 50 },
+      { filters: [["action_type", "is", "xhr"]] })).filter((r) => r["server_time:p50"] != null);
+    if (!rows.length) return p.fill(emptyNote("No xhr action in this range came with its request's timing (server, network and frontend time need it)."));
+    p.fill(el("p", { class: "small muted" }, "Medians of the xhr actions whose request came with its timing: server = response start − request start; network = the time before the request and the response's download; frontend = the rest."),
+      table([
+        { key: "action_name", label: "Action", cls: "dimval" }, { key: "count", label: "Count", num: 1, fmt: fmtNum },
+        { key: "duration:p50", label: "Median", num: 1, fmt: fmtMs },
+        ...PARTS.map(([k, l]) => ({ key: `${k}:p50`, label: l, num: 1, fmt: fmtMs })),
+        { label: "Split", fmt: (_, r) => split(r) },
+      ], rows, { label: "Server, network and frontend time of xhr actions", rowLabel: (r) => `Details of ${r.action_name}`, onRow: (r) => go({ action: r.action_name }) }));
   });
 }
 
@@ -47,7 +73,7 @@ async function detail(main, view, name) {
     const node = chartBox(`Median and p90 duration of ${name} over time`);
     p.fill(node);
     chart(p, node, {
-      legend: { top: 0 }, tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip((v, s) => (s === "count" ? fmtNum(v) : fmtMs(v))) },
+      ...LEGEND_BELOW, tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip((v, s) => (s === "count" ? fmtNum(v) : fmtMs(v))) },
       xAxis: timeAxis(t.window), yAxis: [{ type: "value", axisLabel: { formatter: (v) => fmtMs(v) } }, { type: "value", name: "count", splitLine: { show: false } }],
       series: [
         { name: "count", type: "bar", yAxisIndex: 1, data: onSlots(t.slots, t.rows, (r) => r.count, 0), itemStyle: { color: "#56B4E9", opacity: 0.45 } },
@@ -62,11 +88,12 @@ async function detail(main, view, name) {
     histogram(p, d, "Duration", "duration");
   });
   view.panel(wide, "Where the time goes (median)", async (p) => {
-    const [r] = await query(state, { metrics: ["server_time:p50", "network_time:p50", "frontend_time:p50"] }, { filters: only });
+    const [r] = await query(state, { metrics: ["count", ...PARTS.map(([k]) => `${k}:p50`)] }, { filters: only });
+    if (!r || r["server_time:p50"] == null) return p.fill(emptyNote("No timing of this action's request: server, network and frontend time are not known."));
     p.fill(table([{ key: "part", label: "Contributor" }, { key: "v", label: "Median", num: 1, fmt: fmtMs }],
-      [["Server", "server_time"], ["Network", "network_time"], ["Frontend", "frontend_time"]].map(([part, k]) => ({ part, v: r && r[`${k}:p50`] })),
-      { label: "Contributors" }));
+      PARTS.map(([k, part]) => ({ part, v: r[`${k}:p50`] })), { label: "Contributors" }), split(r));
   });
+  attribution(view, wide, only, false, true);
   for (const dim of ["browser", "device", "page"]) {
     view.panel(wide, `By ${dim}`, async (p) => {
       const rows = await query(state, { metrics: ["count", "duration:p50", "apdex"], dimensions: [dim], order_by: "-count", limit: 10 }, { filters: only });

@@ -3,7 +3,7 @@
 import { get } from "../api.js";
 import { el, fmtNum, fmtTime, fmtAgo, table, emptyNote, kpi, valueText } from "../dom.js";
 import { ERROR_DIMS, dimLabel } from "../catalogue.js";
-import { chart, chartBox, timeAxis, seriesTooltip, overTime, onSlots, timeline, PALETTE } from "../charts.js";
+import { chart, chartBox, LEGEND_BELOW, timeAxis, seriesTooltip, overTime, onSlots, timeline, PALETTE } from "../charts.js";
 import { go, link, timeWindow, withFilter } from "../state.js";
 
 const TYPE_COLOURS = { js: "#D55E00", request: "#0072B2", csp: "#CC79A7", resource: "#009E73", custom: "#E69F00" };
@@ -22,7 +22,7 @@ export async function errorsPage(main, view) {
     const node = chartBox("Errors over time by type", "chart short");
     p.fill(node);
     chart(p, node, {
-      legend: { top: 0 }, tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip(fmtNum) },
+      ...LEGEND_BELOW, tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip(fmtNum) },
       xAxis: timeAxis(t.window), yAxis: { type: "value", minInterval: 1 },
       series: types.map((type, i) => ({ name: valueText(type), type: "bar", stack: "e", itemStyle: { color: TYPE_COLOURS[type] || PALETTE[(i + 2) % 4] },
         data: onSlots(t.slots, rows.filter((r) => r.error_type === type), (r) => r.errors, 0) })),

@@ -3,7 +3,7 @@
 import { query, get } from "../api.js";
 import { el, fmtMs, fmtNum, fmtPct, fmtMeasure, kpi, rating, ratingOf, shareBar, installState, emptyNote, select, esc } from "../dom.js";
 import { ERROR_DIMS, STATS, VITALS, statLabel } from "../catalogue.js";
-import { chart, chartBox, timeAxis, seriesTooltip, overTime, onSlots, gappedLine, RATING_COLOURS } from "../charts.js";
+import { chart, chartBox, LEGEND_BELOW, timeAxis, seriesTooltip, overTime, onSlots, gappedLine, RATING_COLOURS } from "../charts.js";
 import { go } from "../state.js";
 
 export async function overview(main, view) {
@@ -106,14 +106,14 @@ export async function overview(main, view) {
     const node = chartBox(`Page views and ${statLabel(stat)} load time over time`);
     p.fill(node);
     chart(p, node, {
-      legend: { top: 0 },
+      ...LEGEND_BELOW,
       tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip((v, s) => (s === "page views" ? fmtNum(v) : fmtMs(v))) },
       xAxis: timeAxis(t.window),
-      yAxis: [{ type: "value", name: "ms", axisLabel: { formatter: (v) => fmtMs(v) } }, { type: "value", name: "page views", splitLine: { show: false } }],
+      yAxis: [{ type: "value", name: statLabel(stat).toLowerCase(), axisLabel: { formatter: (v) => fmtMs(v) } }, { type: "value", name: "page views", splitLine: { show: false } }],
       series: [
         { name: "page views", type: "bar", yAxisIndex: 1, data: onSlots(t.slots, t.rows, (r) => r.page_views, 0), itemStyle: { color: "#56B4E9", opacity: 0.45 } },
-        gappedLine(`action duration (${statLabel(stat)})`, onSlots(t.slots, t.rows, (r) => r[`duration:${stat}`]), "#0072B2"),
-        gappedLine(`LCP (${statLabel(stat)})`, onSlots(t.slots, t.rows, (r) => r[`lcp:${stat}`]), "#D55E00"),
+        gappedLine("duration", onSlots(t.slots, t.rows, (r) => r[`duration:${stat}`]), "#0072B2"),
+        gappedLine("LCP", onSlots(t.slots, t.rows, (r) => r[`lcp:${stat}`]), "#D55E00"),
       ],
     });
   }, { live: true, actions: statSelect, cls: "span2" });

@@ -1,9 +1,9 @@
 // Performance: the Navigation Timing waterfall (median per phase) for a page, the server / network /
 // frontend contribution over time, distributions of the vitals, and the key user actions.
 import { query, get } from "../api.js";
-import { el, fmtMs, fmtNum, apdexCell, table, select, emptyNote, esc } from "../dom.js";
+import { el, fmtMs, fmtNum, fmtMeasure, apdexCell, table, select, emptyNote, esc, rating, ratingOf, shareBar, valueText } from "../dom.js";
 import { NAV_PHASES } from "../catalogue.js";
-import { chart, chartBox, timeAxis, seriesTooltip, overTime, onSlots, gappedLine } from "../charts.js";
+import { chart, chartBox, LEGEND_BELOW, timeAxis, seriesTooltip, overTime, onSlots, gappedLine } from "../charts.js";
 import { go, withFilter } from "../state.js";
 import { histogram } from "./overview.js";
 
@@ -59,7 +59,7 @@ export async function performancePage(main, view) {
     const node = chartBox("Median server, network and frontend time of page loads over time, stacked");
     p.fill(node);
     chart(p, node, {
-      legend: { top: 0 },
+      ...LEGEND_BELOW,
       tooltip: { trigger: "axis", confine: true, formatter: seriesTooltip((v) => fmtMs(v)) },
       xAxis: timeAxis(t.window), yAxis: { type: "value", axisLabel: { formatter: (v) => fmtMs(v) } },
       series: parts.map((x, i) => gappedLine(x.replace("_time", ""), onSlots(t.slots, t.rows, (r) => r[`${x}:p50`]),
@@ -75,6 +75,11 @@ export async function performancePage(main, view) {
     });
   }
 
+  const targets = el("div", { class: "wide" });
+  main.append(el("h2", { class: "section" }, "What the Web Vitals point at ",
+    el("span", { class: "muted" }, pageFilter ? "the elements most often reported" : "the elements most often reported, per page")), targets);
+  attribution(view, targets, [], !pageFilter);
+
   view.panel(main, "Key user actions", async (p) => {
     const keys = Object.keys((view.app && view.app.config && view.app.config.key_actions) || {});
     const filters = keys.length ? [["action_name", "in", keys]] : [["action_type", "in", ["xhr", "custom"]]];
@@ -87,4 +92,46 @@ export async function performancePage(main, view) {
         { key: "duration:p90", label: "p90", num: 1, fmt: fmtMs }, { key: "apdex", label: "Apdex", num: 1, fmt: (v, r) => apdexCell(v, r.apdex_rating) },
       ], rows, { label: "Key user actions", rowLabel: (r) => `Details of ${r.action_name}`, onRow: (r) => go({ page: "actions", action: r.action_name }) }));
   }, { cls: "" });
+}
+
+// Web Vitals attribution (the agent's CSS selector of the element): the LCP element, the INP's
+// target with its three phases, the CLS's source; p75 of each, the most frequent first.
+const TARGETS = [
+  ["lcp_target", "LCP elements", "LCP element", [["lcp", "LCP p75"]]],
+  ["cls_target", "CLS sources", "CLS source", [["cls", "CLS p75"]]],
+  ["inp_target", "INP targets", "INP target", [["inp", "INP p75"], ["inp_input_delay", "Input delay"],
+    ["inp_processing", "Processing"], ["inp_presentation", "Presentation delay"]]],
+];
+
+// A panel per vital in `parent`: its targets (per page when `perPage`) under `filters`. With
+// `quiet`, a vital nothing was reported for shows no panel.
+export function attribution(view, parent, filters, perPage, quiet = false) {
+  for (const [dim, title, label, measures] of TARGETS) {
+    const wide = measures.length > 1;
+    const card = view.panel(parent, title, async (p) => {
+      const dims = perPage ? ["page", dim] : [dim];
+      const rows = await query(view.state, { metrics: ["count", ...measures.map(([m]) => `${m}:p75`)], dimensions: dims, order_by: "-count", limit: 10 },
+        { filters: [...filters, [dim, "is_not", null]] });
+      if (!rows.length) {
+        if (quiet) return card.card.remove();
+        return p.fill(emptyNote(`No ${label} reported in this range.`));
+      }
+      const vital = measures[0][0];
+      p.fill(table([
+        // The page under the element (not a column of its own): narrow screens keep both legible.
+        { key: dim, label, fmt: (v, r) => [el("span", { class: "dimval mono" }, v), perPage ? el("div", { class: "small muted dimval" }, "on ", valueText(r.page)) : null] },
+        { key: "count", label: "Actions", num: 1, fmt: fmtNum },
+        { key: `${vital}:p75`, label: measures[0][1], num: 1, fmt: (v) => el("span", {}, fmtMeasure(vital, v), " ", rating(ratingOf(vital, v))) },
+        ...measures.slice(1).map(([m, l]) => ({ key: `${m}:p75`, label: `${l} p75`, num: 1, fmt: fmtMs })),
+        ...(wide ? [{ label: "Phases", fmt: (_, r) => phases(r) }] : []),
+      ], rows, { label: title }));
+    }, { cls: wide ? "span2" : "" });
+  }
+}
+
+// The INP's phases as shares of their sum (input delay, processing, presentation delay).
+function phases(r) {
+  const v = ["inp_input_delay", "inp_processing", "inp_presentation"].map((m) => Math.max(r[`${m}:p75`] || 0, 0));
+  const sum = v.reduce((a, b) => a + b, 0);
+  return sum ? shareBar(v.map((x) => x / sum), ["input_delay", "processing", "presentation"], ["input delay", "processing", "presentation delay"]) : "–";
 }
