@@ -119,7 +119,7 @@ export function attribution(view, parent, filters, perPage, quiet = false) {
       const vital = measures[0][0];
       p.fill(table([
         // The page under the element (not a column of its own): narrow screens keep both legible.
-        { key: dim, label, fmt: (v, r) => [el("span", { class: "dimval mono" }, v), perPage ? el("div", { class: "small muted dimval" }, "on ", valueText(r.page)) : null] },
+        { key: dim, label, cls: "target", fmt: (v, r) => [el("span", { class: "dimval mono" }, v), perPage ? el("div", { class: "small muted dimval" }, "on ", valueText(r.page)) : null] },
         { key: "count", label: "Actions", num: 1, fmt: fmtNum },
         { key: `${vital}:p75`, label: measures[0][1], num: 1, fmt: (v) => el("span", {}, fmtMeasure(vital, v), " ", rating(ratingOf(vital, v))) },
         ...measures.slice(1).map(([m, l]) => ({ key: `${m}:p75`, label: `${l} p75`, num: 1, fmt: fmtMs })),
@@ -133,5 +133,8 @@ export function attribution(view, parent, filters, perPage, quiet = false) {
 function phases(r) {
   const v = ["inp_input_delay", "inp_processing", "inp_presentation"].map((m) => Math.max(r[`${m}:p75`] || 0, 0));
   const sum = v.reduce((a, b) => a + b, 0);
-  return sum ? shareBar(v.map((x) => x / sum), ["input_delay", "processing", "presentation"], ["input delay", "processing", "presentation delay"]) : "–";
+  if (!sum) return "–";
+  const bar = shareBar(v.map((x) => x / sum), ["input_delay", "processing", "presentation"], ["input delay", "processing", "presentation delay"]);
+  bar.classList.add("split");
+  return bar;
 }
