@@ -93,7 +93,8 @@ async function detail(main, view, name) {
     p.fill(table([{ key: "part", label: "Contributor" }, { key: "v", label: "Median", num: 1, fmt: fmtMs }],
       PARTS.map(([k, part]) => ({ part, v: r[`${k}:p50`] })), { label: "Contributors" }), split(r));
   });
-  attribution(view, wide, only, false, true);
+  // The narrow panels first, so that the wide one (INP targets) leaves no hole in the grid.
+  attribution(view, wide, only, false, true, ["lcp_target", "cls_target"]);
   for (const dim of ["browser", "device", "page"]) {
     view.panel(wide, `By ${dim}`, async (p) => {
       const rows = await query(state, { metrics: ["count", "duration:p50", "apdex"], dimensions: [dim], order_by: "-count", limit: 10 }, { filters: only });
@@ -102,4 +103,5 @@ async function detail(main, view, name) {
       rows, { label: `${name} by ${dim}` }));
     });
   }
+  attribution(view, wide, only, false, true, ["inp_target"]);
 }

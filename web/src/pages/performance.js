@@ -103,10 +103,10 @@ const TARGETS = [
     ["inp_processing", "Processing"], ["inp_presentation", "Presentation delay"]]],
 ];
 
-// A panel per vital in `parent`: its targets (per page when `perPage`) under `filters`. With
-// `quiet`, a vital nothing was reported for shows no panel.
-export function attribution(view, parent, filters, perPage, quiet = false) {
-  for (const [dim, title, label, measures] of TARGETS) {
+// A panel per vital of `dims` in `parent`: its targets (per page when `perPage`) under
+// `filters`. With `quiet`, a vital nothing was reported for shows no panel.
+export function attribution(view, parent, filters, perPage, quiet = false, dims = TARGETS.map(([d]) => d)) {
+  for (const [dim, title, label, measures] of TARGETS.filter(([d]) => dims.includes(d))) {
     const wide = measures.length > 1;
     const card = view.panel(parent, title, async (p) => {
       const dims = perPage ? ["page", dim] : [dim];
