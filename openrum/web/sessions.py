@@ -118,20 +118,27 @@ def _row(columns: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
-# On ClickHouse, the newest sessions of a range without filters are among the newest closed ones
-# (``session_starts``, by start) and the newest open ones (``session_open``, by the least start
-# of each; sessions closed since their last touch left out): only those are read. {after} and
-# {first_after} hold the cursor's condition, if any.
-_NEWEST = (
-    "session_id IN (SELECT session_id FROM (SELECT DISTINCT start, session_id FROM "
-    "session_starts WHERE app = ? AND start >= ? AND start < ?{after} ORDER BY start DESC, "
-    "session_id LIMIT {limit}) UNION ALL SELECT session_id FROM (SELECT session_id, "
-    "min(start) AS first FROM session_open WHERE app = ? AND session_id NOT IN (SELECT "
-    "session_id FROM session_closes WHERE app = ? AND session_id IN (SELECT session_id FROM "
-    "session_open WHERE app = ?)) GROUP BY session_id HAVING first >= ? AND first < ?"
-    "{first_after} ORDER BY first DESC, session_id LIMIT {limit}))"
+_AFTER = " AND ({0} < ? OR ({0} = ? AND session_id > ?))"  # after a cursor, in list order
+_UPTO = " AND ({0} > ? OR ({0} = ? AND session_id <= ?))"  # up to a session, in list order
+# On ClickHouse a session's start is an aggregate over all its touches: reading the sessions of
+# a range merges every session of the application. The newest ones are found instead among
+# the newest closed ones (``session_starts``, by start) and the newest open ones
+# (``session_open``, by the least start of each; those closed since left out), CANDIDATES × the
+# page each, and only those are read: every session down to the newer of the two lists' last
+# candidates is among them. A round that finds too few matches moves past that point; after
+# ROUNDS, a narrow filter reads the rest of the range at once.
+CANDIDATES, ROUNDS = 4, 4
+_CLOSED = (
+    "SELECT DISTINCT start, session_id FROM session_starts WHERE app = ? AND start >= ? "
+    "AND start < ?{after} ORDER BY start DESC, session_id LIMIT {n}"
 )
-_AFTER = " AND ({0} < ? OR ({0} = ? AND session_id > ?))"
+_OPEN = (
+    "SELECT min(start) AS first, session_id FROM session_open WHERE app = ? AND session_id "
+    "NOT IN (SELECT session_id FROM session_closes WHERE app = ? AND session_id IN (SELECT "
+    "session_id FROM session_open WHERE app = ?)) GROUP BY session_id HAVING first >= ? AND "
+    "first < ?{after} ORDER BY first DESC, session_id LIMIT {n}"
+)
+Position = tuple[dt.datetime, str]  # (start, session_id): a place in the list
 
 
 def _events_of(
@@ -143,11 +150,9 @@ def _events_of(
     return f"session_id IN (SELECT session_id FROM {table or source} WHERE {where}{extra})", params
 
 
-def list_sessions(
-    store: Store, listing: Listing, settings: Settings
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the sessions that started in the scope, newest first, and the cursor of the
-    next page (None on the last)."""
+def _conditions(store: Store, listing: Listing, settings: Settings) -> tuple[str, list[Any]]:
+    """The WHERE clause over the sessions (placed at their start) for everything the listing
+    asks but its cursor, and its parameters."""
     scope = listing.scope
     split: dict[Source, list[tuple[str, str, Any]]] = {"sessions": [], "actions": [], "errors": []}
     for f in scope.filters:
@@ -175,29 +180,79 @@ def list_sessions(
             params += more
     if listing.live:
         where += " AND NOT closed"
-    after: list[Any] = []
-    if listing.after:
-        start, sid = listing.after
-        after = [start, start, sid]
-        where += _AFTER.format("start")
-        params += after
-    plain = not scope.filters and listing.user_type == "all"
-    plain = plain and not (listing.with_errors or listing.with_rage_clicks or listing.live)
-    if store.engine == "clickhouse" and plain:
-        where += " AND " + _NEWEST.format(
-            limit=listing.limit + 1,
-            after=_AFTER.format("start") if after else "",
-            first_after=_AFTER.format("first") if after else "",
-        )
-        params += [scope.app, scope.start, scope.end, *after, *[scope.app] * 3]
-        params += [scope.start, scope.end, *after]
+    return where, params
+
+
+def _select(
+    store: Store,
+    where: str,
+    params: list[Any],
+    after: Position | None,
+    n: int,
+    upto: Position | None = None,
+    among: list[str] | None = None,
+) -> list[tuple[Any, ...]]:
+    """The first ``n`` sessions matching ``where`` after ``after``, up to ``upto`` and among
+    ``among`` (session ids), in list order."""
+    params = list(params)
+    for cond, at in ((_AFTER, after), (_UPTO, upto)):
+        if at:
+            where += cond.format("start")
+            params += [at[0], at[0], at[1]]
+    if among is not None:
+        where += f" AND {DIALECTS[store.engine].in_list('session_id', len(among))}"
+        params += among
     _, rows = store.select(
         f"SELECT {', '.join(SESSION_COLUMNS)} FROM {_SESSIONS} WHERE {where} "
-        f"ORDER BY start DESC, session_id LIMIT {listing.limit + 1}",
+        f"ORDER BY start DESC, session_id LIMIT {int(n)}",
         params,
     )
+    return rows
+
+
+def _newest(
+    store: Store, listing: Listing, where: str, params: list[Any]
+) -> list[tuple[Any, ...]]:
+    """``_select`` for a page on ClickHouse, from the newest candidates (see CANDIDATES)."""
+    scope, need = listing.scope, listing.limit + 1
+    n = CANDIDATES * need
+    after, found = listing.after, list[tuple[Any, ...]]()
+    for _ in range(ROUNDS):
+        cond = _AFTER if after else ""
+        at = [after[0], after[0], after[1]] if after else []
+        _, closed = store.select(
+            _CLOSED.format(after=cond.format("start"), n=n),
+            [scope.app, scope.start, scope.end, *at],
+        )
+        _, open_ = store.select(
+            _OPEN.format(after=cond.format("first"), n=n),
+            [*[scope.app] * 3, scope.start, scope.end, *at],
+        )
+        # Every session down to the newer of the full lists' last ones is a candidate.
+        lasts: list[Position] = [(r[0], r[1]) for r in (closed[-1:] if len(closed) == n else [])]
+        lasts += [(r[0], r[1]) for r in (open_[-1:] if len(open_) == n else [])]
+        upto = min(lasts, key=lambda p: (dt.datetime.max - p[0], p[1])) if lasts else None
+        among = [r[1] for r in closed + open_]
+        if among:
+            found += _select(store, where, params, after, need - len(found), upto, among)
+        if len(found) >= need or upto is None:
+            return found
+        after = upto
+    return found + _select(store, where, params, after, need - len(found))
+
+
+def list_sessions(
+    store: Store, listing: Listing, settings: Settings
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the sessions that started in the scope, newest first, and the cursor of the
+    next page (None on the last)."""
+    where, params = _conditions(store, listing, settings)
+    if store.engine == "clickhouse":
+        rows = _newest(store, listing, where, params)
+    else:
+        rows = _select(store, where, params, listing.after, listing.limit + 1)
     found = [_row(SESSION_COLUMNS, r) for r in rows[: listing.limit]]
-    live_counts(store, scope.app, found)
+    live_counts(store, listing.scope.app, found)
     if len(rows) <= listing.limit:
         return found, None
     last = rows[listing.limit - 1]

@@ -175,6 +175,20 @@ def test_filters_run_over_the_whole_range(
     assert ids(listed(filled, settings, filters, **kw)) == expected
 
 
+@pytest.mark.parametrize("rounds", [1, 2, 50])
+def test_clickhouse_reads_candidates_round_after_round(
+    filled: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch, rounds: int
+) -> None:
+    # One candidate of each kind per session asked: a round covers a few sessions, the next
+    # goes on after them, and after the last round the rest of the range is read at once.
+    # (DuckDB reads the sessions table directly: the same answers regardless.)
+    monkeypatch.setattr(web_sessions, "CANDIDATES", 1)
+    monkeypatch.setattr(web_sessions, "ROUNDS", rounds)
+    for _, filters, kw, expected in FILTERS:
+        assert ids(listed(filled, settings, filters, limit=1, **kw)) == expected
+    assert ids(listed(filled, settings, limit=2, user_type="all")) == NEWEST_FIRST
+
+
 def test_error_group(filled: Store, settings: Settings) -> None:
     _, rows = filled.select("SELECT DISTINCT fingerprint FROM errors WHERE app = 'shop'", [])
     [(fingerprint,)] = rows  # the same 404 in two sessions: one group
