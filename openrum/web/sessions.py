@@ -97,7 +97,9 @@ def _flag(params: Mapping[str, str], name: str) -> bool:
 
 def parse_listing(params: Mapping[str, str], scope: Scope, limit: int) -> Listing:
     """The list's own parameters over a checked scope. Raises ApiError (400) saying why."""
-    user_type = params.get("user_type") or "real"
+    # A filter on the user type says which sessions are wanted: then all by default.
+    chosen = any(name == "user_type" for name, _, _ in scope.filters)
+    user_type = params.get("user_type") or ("all" if chosen else "real")
     if user_type not in USER_TYPES:
         raise ApiError(f"user_type must be one of {', '.join(USER_TYPES)}, not {user_type!r}")
     cursor = params.get("cursor")

@@ -100,9 +100,11 @@ def filled(
 def listed(
     store: Store, settings: Settings, filters: tuple[Any, ...] = (), **kw: Any
 ) -> list[dict[str, Any]]:
-    """Every session the list gives, page after page (``limit`` per page)."""
+    """Every session the list gives, page after page (``limit`` per page); ``kw`` are the
+    endpoint's parameters."""
     scope = Scope("shop", dt.datetime(2027, 1, 15), dt.datetime(2027, 1, 16), filters)
-    listing = web_sessions.Listing(scope, **kw)
+    params = {k: "true" if v is True else str(v) for k, v in kw.items() if k != "limit"}
+    listing = web_sessions.parse_listing(params, scope, kw.get("limit", 100))
     found, cursor = web_sessions.list_sessions(store, listing, settings)
     while cursor:
         listing = dataclasses.replace(listing, after=web_sessions.decode_cursor(cursor))
@@ -140,6 +142,7 @@ def test_pages_follow_each_other(filled: Store, settings: Settings, limit: int) 
 
 FILTERS: list[tuple[str, tuple[Any, ...], dict[str, Any], list[str]]] = [
     ("synthetic traffic only", (), {"user_type": "synthetic"}, ["robot"]),
+    ("a filter on the user type", (("user_type", "is", "synthetic"),), {}, ["robot"]),
     ("with errors: a live and a closed one", (), {"with_errors": True}, ["live", "err"]),
     ("with rage clicks", (), {"with_rage_clicks": True}, ["live", "rage"]),
     ("live only", (), {"live": True}, ["live"]),

@@ -5,7 +5,7 @@
 import { get, api } from "../api.js";
 import { el, esc, fmtMs, fmtMeasure, fmtNum, fmtTime, fmtAgo, table, emptyNote, rating, kpi, select, valueText } from "../dom.js";
 import { chart, chartBox, RATING_COLOURS } from "../charts.js";
-import { VITALS } from "../catalogue.js";
+import { ERROR_DIMS, VITALS } from "../catalogue.js";
 import { go, link, withFilter } from "../state.js";
 import { countryName } from "../geo.js";
 
@@ -70,7 +70,7 @@ export async function sessionsPage(main, view) {
   const bar = el("div", {}, toolbar(state, []));
   main.append(bar);
   // The error groups of the range, for the "Error group" choice (a missing list is no error).
-  get("/api/v1/errors", state, { limit: "50" }).then(
+  get("/api/v1/errors", state, { limit: "50" }, { dims: ERROR_DIMS }).then(
     (d) => { if (!view.stale()) bar.replaceChildren(toolbar(state, d.groups || [])); }, () => {});
   view.panel(main, "Sessions", async (p) => {
     const rows = [];
