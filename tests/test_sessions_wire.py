@@ -36,7 +36,7 @@ def sessions(server: LiveServer, **params: str) -> tuple[int, dict[str, Any]]:
     return status, json.loads(raw)
 
 
-def until(fn: Any, ok: Any, timeout: float = 10.0) -> Any:
+def until(fn: Any, ok: Any, timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         result = fn()

@@ -397,6 +397,13 @@ def test_sessions_show_what_is_stored(page: Page, demo: LiveServer) -> None:
 def test_one_session_duration_in_the_list_and_the_page(page: Page, demo: LiveServer) -> None:
     page.goto(f"{demo.url}/#/sessions?app=demo&range=7d")
     settle(page)
+    # 100 sessions a page; the next page comes after them, none twice.
+    rows = page.locator("main tbody tr")
+    expect(rows).to_have_count(100)
+    page.get_by_role("button", name="Show more sessions").click()
+    expect(rows).to_have_count(200)
+    labels = rows.evaluate_all("rs => rs.map(r => r.getAttribute('aria-label'))")
+    assert len(set(labels)) == 200
     row = page.locator("main tbody tr", has_not=page.locator(".t-live")).first
     listed = row.locator("td").nth(1).inner_text()
     row.click()

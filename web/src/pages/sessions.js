@@ -57,7 +57,7 @@ function toolbar(state, groups) {
     el("label", { class: "check" }, el("input", { type: "checkbox", checked: state.live === "1", onchange: (e) => go({ live: e.target.checked ? "1" : "" }) }), " Live only"),
     select("Device", DEVICES, current("device"), device),
     select("Error group", [["", "Any"], ...groups.map((g) => [g.fingerprint, `${g.error_type}: ${g.message}`.slice(0, 60)]),
-      ...(state.fp && !groups.some((g) => g.fingerprint === state.fp) ? [[state.fp, state.fp]] : [])], state.fp, (v) => go({ fp: v })),
+      ...(state.fp && !groups.some((g) => g.fingerprint === state.fp) ? [[state.fp, state.fp]] : [])], state.fp, (v) => go({ fp: v }), { class: "group" }),
     el("label", { class: "field" }, el("span", {}, "User tag"), tag),
     inputs.map(([dim, input]) => el("label", { class: "field" }, el("span", {}, FIELDS.find(([d]) => d === dim)[2]), input)),
     el("button", { type: "submit" }, "Apply"));
