@@ -119,6 +119,8 @@ def test_the_sessions_list_as_a_user_reads_it(server: LiveServer, app: str) -> N
         ({"cursor": "not a cursor!"}, "cursor"),
         ({"cursor": "MTIzOg"}, "cursor"),  # "123:" without a session id
         ({"cursor": "eHl6OmFi"}, "cursor"),  # "xyz:ab"
+        ({"cursor": "MTIzOnMx"}, "another time range"),  # "123:s1", in 1970
+        ({"cursor": "OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTpzMQ"}, "cursor"),  # beyond any date
         ({"with_errors": "maybe"}, "with_errors must be true or false"),
         ({"live": "2"}, "live must be true or false"),
         ({"limit": "0"}, "limit"),

@@ -103,6 +103,9 @@ def parse_listing(params: Mapping[str, str], scope: Scope, limit: int) -> Listin
     if user_type not in USER_TYPES:
         raise ApiError(f"user_type must be one of {', '.join(USER_TYPES)}, not {user_type!r}")
     cursor = params.get("cursor")
+    after = decode_cursor(cursor) if cursor else None
+    if after and not scope.start <= after[0] < scope.end:
+        raise ApiError("cursor: from another time range (ask for the first page again)")
     return Listing(
         scope,
         user_type,
@@ -110,7 +113,7 @@ def parse_listing(params: Mapping[str, str], scope: Scope, limit: int) -> Listin
         with_rage_clicks=_flag(params, "with_rage_clicks"),
         live=_flag(params, "live"),
         limit=limit,
-        after=decode_cursor(cursor) if cursor else None,
+        after=after,
     )
 
 

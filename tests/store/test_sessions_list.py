@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from openrum import sessions
 from openrum.collect.spool import Raw
@@ -19,6 +21,7 @@ from openrum.settings import Settings
 from openrum.store import open_store
 from openrum.store.base import Store
 from openrum.web import sessions as web_sessions
+from openrum.web.api import ApiError
 from openrum.web.scope import Scope
 from tests.beacons import beacon, encode, load_action
 from tests.conftest import UA_CHROME
@@ -218,3 +221,21 @@ def test_a_session_page_has_its_environment_and_vitals(filled: Store) -> None:
     assert (view["lcp"], view["lcp_rating"]) == (1500.0, "good")
     assert (view["cls"], view["cls_rating"]) == (0.05, "good")
     assert (view["inp"], view["inp_rating"]) == (None, None)
+
+
+@given(st.text())
+def test_a_cursor_is_one_this_endpoint_gave_or_a_400(text: str) -> None:
+    try:
+        start, session_id = web_sessions.decode_cursor(text)
+    except ApiError as e:
+        assert e.status == 400
+    else:
+        assert web_sessions.decode_cursor(web_sessions.encode_cursor(start, session_id)) == (
+            start, session_id)  # fmt: skip
+
+
+@given(st.datetimes(min_value=dt.datetime(1970, 1, 1)), st.text(min_size=1))
+def test_cursors_round_trip(start: dt.datetime, session_id: str) -> None:
+    start = start.replace(microsecond=start.microsecond // 1000 * 1000)
+    cursor = web_sessions.encode_cursor(start, session_id)
+    assert web_sessions.decode_cursor(cursor) == (start, session_id)
