@@ -6,7 +6,7 @@ import { get, api } from "../api.js";
 import { el, esc, fmtMs, fmtMeasure, fmtNum, fmtTime, fmtAgo, table, emptyNote, rating, kpi, select, valueText } from "../dom.js";
 import { chart, chartBox, RATING_COLOURS } from "../charts.js";
 import { ERROR_DIMS, VITALS } from "../catalogue.js";
-import { go, link, withFilter } from "../state.js";
+import { go, link, timeWindow, withFilter } from "../state.js";
 import { countryName } from "../geo.js";
 
 const pick = (o, ...keys) => { for (const k of keys) if (o && o[k] !== undefined && o[k] !== null) return o[k]; return null; };
@@ -74,10 +74,13 @@ export async function sessionsPage(main, view) {
     (d) => { if (!view.stale()) bar.replaceChildren(toolbar(state, d.groups || [])); }, () => {});
   view.panel(main, "Sessions", async (p) => {
     const rows = [];
+    // Every page of the list over the same window (a rolling range moves on between clicks).
+    const { from, to } = timeWindow(state);
+    const fixed = { ...state, range: "custom", from: from.toISOString(), to: to.toISOString() };
     const more = async (cursor) => {
       let data;
       try {
-        data = await get("/api/v1/sessions", state, { ...listParams(state), ...(cursor ? { cursor } : {}) }, { filters: filtersOf(state) });
+        data = await get("/api/v1/sessions", fixed, { ...listParams(state), ...(cursor ? { cursor } : {}) }, { filters: filtersOf(state) });
       } catch (e) {
         if (e.status !== 404 && e.status !== 405) throw e;
         return unavailable(p);
