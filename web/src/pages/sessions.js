@@ -17,13 +17,14 @@ const FIELDS = [["browser", "is", "Browser", "Chrome"], ["country", "is", "Count
   ["page", "is", "Page visited", "/checkout"], ["action_name", "contains", "Action", "Pay now"]];
 const DEVICES = [["", "Any"], ["desktop", "Desktop"], ["mobile", "Mobile"], ["tablet", "Tablet"]];
 
-// The list's own parameters: the flags, the error group, and the view's user type if it has one.
+// The list's own parameters: the page size and the flags.
 function listParams(state) {
   const params = { limit: "100" };
   if (state.errors_only) params.with_errors = "true";
   if (state.rage) params.with_rage_clicks = "true";
   if (state.live) params.live = "true";
-  if (state.user_type) params.user_type = state.user_type;
+  // The view's "users" (real by default, or all with synthetic traffic), where the view has one.
+  if (state.users) params.user_type = state.users;
   return params;
 }
 
