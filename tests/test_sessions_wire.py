@@ -115,7 +115,7 @@ def test_the_sessions_list_as_a_user_reads_it(server: LiveServer, app: str) -> N
 @pytest.mark.parametrize(
     ("params", "reason"),
     [
-        ({"user_type": "robots"}, "user_type must be one of real, synthetic, all"),
+        ({"user_type": "robots"}, "user_type"),
         ({"cursor": "not a cursor!"}, "cursor"),
         ({"cursor": "MTIzOg"}, "cursor"),  # "123:" without a session id
         ({"cursor": "eHl6OmFi"}, "cursor"),  # "xyz:ab"
