@@ -55,8 +55,8 @@ _TRUE, _FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
 
 @dataclass(frozen=True)
 class Listing:
-    """What the sessions list asks for, validated: the scope (its filters split by the table
-    they apply to), the user type, the flags, a page size and where the page starts."""
+    """What the sessions list asks for, validated: the scope and its filters, the user type,
+    the flags, a page size and where the page starts."""
 
     scope: Scope
     user_type: str = "real"
