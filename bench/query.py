@@ -127,7 +127,9 @@ ENDPOINTS: dict[str, Callable[[DuckDBStore, Scope, Settings], Any]] = {
     "actions: table (/actions)": lambda st, sc, se: actions.table(st, sc, se, 200),
     "errors: groups (/errors)": lambda st, sc, se: errors.groups(st, sc, 100),
     "errors: one group (/errors/{fp})": lambda st, sc, se: errors.detail(st, sc, "fp7"),
-    "sessions: list (/sessions)": lambda st, sc, se: sessions.list_sessions(st, sc, 100),
+    "sessions: list (/sessions)": lambda st, sc, se: sessions.list_sessions(
+        st, sessions.Listing(sc, "all"), se
+    ),
 }
 
 GENERATE = """

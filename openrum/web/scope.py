@@ -75,10 +75,15 @@ class Scope:
 
 
 def parse_scope(
-    params: Mapping[str, str], settings: Settings, source: Source, now: dt.datetime | None = None
+    params: Mapping[str, str],
+    settings: Settings,
+    source: Source,
+    now: dt.datetime | None = None,
+    also: tuple[Source, ...] = (),
 ) -> Scope:
-    """Validate ``app``, ``from``, ``to`` and ``filters`` (JSON) for a query over ``source``.
-    Raises ApiError or QueryError (both HTTP 400) saying what is wrong."""
+    """Validate ``app``, ``from``, ``to`` and ``filters`` (JSON) for a query over ``source`` (or,
+    for a dimension it lacks, over one of ``also``). Raises ApiError or QueryError (both HTTP
+    400) saying what is wrong."""
     app = params.get("app", "")
     if not app:
         raise ApiError("app is required")
@@ -101,7 +106,7 @@ def parse_scope(
         raise ApiError(f"filters: {e}") from None
     check_filters(q.filters)
     for name, _, _ in q.filters:
-        if source not in DIMENSIONS[name]:
+        if not {source, *also} & DIMENSIONS[name].keys():
             raise QueryError(f"dimension {name!r} is not available for {source}")
     at = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     start, end = time_range(q, at, settings.query_default_hours)
@@ -130,10 +135,11 @@ def request_scope(
     apps: Mapping[str, Any],
     source: Source,
     now: Callable[[], dt.datetime] | None = None,
+    also: tuple[Source, ...] = (),
 ) -> Scope:
     """The scope of a dashboard request, checked: the caller may read the app, and it exists.
     Raises ApiError (400, 403, 404) or QueryError."""
-    scope = parse_scope(request.query_params, settings, source, now() if now else None)
+    scope = parse_scope(request.query_params, settings, source, now() if now else None, also)
     require_app(request, scope.app)
     if scope.app not in apps:
         raise ApiError(f"no application {scope.app!r}", 404)

@@ -152,9 +152,10 @@ def test_details_render(page: Page, demo: LiveServer) -> None:
     for listing, detail, check in [
         ("actions", "action", "main canvas"),
         ("errors", "error", "main pre.stack, main article.sample"),
-        ("sessions", "session", "ol.timeline li"),
+        ("sessions?errors_only=1&", "session", "ol.timeline li"),
     ]:
-        page.goto(f"{demo.url}/#/{listing}?app=demo&range=7d")
+        sep = "" if listing.endswith("&") else "?"
+        page.goto(f"{demo.url}/#/{listing}{sep}app=demo&range=7d")
         settle(page)
         page.locator("main tbody tr.clickable").first.click()
         settle(page)
@@ -349,3 +350,62 @@ def test_links_name_every_page(page: Page, demo: LiveServer) -> None:
         assert re.search(r"app=demo", href) and "range=6h" in href and "stat=p90" in href
     expect(page.locator("#range")).to_have_value("6h")
     expect(page.get_by_label("Statistic")).to_have_value("p90")
+
+
+def test_sessions_show_what_is_stored(page: Page, demo: LiveServer) -> None:
+    # A live session with a 404 and a 4-click rage click: the list counts them (not 0 / 0).
+    sid = f"rage{now_ms()}"
+    t = now_ms() - 30_000
+    send(demo, beacon("demo", sid=sid, url="https://shop.example/cart", events=[
+        load_action(f"l{sid}", start=t, url="https://shop.example/cart"),
+        {"kind": "error", "id": f"e{sid}", "type": "request", "time": t + 2000,
+         "message": "GET /api/stock 404", "status": 404, "url": "https://shop.example/cart"},
+        {"kind": "user", "id": f"r{sid}", "type": "rage_click", "time": t + 3000, "count": 4,
+         "value": "button#pay"},
+    ]))  # fmt: skip
+    stored(demo, "demo", "session_id", sid)
+    # The server filters: live sessions with rage clicks, whichever page they are on.
+    page.goto(f"{demo.url}/#/sessions?app=demo&range=1h&rage=1&live=1")
+    settle(page)
+    row = page.locator(f"tr[aria-label='Timeline of session {sid}']")
+    expect(row).to_have_count(1)
+    cells = row.locator("td")
+    expect(cells.nth(1)).to_have_text("live")
+    expect(cells.nth(4)).to_have_text("1")  # errors
+    expect(cells.nth(5)).to_have_text("1")  # rage clicks
+    for r in page.locator("main tbody tr").all():
+        expect(r.locator("td").nth(1)).to_have_text("live")
+    # A filter on actions: sessions that visited /cart.
+    page.get_by_label("Page visited").fill("/cart")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**f=page%7Cis%7C%2Fcart**")
+    settle(page)
+    expect(page.locator(f"tr[aria-label='Timeline of session {sid}']")).to_have_count(1)
+    # Its page: environment and the page view's Web Vitals with their ratings.
+    page.locator(f"tr[aria-label='Timeline of session {sid}']").click()
+    settle(page)
+    facts = page.get_by_label("Session environment")
+    expect(facts).to_contain_text("Chrome 131")
+    expect(facts).to_contain_text("Munich, Bavaria, Germany")
+    expect(facts).to_contain_text("1.0.0")
+    vitals = page.get_by_label("Web Vitals by page view")
+    expect(vitals).to_contain_text("/cart")
+    expect(vitals.locator("td").nth(1)).to_have_text("1.50 s ● Good")  # LCP
+    expect(page.locator(".summary")).to_contain_text("no duration until it ends")
+
+
+def test_one_session_duration_in_the_list_and_the_page(page: Page, demo: LiveServer) -> None:
+    page.goto(f"{demo.url}/#/sessions?app=demo&range=7d")
+    settle(page)
+    # 100 sessions a page; the next page comes after them, none twice.
+    rows = page.locator("main tbody tr")
+    expect(rows).to_have_count(100)
+    page.get_by_role("button", name="Show more sessions").click()
+    expect(rows).to_have_count(200)
+    labels = rows.evaluate_all("rs => rs.map(r => r.getAttribute('aria-label'))")
+    assert len(set(labels)) == 200
+    row = page.locator("main tbody tr", has_not=page.locator(".t-live")).first
+    listed = row.locator("td").nth(1).inner_text()
+    row.click()
+    settle(page)
+    expect(page.locator(".summary .kpi").nth(1).locator(".value")).to_have_text(listed)

@@ -4,6 +4,7 @@ the raw rows answer."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from collections.abc import Iterator
@@ -302,11 +303,24 @@ def test_the_newest_sessions_without_reading_every_session(opener: Opener, limit
         "ORDER BY start DESC, session_id LIMIT ?",
         [scope.app, scope.start, scope.end, limit],
     )
-    found = web_sessions.list_sessions(store, scope, limit)
+    listing = web_sessions.Listing(scope, "all", limit=limit)
+    found, cursor = web_sessions.list_sessions(store, listing, Settings.load({}, environ={}))
     assert [r["session_id"] for r in found] == [r[0] for r in rows]
     assert len(found) == limit
     if limit == 25:  # every session in range: live and closed ones
         assert {r["live"] for r in found} == {True, False}
+    # Page after page, the narrowed reads give what reading every session gives.
+    _, every = store.select(
+        "SELECT session_id FROM sessions WHERE app = ? AND start >= ? AND start < ? "
+        "ORDER BY start DESC, session_id",
+        [scope.app, scope.start, scope.end],
+    )
+    paged = [r["session_id"] for r in found]
+    while cursor:
+        listing = dataclasses.replace(listing, after=web_sessions.decode_cursor(cursor))
+        page, cursor = web_sessions.list_sessions(store, listing, Settings.load({}, environ={}))
+        paged += [r["session_id"] for r in page]
+    assert paged == [r[0] for r in every]
 
 
 def test_error_groups_from_rollups(filled: Store) -> None:

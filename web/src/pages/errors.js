@@ -59,7 +59,8 @@ async function detail(main, view, state) {
     p.fill(el("div", { class: "summary" },
       kpi(fmtNum(g.errors), `${g.error_type} errors`), kpi(fmtNum(g.sessions), "sessions affected"),
       kpi(fmtAgo(g.first_seen), `first seen ${fmtTime(g.first_seen)}`), kpi(fmtAgo(g.last_seen), `last seen ${fmtTime(g.last_seen)}`),
-      kpi(g.releases.join(", ") || "–", "releases")));
+      kpi(g.releases.join(", ") || "–", "releases"),
+      el("a", { href: link(view.state, { page: "sessions", fp: state.fp }) }, "Sessions with this error")));
     grid.replaceChildren();
     const over = view.panel(grid, "Over time", async (q) => {
       const node = chartBox("Occurrences of this error over time", "chart short");
