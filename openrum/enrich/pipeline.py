@@ -39,7 +39,7 @@ from openrum.collect import beacon as wire
 from openrum.collect.spool import Raw
 from openrum.enrich import geo, ua, urls
 from openrum.enrich.ip import mask_ip
-from openrum.enrich.personal import mask_personal, mask_stack
+from openrum.enrich.personal import mask_personal, mask_stack, mask_url
 from openrum.enrich.rules import AppRules, Detector, page_url, rules_for
 from openrum.rows import ActionRow, Batch, Dims, ErrorRow, SessionTouch, UserEventRow
 from openrum.scoring import apdex
@@ -220,6 +220,7 @@ class _Beacon:
     rules: AppRules
     dims: tuple[Any, ...]
     events: list[tuple[wire.Event, int, str]]  # (event, server time, raw URL)
+    client: str  # the client's address, masked at the app's level: personal in free text
 
 
 class Pipeline:
@@ -361,14 +362,15 @@ class Pipeline:
             )
             agent = self.agents.parse(raw.ua, hints)
             # Masking first, at the app's level (the collector already masked at its own).
-            place = self.locator.locate(mask_ip(raw.ip, rules.ip_mask_level))
+            client = mask_ip(raw.ip, rules.ip_mask_level)
+            place = self.locator.locate(client)
             dims = (
                 agent.browser, agent.browser_version, agent.os, agent.os_version, agent.device,
                 agent.user_type, place.country, place.region, place.city, place.lat, place.lon,
                 env.conn, env.release,
             )  # fmt: skip
             dims = shared.setdefault(dims, dims)  # one object per distinct value
-            out.append(_Beacon(len(out), b, r, app, rules, dims, events))
+            out.append(_Beacon(len(out), b, r, app, rules, dims, events, client))
         if out_of_range:
             ctx.drops["timestamp_out_of_range"] += out_of_range
         if unknown:
@@ -437,8 +439,8 @@ class Pipeline:
         stripped = urls.strip_url(raw, rules.keep_query, rules.keep_fragment)
         page = rules.page_groups.apply(urls.page_of(stripped, rules.keep_fragment))
         if rules.mask_personal:
-            stripped = mask_personal(stripped)
-            page = mask_personal(page)
+            stripped = mask_url(stripped)
+            page = mask_url(page)
         return stripped[:n], page[:n], len(stripped) > n
 
     # -- actions, errors, user events ---------------------------------------------------------
@@ -469,6 +471,7 @@ class Pipeline:
         for b in beacons:
             bi, app, rules, beacon = b.index, b.app, b.rules, b.beacon
             sid, pv, mask = beacon.sid, beacon.page, rules.mask_personal
+            client, level = b.client, rules.ip_mask_level
             base = _key_base(app, sid, pv)
             # Errors that happened in an action make it frustrated (errors of this beacon only).
             in_action: dict[str, int] = {}
@@ -484,7 +487,9 @@ class Pipeline:
                     lcp, inp, cls = vitals.get("lcp"), vitals.get("inp"), vitals.get("cls")
                     fcp, ttfb, fid = vitals.get("fcp"), vitals.get("ttfb"), vitals.get("fid")
                     phase = (inp.phase if inp is not None else None) or _NO_VITALS
-                    name = (mask_personal(e.name) if mask else e.name) if e.name else ""
+                    name = (
+                        (mask_personal(e.name, client, level) if mask else e.name) if e.name else ""
+                    )
                     full_name = name or f"{_VERB[e.type]} {page}"
                     targets: tuple[str | None, ...] = (
                         lcp.target if lcp is not None else None,
@@ -518,13 +523,15 @@ class Pipeline:
                         )
                     )  # fmt: skip
                 elif type(e) is Error:
-                    message = mask_personal(e.message) if mask else e.message
-                    stack = mask_stack(e.stack) if mask and e.stack else e.stack
+                    message = mask_personal(e.message, client, level) if mask else e.message
+                    stack = mask_stack(e.stack, client, level) if mask and e.stack else e.stack
                     fkey = (e.type, message, stack, e.source)
                     fp = fingerprints.get(fkey)
                     if fp is None:
                         fp = fingerprints[fkey] = fingerprint(*fkey)
-                    source = mask_personal(urls.strip_url(e.source)) if e.source else e.source
+                    source = urls.strip_url(e.source) if e.source else e.source
+                    if mask and source:
+                        source = mask_url(source)
                     cut += (
                         (len(e.message) > n_msg)
                         + (e.stack is not None and len(e.stack) > n_stack)
