@@ -19,7 +19,7 @@ from starlette.routing import Route
 from openrum.collect.app import Collector
 from openrum.collect.writer import BatchWriter
 from openrum.store.base import App, Store
-from openrum.web.api import ApiError, new_app, principal, require_admin, snippet
+from openrum.web.api import ApiError, new_app, principal, public_url, require_admin, snippet
 
 ACTION_TYPES = ("load", "xhr", "route_change", "custom")
 APDEX_METRICS = ("duration", "lcp", "load_event_end", "dom_interactive", "fcp", "inp")
@@ -144,7 +144,7 @@ def routes(store: Store, writer: BatchWriter, collector: Collector) -> list[Rout
             )
         }
         await write(lambda s: s.audit(actor, "app_changed", app_id, detail))
-        base = str(request.base_url).rstrip("/")
+        base = public_url(collector.settings)
         return Response(
             msgspec.json.encode(
                 dict(
