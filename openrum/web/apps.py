@@ -60,7 +60,7 @@ def check_config(config: dict[str, Any]) -> None:
             if not isinstance(value, bool):
                 raise ApiError(f"{key} must be true or false")
         elif key == "dnt":
-            _choice(value, "dnt", ("off", "ignore"))
+            _choice(value, "dnt", ("anonymous", "off", "ignore"))
         elif key == "ip_mask_level":
             _choice(value, "ip_mask_level", (0, 1, 2))
         elif key in ("bots", "synthetic"):
