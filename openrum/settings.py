@@ -74,6 +74,11 @@ class Settings:
         "The batch step enriches a batch this many beacons at a time (a session's beacons "
         "together): its memory grows with this, not with write_max_events.",
     )
+    start_paused: bool = _s(
+        False,
+        "Start with store writes paused, as after SIGUSR1 (SIGUSR2 resumes): what the spool "
+        "holds from before, and what arrives, is stored on resume (docs/operations.md).",
+    )
     health_write_failure_s: float = _s(
         60.0,
         "GET /healthz answers 503 once store writes have failed for this long, so that a "
