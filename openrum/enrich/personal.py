@@ -8,10 +8,10 @@ nothing (idempotent, checked by a property test).
 
 Masking never destroys structure: a URL's scheme, host and port and the ``:line:col`` position
 that ends a stack frame are kept (``http://127.0.0.1:18201/widget.js:3:14`` was stored as
-``http://<ip>:<id>/…``: a server's address is not personal and a port is not an id). In a URL's
-path, query and fragment every kind is masked, any IP address included. In free text an IP
-address is personal only when it is the client's own (the address the beacon came from, compared
-at the application's IP masking level): other addresses in messages are servers'.
+``http://<ip>:<id>/…``: the host a page or script came from is not the visitor's, even when it is
+the client's own address, and a port is not an id). In a URL's path, query and fragment, and in
+free text, every kind is masked, IP addresses included: an address in a message may be any
+visitor's, not only this beacon's client's (an admin page listing them).
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-
-from openrum.enrich.ip import mask_ip
 
 EMAIL, IBAN, CARD, UUID, IP, ID = "<email>", "<iban>", "<card>", "<uuid>", "<ip>", "<id>"
 TOKEN, USER = "<token>", "<user>"
@@ -77,37 +75,30 @@ def _iban(m: re.Match[str]) -> str:
     return IBAN if _iban_ok(m.group()) else m.group()
 
 
-def _is_ipv6(text: str) -> bool:
+def _ipv6(m: re.Match[str]) -> str:
+    text = m.group()
     if text.count(":") < 2:
-        return False
+        return text
     try:
         ipaddress.IPv6Address(text.split("%", 1)[0])
     except ValueError:
-        return False
-    return True
+        return text
+    return IP
 
 
-def _mask(text: str, ips: bool, client: str, level: int) -> str:
-    """Every kind but IP addresses; those all when ``ips``, else only the client's."""
+def _mask(text: str) -> str:
+    """Every kind of personal data in ``text``, which holds no URL's host."""
     out = _EMAIL.sub(EMAIL, text) if "@" in text or "%40" in text else text
     if "eyJ" in out:
         out = _JWT.sub(TOKEN, out)
     if "-" in out:
         out = _UUID.sub(UUID, out)
-    if ":" in out and (ips or client):
-
-        def v6(m: re.Match[str]) -> str:
-            t = m.group()
-            return IP if _is_ipv6(t) and (ips or mask_ip(t, level) == client) else t
-
-        out = _IPV6.sub(v6, out)
+    if ":" in out:
+        out = _IPV6.sub(_ipv6, out)
     if any(c.isdigit() for c in out):
         out = _IBAN.sub(_iban, out)
         out = _CARD.sub(_card, out)
-        if ips:
-            out = _IPV4.sub(IP, out)
-        elif client:
-            out = _IPV4.sub(lambda m: IP if mask_ip(m.group(), level) == client else m.group(), out)
+        out = _IPV4.sub(IP, out)
         out = _ID.sub(ID, out)
     return out
 
@@ -129,34 +120,33 @@ def mask_url(url: str) -> str:
     tail = ""
     if pos is not None and pos.start() > 0:
         url, tail = url[: pos.start()], pos.group()
-    return head + _mask(url, True, "", 0) + tail
+    return head + _mask(url) + tail
 
 
 @functools.lru_cache(maxsize=65_536)
-def mask_personal(text: str, client: str = "", level: int = 1) -> str:
+def mask_personal(text: str) -> str:
     """Free text (a message, an action name) with personal data replaced by typed tokens: each
-    URL in it by ``mask_url``; elsewhere emails, IBANs, card numbers, UUIDs, web tokens, ids of 5+
-    digits and the client's address (``client``: the beacon's address masked at ``level``, as
-    ``enrich.ip.mask_ip`` gives it). Pure and idempotent."""
+    URL in it by ``mask_url``; elsewhere emails, IBANs, card numbers, UUIDs, web tokens, IP
+    addresses and ids of 5+ digits. Pure and idempotent."""
     if not text:
         return text
     if "://" not in text:
-        return _mask(text, False, client, level)
+        return _mask(text)
     out = []
     at = 0
     for m in _URL.finditer(text):
-        out.append(_mask(text[at : m.start()], False, client, level))
+        out.append(_mask(text[at : m.start()]))
         out.append(mask_url(m.group()))
         at = m.end()
-    out.append(_mask(text[at:], False, client, level))
+    out.append(_mask(text[at:]))
     return "".join(out)
 
 
-def mask_stack(stack: str, client: str = "", level: int = 1) -> str:
+def mask_stack(stack: str) -> str:
     """A stack trace with personal data masked in each frame, line by line (the script URLs
     in frames carry query strings and path ids: ``?email=…``, ``/users/12345/``), keeping each
     URL's scheme, host and port and the ``:line:col`` positions that follow it."""
-    return "\n".join(_mask_frame(line, client, level) for line in stack.split("\n"))
+    return "\n".join(_mask_frame(line) for line in stack.split("\n"))
 
 
 # Line and column numbers end a frame ("at f (https://x/app.js:10:5)", "f@https://x/a.js:1:2"),
@@ -164,8 +154,8 @@ def mask_stack(stack: str, client: str = "", level: int = 1) -> str:
 _FRAME_END = re.compile(r"(:\d{1,7}){1,2}\)?\s*$")
 
 
-def _mask_frame(line: str, client: str, level: int) -> str:
+def _mask_frame(line: str) -> str:
     m = _FRAME_END.search(line)
     if m is None:
-        return mask_personal(line, client, level)
-    return mask_personal(line[: m.start()], client, level) + m.group()
+        return mask_personal(line)
+    return mask_personal(line[: m.start()]) + m.group()

@@ -220,7 +220,6 @@ class _Beacon:
     rules: AppRules
     dims: tuple[Any, ...]
     events: list[tuple[wire.Event, int, str]]  # (event, server time, raw URL)
-    client: str  # the client's address, masked at the app's level: personal in free text
 
 
 class Pipeline:
@@ -362,15 +361,14 @@ class Pipeline:
             )
             agent = self.agents.parse(raw.ua, hints)
             # Masking first, at the app's level (the collector already masked at its own).
-            client = mask_ip(raw.ip, rules.ip_mask_level)
-            place = self.locator.locate(client)
+            place = self.locator.locate(mask_ip(raw.ip, rules.ip_mask_level))
             dims = (
                 agent.browser, agent.browser_version, agent.os, agent.os_version, agent.device,
                 agent.user_type, place.country, place.region, place.city, place.lat, place.lon,
                 env.conn, env.release,
             )  # fmt: skip
             dims = shared.setdefault(dims, dims)  # one object per distinct value
-            out.append(_Beacon(len(out), b, r, app, rules, dims, events, client))
+            out.append(_Beacon(len(out), b, r, app, rules, dims, events))
         if out_of_range:
             ctx.drops["timestamp_out_of_range"] += out_of_range
         if unknown:
@@ -471,7 +469,6 @@ class Pipeline:
         for b in beacons:
             bi, app, rules, beacon = b.index, b.app, b.rules, b.beacon
             sid, pv, mask = beacon.sid, beacon.page, rules.mask_personal
-            client, level = b.client, rules.ip_mask_level
             base = _key_base(app, sid, pv)
             # Errors that happened in an action make it frustrated (errors of this beacon only).
             in_action: dict[str, int] = {}
@@ -487,9 +484,7 @@ class Pipeline:
                     lcp, inp, cls = vitals.get("lcp"), vitals.get("inp"), vitals.get("cls")
                     fcp, ttfb, fid = vitals.get("fcp"), vitals.get("ttfb"), vitals.get("fid")
                     phase = (inp.phase if inp is not None else None) or _NO_VITALS
-                    name = (
-                        (mask_personal(e.name, client, level) if mask else e.name) if e.name else ""
-                    )
+                    name = (mask_personal(e.name) if mask else e.name) if e.name else ""
                     full_name = name or f"{_VERB[e.type]} {page}"
                     targets: tuple[str | None, ...] = (
                         lcp.target if lcp is not None else None,
@@ -523,8 +518,8 @@ class Pipeline:
                         )
                     )  # fmt: skip
                 elif type(e) is Error:
-                    message = mask_personal(e.message, client, level) if mask else e.message
-                    stack = mask_stack(e.stack, client, level) if mask and e.stack else e.stack
+                    message = mask_personal(e.message) if mask else e.message
+                    stack = mask_stack(e.stack) if mask and e.stack else e.stack
                     fkey = (e.type, message, stack, e.source)
                     fp = fingerprints.get(fkey)
                     if fp is None:
