@@ -31,7 +31,7 @@ from openrum.collect.spool import Raw
 from openrum.enrich import ua as uamod
 from openrum.enrich.geo import open_locator
 from openrum.enrich.ip import mask_ip
-from openrum.enrich.personal import mask_personal
+from openrum.enrich.personal import mask_personal, mask_url
 from openrum.enrich.pipeline import Pipeline
 from openrum.enrich.urls import page_of, strip_url
 from openrum.settings import Settings
@@ -132,7 +132,7 @@ def per_event(events: list[tuple[str, str, str, str]], parser: uamod.Parser, loc
         locate(mask_ip(ip))
         stripped = strip_url(url)
         page_of(stripped)
-        mask_personal(stripped)
+        mask_url(stripped)
         mask_personal(message)
     return time.perf_counter() - began
 

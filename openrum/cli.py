@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import os
 import secrets
+import socket
 import sys
 import urllib.error
 import urllib.request
@@ -42,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the collector, the API and the dashboard")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+    serve.add_argument(
+        "--public-url",
+        help="URL browsers reach this server at, for snippets (setting public_url; default: "
+        "http://HOST:PORT)",
+    )
     _add_data(serve)
     serve.add_argument(
         "--setting",
@@ -111,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--id", help="application id (default: random)")
     create.add_argument("--json", action="store_true", help="print JSON")
+    create.add_argument(
+        "--public-url",
+        help="URL browsers reach the server at, for the snippet when no server is running "
+        "(setting public_url)",
+    )
     _add_data(create)
     list_ = apps_sub.add_parser("list", help="list applications")
     list_.add_argument("--json", action="store_true", help="print JSON")
@@ -158,7 +170,12 @@ def serve(args: argparse.Namespace) -> int:
     from openrum.enrich.process import system_allocator, without_pandas
     from openrum.server import Server
 
-    settings = Settings.load(dict(args.setting))
+    overrides = dict(args.setting)
+    if args.public_url:
+        overrides["public_url"] = args.public_url
+    settings = Settings.load(overrides)
+    if not settings.public_url:  # snippets point at where this server listens
+        settings = dataclasses.replace(settings, public_url=bind_url(args.host, args.port))
     data = Path(args.data)
     store_url = _store_url(args)
     system_allocator()
@@ -166,7 +183,7 @@ def serve(args: argparse.Namespace) -> int:
         without_pandas()
     store = open_store(store_url, settings)
     server = Server(store, settings, data)
-    url = f"http://{args.host}:{args.port}"
+    url = f"http://{_host(args.host)}:{args.port}"
     data.mkdir(parents=True, exist_ok=True)
     marker = data / "server.json"
     # Readable by this user only: the key acts as an administrator.
@@ -192,6 +209,18 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         marker.unlink(missing_ok=True)
     return 0
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def bind_url(host: str, port: int) -> str:
+    """``http://HOST:PORT`` of a listening address; a wildcard one (0.0.0.0, ::) names this
+    machine instead, which browsers can reach."""
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.getfqdn()
+    return f"http://{_host(host)}:{port}"
 
 
 def first_admin(store: Store) -> None:
@@ -262,7 +291,7 @@ def _api(server: Running, path: str, body: Any = None, method: str | None = None
 
 
 def apps_create(args: argparse.Namespace) -> int:
-    from openrum.web.api import ApiError, new_app, snippet
+    from openrum.web.api import ApiError, new_app, public_url, snippet
 
     server = running_server(Path(args.data))
     if server:
@@ -270,6 +299,16 @@ def apps_create(args: argparse.Namespace) -> int:
             server, "/api/v1/apps", {"name": args.name, "origins": args.origin, "id": args.id}
         )
     else:
+        overrides = {"public_url": args.public_url} if args.public_url else {}
+        settings = Settings.load(overrides)
+        base = public_url(settings)
+        if not settings.public_url:
+            print(
+                f"openrum: no server is running: the snippet points at {base}, where `openrum "
+                "serve` listens by default; give --public-url (or OPENRUM_PUBLIC_URL) for the "
+                "URL browsers reach",
+                file=sys.stderr,
+            )
         try:
             app = new_app(args.name, args.origin, args.id)
         except ApiError as e:
@@ -284,7 +323,7 @@ def apps_create(args: argparse.Namespace) -> int:
             "name": app.name,
             "origins": app.origins,
             "created": app.created,
-            "snippet": snippet(app.id, "http://127.0.0.1:8080"),
+            "snippet": snippet(app.id, base),
         }
     if args.json:
         print(json.dumps(created))

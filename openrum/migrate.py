@@ -3,8 +3,8 @@
 Events (actions, errors, user events) are streamed from the DuckDB file in Arrow batches through
 the target store's ``write`` — so re-running a migration stores nothing twice, and rollups fill
 as on any insert. Sessions follow as touches, then closed sessions are closed again with their
-stored values; applications, users, tokens and the audit log are copied as they are. A progress
-bar on standard error counts rows.
+stored values; applications, users, dashboard logins, tokens and the audit log are copied as
+they are. A progress bar on standard error counts rows.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TextIO
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from openrum.rows import ActionRow, Batch, ClosedSession, ErrorRow, SessionTouch, UserEventRow
 from openrum.store import open_store
@@ -95,23 +96,51 @@ def migrate(source: DuckDBStore, target: Store, out: TextIO, batch_rows: int = 1
     return progress.done
 
 
+# The tables a server fills besides the events, each with the column that tells a row already
+# copied (a re-run copies nothing twice); the audit log has no key: it is copied into an empty one.
+_ACCOUNTS = {"users": "username", "auth_sessions": "id_hash", "tokens": "id", "audit_log": ""}
+
+
+def _account_rows(source: DuckDBStore, name: str) -> pa.Table:
+    """A table as it is in DuckDB, its times cut to the millisecond (a server stamps them in
+    microseconds, ClickHouse keeps milliseconds) and JSON as text."""
+    con = source._con.cursor()
+    cols = []
+    for col, kind, *_ in con.execute(f"DESCRIBE {name}").fetchall():
+        if kind.startswith("TIMESTAMP"):
+            cols.append(f"CAST({col} AS TIMESTAMP_MS) AS {col}")
+        elif kind == "JSON":
+            cols.append(f"CAST({col} AS VARCHAR) AS {col}")
+        else:
+            cols.append(col)
+    return con.sql(f"SELECT {', '.join(cols)} FROM {name}").to_arrow_table()
+
+
 def _copy_accounts(source: DuckDBStore, target: Store) -> None:
-    _, users = source.select("SELECT username, password_hash FROM users ORDER BY username", [])
-    for username, password_hash in users:
-        target.set_password(username, password_hash)
-    have = {t.id for t in target.list_tokens()}
-    for token in source.list_tokens():
-        if token.id not in have:
-            target.save_token(token)
-    # The audit log keeps its times (an append through `audit` would stamp them now).
+    """Accounts, dashboard logins, API tokens and the audit log, rows as they are (their times
+    kept: ``set_password`` or ``audit`` would stamp them now)."""
     from openrum.store.clickhouse import ClickHouseStore
 
-    if isinstance(target, ClickHouseStore):
-        _, rows = target.select("SELECT count() FROM audit_log", [])
-        if not rows[0][0]:
-            table = source._con.cursor().sql("SELECT * FROM audit_log").to_arrow_table()
-            if table.num_rows:
-                target._insert("audit_log", table)
+    if not isinstance(target, ClickHouseStore):  # a DuckDB target: through the protocol
+        _, users = source.select("SELECT username, password_hash FROM users", [])
+        for username, password_hash in users:
+            target.set_password(username, password_hash)
+        for token in source.list_tokens():
+            target.save_token(token)
+        return
+    for name, key in _ACCOUNTS.items():
+        table = _account_rows(source, name)
+        if key:
+            _, have = target.select(f"SELECT {key} FROM {name}", [])
+            if have:
+                known = pa.array([row[0] for row in have], pa.string())
+                table = table.filter(pc.invert(pc.is_in(table.column(key), known)))
+        elif target.select(f"SELECT count() FROM {name}", [])[1][0][0]:
+            continue
+        if name == "users":  # ReplacingMergeTree's version: the latest password wins
+            table = table.append_column("version", pa.array([0] * table.num_rows, pa.uint64()))
+        if table.num_rows:
+            target._insert(name, table)
 
 
 def command(args: argparse.Namespace, out: TextIO = sys.stderr) -> int:

@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def _s(default: Any, help: str) -> Any:
@@ -72,6 +73,11 @@ class Settings:
         2_000,
         "The batch step enriches a batch this many beacons at a time (a session's beacons "
         "together): its memory grows with this, not with write_max_events.",
+    )
+    start_paused: bool = _s(
+        False,
+        "Start with store writes paused, as after SIGUSR1 (SIGUSR2 resumes): what the spool "
+        "holds from before, and what arrives, is stored on resume (docs/operations.md).",
     )
     health_write_failure_s: float = _s(
         60.0,
@@ -227,6 +233,12 @@ class Settings:
         "sums; a compaction sums the rows of the hours written since).",
     )
     # Server and access
+    public_url: str = _s(
+        "",
+        "The URL browsers reach this server at (https://rum.example), used in every snippet. "
+        "Empty: the address `openrum serve` listens on (--host, --port); never a request's Host "
+        "header.",
+    )
     metrics_public: bool = _s(False, "Serve /metrics without a token (for a private network).")
     login_attempts_per_min: float = _s(10.0, "Login attempts per minute from one address.")
     login_session_hours: float = _s(12.0, "How long a dashboard login lasts.")
@@ -260,6 +272,8 @@ class Settings:
         for name in ("write_max_events", "batch_step_chunk_beacons"):
             if getattr(settings, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if settings.public_url and not _is_base_url(settings.public_url):
+            raise ValueError("public_url must be an http(s) URL without query or fragment")
         for name in ("bot_traffic", "synthetic_traffic"):
             if getattr(settings, name) not in ("drop", "tag"):
                 raise ValueError(f"{name} must be 'drop' or 'tag'")
@@ -290,6 +304,15 @@ def markdown() -> str:
     for name, kind, default, help_ in Settings.table():
         lines.append(f"| `{name}` | {kind} | `{default!r}` | {help_} |")
     return "\n".join(lines) + "\n"
+
+
+def _is_base_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not (parts.query or parts.fragment or "?" in url or "#" in url)
+    )
 
 
 def _type_name(f: dataclasses.Field[Any]) -> str:

@@ -155,15 +155,36 @@ def test_system_allocator_has_pyarrow_allocate_with_malloc() -> None:
     subprocess.run([sys.executable, "-c", code], timeout=60, check=True)
 
 
+def test_a_start_removes_the_leftovers_of_its_data_directory_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process, "SHARED", tmp_path)
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    mine, other = process.data_tag(tmp_path / "a"), process.data_tag(tmp_path / "b")
+    assert mine != other and mine == process.data_tag(tmp_path / "x" / ".." / "a")
+    names = {
+        f"openrum-batch-{mine}-{os.getpid()}-a": False,  # this process's: never to be read
+        f"openrum-batch-{mine}-{ended.pid}-b": False,  # a dead server's (kill -9)
+        f"openrum-batch-{mine}-{os.getppid()}-c": True,  # a running server's
+        f"openrum-batch-{other}-{ended.pid}-d": True,  # another data directory's
+        "unrelated": True,
+    }
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    assert process.remove_shared(mine) == 2
+    assert {p.name for p in tmp_path.iterdir()} == {n for n, kept in names.items() if kept}
+
+
 def test_a_batch_comes_back_in_shared_memory_or_else_through_the_pipe(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     table = pa.table({"eid": ["a", "b"], "duration": [1.5, None]})
     monkeypatch.setattr(process, "SHARED", tmp_path)
-    shared = process._put(Batch(actions=table))
+    shared = process._put(Batch(actions=table), "openrum-batch-t-1-")
     assert isinstance(shared, tuple) and list(tmp_path.iterdir())
     assert process._get(shared).actions == table
     assert not list(tmp_path.iterdir())  # removed once mapped
     monkeypatch.setattr(process, "SHARED", tmp_path / "missing")
-    shared = process._put(Batch(actions=table))
+    shared = process._put(Batch(actions=table), "openrum-batch-t-1-")
     assert isinstance(shared, Batch) and process._get(shared).actions == table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from openrum.settings import Settings
 from openrum.store.base import App
 from openrum.store.duckdb import DuckDBStore
 from tests.beacons import beacon, encode, load_action, now_ms
-from tests.conftest import UA_CHROME
+from tests.conftest import UA_CHROME, LiveServer
 
 
 def visit(sid: str, tag: str | None, start: int) -> Raw:
@@ -146,3 +147,47 @@ async def test_erase_and_export_through_the_api(api: tuple[Server, Any]) -> None
     assert r.status_code == 200 and r.json()["deleted"]["sessions"] == 2
     r = await c.post("/api/v1/erase", json={"app": "shop"})
     assert r.status_code == 400 and "exactly one" in r.json()["error"]
+
+
+def test_masking_keeps_urls_and_positions_through_a_real_server(live_server: LiveServer) -> None:
+    """Issue #20: ``http://127.0.0.1:18201/widget.js:3:14`` was stored and exported as
+    ``http://<ip>:<id>/…``. The server's own address, its port and the frame's position are
+    kept; the ids, the email and the client's own address (127.0.0.1 here) are masked."""
+    out = json.loads(
+        live_server.cli("apps", "create", "Shop", "--origin", "https://shop.example", "--json")
+    )
+    t = now_ms() - 5000
+    stack = (
+        "TypeError: price is undefined\n"
+        "    at load (http://127.0.0.1:18201/widget.js:3:14)\n"
+        "    at http://127.0.0.1:18201/u/7654321/app.js?mail=jane@example.com:120:9"
+    )
+    error = {
+        "kind": "error", "id": "e1", "type": "js", "time": t + 10,
+        "message": "no cart for jane@example.com from 127.0.0.1 at http://127.0.0.1:18201/cart",
+        "stack": stack, "source": "http://127.0.0.1:18201/widget.js", "line": 3, "col": 14,
+    }  # fmt: skip
+    body = beacon(out["id"], sid="s-mask", events=[load_action(start=t), error])
+    headers = {"content-type": "text/plain", "origin": "https://shop.example"}
+    status, _, _ = live_server.post(
+        "/api/v1/beacon", encode(body), {**headers, "user-agent": UA_CHROME}
+    )
+    assert status == 202
+    deadline = time.monotonic() + 10
+    while True:
+        status, _, raw = live_server.request(
+            "GET", f"/api/v1/export?app={out['id']}&session_id=s-mask"
+        )
+        assert status == 200, raw
+        errors = json.loads(raw)["data"]["errors"]
+        if errors or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(errors) == 1
+    assert errors[0]["stack"] == (
+        "TypeError: price is undefined\n"
+        "    at load (http://127.0.0.1:18201/widget.js:3:14)\n"
+        "    at http://127.0.0.1:18201/u/<id>/app.js?mail=<email>:120:9"
+    )
+    assert errors[0]["message"] == "no cart for <email> from <ip> at http://127.0.0.1:18201/cart"
+    assert errors[0]["source"] == "http://127.0.0.1:18201/widget.js"

@@ -102,7 +102,8 @@ def store_all(store: DuckDBStore, spool: Spool, settings: Settings) -> Metrics:
     assert writer.flush(20)
     writer.stop()
     # Each batch came back through a file in shared memory, removed once mapped.
-    assert not list(process.SHARED.glob(f"openrum-batch-{os.getpid()}-*"))
+    prefix = process._shared_prefix(process.data_tag(spool.directory), os.getpid())
+    assert not list(process.SHARED.glob(prefix + "*"))
     return metrics
 
 

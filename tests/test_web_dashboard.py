@@ -253,6 +253,11 @@ async def test_patch_app(client: httpx.AsyncClient) -> None:
     assert "optin" not in r.json()["config"] and r.json()["config"]["sample"] == 25
     [listed] = (await client.get("/api/v1/apps")).json()["apps"]
     assert listed["name"] == "Shop EU" and "data-optin" not in listed["snippet"]
+    # The settings page's default for Do Not Track / GPC is the agent's: anonymous.
+    r = await client.patch(
+        "/api/v1/apps/shop", content=json.dumps({"config": {"dnt": "anonymous"}})
+    )
+    assert r.status_code == 200 and 'data-dnt="anonymous"' in r.json()["snippet"]
 
 
 @pytest.mark.anyio

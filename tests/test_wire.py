@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.beacons import beacon, encode, now_ms
-from tests.conftest import UA_CHROME, LiveServer
+from tests.conftest import UA_CHROME, LiveServer, start_server, stop_server
 
 ORIGIN = "https://shop.example"
 HEADERS = {"content-type": "text/plain", "origin": ORIGIN, "user-agent": UA_CHROME}
@@ -152,3 +155,59 @@ def test_bad_queries_are_400_with_the_valid_names(live_server: LiveServer) -> No
     assert status == 400 and "malformed JSON" in json.loads(raw)["error"]
     status, _, raw = live_server.post("/api/v1/query", b'{"app": "nope", "metrics": ["count"]}', {})
     assert status == 404
+
+
+def snippets(server: LiveServer, host: str) -> list[str]:
+    """The snippets the API gives a request whose Host header is ``host``: creating, listing
+    and changing an application (the settings page shows the last two)."""
+    forged = {"host": host, "content-type": "application/json"}
+    status, _, raw = server.post("/api/v1/apps", b'{"name": "Shop", "origins": []}', forged)
+    assert status == 201, raw
+    created = json.loads(raw)
+    status, _, raw = server.request("GET", "/api/v1/apps", headers=forged)
+    assert status == 200, raw
+    listed = [a["snippet"] for a in json.loads(raw)["apps"]]
+    status, _, raw = server.request(
+        "PATCH", f"/api/v1/apps/{created['id']}", b'{"config": {"optin": true}}', forged
+    )
+    assert status == 200, raw
+    return [created["snippet"], *listed, json.loads(raw)["snippet"]]
+
+
+def test_snippets_never_point_at_the_host_header(tmp_path: Path) -> None:
+    """Issue #20: a request with ``Host: evil.example`` got a snippet sending beacons there.
+    Snippets point at ``public_url``, else at the address the server listens on."""
+    server = start_server(tmp_path / "a")
+    try:
+        for got in snippets(server, "evil.example"):
+            assert f'src="{server.url}/openrum.js"' in got
+            assert f'data-endpoint="{server.url}/api/v1/beacon"' in got
+            assert "evil" not in got
+    finally:
+        stop_server(server)
+    server = start_server(tmp_path / "b", "--public-url", "https://rum.shop.example/")
+    try:
+        for got in snippets(server, "evil.example"):
+            assert 'src="https://rum.shop.example/openrum.js"' in got
+            assert 'data-endpoint="https://rum.shop.example/api/v1/beacon"' in got
+        # The CLI asks the running server, which answers with its public URL.
+        out = json.loads(server.cli("apps", "create", "Blog", "--json"))
+        assert 'src="https://rum.shop.example/openrum.js"' in out["snippet"]
+    finally:
+        stop_server(server)
+
+
+def test_apps_create_without_a_server_uses_public_url(tmp_path: Path) -> None:
+    run = [sys.executable, "-m", "openrum", "apps", "create", "Shop", "--json"]
+    data = ["--data", str(tmp_path / "data")]
+    out = subprocess.run(
+        [*run, "--public-url", "https://rum.shop.example", *data],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert 'src="https://rum.shop.example/openrum.js"' in json.loads(out.stdout)["snippet"]
+    # Without it, the default address of `openrum serve` — and a warning that says so.
+    out = subprocess.run([*run, *data], check=True, capture_output=True, timeout=60)
+    assert 'src="http://127.0.0.1:8080/openrum.js"' in json.loads(out.stdout)["snippet"]
+    assert b"--public-url" in out.stderr
+    bad = subprocess.run([*run, "--public-url", "rum.shop.example", *data], capture_output=True)
+    assert bad.returncode == 2 and b"public_url must be an http(s) URL" in bad.stderr

@@ -1,6 +1,6 @@
 // Per-application options: data-* attributes of the snippet's <script> tag, so no extra request
 // is needed (docs/agent.md lists them all), and `window.openrumConfig` for the beforeSend hook.
-import { doc, win } from "./lib/guard.js";
+import { doc, nav, win } from "./lib/guard.js";
 
 // The snippet's own tag (set while an async classic script first runs).
 const script = doc.currentScript;
@@ -16,10 +16,12 @@ export const SAMPLE = Math.min(num(data.sample, 100), 100);
 export const OPTIN = data.optin == "1";
 /** Do Not Track / Global Privacy Control: `off` (send nothing), `ignore`, or anonymous (default). */
 export const DNT = data.dnt;
+/** Do Not Track or Global Privacy Control, unless `ignore`d: measured anonymously (or not at all). */
+export const PRIVATE = (nav.doNotTrack == "1" || nav.globalPrivacyControl) && DNT != "ignore";
 export const KEEP_QUERY = data.query == "1";
 export const HASH_ROUTES = data.hash == "1";
-/** A persistent visitor id in localStorage (off by default). */
-export const TRACK_USERS = data.trackUsers == "1";
+/** A persistent visitor id in localStorage (off by default; never for an anonymous browser). */
+export const TRACK_USERS = data.trackUsers == "1" && !PRIVATE;
 export const RAGE_CLICKS = num(data.rageClicks, 3);
 export const RAGE_MS = num(data.rageMs, 1000);
 export const RAGE_PX = num(data.ragePx, 30);

@@ -2,11 +2,11 @@
 // <script> in the <head>. Everything it does is guarded so that a failure inside it never
 // throws into the host page; it batches events and sends them when the page is hidden.
 import { begin, open, view, watchActions } from "./actions.js";
-import { APP, DNT } from "./config.js";
+import { APP, DNT, PRIVATE } from "./config.js";
 import { newPage } from "./core.js";
 import { readEnv } from "./env.js";
 import { watchErrors } from "./errors.js";
-import { doc, epoch, nav, on, perf, safe, win } from "./lib/guard.js";
+import { doc, epoch, on, perf, safe, win } from "./lib/guard.js";
 import { doubleRAF, markHidden, resetVisibility, watchVisibility } from "./lib/page.js";
 import { watchLoad } from "./load.js";
 import { watchLongTasks } from "./longtasks.js";
@@ -83,9 +83,8 @@ const start = () => {
 
 safe(() => {
   if (!APP || win.openrum) return;
-  const dnt = nav.doNotTrack == "1" || nav.globalPrivacyControl;
-  const live = session.sampled && !(dnt && DNT == "off");
-  installApi(live, dnt && DNT != "ignore");
+  const live = session.sampled && !(PRIVATE && DNT == "off");
+  installApi(live, PRIVATE);
   if (!live) return;
   // A prerendered page is measured from its activation (as web-vitals).
   if (doc.prerendering) on("prerenderingchange", safe(start), doc, { once: true });

@@ -84,6 +84,21 @@ def read_records(data: bytes) -> Iterator[tuple[int, Raw]]:
         yield pos, Raw(body, events, received, ip, ua, origin)
 
 
+def count_records(path: Path) -> int:
+    """How many whole records a segment holds, by their headers alone (a torn last one is not
+    counted; nor is a record whose CRC fails, as far as its length is whole)."""
+    n = pos = 0
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        while pos + _HEADER.size <= size:
+            length, _ = _HEADER.unpack(os.pread(f.fileno(), _HEADER.size, pos))
+            pos += _HEADER.size + length
+            if pos > size:
+                break
+            n += 1
+    return n
+
+
 Range = tuple[int, int, int, bool]  # (segment, read from, readable to, closed)
 
 
@@ -256,6 +271,8 @@ class Spool:
         self._lock = threading.Lock()  # guards _sizes/_synced/_closed between loop and writer
         self._on_disk = sum(self._sizes.values())  # their sum, published under the lock
         self.appended = 0  # records appended (loop side)
+        # Records the segments held at start, all read again (the store keeps each event once).
+        self.recovered = sum(count_records(self._path(n)) for n in existing)
 
     def _path(self, n: int) -> Path:
         return segment_path(self.directory, n)

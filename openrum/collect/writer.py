@@ -24,7 +24,7 @@ import pyarrow as pa
 from openrum import privacy, sessions
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Range, Raw, Spool, read_batch
-from openrum.enrich.process import BatchStepError, PipelineProcess
+from openrum.enrich.process import BatchStepError, PipelineProcess, data_tag
 from openrum.rows import Batch
 from openrum.settings import Settings, background
 from openrum.store.base import Store, StoreError
@@ -43,7 +43,7 @@ class BatchWriter:
         self.spool = spool
         # The batch step, in a child process used by the writer thread only. Started now, so
         # that it is ready (its imports take a second) by the time the first beacon arrives.
-        self.pipeline = PipelineProcess(settings)
+        self.pipeline = PipelineProcess(settings, data_tag(spool.directory))
         self._read: dict[int, int] = {}  # segment → bytes read ahead of what is stored
         self._ahead: list[Range] | None = None  # submitted to the batch step
         self.closer = sessions.Closer(store, settings, time.time)  # issue 4: session closer
@@ -55,7 +55,7 @@ class BatchWriter:
         self.written = 0  # spooled records stored (replayed ones included)
         # Paused: nothing is written to the store (a backup of its files is consistent); the
         # collector keeps accepting into the spool. Stopping writes what is spooled regardless.
-        self.paused = False
+        self.paused = settings.start_paused
         self._thread = threading.Thread(target=self._run, name="openrum-writer", daemon=True)
         self._pages_loaded = False
         self.listeners: list[Callable[[], None]] = []  # called after each successful write
@@ -69,8 +69,9 @@ class BatchWriter:
 
     @property
     def depth(self) -> int:
-        """Beacons accepted by this process and not yet stored."""
-        return max(self.spool.appended - self.written, 0)
+        """Beacons accepted and not yet stored: those the spool held at start (a crash or a
+        stop left them; ``written`` counts them as they are stored again) and this process's."""
+        return max(self.spool.recovered + self.spool.appended - self.written, 0)
 
     def call(self, fn: Callable[[Store], T]) -> Future[T]:
         """Run ``fn(store)`` on the writer thread; the future holds its result or exception."""

@@ -40,7 +40,7 @@ from openrum.collect.spool import Raw
 from openrum.enrich import geo, ua, urls
 from openrum.enrich.errors import error_message
 from openrum.enrich.ip import mask_ip
-from openrum.enrich.personal import mask_personal, mask_stack
+from openrum.enrich.personal import mask_personal, mask_stack, mask_url
 from openrum.enrich.rules import AppRules, Detector, page_url, rules_for
 from openrum.rows import ActionRow, Batch, Dims, ErrorRow, SessionTouch, UserEventRow
 from openrum.scoring import apdex
@@ -438,8 +438,8 @@ class Pipeline:
         stripped = urls.strip_url(raw, rules.keep_query, rules.keep_fragment)
         page = rules.page_groups.apply(urls.page_of(stripped, rules.keep_fragment))
         if rules.mask_personal:
-            stripped = mask_personal(stripped)
-            page = mask_personal(page)
+            stripped = mask_url(stripped)
+            page = mask_url(page)
         return stripped[:n], page[:n], len(stripped) > n
 
     # -- actions, errors, user events ---------------------------------------------------------
@@ -526,7 +526,9 @@ class Pipeline:
                     fp = fingerprints.get(fkey)
                     if fp is None:
                         fp = fingerprints[fkey] = fingerprint(*fkey)
-                    source = mask_personal(urls.strip_url(e.source)) if e.source else e.source
+                    source = urls.strip_url(e.source) if e.source else e.source
+                    if mask and source:
+                        source = mask_url(source)
                     cut += (
                         (len(e.message) > n_msg)
                         + (e.stack is not None and len(e.stack) > n_stack)

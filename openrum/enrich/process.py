@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -72,9 +74,17 @@ class ChildDied(BatchStepError):
 
 
 def _child(
-    conn: Connection, settings: Settings, apps: list[App], pages: list[tuple[str, str]]
+    conn: Connection,
+    settings: Settings,
+    apps: list[App],
+    pages: list[tuple[str, str]],
+    prefix: str,
+    server: int,
 ) -> None:
-    """The child's loop: one call at a time, until the parent closes its end of the pipe."""
+    """The child's loop: one call at a time, until the parent closes its end of the pipe.
+    ``prefix``: the start of its answer files' names (``_shared_prefix``); ``server``: the
+    server's process id."""
+    _die_with(server)
     # The enrichment's libraries (user agents, geo) load here only, not in the server.
     from openrum.enrich import ua
     from openrum.enrich.pipeline import Context, Pipeline
@@ -101,10 +111,15 @@ def _child(
                 raws, ends, torn = read_batch(*args)
                 if torn:
                     ctx.drops["spool_torn_record"] += torn
-                result: Any = (_put(pipeline.run(raws, ctx)), ctx.drops, ends, len(raws))
+                result: Any = (
+                    _put(pipeline.run(raws, ctx), prefix),
+                    ctx.drops,
+                    ends,
+                    len(raws),
+                )
             elif op == "run":
                 ctx = Context(settings)
-                result = (_put(pipeline.run(args, ctx)), ctx.drops)
+                result = (_put(pipeline.run(args, ctx), prefix), ctx.drops)
             else:  # set_apps, seed_pages
                 result = getattr(pipeline, op)(*args)
             conn.send((True, result))
@@ -122,18 +137,40 @@ SHARED = _SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK) else Path(tempfile.g
 Shared = tuple[str, dict[str, tuple[int, int]]] | Batch
 
 
-def _shared_prefix(server_pid: int) -> str:
-    """The start of the name of each answer file for the server process ``server_pid``."""
-    return f"openrum-batch-{server_pid}-"
+def data_tag(data: Path) -> str:
+    """A short name of a data directory, in the names of the files its server leaves in shared
+    memory: a start removes those a crash left (of its own directory only)."""
+    return hashlib.blake2b(str(data.resolve()).encode(), digest_size=5).hexdigest()
 
 
-def _put(batch: Batch) -> Shared:
+def _shared_prefix(tag: str, server_pid: int | None = None) -> str:
+    """The start of the name of each answer file for the server process ``server_pid`` of the
+    data directory tagged ``tag`` (``data_tag``); of all its servers' without a pid."""
+    return f"openrum-batch-{tag}-" + ("" if server_pid is None else f"{server_pid}-")
+
+
+def _die_with(server: int) -> None:
+    """Have Linux kill this process when the server dies (even by ``kill -9``): an orphan went
+    on with its batch and left the answer in shared memory, where no one read it. (The signal
+    comes when the thread that started this process ends: the server's main thread, or its
+    writer thread, which ends only when the server stops.)"""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != server:  # the server died before that took effect
+        os._exit(0)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _put(batch: Batch, prefix: str) -> Shared:
     """Write the batch's tables to a new file in shared memory, one Arrow IPC stream after
     another: its path and each table's (offset, size); the batch itself if that fails."""
     path = ""
     where: dict[str, tuple[int, int]] = {}
     try:
-        fd, path = tempfile.mkstemp(prefix=_shared_prefix(os.getppid()), dir=SHARED)
+        fd, path = tempfile.mkstemp(prefix=prefix, dir=SHARED)
         os.close(fd)
         with pa.OSFile(path, "wb") as sink:
             for name, table in batch.tables().items():
@@ -148,10 +185,28 @@ def _put(batch: Batch) -> Shared:
     return path, where
 
 
-def _remove_shared() -> None:
-    """Files of answers this process never read (its child died writing one, or it stopped)."""
-    for unread in SHARED.glob(_shared_prefix(os.getpid()) + "*"):
-        unread.unlink(missing_ok=True)
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
+def remove_shared(tag: str) -> int:
+    """Remove the answer files of the data directory ``tag`` that no running server will read:
+    this process's (its child died writing one, or it stopped) and those of servers that died
+    (``kill -9``, a crash). Another running server's are kept. Returns how many were removed."""
+    removed = 0
+    me = os.getpid()
+    for unread in SHARED.glob(_shared_prefix(tag) + "*"):
+        pid = unread.name[len(_shared_prefix(tag)) :].split("-", 1)[0]
+        if pid.isdigit() and (int(pid) == me or not _alive(int(pid))):
+            unread.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _get(shared: Shared) -> Batch:
@@ -175,8 +230,10 @@ def _get(shared: Shared) -> Batch:
 class PipelineProcess:
     """``Pipeline``'s interface, run in a child process; called by the writer thread only."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tag: str = "") -> None:
+        """``tag``: the server's data directory's (``data_tag``), in its answer files' names."""
         self.settings = settings
+        self.tag = tag or "0"
         self._apps: list[App] = []
         self._pages: list[tuple[str, str]] = []
         self._start()
@@ -185,12 +242,19 @@ class PipelineProcess:
         atexit.register(self.close)
 
     def _start(self) -> None:
-        _remove_shared()
+        remove_shared(self.tag)
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
             target=_child,
-            args=(child, self.settings, self._apps, self._pages),
+            args=(
+                child,
+                self.settings,
+                self._apps,
+                self._pages,
+                _shared_prefix(self.tag, os.getpid()),
+                os.getpid(),
+            ),
             name="openrum-batch-step",
             daemon=True,
         )
@@ -267,4 +331,4 @@ class PipelineProcess:
         self._process.join(5)
         if self._process.is_alive():
             self._process.kill()
-        _remove_shared()
+        remove_shared(self.tag)

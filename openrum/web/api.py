@@ -76,6 +76,16 @@ def snippet(app_id: str, base_url: str, config: dict[str, Any] | None = None) ->
     )
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"  # where `openrum serve` listens by default
+
+
+def public_url(settings: Settings) -> str:
+    """The base URL of snippets: the ``public_url`` setting (``openrum serve`` sets it to its
+    listening address when it is empty), never the request's Host header, which the client
+    chooses (a snippet for ``Host: evil.example`` would send a site's beacons there)."""
+    return (settings.public_url or DEFAULT_PUBLIC_URL).rstrip("/")
+
+
 def new_app(
     name: str, origins: list[str], app_id: str | None = None, now_ms: int | None = None
 ) -> App:
@@ -174,7 +184,7 @@ def routes(
         return _json(result)
 
     async def list_apps(request: Request) -> Response:
-        base = str(request.base_url).rstrip("/")
+        base = public_url(settings)
         return _json(
             {
                 "apps": [
@@ -197,7 +207,7 @@ def routes(
         collector.set_apps(apps)
         actor = principal(request).name
         await _await(writer.call(lambda s: s.audit(actor, "app_created", app.id, {})))
-        base = str(request.base_url).rstrip("/")
+        base = public_url(settings)
         return _json(dict(msgspec.to_builtins(app), snippet=snippet(app.id, base)), 201)
 
     async def me(request: Request) -> Response:

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from openrum.collect.app import Collector
 from openrum.collect.writer import BatchWriter
 from openrum.store.base import App, Store
-from openrum.web.api import ApiError, new_app, principal, require_admin, snippet
+from openrum.web.api import ApiError, new_app, principal, public_url, require_admin, snippet
 
 ACTION_TYPES = ("load", "xhr", "route_change", "custom")
 APDEX_METRICS = ("duration", "lcp", "load_event_end", "dom_interactive", "fcp", "inp")
@@ -60,7 +60,7 @@ def check_config(config: dict[str, Any]) -> None:
             if not isinstance(value, bool):
                 raise ApiError(f"{key} must be true or false")
         elif key == "dnt":
-            _choice(value, "dnt", ("off", "ignore"))
+            _choice(value, "dnt", ("anonymous", "off", "ignore"))
         elif key == "ip_mask_level":
             _choice(value, "ip_mask_level", (0, 1, 2))
         elif key in ("bots", "synthetic"):
@@ -144,7 +144,7 @@ def routes(store: Store, writer: BatchWriter, collector: Collector) -> list[Rout
             )
         }
         await write(lambda s: s.audit(actor, "app_changed", app_id, detail))
-        base = str(request.base_url).rstrip("/")
+        base = public_url(collector.settings)
         return Response(
             msgspec.json.encode(
                 dict(

@@ -317,6 +317,8 @@ def test_settings_are_saved(page: Page, demo: LiveServer) -> None:
     apps = json.loads(demo.request("GET", "/api/v1/apps")[2])["apps"]
     config = next(a for a in apps if a["id"] == "demo")["config"]
     assert config["sample"] == 50 and config["optin"] is True
+    # Do Not Track / GPC untouched stays the agent's default (saving made it "send nothing").
+    assert config["dnt"] == "anonymous"
     assert config["apdex"]["load"]["t"] == 2000 and config["apdex"]["load"]["f"] == 12000
     # Put the defaults back for the other tests' screenshots.
     page.get_by_label("Sessions measured (%)").fill("100")

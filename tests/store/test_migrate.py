@@ -3,13 +3,24 @@ second run stores nothing twice."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import io
+import json
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from openrum.cli import main
+from openrum.query.model import Query
+from openrum.query.sql import run_query
 from openrum.rows import Batch
+from openrum.settings import Settings
 from openrum.store import open_store
 from openrum.store.base import App, Token
+from tests.conftest import start_server, stop_server
 from tests.store.conftest import url_for
 from tests.store.test_contract import ACTIONS, ERRORS, closed_session, table, touch
 
@@ -53,3 +64,117 @@ def test_progress_bar() -> None:
     p = Progress(200, out, width=10)
     p.step("actions", 100)
     assert "[#####     ]  50% 100 / 200 rows" in out.getvalue()
+
+
+# Every table a server fills, each with the columns that order its rows.
+SERVED = {
+    "applications": "id",
+    "actions": "app, eid",
+    "errors": "app, eid",
+    "user_events": "app, eid",
+    "sessions": "app, session_id",
+    "users": "username",
+    "auth_sessions": "id_hash",
+    "tokens": "id",
+    "audit_log": "time, action, actor",
+}
+QUERIES = [
+    {"metrics": ["count", "page_views", "sessions", "apdex", "errors", "error_sessions"]},
+    {"metrics": ["count", "duration:avg", "lcp:max"], "dimensions": ["browser", "country"]},
+    {"metrics": ["completed_sessions", "live_sessions", "bounce_rate"], "dimensions": ["device"]},
+    {"metrics": ["errors"], "dimensions": ["error_type", "fingerprint"]},
+    {"metrics": ["count"], "interval": "1d"},
+]
+
+
+def _plain(value: Any) -> Any:
+    """A value as both engines give it back: times as epoch ms, JSON text parsed, floats
+    rounded, ClickHouse's arrays as lists."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return round(value.timestamp() * 1000)
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, str) and value[:1] in "{[":
+        return json.loads(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def rows_of(url: str, tables: dict[str, str]) -> dict[str, list[list[Any]]]:
+    """Every row of each table, in the columns DuckDB has (the ClickHouse tables add some)."""
+    duck_cols: dict[str, list[str]] = {}
+    store = open_store(url)
+    try:
+        out = {}
+        for name, order in tables.items():
+            if store.engine == "duckdb":
+                duck_cols[name] = [r[0] for r in store.select(f"DESCRIBE {name}", [])[1]]
+            cols = COLUMNS.setdefault(name, duck_cols.get(name, []))
+            _, rows = store.select(f"SELECT {', '.join(cols)} FROM {name} ORDER BY {order}", [])
+            out[name] = [_plain(list(row)) for row in rows]
+        return out
+    finally:
+        store.close()
+
+
+COLUMNS: dict[str, list[str]] = {}
+
+
+def answers(url: str, app: str) -> list[list[dict[str, Any]]]:
+    settings = Settings.load({}, environ={})
+    # Exact answers on both engines (the approximate ones are each engine's own estimate).
+    settings = dataclasses.replace(
+        settings, query_approximate_percentiles=False, query_approximate_sessions=False
+    )
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    span = {"start": (now - dt.timedelta(days=9)).isoformat(), "end": now.isoformat()}
+    store = open_store(url)
+    try:
+        out = []
+        for q in QUERIES:
+            rows = run_query(store, Query(app=app, **span, **q), settings, now)["rows"]
+            out.append([{k: _plain(v) for k, v in row.items()} for row in rows])
+        return out
+    finally:
+        store.close()
+
+
+def test_migrate_after_a_server_has_run(tmp_path: Path, chdb_path: Path) -> None:
+    """Issue #20: ``openrum demo``, ``openrum serve`` for a few seconds (a login, a token, the
+    session closer, the audit log), then ``openrum migrate`` failed on the times a server stamps
+    ("Casting from timestamp[us, tz=UTC] to timestamp[ms, tz=UTC] would lose data"). Afterwards
+    both engines hold the same rows in every table and answer the query API alike."""
+    data = tmp_path / "data"
+    run = [sys.executable, "-m", "openrum"]
+    subprocess.run(
+        [*run, "demo", "--data", str(data), "--sessions", "60", "--days", "2"],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    server = start_server(data, env={"OPENRUM_ADMIN_PASSWORD": "a long enough password"})
+    try:
+        form = b"username=admin&password=a+long+enough+password"
+        status, _, _ = server.post(
+            "/login", form, {"content-type": "application/x-www-form-urlencoded",
+                             "origin": server.url}, auth=False,
+        )  # fmt: skip
+        assert status in (200, 303)  # (urllib follows the redirect)
+        status, _, _ = server.post("/api/v1/tokens", b'{"name": "ci"}')
+        assert status in (200, 201)
+        time.sleep(2)  # the closer's first round
+    finally:
+        stop_server(server)
+    source_url = f"duckdb:///{data / 'openrum.duckdb'}"
+    target_url, _ = url_for("chdb", chdb_path, tmp_path)
+    args = ["migrate", "--from", source_url, "--to", target_url, "--batch-rows", "500"]
+    assert main(args) == 0
+    expected = rows_of(source_url, SERVED)
+    assert all(expected[t] for t in SERVED)  # a server filled each
+    closed = COLUMNS["sessions"].index("closed")
+    assert any(row[closed] for row in expected["sessions"])
+    assert rows_of(target_url, SERVED) == expected
+    assert answers(target_url, "demo") == answers(source_url, "demo")
+    assert main(args) == 0  # again: nothing stored twice
+    assert rows_of(target_url, SERVED) == expected

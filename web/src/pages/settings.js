@@ -33,7 +33,13 @@ export async function settingsPage(main, view) {
   const sample = num(cfg.sample ?? 100, { min: "0.01", max: "100", step: "any" });
   const optin = check(cfg.optin), keepQuery = check(cfg.keep_query), keepFragment = check(cfg.keep_fragment);
   const maskPersonal = check(cfg.mask_personal_data ?? true);
-  const dnt = choice(cfg.dnt || "off", [["off", "Send nothing (respect DNT / GPC)"], ["ignore", "Measure anyway"]]);
+  // The agent's own default is anonymous (docs/privacy.md): showing "off" for an unset value
+  // turned every save of this form into "send nothing".
+  const dnt = choice(cfg.dnt || "anonymous", [
+    ["anonymous", "Measure anonymously: no user tag, no visitor id"],
+    ["off", "Send nothing"],
+    ["ignore", "Measure as any other browser"],
+  ]);
   const ipMask = choice(String(cfg.ip_mask_level ?? 1), [["1", "Last octet (IPv6: last 80 bits)"], ["2", "Last two octets"]]);
   const status = el("p", { class: "status", role: "status", "aria-live": "polite" });
   const snippet = el("pre", { class: "snippet", tabindex: "0" }, app.snippet);
