@@ -28,10 +28,12 @@ import pyarrow.compute as pc
 
 from openrum.query import rollup
 from openrum.rows import Batch
-from openrum.store.base import App, LoginSession, StoreError, Token
+from openrum.store.base import App, Delivery, Incident, LoginSession, StoreError, Token
 from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
 
 _EVENT_TABLES = ("actions", "errors", "user_events")
+# Alert rules and channels: JSON documents by id (openrum/alerts/).
+_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels"}
 _SESSION_TABLES = ("session_state", "session_closes", "session_open", "session_starts")
 _CLOSE_COLUMNS = (
     "app",
@@ -431,6 +433,94 @@ class ClickHouseStore:
             "INSERT INTO audit_log VALUES (now64(3), ?, ?, ?, ?)",
             [actor, action, app, json.dumps(detail)],
         )
+
+    # -- alerts (docs/alerts.md) -----------------------------------------------------------------
+    def save_alert_item(self, kind: str, item_id: str, body: dict[str, Any]) -> None:
+        table = _ALERT_TABLES[kind]
+        with self._lock:
+            _, found = self.select(f"SELECT created FROM {table} WHERE id = ?", [item_id])
+            created = found[0][0] if found else dt.datetime.now(dt.UTC)
+            self._command(
+                f"INSERT INTO {table} VALUES (?, ?, ?, ?)",
+                [item_id, json.dumps(body), created, self._version()],
+            )
+
+    def alert_items(self, kind: str) -> list[dict[str, Any]]:
+        _, rows = self.select(f"SELECT body FROM {_ALERT_TABLES[kind]} ORDER BY created, id", [])
+        return [json.loads(r[0]) for r in rows]
+
+    def delete_alert_item(self, kind: str, item_id: str) -> bool:
+        return self._delete(_ALERT_TABLES[kind], "id = ?", [item_id]) > 0
+
+    def save_incident(self, incident: Incident) -> None:
+        i = incident
+
+        def at(v: int | None) -> dt.datetime | None:
+            return dt.datetime.fromtimestamp(v / 1000, dt.UTC) if v else None
+
+        self._command(
+            "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [i.id, i.rule, i.app, i.severity, i.state, at(i.start), at(i.end), at(i.notified),
+             json.dumps(i.detail), self._version()],
+        )  # fmt: skip
+
+    def incidents(
+        self, app: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Incident]:
+        where, params = ["1"], []
+        if app is not None:
+            where.append("app = ?")
+            params.append(app)
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        _, rows = self.select(
+            "SELECT id, rule, app, severity, state, toUnixTimestamp64Milli(start), "
+            "toUnixTimestamp64Milli(`end`), coalesce(toUnixTimestamp64Milli(notified), 0), "
+            f"detail FROM incidents WHERE {' AND '.join(where)} ORDER BY start DESC, id "
+            f"LIMIT {int(limit)}",
+            params,
+        )
+        return [
+            Incident(r[0], r[1], r[2], r[3], r[4], int(r[5]), None if r[6] is None else int(r[6]),
+                     int(r[7]), json.loads(r[8]))
+            for r in rows
+        ]  # fmt: skip
+
+    def log_delivery(self, delivery: Delivery) -> None:
+        d = delivery
+        self._command(
+            "INSERT INTO alert_deliveries VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [dt.datetime.fromtimestamp(d.time / 1000, dt.UTC), d.incident, d.channel, d.event,
+             d.attempt, d.ok, d.status],
+        )  # fmt: skip
+
+    def deliveries(self, incident: str | None = None, limit: int = 100) -> list[Delivery]:
+        where, params = ("incident = ?", [incident]) if incident is not None else ("1", [])
+        _, rows = self.select(
+            "SELECT toUnixTimestamp64Milli(time), incident, channel, event, attempt, ok, status "
+            f"FROM alert_deliveries WHERE {where} ORDER BY time DESC, attempt DESC "
+            f"LIMIT {int(limit)}",
+            params,
+        )
+        return [Delivery(int(r[0]), r[1], r[2], r[3], int(r[4]), bool(r[5]), r[6]) for r in rows]
+
+    def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        # No compare-and-set here: a taker claims a free or expired lease, then reads which
+        # claim is the latest by the server's clock (the version). Takers racing in the same
+        # instant may both believe they won until the next read; the one whose claim came last
+        # keeps it.
+        with self._lock:
+            now = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC)
+            _, rows = self.select("SELECT holder, until FROM leases WHERE name = ?", [name])
+            if rows and rows[0][0] != holder and _naive(rows[0][1]) > now.replace(tzinfo=None):
+                return False
+            until = dt.datetime.fromtimestamp((now_ms + ttl_ms) / 1000, dt.UTC)
+            self._command(
+                "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)", [name, holder, until]
+            )
+            _, rows = self.select("SELECT holder FROM leases WHERE name = ?", [name])
+            return bool(rows) and rows[0][0] == holder
 
     def close(self) -> None:
         self.t.close()
