@@ -53,10 +53,8 @@ def judge(
 
 def evaluation_ends(now: dt.datetime, settings: Settings, count: int) -> list[dt.datetime]:
     """The ends of the ``count`` latest evaluation windows at ``now``, latest first: the whole
-    minute ``alerts_lateness_s`` before now, then one evaluation interval apart."""
-    latest = (now - dt.timedelta(seconds=settings.alerts_lateness_s)).replace(
-        second=0, microsecond=0
-    )
+    second ``alerts_lateness_s`` before now, then one evaluation interval apart."""
+    latest = (now - dt.timedelta(seconds=settings.alerts_lateness_s)).replace(microsecond=0)
     step = dt.timedelta(seconds=settings.alerts_interval_s)
     return [latest - i * step for i in range(count)]
 

@@ -21,6 +21,7 @@ class Metrics:
         self.dropped: Counter[str] = Counter()  # events or values in the batch step, by reason
         self.stored: Counter[str] = Counter()  # rows written, by table
         self.expired: Counter[str] = Counter()  # rows deleted by the retention job, by table
+        self.alerts_firing: Counter[str] = Counter()  # by severity (openrum/alerts/scheduler.py)
         self.flushes = 0
         self.flush_failures = 0
         self.flush_seconds_sum = 0.0
@@ -94,6 +95,14 @@ class Metrics:
             "# HELP openrum_spool_bytes Bytes in the spool not yet stored.",
             "# TYPE openrum_spool_bytes gauge",
             f"openrum_spool_bytes {spool_bytes}",
+            "# HELP openrum_alerts_firing Alert incidents firing, by severity.",
+            "# TYPE openrum_alerts_firing gauge",
+            *(
+                f'openrum_alerts_firing{{severity="{severity}"}} {n}'
+                for severity, n in sorted(
+                    {"info": 0, "warning": 0, "critical": 0, **self.alerts_firing}.items()
+                )
+            ),
             "# HELP openrum_flush_seconds Time to enrich and write one batch.",
             "# TYPE openrum_flush_seconds histogram",
         ]

@@ -32,6 +32,9 @@ from openrum.store.base import App, Delivery, Incident, LoginSession, StoreError
 from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
 
 _EVENT_TABLES = ("actions", "errors", "user_events")
+# A lease taker's wait for claims racing with its own to land (``take_lease``): far longer than
+# an insert takes.
+LEASE_SETTLE_S = 1.0
 # Alert rules and channels: JSON documents by id (openrum/alerts/).
 _ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels"}
 _SESSION_TABLES = ("session_state", "session_closes", "session_open", "session_starts")
@@ -506,19 +509,22 @@ class ClickHouseStore:
         return [Delivery(int(r[0]), r[1], r[2], r[3], int(r[4]), bool(r[5]), r[6]) for r in rows]
 
     def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
-        # No compare-and-set here: a taker claims a free or expired lease, then reads which
-        # claim is the latest by the server's clock (the version). Takers racing in the same
-        # instant may both believe they won until the next read; the one whose claim came last
-        # keeps it.
+        # No compare-and-set here: a taker claims a free or lapsed lease, waits until claims
+        # made at the same time have landed, then reads which claim is the latest by the
+        # server's clock (the version): every taker reads the same winner. Renewing a lease
+        # that is still one's own needs no wait: nobody else claims it meanwhile.
         with self._lock:
-            now = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC)
+            now = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).replace(tzinfo=None)
             _, rows = self.select("SELECT holder, until FROM leases WHERE name = ?", [name])
-            if rows and rows[0][0] != holder and _naive(rows[0][1]) > now.replace(tzinfo=None):
+            held = bool(rows) and _naive(rows[0][1]) > now
+            if held and rows[0][0] != holder:
                 return False
             until = dt.datetime.fromtimestamp((now_ms + ttl_ms) / 1000, dt.UTC)
             self._command(
                 "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)", [name, holder, until]
             )
+            if not held:
+                time.sleep(LEASE_SETTLE_S)
             _, rows = self.select("SELECT holder FROM leases WHERE name = ?", [name])
             return bool(rows) and rows[0][0] == holder
 

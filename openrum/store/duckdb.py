@@ -582,8 +582,7 @@ class DuckDBStore:
             [app, app, state, state, limit],
         )
         return [
-            Incident(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))
-            for r in rows
+            Incident(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) for r in rows
         ]
 
     def log_delivery(self, delivery: Delivery) -> None:

@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from tests.conftest import free_port
+from tests.store.conftest import backend, chdb_path, opener  # noqa: F401 -- the stores' fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 

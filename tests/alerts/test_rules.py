@@ -120,12 +120,12 @@ def test_judge(
     assert ev.judge(rule(condition=cond, min_sample=min_n), value, n, base, base_n) is expected
 
 
-def test_evaluation_windows_end_lateness_before_now_on_a_whole_minute() -> None:
-    ends = ev.evaluation_ends(NOW + dt.timedelta(seconds=42), SETTINGS, 3)
+def test_evaluation_windows_end_lateness_before_now_on_a_whole_second() -> None:
+    ends = ev.evaluation_ends(NOW + dt.timedelta(seconds=42.5), SETTINGS, 3)
     assert ends == [
-        dt.datetime(2026, 11, 20, 11, 55),
-        dt.datetime(2026, 11, 20, 11, 54),
-        dt.datetime(2026, 11, 20, 11, 53),
+        dt.datetime(2026, 11, 20, 11, 55, 42),
+        dt.datetime(2026, 11, 20, 11, 54, 42),
+        dt.datetime(2026, 11, 20, 11, 53, 42),
     ]
 
 

@@ -645,8 +645,15 @@ def test_alert_rules_and_channels(store: Store) -> None:
 
 
 def test_incidents_and_deliveries(store: Store) -> None:
-    first = Incident(id="i1", rule="r1", app="shop", severity="critical", state="firing",
-                     start=ms(NOW) - 3_600_000, detail={"value": 4200.5, "link": "/#/x?a=1"})
+    first = Incident(
+        id="i1",
+        rule="r1",
+        app="shop",
+        severity="critical",
+        state="firing",
+        start=ms(NOW) - 3_600_000,
+        detail={"value": 4200.5, "link": "/#/x?a=1"},
+    )
     later = Incident(id="i2", rule="r2", app="blog", severity="info", state="firing",
                      start=ms(NOW))  # fmt: skip
     store.save_incident(first)
