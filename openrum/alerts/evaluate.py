@@ -91,7 +91,7 @@ def replay(
     end = epoch + dt.timedelta(seconds=(edge - epoch) // dt.timedelta(seconds=step) * step)
     start = end - dt.timedelta(days=days)
     shift = BASELINES.get(rule.condition.baseline, dt.timedelta(0))
-    q = query(rule, start - shift, end, interval=rule.window)
+    q = query(rule, start - shift, end, rule.window, settings.query_max_rows)
     rows = run_query(store, q, settings, now)["rows"]
     sample = sample_metric(rule)
     found: dict[str, tuple[float | None, float]] = {

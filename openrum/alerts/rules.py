@@ -71,9 +71,15 @@ def sample_metric(rule: Rule) -> str:
     return "errors"
 
 
-def query(rule: Rule, start: dt.datetime, end: dt.datetime, interval: str | None = None) -> Query:
+def query(
+    rule: Rule,
+    start: dt.datetime,
+    end: dt.datetime,
+    interval: str | None = None,
+    limit: int = 1,
+) -> Query:
     """The query of the query API that measures ``rule`` over ``[start, end)``: its metric and
-    its sample, with its filters (bucketed by ``interval`` when given)."""
+    its sample, with its filters (bucketed by ``interval`` when given, ``limit`` buckets)."""
     return Query(
         app=rule.app,
         metrics=[rule.metric, sample_metric(rule)],
@@ -81,8 +87,9 @@ def query(rule: Rule, start: dt.datetime, end: dt.datetime, interval: str | None
         start=iso(start),
         end=iso(end),
         interval=interval,
-        order_by="time" if interval else None,
-        limit=10_000,
+        # Latest first: a limit under the number of buckets drops the oldest.
+        order_by="-time" if interval else None,
+        limit=limit,
     )
 
 

@@ -109,7 +109,7 @@ class Scheduler:
             for rule in active:
                 try:
                     self._evaluate(rule, firing, chans, now, now_ms)
-                except QueryError as e:  # a rule the catalogues no longer accept
+                except (QueryError, StoreError) as e:  # the next rules are evaluated still
                     self.failures += 1
                     log.error("alert rule %s cannot be evaluated: %s", rule.id, e)
             # A deleted or disabled rule's incident ends with it (no notification: its rule

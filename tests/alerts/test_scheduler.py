@@ -110,6 +110,11 @@ def test_two_evaluators_one_lease_each_incident_notified_once(
 
 def test_reminders_and_removed_rules(opener: Opener, receiver: Receiver) -> None:
     store = opener()
+    # A stored rule the catalogues no longer accept is logged and skipped; the others run.
+    gone = Rule(
+        id="r0", app="shop", name="gone", metric="gone:p75", condition=Condition("above", 1)
+    )
+    store.save_alert_item("rules", "r0", msgspec.to_builtins(gone))
     setup(store, receiver)
     clock = Clock()
     reminding = dataclasses.replace(SETTINGS, alerts_reminder_s=120.0)
@@ -119,6 +124,7 @@ def test_reminders_and_removed_rules(opener: Opener, receiver: Receiver) -> None
         s.tick()
     [incident] = store.incidents()
     assert events(receiver) == [("firing", incident.id), ("reminder", incident.id)]
+    assert s.failures == 3  # r0, at each tick
     # A deleted rule's incident is resolved, silently.
     store.delete_alert_item("rules", "r1")
     clock.t = at(3)
