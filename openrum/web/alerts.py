@@ -1,5 +1,5 @@
 """The alerts API (docs/api.md "Alerts", docs/alerts.md): rules and channels (create, list,
-replace, delete, test) and incidents. Changes are audited; channels' secrets are never returned.
+replace, delete, test), incidents and the delivery log. Changes are audited; channels' secrets are never returned.
 
 Rules belong to an application: a token scoped to it may manage them. Channels hold secrets and
 serve every application: administrators only.
@@ -48,6 +48,16 @@ async def _body(request: Request) -> bytes:
     if len(raw) > 100_000:
         raise ApiError("request body too large", 413)
     return raw
+
+
+def _limit(request: Request) -> int:
+    try:
+        limit = int(request.query_params.get("limit", "100"))
+    except ValueError:
+        raise ApiError("limit must be a number") from None
+    if not 1 <= limit <= 1000:
+        raise ApiError("limit must be between 1 and 1000")
+    return limit
 
 
 def _incident(i: Incident) -> dict[str, Any]:
@@ -131,7 +141,13 @@ def routes(
         return Response(status_code=204)
 
     async def test_rule(request: Request) -> Response:
-        rule = await stored_rule(request)
+        return await replayed(await stored_rule(request))
+
+    async def test_new_rule(request: Request) -> Response:
+        rule = await checked_rule(request)
+        return await replayed(rule)
+
+    async def replayed(rule: Rule) -> Response:
         at = clock()
         replayed = await run_in_threadpool(evaluate.replay, store, rule, settings, at)
         fired = incidents.simulate(rule, replayed)
@@ -221,6 +237,13 @@ def routes(
             await log(delivery)
         return _json({"ok": ok, "attempts": [msgspec.to_builtins(d) for d in attempts]})
 
+    async def list_deliveries(request: Request) -> Response:
+        require_admin(request)
+        incident = request.query_params.get("incident")
+        limit = _limit(request)
+        found = await run_in_threadpool(store.deliveries, incident, limit)
+        return _json({"deliveries": [msgspec.to_builtins(d) for d in found]})
+
     # -- incidents -----------------------------------------------------------------------------
     async def list_incidents(request: Request) -> Response:
         who = principal(request)
@@ -232,13 +255,7 @@ def routes(
         state = request.query_params.get("state")
         if state is not None and state not in STATES:
             raise ApiError(f"unknown state {state!r}; valid: {', '.join(STATES)}")
-        try:
-            limit = int(request.query_params.get("limit", "100"))
-        except ValueError:
-            raise ApiError("limit must be a number") from None
-        if not 1 <= limit <= 1000:
-            raise ApiError("limit must be between 1 and 1000")
-        found = await run_in_threadpool(store.incidents, app, state, limit)
+        found = await run_in_threadpool(store.incidents, app, state, _limit(request))
         return _json({"incidents": [_incident(i) for i in found]})
 
     return [
@@ -247,10 +264,12 @@ def routes(
         Route("/api/v1/alerts/rules/{rule_id}", replace_rule, methods=["PUT"]),
         Route("/api/v1/alerts/rules/{rule_id}", delete_rule, methods=["DELETE"]),
         Route("/api/v1/alerts/rules/{rule_id}/test", test_rule, methods=["POST"]),
+        Route("/api/v1/alerts/test", test_new_rule, methods=["POST"]),
         Route("/api/v1/alerts/channels", list_channels, methods=["GET"]),
         Route("/api/v1/alerts/channels", create_channel, methods=["POST"]),
         Route("/api/v1/alerts/channels/{channel_id}", replace_channel, methods=["PUT"]),
         Route("/api/v1/alerts/channels/{channel_id}", delete_channel, methods=["DELETE"]),
         Route("/api/v1/alerts/channels/{channel_id}/test", test_channel, methods=["POST"]),
+        Route("/api/v1/alerts/deliveries", list_deliveries, methods=["GET"]),
         Route("/api/v1/incidents", list_incidents, methods=["GET"]),
     ]

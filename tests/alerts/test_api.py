@@ -118,6 +118,17 @@ def test_a_rule_made_through_the_api_notifies_its_incident_once(
     assert status == 200 and tested["would_have_fired"] is True
     assert tested["windows"] == 7 * 24 * 12 and tested["breached"] >= 1
     assert tested["incidents"][0]["detail"]["value"] == 6000.0
+    # A rule not saved yet, tried first: LCP never went above 7 s.
+    status, tried = call(server, "POST", "/api/v1/alerts/test",
+                         {**rule, "condition": {"op": "above", "threshold": 7000}})  # fmt: skip
+    assert status == 200 and tried["would_have_fired"] is False and tried["breached"] == 0
+    status, error = call(server, "POST", "/api/v1/alerts/test", {**rule, "window": "2h"})
+    assert status == 400 and "unknown window '2h'" in error["error"]
+    status, log = call(server, "GET", f"/api/v1/alerts/deliveries?incident={incident['id']}")
+    assert status == 200
+    assert [(d["channel"], d["event"], d["attempt"], d["ok"], d["status"])
+            for d in log["deliveries"]] == [(channel["id"], "firing", 1, True, "200")]  # fmt: skip
+    assert call(server, "GET", "/api/v1/alerts/deliveries", token=blog)[0] == 403
 
     # Still firing: no second notification.
     receiver.wait_for(2, timeout=2)
