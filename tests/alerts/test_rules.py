@@ -14,7 +14,8 @@ from openrum.alerts.rules import Condition, Rule
 from openrum.query.model import QueryError
 from openrum.rows import Batch
 from openrum.settings import Settings
-from openrum.store.duckdb import DuckDBStore
+from openrum.store.base import Store
+from tests.store.conftest import Opener
 from tests.store.test_contract import action, error, table
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, 0)
@@ -190,10 +191,10 @@ def test_an_incident_keeps_its_start_values_and_link() -> None:
 
 # -- evaluation on a real store ----------------------------------------------------------------
 @pytest.fixture
-def shop(tmp_path: Any) -> Any:
-    """A DuckDB store: 20 page loads in the 15 minutes before 11:55 with LCP 5 s, the same
+def shop(opener: Opener) -> Store:
+    """A store (DuckDB, chdb): 20 page loads in the 15 minutes before 11:55 with LCP 5 s, the same
     window a day earlier with LCP 2 s, and 2 errors."""
-    store = DuckDBStore(tmp_path / "a.duckdb")
+    store = opener()
     end = dt.datetime(2026, 11, 20, 11, 55)
     rows = [
         action(i, end - dt.timedelta(minutes=14) + dt.timedelta(seconds=30 * i), lcp=5000.0,
@@ -206,11 +207,10 @@ def shop(tmp_path: Any) -> Any:
     ]  # fmt: skip
     errors = [error(500 + i, end - dt.timedelta(minutes=5), page="/") for i in range(2)]
     store.write(Batch(actions=table(rows), errors=table(errors)))
-    yield store
-    store.close()
+    return store
 
 
-def test_evaluate_measures_the_window_with_the_query_api(shop: DuckDBStore) -> None:
+def test_evaluate_measures_the_window_with_the_query_api(shop: Store) -> None:
     end = dt.datetime(2026, 11, 20, 11, 55)
     e = ev.evaluate(shop, rule(), SETTINGS, end)
     assert (e.value, e.sample, e.breached) == (5000.0, 20, True)
@@ -227,7 +227,7 @@ def test_evaluate_measures_the_window_with_the_query_api(shop: DuckDBStore) -> N
     assert (e.value, e.sample, e.breached) == (None, 0, None)
 
 
-def test_replay_judges_back_to_back_windows_of_seven_days(shop: DuckDBStore) -> None:
+def test_replay_judges_back_to_back_windows_of_seven_days(shop: Store) -> None:
     r = rule(id="r1", condition=Condition("above", 3000), min_sample=5)
     replayed = ev.replay(shop, r, SETTINGS, NOW)
     assert len(replayed) == 7 * 24 * 4
