@@ -3,7 +3,8 @@ its condition. Time arrives as an argument; the only I/O is ``store`` through ``
 
 Late data: beacons reach the collector up to the agent's flush delay after the actions they
 report (a page sends its events when it is hidden), so a window is judged only once it ended
-``alerts_lateness_s`` ago (``evaluation_ends``); data arriving later still counts in the replay.
+``alerts_lateness_s`` (or the rule's ``lateness_s``) ago (``evaluation_ends``); data arriving
+later still counts in the replay.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from openrum.alerts.rules import BASELINES, WINDOWS, Rule, query, sample_metric
+from openrum.alerts.rules import BASELINES, WINDOWS, Rule, lateness, query, sample_metric
 from openrum.query.sql import run_query
 from openrum.settings import Settings
 from openrum.store.base import Store
@@ -51,10 +52,12 @@ def judge(
     return change > c.threshold if c.op == "above" else change < -c.threshold
 
 
-def evaluation_ends(now: dt.datetime, settings: Settings, count: int) -> list[dt.datetime]:
+def evaluation_ends(
+    rule: Rule, now: dt.datetime, settings: Settings, count: int
+) -> list[dt.datetime]:
     """The ends of the ``count`` latest evaluation windows at ``now``, latest first: the whole
-    second ``alerts_lateness_s`` before now, then one evaluation interval apart."""
-    latest = (now - dt.timedelta(seconds=settings.alerts_lateness_s)).replace(microsecond=0)
+    second the rule's lateness before now, then one evaluation interval apart."""
+    latest = (now - lateness(rule, settings)).replace(microsecond=0)
     step = dt.timedelta(seconds=settings.alerts_interval_s)
     return [latest - i * step for i in range(count)]
 
@@ -83,10 +86,10 @@ def replay(
     store: Store, rule: Rule, settings: Settings, now: dt.datetime, days: int = 7
 ) -> list[Evaluation]:
     """The rule judged on the back-to-back windows of the last ``days`` days (aligned to the
-    window, the last one ending ``alerts_lateness_s`` before now), oldest first: one bucketed
+    window, the last one ending the rule's lateness before now), oldest first: one bucketed
     query for the values and their baselines."""
     step = WINDOWS[rule.window]
-    edge = now - dt.timedelta(seconds=settings.alerts_lateness_s)
+    edge = now - lateness(rule, settings)
     epoch = dt.datetime(1970, 1, 1)
     end = epoch + dt.timedelta(seconds=(edge - epoch) // dt.timedelta(seconds=step) * step)
     start = end - dt.timedelta(days=days)

@@ -54,7 +54,14 @@ class Rule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     severity: Severity = "warning"
     channels: list[str] = []
     enabled: bool = True
+    lateness_s: float | None = None  # None: the server's alerts_lateness_s
     id: str = ""
+
+
+def lateness(rule: Rule, settings: Settings) -> dt.timedelta:
+    """How long after a window ends the rule judges it (docs/alerts.md "late data")."""
+    seconds = settings.alerts_lateness_s if rule.lateness_s is None else rule.lateness_s
+    return dt.timedelta(seconds=seconds)
 
 
 def sample_metric(rule: Rule) -> str:
@@ -110,6 +117,8 @@ def validate(rule: Rule, settings: Settings) -> Rule:
         raise RuleError("a change against a baseline is a percentage of at least 0")
     if not 0 <= rule.min_sample <= 1_000_000_000:
         raise RuleError("min_sample must be between 0 and 1000000000")
+    if rule.lateness_s is not None and not 0 <= rule.lateness_s <= 86_400:
+        raise RuleError("lateness_s must be between 0 and 86400 (a day)")
     if not 1 <= rule.consecutive <= 100:
         raise RuleError("consecutive must be between 1 and 100")
     if rule.id and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", rule.id):

@@ -134,7 +134,8 @@ class Scheduler:
         now_ms: int,
     ) -> None:
         current = firing.get(rule.id)
-        ends = evaluate.evaluation_ends(now, self.settings, 1 if current else rule.consecutive)
+        count = 1 if current else rule.consecutive
+        ends = evaluate.evaluation_ends(rule, now, self.settings, count)
         recent = [evaluate.evaluate(self.store, rule, self.settings, end) for end in ends]
         self.evaluations += 1
         incident, event = incidents.step(rule, current, recent)

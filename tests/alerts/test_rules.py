@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 import pytest
 
 from openrum.alerts import evaluate as ev
@@ -48,6 +49,8 @@ BAD = [
     ({"min_sample": -1}, "min_sample"),
     ({"name": " "}, "name"),
     ({"id": "a b"}, "rule id"),
+    ({"lateness_s": -1}, "lateness_s"),
+    ({"lateness_s": 90_000}, "lateness_s"),
 ]
 
 
@@ -122,12 +125,15 @@ def test_judge(
 
 
 def test_evaluation_windows_end_lateness_before_now_on_a_whole_second() -> None:
-    ends = ev.evaluation_ends(NOW + dt.timedelta(seconds=42.5), SETTINGS, 3)
+    ends = ev.evaluation_ends(rule(), NOW + dt.timedelta(seconds=42.5), SETTINGS, 3)
     assert ends == [
         dt.datetime(2026, 11, 20, 11, 55, 42),
         dt.datetime(2026, 11, 20, 11, 54, 42),
         dt.datetime(2026, 11, 20, 11, 53, 42),
     ]
+    # A rule's own lateness (sessions are closed 30 min after their last action).
+    later = rule(metric="bounce_rate", lateness_s=2400)
+    assert ev.evaluation_ends(later, NOW, SETTINGS, 1) == [dt.datetime(2026, 11, 20, 11, 20)]
 
 
 # -- the incident state machine ----------------------------------------------------------------
@@ -232,6 +238,8 @@ def test_replay_judges_back_to_back_windows_of_seven_days(shop: Store) -> None:
     replayed = ev.replay(shop, r, SETTINGS, NOW)
     assert len(replayed) == 7 * 24 * 4
     assert replayed[-1].end == dt.datetime(2026, 11, 20, 11, 45)  # 11:55 floored to 15 min
+    late = ev.replay(shop, msgspec.structs.replace(r, lateness_s=3600), SETTINGS, NOW)
+    assert late[-1].end == dt.datetime(2026, 11, 20, 11)
     breached = [e for e in replayed if e.breached]
     assert [(e.start, e.value, e.sample) for e in breached] == [
         (dt.datetime(2026, 11, 20, 11, 30), 5000.0, 8),
