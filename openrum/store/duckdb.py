@@ -602,7 +602,8 @@ class DuckDBStore:
         return [Delivery(*r) for r in rows]
 
     def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
-        # One statement: DuckDB's transactions make two takers conflict, and one fails.
+        # One statement: DuckDB's transactions make two takers conflict, and one fails (two
+        # first claims: on the primary key).
         cur = self._cursor()
         try:
             cur.execute(
@@ -611,7 +612,7 @@ class DuckDBStore:
                 "WHERE leases.holder = excluded.holder OR leases.until <= make_timestamp_ms(?)",
                 [name, holder, now_ms + ttl_ms, now_ms],
             )
-        except duckdb.TransactionException:
+        except (duckdb.TransactionException, duckdb.ConstraintException):
             return False
         _, rows = self.select("SELECT holder FROM leases WHERE name = ?", [name])
         return bool(rows) and rows[0][0] == holder
