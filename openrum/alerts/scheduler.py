@@ -22,6 +22,7 @@ import msgspec
 from openrum.alerts import channels, evaluate, incidents, rules
 from openrum.alerts.channels import Channel
 from openrum.alerts.rules import Rule
+from openrum.alerts.silences import Silence, muting
 from openrum.query.model import QueryError
 from openrum.settings import Settings
 from openrum.store.base import Incident, Store, StoreError
@@ -41,6 +42,11 @@ def load_rules(store: Store) -> list[Rule]:
         except QueryError as e:
             log.error("alert rule %s cannot be read: %s", body.get("id"), e)
     return out
+
+
+def load_silences(store: Store) -> list[Silence]:
+    """The stored silences."""
+    return [msgspec.convert(body, Silence) for body in store.alert_items("silences")]
 
 
 def load_channels(store: Store) -> dict[str, Channel]:
@@ -106,9 +112,11 @@ class Scheduler:
         if self.leader:
             active = [r for r in load_rules(self.store) if r.enabled]
             chans = load_channels(self.store)
+            quiet = load_silences(self.store)
             for rule in active:
                 try:
-                    self._evaluate(rule, firing, chans, now, now_ms)
+                    muted = muting(quiet, rule, now) is not None
+                    self._evaluate(rule, firing, chans, now, now_ms, muted)
                 except (QueryError, StoreError) as e:  # the next rules are evaluated still
                     self.failures += 1
                     log.error("alert rule %s cannot be evaluated: %s", rule.id, e)
@@ -132,6 +140,7 @@ class Scheduler:
         chans: dict[str, Channel],
         now: dt.datetime,
         now_ms: int,
+        muted: bool = False,
     ) -> None:
         current = firing.get(rule.id)
         count = 1 if current else rule.consecutive
@@ -142,9 +151,16 @@ class Scheduler:
         if incident is None:
             return
         reminder = self.settings.alerts_reminder_s * 1000
-        if event is None and reminder and now_ms - incident.notified >= reminder:
+        if event is None and incident.state == "firing" and not incident.notified:
+            event = "firing"  # opened under a silence that has ended
+        elif event is None and reminder and now_ms - incident.notified >= reminder:
             event = "reminder"
         if event is None:
+            return
+        # Muted, or resolving an incident nobody was told about: stored, not notified.
+        if muted or (event == "resolved" and not incident.notified):
+            self._save(incident)
+            self._track(firing, rule, incident)
             return
         # Stored before it is notified: a notification is never sent for an incident that
         # is not stored (and once stored as notified, never sent again).
@@ -157,6 +173,10 @@ class Scheduler:
             channels.deliver(channel, event, incident, self.settings, self._log, self.sleep)
         incident = msgspec.structs.replace(incident, notified=now_ms)
         self._save(incident)
+        self._track(firing, rule, incident)
+
+    @staticmethod
+    def _track(firing: dict[str, Incident], rule: Rule, incident: Incident) -> None:
         if incident.state == "firing":
             firing[rule.id] = incident
         else:

@@ -142,13 +142,14 @@ class Store(Protocol):
 
     # -- alerts (docs/alerts.md) ---------------------------------------------------------------
     def save_alert_item(self, kind: str, item_id: str, body: dict[str, Any]) -> None:
-        """Create or replace an alert rule (``kind`` "rules") or channel ("channels")."""
+        """Create or replace an alert rule (``kind`` "rules"), channel ("channels") or silence
+        ("silences")."""
 
     def alert_items(self, kind: str) -> list[dict[str, Any]]:
-        """Every alert rule or channel, oldest first."""
+        """Every alert rule, channel or silence, oldest first."""
 
     def delete_alert_item(self, kind: str, item_id: str) -> bool:
-        """Delete a rule or channel; False when there was none with that id."""
+        """Delete a rule, channel or silence; False when there was none with that id."""
 
     def save_incident(self, incident: Incident) -> None:
         """Create or replace an incident (by id)."""

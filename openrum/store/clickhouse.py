@@ -35,8 +35,8 @@ _EVENT_TABLES = ("actions", "errors", "user_events")
 # A lease taker's wait for claims racing with its own to land (``take_lease``): far longer than
 # an insert takes.
 LEASE_SETTLE_S = 1.0
-# Alert rules and channels: JSON documents by id (openrum/alerts/).
-_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels"}
+# Alert rules, channels and silences: JSON documents by id (openrum/alerts/).
+_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels", "silences": "alert_silences"}
 _SESSION_TABLES = ("session_state", "session_closes", "session_open", "session_starts")
 _CLOSE_COLUMNS = (
     "app",

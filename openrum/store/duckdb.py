@@ -110,8 +110,8 @@ _LATEST = (
 
 
 _DEFAULTS = Settings()
-# Alert rules and channels: JSON documents by id (openrum/alerts/).
-_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels"}
+# Alert rules, channels and silences: JSON documents by id (openrum/alerts/).
+_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels", "silences": "alert_silences"}
 
 
 class DuckDBStore:

@@ -1,8 +1,9 @@
 """The alerts API (docs/api.md "Alerts", docs/alerts.md): rules and channels (create, list,
-replace, delete, test), incidents and the delivery log. Changes are audited; channels' secrets are never returned.
+replace, delete, test), silences, incidents and the delivery log. Changes are audited; channels' secrets are never returned.
 
-Rules belong to an application: a token scoped to it may manage them. Channels hold secrets and
-serve every application: administrators only.
+Rules belong to an application: a token scoped to it may manage them, and its silences.
+Channels hold secrets and serve every application: administrators only, as are silences of every
+application.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from openrum.alerts import channels, evaluate, incidents, rules
+from openrum.alerts import channels, evaluate, incidents, rules, silences
 from openrum.alerts.channels import Channel, ChannelError
 from openrum.alerts.rules import Rule
-from openrum.alerts.scheduler import load_channels, load_rules
+from openrum.alerts.scheduler import load_channels, load_rules, load_silences
+from openrum.alerts.silences import Silence
 from openrum.collect.app import Collector
 from openrum.collect.writer import BatchWriter
 from openrum.settings import Settings
@@ -32,6 +34,7 @@ from openrum.store.base import Delivery, Incident, Store
 from openrum.web.api import ApiError, principal, require_admin, require_app
 
 _channel_decoder = msgspec.json.Decoder(Channel)
+_silence_decoder = msgspec.json.Decoder(Silence)
 STATES = ("firing", "resolved")
 
 
@@ -244,6 +247,46 @@ def routes(
         found = await run_in_threadpool(store.deliveries, incident, limit)
         return _json({"deliveries": [msgspec.to_builtins(d) for d in found]})
 
+    # -- silences ------------------------------------------------------------------------------
+    def may_change(request: Request, silence: Silence) -> None:
+        if silence.app is None:
+            require_admin(request)  # every application
+        else:
+            require_app(request, silence.app)
+
+    async def list_silences(request: Request) -> Response:
+        who = principal(request)
+        found = [msgspec.to_builtins(s) for s in await run_in_threadpool(load_silences, store)
+                 if s.app is None or who.may_read(s.app)]  # fmt: skip
+        return _json({"silences": found})
+
+    async def create_silence(request: Request) -> Response:
+        try:
+            silence = _silence_decoder.decode(await _body(request))
+        except (msgspec.ValidationError, msgspec.DecodeError) as e:
+            raise ApiError(f"invalid silence: {e}") from None
+        may_change(request, silence)
+        if silence.app is not None and silence.app not in collector.apps:
+            raise ApiError(f"no application {silence.app!r}", 404)
+        silence = silences.validate(silence)
+        silence = msgspec.structs.replace(silence, id=silence.id or secrets.token_hex(6))
+        if any(s.id == silence.id for s in await run_in_threadpool(load_silences, store)):
+            raise ApiError(f"silence {silence.id!r} exists", 409)
+        body = msgspec.to_builtins(silence)
+        await write(lambda s: s.save_alert_item("silences", silence.id, body))
+        await audit(request, "alert_silence_created", silence.app, body)
+        return _json(body, 201)
+
+    async def delete_silence(request: Request) -> Response:
+        silence_id = request.path_params["silence_id"]
+        found = [s for s in await run_in_threadpool(load_silences, store) if s.id == silence_id]
+        if not found:
+            raise ApiError(f"no silence {silence_id!r}", 404)
+        may_change(request, found[0])
+        await write(lambda s: s.delete_alert_item("silences", silence_id))
+        await audit(request, "alert_silence_deleted", found[0].app, {"id": silence_id})
+        return Response(status_code=204)
+
     # -- incidents -----------------------------------------------------------------------------
     async def list_incidents(request: Request) -> Response:
         who = principal(request)
@@ -271,5 +314,8 @@ def routes(
         Route("/api/v1/alerts/channels/{channel_id}", delete_channel, methods=["DELETE"]),
         Route("/api/v1/alerts/channels/{channel_id}/test", test_channel, methods=["POST"]),
         Route("/api/v1/alerts/deliveries", list_deliveries, methods=["GET"]),
+        Route("/api/v1/alerts/silences", list_silences, methods=["GET"]),
+        Route("/api/v1/alerts/silences", create_silence, methods=["POST"]),
+        Route("/api/v1/alerts/silences/{silence_id}", delete_silence, methods=["DELETE"]),
         Route("/api/v1/incidents", list_incidents, methods=["GET"]),
     ]

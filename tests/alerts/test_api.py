@@ -146,6 +146,18 @@ def test_a_rule_made_through_the_api_notifies_its_incident_once(
     assert status == 200 and renamed["secrets"] == ["secret"]  # kept
     assert call(server, "DELETE", f"/api/v1/alerts/channels/{channel['id']}")[0] == 204
 
+    # A maintenance window: a silence of the application, set ahead.
+    window = {"app": "shop", "start": "2030-01-01T22:00:00Z", "end": "2030-01-02T02:00:00+01:00",
+              "comment": "database upgrade"}  # fmt: skip
+    status, silence = call(server, "POST", "/api/v1/alerts/silences", window)
+    assert status == 201 and silence["end"] == "2030-01-02T01:00:00Z"
+    assert call(server, "GET", "/api/v1/alerts/silences") == (200, {"silences": [silence]})
+    assert call(server, "GET", "/api/v1/alerts/silences", token=blog) == (200, {"silences": []})
+    assert call(server, "POST", "/api/v1/alerts/silences", window, token=blog)[0] == 403
+    status, error = call(server, "POST", "/api/v1/alerts/silences", {**window, "end": "x"})
+    assert status == 400 and "'end' is not an ISO-8601 time" in error["error"]
+    assert call(server, "DELETE", f"/api/v1/alerts/silences/{silence['id']}")[0] == 204
+
     stop_server(server)
     store = DuckDBStore(server.data / "openrum.duckdb")
     try:
@@ -156,6 +168,7 @@ def test_a_rule_made_through_the_api_notifies_its_incident_once(
     assert [r[0] for r in rows] == [
         "alert_channel_created", "alert_rule_created", "alert_rule_changed",
         "alert_rule_deleted", "alert_channel_changed", "alert_channel_deleted",
+        "alert_silence_created", "alert_silence_deleted",
     ]  # fmt: skip
     assert "k3y" not in json.dumps([r[1] for r in rows])
 

@@ -629,7 +629,7 @@ def test_accounts_logins_tokens_audit(store: Store) -> None:
     assert store.select("SELECT actor, action FROM audit_log", [])[1] == [("jane", "erase")]
 
 
-def test_alert_rules_and_channels(store: Store) -> None:
+def test_alert_rules_channels_silences(store: Store) -> None:
     assert store.alert_items("rules") == [] and store.alert_items("channels") == []
     rule = {"id": "r1", "app": "shop", "name": "it's slow", "filters": [["page", "is", "/"]]}
     store.save_alert_item("rules", "r1", rule)
@@ -642,6 +642,8 @@ def test_alert_rules_and_channels(store: Store) -> None:
     assert store.delete_alert_item("rules", "r1") is False
     assert [r["id"] for r in store.alert_items("rules")] == ["r2"]
     assert len(store.alert_items("channels")) == 1
+    store.save_alert_item("silences", "s1", {"id": "s1", "app": None})
+    assert store.alert_items("silences") == [{"id": "s1", "app": None}]
 
 
 def test_incidents_and_deliveries(store: Store) -> None:

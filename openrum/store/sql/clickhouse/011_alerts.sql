@@ -17,6 +17,14 @@ CREATE TABLE IF NOT EXISTS alert_channels (
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY id;
 
+CREATE TABLE IF NOT EXISTS alert_silences (
+    id String,
+    body String,
+    created DateTime64(3, 'UTC'),
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY id;
+
 CREATE TABLE IF NOT EXISTS incidents (
     id String,
     rule String,

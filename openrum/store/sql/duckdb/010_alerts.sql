@@ -1,5 +1,5 @@
--- Alerts (docs/alerts.md): rules and channels as JSON documents, incidents, the delivery log and
--- the lease that lets one evaluator run at a time.
+-- Alerts (docs/alerts.md): rules, channels and silences as JSON documents, incidents, the
+-- delivery log and the lease that lets one evaluator run at a time.
 
 CREATE TABLE alert_rules (
     id VARCHAR PRIMARY KEY,
@@ -10,6 +10,12 @@ CREATE TABLE alert_rules (
 CREATE TABLE alert_channels (
     id VARCHAR PRIMARY KEY,
     body JSON NOT NULL,           -- secrets included: the API never returns them
+    created TIMESTAMP NOT NULL
+);
+
+CREATE TABLE alert_silences (
+    id VARCHAR PRIMARY KEY,
+    body JSON NOT NULL,
     created TIMESTAMP NOT NULL
 );
 
