@@ -157,13 +157,15 @@ class Scheduler:
             event = "reminder"
         if event is None:
             return
-        # Muted, or resolving an incident nobody was told about: stored, not notified.
+        # Muted, or resolving an incident nobody was told about: stored (when it changed), not
+        # notified.
         if muted or (event == "resolved" and not incident.notified):
-            self._save(incident)
-            self._track(firing, rule, incident)
+            if incident is not current:
+                self._save(incident)
+                self._track(firing, rule, incident)
             return
-        # Stored before it is notified: a notification is never sent for an incident that
-        # is not stored (and once stored as notified, never sent again).
+        # Stored before it is notified, marked notified after: a crash in between sends its
+        # notifications again (at least once, never lost).
         self._save(incident)
         for channel_id in rule.channels:
             channel = chans.get(channel_id)
