@@ -55,9 +55,8 @@ class Server:
         self.collector = Collector(settings, self.writer, self.metrics)
         self.collector.set_apps(store.list_apps())
         self.alerts = Scheduler(  # docs/alerts.md: evaluates while it holds the store's lease
-            store, settings, lambda fn: self.writer.call(fn).result(),
-            firing=self.metrics.alerts_firing,
-        )  # fmt: skip
+            store, settings, lambda fn: self.writer.call(fn).result(), metrics=self.metrics
+        )
         # The CLI on this machine acts through the server with this key (DATA/server.json).
         self.admin_key = secrets.token_urlsafe(32)
         self.auth = Auth(

@@ -23,9 +23,10 @@ from openrum.alerts import channels, evaluate, incidents, rules
 from openrum.alerts.channels import Channel
 from openrum.alerts.rules import Rule
 from openrum.alerts.silences import Silence, muting
+from openrum.collect.metrics import Metrics
 from openrum.query.model import QueryError
 from openrum.settings import Settings
-from openrum.store.base import Incident, Store, StoreError
+from openrum.store.base import Delivery, Incident, Store, StoreError
 
 log = logging.getLogger("openrum.alerts")
 
@@ -67,7 +68,7 @@ class Scheduler:
         clock: Callable[[], float] = time.time,
         holder: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        firing: Counter[str] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -76,10 +77,11 @@ class Scheduler:
         self.sleep = sleep
         self.holder = holder or secrets.token_hex(8)  # this process, in the lease
         self.leader = False
-        # Firing incidents by severity, for /metrics: every collector counts them, leader or not.
-        self.firing: Counter[str] = Counter() if firing is None else firing
+        # Firing incidents by severity (every collector counts them, leader or not), deliveries
+        # and failed evaluations, for /metrics.
+        self.metrics = metrics or Metrics()
+        self.firing: Counter[str] = self.metrics.alerts_firing
         self.evaluations = 0
-        self.failures = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="openrum-alerts", daemon=True)
 
@@ -118,7 +120,7 @@ class Scheduler:
                     muted = muting(quiet, rule, now) is not None
                     self._evaluate(rule, firing, chans, now, now_ms, muted)
                 except (QueryError, StoreError) as e:  # the next rules are evaluated still
-                    self.failures += 1
+                    self.metrics.alert_evaluation_failures += 1
                     log.error("alert rule %s cannot be evaluated: %s", rule.id, e)
             # A deleted or disabled rule's incident ends with it (no notification: its rule
             # and channels are gone).
@@ -187,5 +189,6 @@ class Scheduler:
     def _save(self, incident: Incident) -> None:
         self.write(lambda s: s.save_incident(incident))
 
-    def _log(self, delivery: Any) -> None:
+    def _log(self, delivery: Delivery) -> None:
+        self.metrics.alert_deliveries["ok" if delivery.ok else "failed"] += 1
         self.write(lambda s: s.log_delivery(delivery))

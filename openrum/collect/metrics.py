@@ -21,7 +21,11 @@ class Metrics:
         self.dropped: Counter[str] = Counter()  # events or values in the batch step, by reason
         self.stored: Counter[str] = Counter()  # rows written, by table
         self.expired: Counter[str] = Counter()  # rows deleted by the retention job, by table
-        self.alerts_firing: Counter[str] = Counter()  # by severity (openrum/alerts/scheduler.py)
+        # Alerts (openrum/alerts/scheduler.py): firing incidents by severity, delivery attempts
+        # by outcome, rule evaluations that failed.
+        self.alerts_firing: Counter[str] = Counter()
+        self.alert_deliveries: Counter[str] = Counter()
+        self.alert_evaluation_failures = 0
         self.flushes = 0
         self.flush_failures = 0
         self.flush_seconds_sum = 0.0
@@ -83,6 +87,18 @@ class Metrics:
                 n,
                 f'{{table="{table}"}}',
             )
+        for outcome in ("ok", "failed"):
+            counter(
+                "openrum_alert_deliveries_total",
+                "Attempts to deliver alert notifications, by outcome.",
+                self.alert_deliveries[outcome],
+                f'{{outcome="{outcome}"}}',
+            )
+        counter(
+            "openrum_alert_evaluation_failures_total",
+            "Alert rule evaluations that failed (logged with the reason).",
+            self.alert_evaluation_failures,
+        )
         counter(
             "openrum_flush_failures_total",
             "Batch writes that failed (and were retried).",

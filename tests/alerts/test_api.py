@@ -113,6 +113,10 @@ def test_a_rule_made_through_the_api_notifies_its_incident_once(
     assert call(server, "GET", "/api/v1/incidents?state=open")[0] == 400
     assert eventually(lambda: 'openrum_alerts_firing{severity="critical"} 1'
                       in server.request("GET", "/metrics")[2].decode())  # fmt: skip
+    metrics = server.request("GET", "/metrics")[2].decode()
+    assert 'openrum_alert_deliveries_total{outcome="ok"} 1' in metrics
+    assert 'openrum_alert_deliveries_total{outcome="failed"} 0' in metrics
+    assert "openrum_alert_evaluation_failures_total 0" in metrics
 
     status, tested = call(server, "POST", f"/api/v1/alerts/rules/{rule_id}/test")
     assert status == 200 and tested["would_have_fired"] is True

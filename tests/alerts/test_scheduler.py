@@ -124,7 +124,8 @@ def test_reminders_and_removed_rules(opener: Opener, receiver: Receiver) -> None
         s.tick()
     [incident] = store.incidents()
     assert events(receiver) == [("firing", incident.id), ("reminder", incident.id)]
-    assert s.failures == 3  # r0, at each tick
+    assert s.metrics.alert_evaluation_failures == 3  # r0, at each tick
+    assert s.metrics.alert_deliveries == {"ok": 2}
     # A deleted rule's incident is resolved, silently.
     store.delete_alert_item("rules", "r1")
     clock.t = at(3)
