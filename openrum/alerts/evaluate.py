@@ -10,10 +10,19 @@ later still counts in the replay.
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from openrum.alerts.rules import BASELINES, WINDOWS, Rule, lateness, query, sample_metric
+from openrum.alerts.rules import (
+    BASELINES,
+    MEDIAN_MIN_DAYS,
+    WINDOWS,
+    Rule,
+    lateness,
+    query,
+    sample_metric,
+)
 from openrum.query.sql import run_query
 from openrum.settings import Settings
 from openrum.store.base import Store
@@ -52,6 +61,18 @@ def judge(
     return change > c.threshold if c.op == "above" else change < -c.threshold
 
 
+def baseline_of(rule: Rule, points: list[tuple[float | None, float]]) -> tuple[float | None, float]:
+    """The baseline and its sample from the (value, sample) of the windows ``BASELINES`` names:
+    the one window's, or the median of the days with a value and enough sample (at least
+    ``MEDIAN_MIN_DAYS`` of them)."""
+    if rule.condition.baseline != "median":
+        return points[0] if points else (None, 0.0)
+    usable = [(v, n) for v, n in points if v is not None and n >= rule.min_sample]
+    if len(usable) < MEDIAN_MIN_DAYS:
+        return None, 0.0
+    return statistics.median(v for v, _ in usable), min(n for _, n in usable)
+
+
 def evaluation_ends(
     rule: Rule, now: dt.datetime, settings: Settings, count: int
 ) -> list[dt.datetime]:
@@ -74,10 +95,11 @@ def evaluate(store: Store, rule: Rule, settings: Settings, end: dt.datetime) -> 
     """Judge the rule on the window that ends at ``end``."""
     start = end - dt.timedelta(seconds=WINDOWS[rule.window])
     value, sample = measure(store, rule, settings, start, end)
-    baseline, baseline_sample = None, 0.0
-    if rule.condition.baseline != "none":
-        shift = BASELINES[rule.condition.baseline]
-        baseline, baseline_sample = measure(store, rule, settings, start - shift, end - shift)
+    baseline, baseline_sample = baseline_of(
+        rule,
+        [measure(store, rule, settings, start - shift, end - shift)
+         for shift in BASELINES[rule.condition.baseline]],
+    )  # fmt: skip
     breached = judge(rule, value, sample, baseline, baseline_sample)
     return Evaluation(start, end, value, sample, breached, baseline)
 
@@ -93,8 +115,9 @@ def replay(
     epoch = dt.datetime(1970, 1, 1)
     end = epoch + dt.timedelta(seconds=(edge - epoch) // dt.timedelta(seconds=step) * step)
     start = end - dt.timedelta(days=days)
-    shift = BASELINES.get(rule.condition.baseline, dt.timedelta(0))
-    q = query(rule, start - shift, end, rule.window, settings.query_max_rows)
+    shifts = BASELINES[rule.condition.baseline]
+    q = query(rule, start - max(shifts, default=dt.timedelta(0)), end, rule.window,
+              settings.query_max_rows)  # fmt: skip
     rows = run_query(store, q, settings, now)["rows"]
     sample = sample_metric(rule)
     found: dict[str, tuple[float | None, float]] = {
@@ -105,9 +128,7 @@ def replay(
     t = start
     while t < end:
         value, n = found.get(_key(t), (None, 0.0))
-        baseline, base_n = None, 0.0
-        if shift:
-            baseline, base_n = found.get(_key(t - shift), (None, 0.0))
+        baseline, base_n = baseline_of(rule, [found.get(_key(t - d), (None, 0.0)) for d in shifts])
         out.append(
             Evaluation(t, t + width, value, n, judge(rule, value, n, baseline, base_n), baseline)
         )

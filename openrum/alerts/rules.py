@@ -20,10 +20,15 @@ SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
 # Windows are the query API's intervals from 5 minutes up: the 7-day test replays a rule on
 # back-to-back windows with one bucketed query.
 WINDOWS: dict[str, int] = {name: s for name, s in INTERVALS.items() if s >= 300}
-BASELINES: dict[str, dt.timedelta] = {
-    "day": dt.timedelta(days=1),
-    "week": dt.timedelta(days=7),
+BASELINES: dict[str, list[dt.timedelta]] = {
+    "none": [],
+    "day": [dt.timedelta(days=1)],
+    "week": [dt.timedelta(days=7)],
+    # The median of the same window on each of the 7 days before: a rolling baseline that one
+    # odd day (a sale, an outage) does not move.
+    "median": [dt.timedelta(days=d) for d in range(1, 8)],
 }
+MEDIAN_MIN_DAYS = 4  # days with enough data for a median baseline
 FilterValue = str | float | bool | list[str | float] | None
 
 
@@ -32,12 +37,13 @@ class RuleError(QueryError):
 
 
 class Condition(msgspec.Struct, forbid_unknown_fields=True):
-    """``above``/``below`` a threshold; with a ``baseline`` (``day``, ``week``) the threshold is
-    a change in percent against the same window that long before."""
+    """``above``/``below`` a threshold; with a ``baseline`` (``day``, ``week``, ``median``) the
+    threshold is a change in percent against the same window a day or a week before, or the
+    median of the same window on the 7 days before."""
 
     op: Literal["above", "below"]
     threshold: float
-    baseline: Literal["none", "day", "week"] = "none"
+    baseline: Literal["none", "day", "week", "median"] = "none"
 
 
 class Rule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -45,6 +45,7 @@ BAD = [
     ({"window": "1m"}, "unknown window"),
     ({"condition": Condition("above", float("nan"))}, "finite"),
     ({"condition": Condition("below", -5, "week")}, "percentage"),
+    ({"condition": Condition("below", -5, "median")}, "percentage"),
     ({"consecutive": 0}, "consecutive"),
     ({"min_sample": -1}, "min_sample"),
     ({"name": " "}, "name"),
@@ -124,6 +125,27 @@ def test_judge(
     assert ev.judge(rule(condition=cond, min_sample=min_n), value, n, base, base_n) is expected
 
 
+MEDIAN = Condition("above", 50, "median")
+
+
+@pytest.mark.parametrize(
+    ("points", "min_sample", "expected"),
+    [
+        ([(100.0, 9), (110.0, 9), (90.0, 9), (5000.0, 9), (95.0, 9), (None, 0), (None, 0)], 0,
+         (100.0, 9)),  # one odd day does not move it
+        ([(100.0, 9), (110.0, 9), (90.0, 9), (None, 0), (None, 0), (None, 0), (None, 0)], 0,
+         (None, 0.0)),  # 3 days of data: too few
+        ([(100.0, 9), (110.0, 2), (90.0, 9), (120.0, 9), (95.0, 9), (None, 0), (None, 0)], 5,
+         (97.5, 9)),  # a day under the minimum sample is left out
+    ],
+)  # fmt: skip
+def test_median_baseline(
+    points: list[tuple[float | None, float]], min_sample: int, expected: tuple[float | None, float]
+) -> None:
+    r = rule(condition=MEDIAN, min_sample=min_sample)
+    assert ev.baseline_of(r, points) == expected
+
+
 def test_evaluation_windows_end_lateness_before_now_on_a_whole_second() -> None:
     ends = ev.evaluation_ends(rule(), NOW + dt.timedelta(seconds=42.5), SETTINGS, 3)
     assert ends == [
@@ -199,7 +221,7 @@ def test_an_incident_keeps_its_start_values_and_link() -> None:
 @pytest.fixture
 def shop(opener: Opener) -> Store:
     """A store (DuckDB, chdb): 20 page loads in the 15 minutes before 11:55 with LCP 5 s, the same
-    window a day earlier with LCP 2 s, and 2 errors."""
+    window a day earlier with LCP 2 s, 2 to 4 days earlier 2, 2.5 and 3 s, and 2 errors."""
     store = opener()
     end = dt.datetime(2026, 11, 20, 11, 55)
     rows = [
@@ -210,6 +232,11 @@ def shop(opener: Opener) -> Store:
         action(100 + i, end - dt.timedelta(days=1, minutes=14) + dt.timedelta(seconds=30 * i),
                lcp=2000.0)
         for i in range(20)
+    ]  # fmt: skip
+    rows += [
+        action(1000 * day + i, end - dt.timedelta(days=day, minutes=14, seconds=-30 * i),
+               lcp=1000.0 + 500 * day)
+        for day in (2, 3, 4) for i in range(20)
     ]  # fmt: skip
     errors = [error(500 + i, end - dt.timedelta(minutes=5), page="/") for i in range(2)]
     store.write(Batch(actions=table(rows), errors=table(errors)))
@@ -226,6 +253,8 @@ def test_evaluate_measures_the_window_with_the_query_api(shop: Store) -> None:
     assert (e.value, e.baseline, e.breached) == (5000.0, 2000.0, True)  # +150 %
     e = ev.evaluate(shop, rule(condition=Condition("above", 100, "week")), SETTINGS, end)
     assert (e.baseline, e.breached) == (None, None)  # nothing a week before
+    e = ev.evaluate(shop, rule(condition=MEDIAN), SETTINGS, end)
+    assert (e.baseline, e.breached) == (2250.0, True)  # the median of 2, 2, 2.5 and 3 s
     e = ev.evaluate(shop, rule(metric="errors", condition=Condition("above", 1)), SETTINGS, end)
     assert (e.value, e.sample, e.breached) == (2.0, 20, True)
     # The window an hour later holds nothing: no value, nothing to judge.
@@ -251,3 +280,7 @@ def test_replay_judges_back_to_back_windows_of_seven_days(shop: Store) -> None:
     # The day before was fine: a change against it is seen too.
     r = rule(id="r2", condition=Condition("above", 100, "day"), min_sample=5)
     assert [e.baseline for e in ev.replay(shop, r, SETTINGS, NOW) if e.breached] == [2000.0]
+    r = rule(id="r3", condition=MEDIAN, min_sample=5)
+    assert [(e.start, e.baseline) for e in ev.replay(shop, r, SETTINGS, NOW) if e.breached] == [
+        (dt.datetime(2026, 11, 20, 11, 30), 2250.0),
+    ]
