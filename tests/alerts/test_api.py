@@ -96,7 +96,7 @@ def test_a_rule_made_through_the_api_notifies_its_incident_once(
                            BEACON, auth=False)  # fmt: skip
         assert sent[0] == 202
 
-    [request] = receiver.wait_for(1)
+    [request] = receiver.wait_for(1, timeout=60)
     payload = json.loads(request["body"])
     assert request["headers"]["x-openrum-event"] == "firing"
     incident = payload["incident"]
