@@ -21,6 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from openrum.alerts.scheduler import Scheduler
 from openrum.collect.app import Collector
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Spool
@@ -28,7 +29,7 @@ from openrum.collect.writer import BatchWriter
 from openrum.query.model import QueryError
 from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
-from openrum.web import actions, api, apps, distribution, errors, sessions
+from openrum.web import actions, alerts, api, apps, distribution, errors, sessions
 from openrum.web.auth import Auth
 
 log = logging.getLogger("openrum.server")
@@ -53,6 +54,9 @@ class Server:
         self.writer = BatchWriter(store, settings, self.metrics, self.spool)
         self.collector = Collector(settings, self.writer, self.metrics)
         self.collector.set_apps(store.list_apps())
+        self.alerts = Scheduler(  # docs/alerts.md: evaluates while it holds the store's lease
+            store, settings, lambda fn: self.writer.call(fn).result(), metrics=self.metrics
+        )
         # The CLI on this machine acts through the server with this key (DATA/server.json).
         self.admin_key = secrets.token_urlsafe(32)
         self.auth = Auth(
@@ -73,6 +77,7 @@ class Server:
                 *actions.routes(store, self.collector, settings, now),
                 *distribution.routes(store, self.collector, settings, now),
                 *sessions.routes(store, self.collector, settings, now),
+                *alerts.routes(store, self.writer, self.collector, settings, now),
                 *self._dashboard_routes(),
             ],
             exception_handlers={
@@ -112,6 +117,7 @@ class Server:
         # loop waits at most this.
         sys.setswitchinterval(self.settings.switch_interval_ms / 1000)
         self.writer.start()
+        self.alerts.start()
         loop = asyncio.get_running_loop()
         # Operators pause writes to copy the store's files consistently (docs/operations.md);
         # the spool keeps accepting meanwhile, up to spool_max_bytes.
@@ -121,5 +127,6 @@ class Server:
         try:
             yield
         finally:
+            self.alerts.stop()
             self.writer.stop(self.settings.shutdown_timeout_s)  # closes the spool too
             self.store.close()

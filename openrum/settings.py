@@ -232,12 +232,39 @@ class Settings:
         "DuckDB: writes between two compactions of the rollups (each write appends its batch's "
         "sums; a compaction sums the rows of the hours written since).",
     )
+    # Alerts (docs/alerts.md)
+    alerts_interval_s: float = _s(
+        60.0, "How often the server evaluates the alert rules (0 = never: no alerts from here)."
+    )
+    alerts_lateness_s: float = _s(
+        300.0,
+        "Alert windows end this long before now: beacons arrive up to the agent's flush delay "
+        "after the actions they report (a page sends its events when it is hidden).",
+    )
+    alerts_lease_s: float = _s(
+        180.0,
+        "With several collectors on one store, the one evaluating alerts holds a lease this long "
+        "(renewed at each evaluation); another takes over when it lapses.",
+    )
+    alerts_reminder_s: float = _s(
+        14_400.0, "A firing incident is notified again after this long (0 = no reminders)."
+    )
+    alerts_delivery_attempts: int = _s(
+        5, "Attempts to deliver one notification through one channel before giving up."
+    )
+    alerts_delivery_backoff_s: float = _s(
+        2.0, "Wait before the second delivery attempt; each further attempt waits twice as long."
+    )
+    alerts_delivery_timeout_s: float = _s(
+        10.0, "Time a webhook or SMTP server has to answer one delivery attempt."
+    )
     # Server and access
     public_url: str = _s(
         "",
-        "The URL browsers reach this server at (https://rum.example), used in every snippet. "
-        "Empty: the address `openrum serve` listens on (--host, --port); never a request's Host "
-        "header.",
+        "The URL browsers reach this server at (https://rum.example), used in every snippet and "
+        "in the links of alert notifications. Empty: the address `openrum serve` listens on "
+        "(--host, --port) for snippets, paths of this server in notifications; never a "
+        "request's Host header.",
     )
     metrics_public: bool = _s(False, "Serve /metrics without a token (for a private network).")
     login_attempts_per_min: float = _s(10.0, "Login attempts per minute from one address.")
@@ -277,6 +304,11 @@ class Settings:
         for name in ("bot_traffic", "synthetic_traffic"):
             if getattr(settings, name) not in ("drop", "tag"):
                 raise ValueError(f"{name} must be 'drop' or 'tag'")
+        if settings.alerts_delivery_attempts < 1:
+            raise ValueError("alerts_delivery_attempts must be at least 1")
+        for name in ("alerts_interval_s", "alerts_lateness_s", "alerts_reminder_s"):
+            if getattr(settings, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
         return settings
 
     @classmethod

@@ -20,6 +20,8 @@ from openrum.web.auth import hash_password, new_token, verify_password
 pytestmark = pytest.mark.anyio
 PASSWORD = "correct horse battery"
 
+SILENCE = {"start": "2026-11-20T11:00:00Z", "end": "2026-11-20T12:00:00Z"}
+RULE = {"app": "a", "name": "x", "metric": "apdex", "condition": {"op": "below", "threshold": 1}}
 # (method, path, body, app it touches or None, kind): kind "read", "write" or "admin".
 REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/metrics", None, None, "read"),
@@ -49,6 +51,28 @@ REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/api/v1/sessions?app=b", None, "b", "read"),
     ("GET", "/api/v1/sessions/none?app=a", None, "a", "read"),
     ("GET", "/api/v1/sessions/none?app=b", None, "b", "read"),
+    ("GET", "/api/v1/alerts/rules", None, None, "read"),
+    ("POST", "/api/v1/alerts/rules", RULE, "a", "write"),
+    ("POST", "/api/v1/alerts/rules", {**RULE, "app": "b"}, "b", "write"),
+    ("PUT", "/api/v1/alerts/rules/none", RULE, None, "write"),
+    ("DELETE", "/api/v1/alerts/rules/none", None, None, "write"),
+    ("POST", "/api/v1/alerts/rules/none/test", None, None, "write"),
+    ("POST", "/api/v1/alerts/test", RULE, "a", "write"),
+    ("POST", "/api/v1/alerts/test", {**RULE, "app": "b"}, "b", "write"),
+    ("GET", "/api/v1/alerts/deliveries", None, None, "admin"),
+    ("GET", "/api/v1/alerts/silences", None, None, "read"),
+    ("POST", "/api/v1/alerts/silences", {**SILENCE, "app": "a"}, "a", "write"),
+    ("POST", "/api/v1/alerts/silences", {**SILENCE, "app": "b"}, "b", "write"),
+    ("POST", "/api/v1/alerts/silences", SILENCE, None, "admin"),
+    ("DELETE", "/api/v1/alerts/silences/none", None, None, "write"),
+    ("GET", "/api/v1/alerts/channels", None, None, "admin"),
+    ("POST", "/api/v1/alerts/channels", {"name": "x", "kind": "slack", "url": "x"}, None, "admin"),
+    ("PUT", "/api/v1/alerts/channels/none", {"name": "x", "kind": "slack"}, None, "admin"),
+    ("DELETE", "/api/v1/alerts/channels/none", None, None, "admin"),
+    ("POST", "/api/v1/alerts/channels/none/test", None, None, "admin"),
+    ("GET", "/api/v1/incidents", None, None, "read"),
+    ("GET", "/api/v1/incidents?app=a", None, "a", "read"),
+    ("GET", "/api/v1/incidents?app=b", None, "b", "read"),
 ]
 
 

@@ -21,6 +21,11 @@ class Metrics:
         self.dropped: Counter[str] = Counter()  # events or values in the batch step, by reason
         self.stored: Counter[str] = Counter()  # rows written, by table
         self.expired: Counter[str] = Counter()  # rows deleted by the retention job, by table
+        # Alerts (openrum/alerts/scheduler.py): firing incidents by severity, delivery attempts
+        # by outcome, rule evaluations that failed.
+        self.alerts_firing: Counter[str] = Counter()
+        self.alert_deliveries: Counter[str] = Counter()
+        self.alert_evaluation_failures = 0
         self.flushes = 0
         self.flush_failures = 0
         self.flush_seconds_sum = 0.0
@@ -82,6 +87,18 @@ class Metrics:
                 n,
                 f'{{table="{table}"}}',
             )
+        for outcome in ("ok", "failed"):
+            counter(
+                "openrum_alert_deliveries_total",
+                "Attempts to deliver alert notifications, by outcome.",
+                self.alert_deliveries[outcome],
+                f'{{outcome="{outcome}"}}',
+            )
+        counter(
+            "openrum_alert_evaluation_failures_total",
+            "Alert rule evaluations that failed (logged with the reason).",
+            self.alert_evaluation_failures,
+        )
         counter(
             "openrum_flush_failures_total",
             "Batch writes that failed (and were retried).",
@@ -94,6 +111,14 @@ class Metrics:
             "# HELP openrum_spool_bytes Bytes in the spool not yet stored.",
             "# TYPE openrum_spool_bytes gauge",
             f"openrum_spool_bytes {spool_bytes}",
+            "# HELP openrum_alerts_firing Alert incidents firing, by severity.",
+            "# TYPE openrum_alerts_firing gauge",
+            *(
+                f'openrum_alerts_firing{{severity="{severity}"}} {n}'
+                for severity, n in sorted(
+                    {"info": 0, "warning": 0, "critical": 0, **self.alerts_firing}.items()
+                )
+            ),
             "# HELP openrum_flush_seconds Time to enrich and write one batch.",
             "# TYPE openrum_flush_seconds histogram",
         ]

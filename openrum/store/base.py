@@ -44,6 +44,32 @@ class LoginSession(msgspec.Struct):
     expires: int  # epoch ms
 
 
+class Incident(msgspec.Struct, omit_defaults=True):
+    """An alert incident (docs/alerts.md): firing from ``start`` until resolved at ``end``."""
+
+    id: str
+    rule: str
+    app: str
+    severity: str
+    state: str  # firing, resolved
+    start: int  # epoch ms
+    end: int | None = None
+    notified: int = 0  # epoch ms of the last notification sent (0: none yet)
+    detail: dict[str, Any] = {}  # rule name, metric, values, dashboard link
+
+
+class Delivery(msgspec.Struct):
+    """One attempt to send a notification through a channel."""
+
+    time: int  # epoch ms
+    incident: str
+    channel: str
+    event: str  # firing, reminder, resolved, test
+    attempt: int
+    ok: bool
+    status: str  # the HTTP status or SMTP reply, or the error
+
+
 class Store(Protocol):
     """What every storage engine provides. ``write`` is called from one writer thread only."""
 
@@ -113,6 +139,36 @@ class Store(Protocol):
 
     def audit(self, actor: str, action: str, app: str | None, detail: dict[str, Any]) -> None:
         """Append an entry to the audit log."""
+
+    # -- alerts (docs/alerts.md) ---------------------------------------------------------------
+    def save_alert_item(self, kind: str, item_id: str, body: dict[str, Any]) -> None:
+        """Create or replace an alert rule (``kind`` "rules"), channel ("channels") or silence
+        ("silences")."""
+
+    def alert_items(self, kind: str) -> list[dict[str, Any]]:
+        """Every alert rule, channel or silence, oldest first."""
+
+    def delete_alert_item(self, kind: str, item_id: str) -> bool:
+        """Delete a rule, channel or silence; False when there was none with that id."""
+
+    def save_incident(self, incident: Incident) -> None:
+        """Create or replace an incident (by id)."""
+
+    def incidents(
+        self, app: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Incident]:
+        """Incidents, newest first, of one application and in one state when given."""
+
+    def log_delivery(self, delivery: Delivery) -> None:
+        """Append a delivery attempt to the delivery log."""
+
+    def deliveries(self, incident: str | None = None, limit: int = 100) -> list[Delivery]:
+        """Delivery attempts, newest first (of one incident when given)."""
+
+    def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        """Hold the lease ``name`` until ``now_ms + ttl_ms`` if it is free, expired or already
+        ``holder``'s; whether ``holder`` holds it now. With several collectors on one store,
+        exactly one wins."""
 
     def close(self) -> None:
         """Flush and release the engine."""

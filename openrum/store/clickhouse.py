@@ -28,10 +28,15 @@ import pyarrow.compute as pc
 
 from openrum.query import rollup
 from openrum.rows import Batch
-from openrum.store.base import App, LoginSession, StoreError, Token
+from openrum.store.base import App, Delivery, Incident, LoginSession, StoreError, Token
 from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
 
 _EVENT_TABLES = ("actions", "errors", "user_events")
+# A lease taker's wait for claims racing with its own to land (``take_lease``): far longer than
+# an insert takes.
+LEASE_SETTLE_S = 1.0
+# Alert rules, channels and silences: JSON documents by id (openrum/alerts/).
+_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels", "silences": "alert_silences"}
 _SESSION_TABLES = ("session_state", "session_closes", "session_open", "session_starts")
 _CLOSE_COLUMNS = (
     "app",
@@ -431,6 +436,97 @@ class ClickHouseStore:
             "INSERT INTO audit_log VALUES (now64(3), ?, ?, ?, ?)",
             [actor, action, app, json.dumps(detail)],
         )
+
+    # -- alerts (docs/alerts.md) -----------------------------------------------------------------
+    def save_alert_item(self, kind: str, item_id: str, body: dict[str, Any]) -> None:
+        table = _ALERT_TABLES[kind]
+        with self._lock:
+            _, found = self.select(f"SELECT created FROM {table} WHERE id = ?", [item_id])
+            created = found[0][0] if found else dt.datetime.now(dt.UTC)
+            self._command(
+                f"INSERT INTO {table} VALUES (?, ?, ?, ?)",
+                [item_id, json.dumps(body), created, self._version()],
+            )
+
+    def alert_items(self, kind: str) -> list[dict[str, Any]]:
+        _, rows = self.select(f"SELECT body FROM {_ALERT_TABLES[kind]} ORDER BY created, id", [])
+        return [json.loads(r[0]) for r in rows]
+
+    def delete_alert_item(self, kind: str, item_id: str) -> bool:
+        return self._delete(_ALERT_TABLES[kind], "id = ?", [item_id]) > 0
+
+    def save_incident(self, incident: Incident) -> None:
+        i = incident
+
+        def at(v: int | None) -> dt.datetime | None:
+            return dt.datetime.fromtimestamp(v / 1000, dt.UTC) if v else None
+
+        self._command(
+            "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [i.id, i.rule, i.app, i.severity, i.state, at(i.start), at(i.end), at(i.notified),
+             json.dumps(i.detail), self._version()],
+        )  # fmt: skip
+
+    def incidents(
+        self, app: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Incident]:
+        where, params = ["1"], []
+        if app is not None:
+            where.append("app = ?")
+            params.append(app)
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        _, rows = self.select(
+            "SELECT id, rule, app, severity, state, toUnixTimestamp64Milli(start), "
+            "toUnixTimestamp64Milli(`end`), coalesce(toUnixTimestamp64Milli(notified), 0), "
+            f"detail FROM incidents WHERE {' AND '.join(where)} ORDER BY start DESC, id "
+            f"LIMIT {int(limit)}",
+            params,
+        )
+        return [
+            Incident(r[0], r[1], r[2], r[3], r[4], int(r[5]), None if r[6] is None else int(r[6]),
+                     int(r[7]), json.loads(r[8]))
+            for r in rows
+        ]  # fmt: skip
+
+    def log_delivery(self, delivery: Delivery) -> None:
+        d = delivery
+        self._command(
+            "INSERT INTO alert_deliveries VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [dt.datetime.fromtimestamp(d.time / 1000, dt.UTC), d.incident, d.channel, d.event,
+             d.attempt, d.ok, d.status],
+        )  # fmt: skip
+
+    def deliveries(self, incident: str | None = None, limit: int = 100) -> list[Delivery]:
+        where, params = ("incident = ?", [incident]) if incident is not None else ("1", [])
+        _, rows = self.select(
+            "SELECT toUnixTimestamp64Milli(time), incident, channel, event, attempt, ok, status "
+            f"FROM alert_deliveries WHERE {where} ORDER BY time DESC, attempt DESC "
+            f"LIMIT {int(limit)}",
+            params,
+        )
+        return [Delivery(int(r[0]), r[1], r[2], r[3], int(r[4]), bool(r[5]), r[6]) for r in rows]
+
+    def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        # No compare-and-set here: a taker claims a free or lapsed lease, waits until claims
+        # made at the same time have landed, then reads which claim is the latest by the
+        # server's clock (the version): every taker reads the same winner. Renewing a lease
+        # that is still one's own needs no wait: nobody else claims it meanwhile.
+        with self._lock:
+            now = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).replace(tzinfo=None)
+            _, rows = self.select("SELECT holder, until FROM leases WHERE name = ?", [name])
+            held = bool(rows) and _naive(rows[0][1]) > now
+            if held and rows[0][0] != holder:
+                return False
+            until = dt.datetime.fromtimestamp((now_ms + ttl_ms) / 1000, dt.UTC)
+            self._command(
+                "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)", [name, holder, until]
+            )
+            if not held:
+                time.sleep(LEASE_SETTLE_S)
+            _, rows = self.select("SELECT holder FROM leases WHERE name = ?", [name])
+            return bool(rows) and rows[0][0] == holder
 
     def close(self) -> None:
         self.t.close()

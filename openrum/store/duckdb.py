@@ -25,7 +25,7 @@ import pyarrow as pa
 from openrum.query import rollup_duckdb
 from openrum.rows import Batch
 from openrum.settings import Settings, background
-from openrum.store.base import App, LoginSession, StoreError, Token
+from openrum.store.base import App, Delivery, Incident, LoginSession, StoreError, Token
 
 log = logging.getLogger("openrum.store")
 
@@ -110,6 +110,8 @@ _LATEST = (
 
 
 _DEFAULTS = Settings()
+# Alert rules, channels and silences: JSON documents by id (openrum/alerts/).
+_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels", "silences": "alert_silences"}
 
 
 class DuckDBStore:
@@ -539,6 +541,81 @@ class DuckDBStore:
             "INSERT INTO audit_log VALUES (now(), ?, ?, ?, ?)",
             [actor, action, app, json.dumps(detail)],
         )
+
+    # -- alerts ----------------------------------------------------------------------------------
+    def save_alert_item(self, kind: str, item_id: str, body: dict[str, Any]) -> None:
+        self._cursor().execute(
+            f"INSERT INTO {_ALERT_TABLES[kind]} VALUES (?, ?, now()) "
+            "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            [item_id, json.dumps(body)],
+        )
+
+    def alert_items(self, kind: str) -> list[dict[str, Any]]:
+        _, rows = self.select(f"SELECT body FROM {_ALERT_TABLES[kind]} ORDER BY created, id", [])
+        return [json.loads(r[0]) for r in rows]
+
+    def delete_alert_item(self, kind: str, item_id: str) -> bool:
+        [(n,)] = (
+            self._cursor()
+            .execute(f"DELETE FROM {_ALERT_TABLES[kind]} WHERE id = ?", [item_id])
+            .fetchall()
+        )
+        return bool(n)
+
+    def save_incident(self, incident: Incident) -> None:
+        i = incident
+        self._cursor().execute(
+            "INSERT OR REPLACE INTO incidents VALUES (?, ?, ?, ?, ?, make_timestamp_ms(?), "
+            "make_timestamp_ms(?), make_timestamp_ms(?), ?)",
+            [i.id, i.rule, i.app, i.severity, i.state, i.start, i.end, i.notified or None,
+             json.dumps(i.detail)],
+        )  # fmt: skip
+
+    def incidents(
+        self, app: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Incident]:
+        _, rows = self.select(
+            'SELECT id, rule, app, severity, state, epoch_ms(start), epoch_ms("end"), '
+            "coalesce(epoch_ms(notified), 0), detail FROM incidents "
+            "WHERE (? IS NULL OR app = ?) AND (? IS NULL OR state = ?) "
+            "ORDER BY start DESC, id LIMIT ?",
+            [app, app, state, state, limit],
+        )
+        return [
+            Incident(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) for r in rows
+        ]
+
+    def log_delivery(self, delivery: Delivery) -> None:
+        d = delivery
+        self._cursor().execute(
+            "INSERT INTO alert_deliveries VALUES (make_timestamp_ms(?), ?, ?, ?, ?, ?, ?)",
+            [d.time, d.incident, d.channel, d.event, d.attempt, d.ok, d.status],
+        )
+
+    def deliveries(self, incident: str | None = None, limit: int = 100) -> list[Delivery]:
+        _, rows = self.select(
+            "SELECT epoch_ms(time), incident, channel, event, attempt, ok, status "
+            "FROM alert_deliveries WHERE ? IS NULL OR incident = ? "
+            "ORDER BY time DESC, attempt DESC LIMIT ?",
+            [incident, incident, limit],
+        )
+        return [Delivery(*r) for r in rows]
+
+    def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        # One statement: DuckDB's transactions make two takers conflict, and one fails (two
+        # first claims: on the primary key).
+        cur = self._cursor()
+        try:
+            cur.execute(
+                "INSERT INTO leases VALUES (?, ?, make_timestamp_ms(?)) ON CONFLICT (name) "
+                "DO UPDATE SET holder = excluded.holder, until = excluded.until "
+                "WHERE leases.holder = excluded.holder OR leases.until <= make_timestamp_ms(?)",
+                [name, holder, now_ms + ttl_ms, now_ms],
+            )
+        except (duckdb.TransactionException, duckdb.ConstraintException):
+            return False
+        _, rows = self.select("SELECT holder FROM leases WHERE name = ?", [name])
+        return bool(rows) and rows[0][0] == holder
 
     def close(self) -> None:
         self._con.close()

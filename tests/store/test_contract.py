@@ -29,7 +29,7 @@ from openrum.query.model import Query
 from openrum.query.sql import compile_query, run_query
 from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch, UserEventRow
 from openrum.settings import Settings
-from openrum.store.base import App, LoginSession, Store, StoreError, Token
+from openrum.store.base import App, Delivery, Incident, LoginSession, Store, StoreError, Token
 from tests.store.conftest import BACKENDS, Opener, url_for
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, 0)
@@ -627,6 +627,67 @@ def test_accounts_logins_tokens_audit(store: Store) -> None:
     assert store.delete_token("t1") is False
     store.audit("jane", "erase", "shop", {"sessions": 1})
     assert store.select("SELECT actor, action FROM audit_log", [])[1] == [("jane", "erase")]
+
+
+def test_alert_rules_channels_silences(store: Store) -> None:
+    assert store.alert_items("rules") == [] and store.alert_items("channels") == []
+    rule = {"id": "r1", "app": "shop", "name": "it's slow", "filters": [["page", "is", "/"]]}
+    store.save_alert_item("rules", "r1", rule)
+    store.save_alert_item("rules", "r2", {"id": "r2", "name": "b"})
+    store.save_alert_item("rules", "r1", {**rule, "name": "renamed"})  # replaced, keeps its place
+    assert store.alert_items("rules") == [{**rule, "name": "renamed"}, {"id": "r2", "name": "b"}]
+    store.save_alert_item("channels", "c1", {"id": "c1", "kind": "webhook", "secret": "s"})
+    assert store.alert_items("channels") == [{"id": "c1", "kind": "webhook", "secret": "s"}]
+    assert store.delete_alert_item("rules", "r1") is True
+    assert store.delete_alert_item("rules", "r1") is False
+    assert [r["id"] for r in store.alert_items("rules")] == ["r2"]
+    assert len(store.alert_items("channels")) == 1
+    store.save_alert_item("silences", "s1", {"id": "s1", "app": None})
+    assert store.alert_items("silences") == [{"id": "s1", "app": None}]
+
+
+def test_incidents_and_deliveries(store: Store) -> None:
+    first = Incident(
+        id="i1",
+        rule="r1",
+        app="shop",
+        severity="critical",
+        state="firing",
+        start=ms(NOW) - 3_600_000,
+        detail={"value": 4200.5, "link": "/#/x?a=1"},
+    )
+    later = Incident(id="i2", rule="r2", app="blog", severity="info", state="firing",
+                     start=ms(NOW))  # fmt: skip
+    store.save_incident(first)
+    store.save_incident(later)
+    assert store.incidents() == [later, first]  # newest first
+    resolved = msgspec.structs.replace(first, state="resolved", end=ms(NOW), notified=ms(NOW))
+    store.save_incident(resolved)
+    assert store.incidents() == [later, resolved]
+    assert store.incidents(app="shop") == [resolved]
+    assert store.incidents(state="firing") == [later]
+    assert store.incidents(app="blog", state="resolved") == []
+    assert store.incidents(limit=1) == [later]
+    tries = [Delivery(time=ms(NOW) + i, incident="i1", channel="c1", event="firing", attempt=i,
+                      ok=i == 2, status="200" if i == 2 else "HTTP 503")
+             for i in (1, 2)]  # fmt: skip
+    for d in tries:
+        store.log_delivery(d)
+    store.log_delivery(Delivery(ms(NOW), "i2", "c1", "firing", 1, True, "250 OK"))
+    assert store.deliveries("i1") == tries[::-1]
+    assert len(store.deliveries()) == 3 and store.deliveries(limit=1) == [tries[1]]
+
+
+def test_one_holder_of_a_lease(opener: Opener) -> None:
+    a, b = opener(), opener()  # two collectors on one store
+    t = ms(NOW)
+    assert a.take_lease("alerts", "a", t, 60_000) is True
+    assert b.take_lease("alerts", "b", t + 1000, 60_000) is False
+    assert a.take_lease("alerts", "a", t + 30_000, 60_000) is True  # renewed to t + 90 s
+    assert b.take_lease("alerts", "b", t + 61_000, 60_000) is False
+    assert b.take_lease("alerts", "b", t + 90_000, 60_000) is True  # lapsed: taken over
+    assert a.take_lease("alerts", "a", t + 91_000, 60_000) is False
+    assert a.take_lease("other", "a", t + 91_000, 60_000) is True  # leases are by name
 
 
 def test_privacy_erase_export_expire(store: Store) -> None:

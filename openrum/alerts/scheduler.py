@@ -1,0 +1,194 @@
+"""The alert scheduler: a thread of the server that, every ``alerts_interval_s``, takes (or
+renews) the store's ``alerts`` lease and, holding it, evaluates every enabled rule, steps its
+incident, and notifies. With several collectors on one store only the lease holder evaluates, so
+each incident is notified once; another takes over when the holder stops renewing it.
+
+Reads (the rules' queries) run on this thread; writes go through ``write`` (the batch writer's
+thread, the one thread that writes to DuckDB)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from openrum.alerts import channels, evaluate, incidents, rules
+from openrum.alerts.channels import Channel
+from openrum.alerts.rules import Rule
+from openrum.alerts.silences import Silence, muting
+from openrum.collect.metrics import Metrics
+from openrum.query.model import QueryError
+from openrum.settings import Settings
+from openrum.store.base import Delivery, Incident, Store, StoreError
+
+log = logging.getLogger("openrum.alerts")
+
+LEASE = "alerts"
+Write = Callable[[Callable[[Store], Any]], Any]
+
+
+def load_rules(store: Store) -> list[Rule]:
+    """The stored rules (one that no longer decodes is skipped and logged)."""
+    out = []
+    for body in store.alert_items("rules"):
+        try:
+            out.append(rules.decode(body))
+        except QueryError as e:
+            log.error("alert rule %s cannot be read: %s", body.get("id"), e)
+    return out
+
+
+def load_silences(store: Store) -> list[Silence]:
+    """The stored silences."""
+    return [msgspec.convert(body, Silence) for body in store.alert_items("silences")]
+
+
+def load_channels(store: Store) -> dict[str, Channel]:
+    """The stored channels by id."""
+    return {
+        c.id: c for c in (msgspec.convert(body, Channel) for body in store.alert_items("channels"))
+    }
+
+
+class Scheduler:
+    """Evaluates the rules on a timer while holding the lease; ``tick`` is one pass."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        write: Write,
+        clock: Callable[[], float] = time.time,
+        holder: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.write = write
+        self.clock = clock
+        self.sleep = sleep
+        self.holder = holder or secrets.token_hex(8)  # this process, in the lease
+        self.leader = False
+        # Firing incidents by severity (every collector counts them, leader or not), deliveries
+        # and failed evaluations, for /metrics.
+        self.metrics = metrics or Metrics()
+        self.firing: Counter[str] = self.metrics.alerts_firing
+        self.evaluations = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="openrum-alerts", daemon=True)
+
+    def start(self) -> None:
+        if self.settings.alerts_interval_s > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(self.settings.alerts_delivery_timeout_s + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.settings.alerts_interval_s):
+            try:
+                self.tick()
+            except StoreError as e:  # the store is down: try again at the next tick
+                log.error("alert evaluation failed: %s", e)
+            except Exception:  # a bug must not stop alerting for good: logged, tried again
+                log.exception("alert evaluation failed")
+
+    def tick(self) -> None:
+        """Take or renew the lease; holding it, evaluate every enabled rule once."""
+        now_s = self.clock()
+        now_ms = int(now_s * 1000)
+        now = dt.datetime.fromtimestamp(now_s, dt.UTC).replace(tzinfo=None)
+        lease_ms = int(self.settings.alerts_lease_s * 1000)
+        self.leader = bool(self.write(lambda s: s.take_lease(LEASE, self.holder, now_ms, lease_ms)))
+        firing = {i.rule: i for i in self.store.incidents(state="firing", limit=100_000)}
+        if self.leader:
+            active = [r for r in load_rules(self.store) if r.enabled]
+            chans = load_channels(self.store)
+            quiet = load_silences(self.store)
+            for rule in active:
+                try:
+                    muted = muting(quiet, rule, now) is not None
+                    self._evaluate(rule, firing, chans, now, now_ms, muted)
+                except (QueryError, StoreError) as e:  # the next rules are evaluated still
+                    self.metrics.alert_evaluation_failures += 1
+                    log.error("alert rule %s cannot be evaluated: %s", rule.id, e)
+            # A deleted or disabled rule's incident ends with it (no notification: its rule
+            # and channels are gone).
+            for rule_id, incident in list(firing.items()):
+                if rule_id not in {r.id for r in active}:
+                    done = msgspec.structs.replace(
+                        incident, state="resolved", end=now_ms,
+                        detail={**incident.detail, "resolved_because": "rule removed"},
+                    )  # fmt: skip
+                    self._save(done)
+                    del firing[rule_id]
+        self.firing.clear()
+        self.firing.update(i.severity for i in firing.values())
+
+    def _evaluate(
+        self,
+        rule: Rule,
+        firing: dict[str, Incident],
+        chans: dict[str, Channel],
+        now: dt.datetime,
+        now_ms: int,
+        muted: bool = False,
+    ) -> None:
+        current = firing.get(rule.id)
+        count = 1 if current else rule.consecutive
+        ends = evaluate.evaluation_ends(rule, now, self.settings, count)
+        recent = [evaluate.evaluate(self.store, rule, self.settings, end) for end in ends]
+        self.evaluations += 1
+        incident, event = incidents.step(rule, current, recent)
+        if incident is None:
+            return
+        reminder = self.settings.alerts_reminder_s * 1000
+        if event is None and incident.state == "firing" and not incident.notified:
+            event = "firing"  # opened under a silence that has ended
+        elif event is None and reminder and now_ms - incident.notified >= reminder:
+            event = "reminder"
+        if event is None:
+            return
+        # Muted, or resolving an incident nobody was told about: stored (when it changed), not
+        # notified.
+        if muted or (event == "resolved" and not incident.notified):
+            if incident is not current:
+                self._save(incident)
+                self._track(firing, rule, incident)
+            return
+        # Stored before it is notified, marked notified after: a crash in between sends its
+        # notifications again (at least once, never lost).
+        self._save(incident)
+        for channel_id in rule.channels:
+            channel = chans.get(channel_id)
+            if channel is None:
+                log.error("alert rule %s: no channel %r", rule.id, channel_id)
+                continue
+            channels.deliver(channel, event, incident, self.settings, self._log, self.sleep)
+        incident = msgspec.structs.replace(incident, notified=now_ms)
+        self._save(incident)
+        self._track(firing, rule, incident)
+
+    @staticmethod
+    def _track(firing: dict[str, Incident], rule: Rule, incident: Incident) -> None:
+        if incident.state == "firing":
+            firing[rule.id] = incident
+        else:
+            firing.pop(rule.id, None)
+
+    def _save(self, incident: Incident) -> None:
+        self.write(lambda s: s.save_incident(incident))
+
+    def _log(self, delivery: Delivery) -> None:
+        self.metrics.alert_deliveries["ok" if delivery.ok else "failed"] += 1
+        self.write(lambda s: s.log_delivery(delivery))

@@ -1,0 +1,135 @@
+"""The scheduler on both engines: two evaluators on one store, one lease, each incident notified
+once, to a real webhook receiver."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import threading
+
+import msgspec
+
+from openrum.alerts.channels import Channel
+from openrum.alerts.rules import Condition, Rule
+from openrum.alerts.scheduler import Scheduler
+from openrum.rows import Batch
+from openrum.settings import Settings
+from openrum.store.base import Store
+from tests.alerts.conftest import Receiver
+from tests.store.conftest import Opener
+from tests.store.test_contract import action, table
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, 0)
+SETTINGS = Settings.load(
+    {"alerts_interval_s": "60", "alerts_lateness_s": "60", "alerts_lease_s": "150",
+     "alerts_reminder_s": "0"},
+    environ={},
+)  # fmt: skip
+
+
+def at(minutes: float) -> float:
+    return (NOW + dt.timedelta(minutes=minutes)).replace(tzinfo=dt.UTC).timestamp()
+
+
+def loads(first: int, start: dt.datetime, n: int, lcp: float) -> Batch:
+    return Batch(actions=table([
+        action(first + i, start + dt.timedelta(seconds=30 * i), lcp=lcp) for i in range(n)
+    ]))  # fmt: skip
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = at(0)
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def scheduler(store: Store, clock: Clock, holder: str, settings: Settings = SETTINGS) -> Scheduler:
+    return Scheduler(store, settings, lambda fn: fn(store), clock, holder, sleep=lambda s: None)
+
+
+def setup(store: Store, receiver: Receiver) -> None:
+    hook = Channel(id="c1", name="ops", kind="webhook", url=receiver.url, secret="k")
+    store.save_alert_item("channels", "c1", msgspec.to_builtins(hook))
+    slow = Rule(id="r1", app="shop", name="slow LCP", metric="lcp:p75", window="5m",
+                condition=Condition("above", 4000), consecutive=2, min_sample=3,
+                severity="critical", channels=["c1"])  # fmt: skip
+    store.save_alert_item("rules", "r1", msgspec.to_builtins(slow))
+    # Slow pages for the 10 minutes before NOW.
+    store.write(loads(0, NOW - dt.timedelta(minutes=10), 20, 6000.0))
+
+
+def events(receiver: Receiver) -> list[tuple[str, str]]:
+    return [(r["headers"]["x-openrum-event"], json.loads(r["body"])["incident"]["id"])
+            for r in receiver.requests()]  # fmt: skip
+
+
+def test_two_evaluators_one_lease_each_incident_notified_once(
+    opener: Opener, receiver: Receiver
+) -> None:
+    one, two = opener(), opener()  # two collectors on one store
+    setup(one, receiver)
+    clock = Clock()
+    a, b = scheduler(one, clock, "a"), scheduler(two, clock, "b")
+    for minute in (0, 1, 2):  # both tick, at once, every minute
+        clock.t = at(minute)
+        threads = [threading.Thread(target=s.tick) for s in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [a.leader, b.leader].count(True) == 1
+    [incident] = one.incidents()
+    assert (incident.rule, incident.state, incident.severity) == ("r1", "firing", "critical")
+    assert incident.detail["value"] == 6000.0 and incident.notified == at(0) * 1000
+    assert events(receiver) == [("firing", incident.id)]
+    assert (a.firing, b.firing) == ({"critical": 1}, {"critical": 1})
+    # The leader stops; the other takes over once the lease lapses, and resolves the incident
+    # when a window is good again (no second firing notification).
+    other = b if a.leader else a
+    one.write(loads(1000, NOW + dt.timedelta(minutes=20), 10, 1000.0))
+    clock.t = at(3)
+    other.tick()
+    assert not other.leader
+    clock.t = at(26)
+    other.tick()
+    assert other.leader
+    [resolved] = two.incidents()
+    assert (resolved.id, resolved.state, resolved.end) == (
+        incident.id, "resolved", int(at(25) * 1000),
+    )  # fmt: skip
+    assert events(receiver) == [("firing", incident.id), ("resolved", incident.id)]
+    assert other.firing == {}
+    deliveries = one.deliveries(incident.id)
+    assert [(d.event, d.ok, d.channel) for d in deliveries] == [
+        ("resolved", True, "c1"), ("firing", True, "c1"),
+    ]  # fmt: skip
+
+
+def test_reminders_and_removed_rules(opener: Opener, receiver: Receiver) -> None:
+    store = opener()
+    # A stored rule the catalogues no longer accept is logged and skipped; the others run.
+    gone = Rule(
+        id="r0", app="shop", name="gone", metric="gone:p75", condition=Condition("above", 1)
+    )
+    store.save_alert_item("rules", "r0", msgspec.to_builtins(gone))
+    setup(store, receiver)
+    clock = Clock()
+    reminding = dataclasses.replace(SETTINGS, alerts_reminder_s=120.0)
+    s = scheduler(store, clock, "a", reminding)
+    for minute in (0, 1, 2):
+        clock.t = at(minute)
+        s.tick()
+    [incident] = store.incidents()
+    assert events(receiver) == [("firing", incident.id), ("reminder", incident.id)]
+    assert s.metrics.alert_evaluation_failures == 3  # r0, at each tick
+    assert s.metrics.alert_deliveries == {"ok": 2}
+    # A deleted rule's incident is resolved, silently.
+    store.delete_alert_item("rules", "r1")
+    clock.t = at(3)
+    s.tick()
+    [resolved] = store.incidents()
+    assert (resolved.state, resolved.detail["resolved_because"]) == ("resolved", "rule removed")
+    assert len(receiver.requests()) == 2 and s.firing == {}
