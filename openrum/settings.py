@@ -14,6 +14,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+# What keep_fragment may be (openrum/enrich/urls.py).
+FRAGMENT_MODES = ("routes", "all", "none")
+
 
 def _s(default: Any, help: str) -> Any:
     return dataclasses.field(default=default, metadata={"help": help})
@@ -135,7 +138,11 @@ class Settings:
         "tag", "Beacons from synthetic monitors and headless browsers: drop (counted) or tag."
     )
     keep_query: bool = _s(False, "Keep query strings in stored URLs (session tokens still go).")
-    keep_fragment: bool = _s(False, "Keep the URL fragment, in URLs and pages (hash routing).")
+    keep_fragment: str = _s(
+        "routes",
+        "URL fragments kept in URLs and pages (hash routing): routes (those starting with / or "
+        "!/, as hash routers write them; not #section anchors), all, or none.",
+    )
     max_pages: int = _s(10_000, "Distinct pages per application; further new pages are 'Other'.")
     mask_personal_data: bool = _s(
         True,
@@ -263,6 +270,8 @@ class Settings:
         for name in ("bot_traffic", "synthetic_traffic"):
             if getattr(settings, name) not in ("drop", "tag"):
                 raise ValueError(f"{name} must be 'drop' or 'tag'")
+        if settings.keep_fragment not in FRAGMENT_MODES:
+            raise ValueError("keep_fragment must be 'routes', 'all' or 'none'")
         return settings
 
     @classmethod
