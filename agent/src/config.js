@@ -17,7 +17,9 @@ export const OPTIN = data.optin == "1";
 /** Do Not Track / Global Privacy Control: `off` (send nothing), `ignore`, or anonymous (default). */
 export const DNT = data.dnt;
 export const KEEP_QUERY = data.query == "1";
-export const HASH_ROUTES = data.hash == "1";
+/** Fragments that are routes (kept, and their changes route changes): every one with
+ * `data-hash="1"`, none with `"0"`, else those of hash routers (`#/…`, `#!/…`). */
+export const HASH_ROUTES = data.hash == "1" ? /#/ : data.hash != "0" && /^#!?\//;
 /** A persistent visitor id in localStorage (off by default). */
 export const TRACK_USERS = data.trackUsers == "1";
 export const RAGE_CLICKS = num(data.rageClicks, 3);
