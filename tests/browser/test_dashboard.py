@@ -164,6 +164,22 @@ def test_details_render(page: Page, demo: LiveServer) -> None:
         shot(page, detail)
 
 
+def test_the_timeline_shows_the_click_that_triggered_a_route_change(
+    page: Page, demo: LiveServer
+) -> None:
+    found = demo.query(
+        {"app": "demo", "metrics": ["count"], "dimensions": ["session_id", "trigger"],
+         "filters": [["action_type", "is", "route_change"], ["trigger", "contains", "click"]],
+         "from": "2000-01-01T00:00:00Z", "limit": 1}
+    )["rows"]  # fmt: skip
+    [row] = found
+    page.goto(f"{demo.url}/#/sessions?app=demo&range=7d&session={row['session_id']}")
+    settle(page)
+    shown = page.locator("ol.timeline li", has_text=f"after {row['trigger']}")
+    expect(shown.first).to_be_visible()
+    assert "route to" in shown.first.inner_text()
+
+
 def test_filters_compose_and_survive_a_reload(page: Page, demo: LiveServer) -> None:
     page.goto(f"{demo.url}/#/compare?app=demo&range=7d&dim=device")
     settle(page)

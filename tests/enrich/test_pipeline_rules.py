@@ -159,7 +159,8 @@ def test_an_error_after_its_action_ended_changes_nothing_of_it(
 ) -> None:
     t = now_ms() - 10_000
     error = {"kind": "error", "id": "e1", "type": "request", "time": t + error_at,
-             "message": "HTTP 404 https://docs.example/api/stats", "status": 404, "action": "a1"}  # fmt: skip
+             "message": "HTTP 404 https://docs.example/api/stats", "status": 404,
+             "action": "a1"}  # fmt: skip
     events = [load_action("a1", start=t, duration=duration), error]
     batch, _ = run([raw(beacon("shop", events=events))])
     [action] = batch.actions.to_pylist()
