@@ -318,9 +318,13 @@ def test_settings_are_saved(page: Page, demo: LiveServer) -> None:
     page.get_by_label("Sessions measured (%)").fill("50")
     page.get_by_label("Page loads: T (ms)").fill("2000")
     page.get_by_label("Opt-in: send nothing until").check()
+    fragments = page.get_by_label("URL fragments kept (hash routing)")
+    expect(fragments).to_have_value("routes")  # the default: hash routes
+    fragments.select_option("none")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator(".status")).to_contain_text("Saved")
     expect(page.locator("pre.snippet")).to_contain_text('data-sample="50"')
+    expect(page.locator("pre.snippet")).to_contain_text('data-hash="0"')  # the agent follows
     page.reload()
     settle(page)
     expect(page.get_by_label("Sessions measured (%)")).to_have_value("50")
@@ -332,14 +336,17 @@ def test_settings_are_saved(page: Page, demo: LiveServer) -> None:
     apps = json.loads(demo.request("GET", "/api/v1/apps")[2])["apps"]
     config = next(a for a in apps if a["id"] == "demo")["config"]
     assert config["sample"] == 50 and config["optin"] is True
+    assert config["keep_fragment"] == "none"
     assert config["apdex"]["load"]["t"] == 2000 and config["apdex"]["load"]["f"] == 12000
     # Put the defaults back for the other tests' screenshots.
     page.get_by_label("Sessions measured (%)").fill("100")
     page.get_by_label("Page loads: T (ms)").fill("3000")
     page.get_by_label("Page loads: F (ms)").fill("12000")
     page.get_by_label("Opt-in: send nothing until").uncheck()
+    fragments.select_option("routes")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator(".status")).to_contain_text("Saved")
+    expect(page.locator("pre.snippet")).not_to_contain_text("data-hash")
 
 
 def test_small_screens(browser: Browser, demo: LiveServer) -> None:
