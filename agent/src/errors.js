@@ -22,8 +22,9 @@ export const error = (type, message, fields, a = open || view) => {
   const known = seen.get(key);
   if (known) touch(known).count++;
   else if (seen.size < MAX_ERRORS) seen.set(key, put("error", type, { time: now(), action: a && a.id, message, count: 1, ...fields }));
-  // The action is re-sent with its errors so that the collector counts them to it.
-  if (a) touch(a);
+  // A running action is re-sent with its errors so that the collector counts them to it; an
+  // ended one is not (the collector counts no error to it that came after its end).
+  if (a && a.duration == null) touch(a);
 };
 
 /** The fields of an Error object (or anything thrown): name, stack, top frame. */
