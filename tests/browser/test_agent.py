@@ -455,6 +455,7 @@ def test_a_background_request_error_changes_no_finished_action(
     p.wait_for_timeout(300)
     leave(p)
     data = poll(lambda: stored(collector, app), lambda d: d.get("errors") and d.get("actions"))
+    assert set(data) >= {"actions", "errors"}, data
     [load] = data["actions"]
     assert load["action_type"] == "load"
     assert load["errors"] == 0 and load["apdex"] != "F"
