@@ -16,6 +16,7 @@ from typing import Any
 
 # What keep_fragment may be (openrum/enrich/urls.py).
 FRAGMENT_MODES = ("routes", "all", "none")
+_LEGACY_FRAGMENT_MODES = {"true": "all", "1": "all", "false": "none", "0": "none"}
 
 
 def _s(default: Any, help: str) -> Any:
@@ -259,6 +260,10 @@ class Settings:
             if name not in fields:
                 raise ValueError(f"unknown setting {name!r}; see docs/settings.md")
             values[name] = _parse(fields[name], raw)
+        # keep_fragment was a boolean: its old values still mean every fragment or none.
+        legacy = str(values.get("keep_fragment", "")).lower()
+        if legacy in _LEGACY_FRAGMENT_MODES:
+            values["keep_fragment"] = _LEGACY_FRAGMENT_MODES[legacy]
         settings = cls(**values)
         if not 0 < settings.flush_interval_s <= 1:
             raise ValueError("flush_interval_s must be in (0, 1]")
