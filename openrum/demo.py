@@ -399,13 +399,15 @@ def _session(rng: random.Random, n: int, start_ms: int, fraction: float, app: st
         for i in range(int(rng.expovariate(0.7))):
             t += _lognormal(rng, 9000, 0.9)
             if rng.random() < 0.5:
-                route = _concrete(rng.choice(NEXT_PAGES), rng)
+                link = rng.choice(NEXT_PAGES)
+                route = _concrete(link, rng)
                 events.append(
                     Action(
                         id=f"r{i}",
                         type="route_change",
                         start=int(t),
                         url=DEMO_ORIGIN + route,
+                        trigger=f'click on "{link.split("/")[1].capitalize()}"',  # a nav link
                         duration=round(_lognormal(rng, 450 * slow, 0.6), 1),
                         vitals={"inp": Vital(id=f"ri-{vid}-{i}", value=round(inp * 0.8))},
                         requests=rng.randint(1, 4),

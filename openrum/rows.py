@@ -78,6 +78,7 @@ class ActionRow(Dims, kw_only=True):
     apdex: str | None = None  # S, T or F
     weight: float = 1.0
     agent_version: str = ""
+    trigger: str | None = None  # the input that started the action (a route change's click)
 
 
 class ErrorRow(Dims, kw_only=True):

@@ -15,6 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+# What keep_fragment may be (openrum/enrich/urls.py).
+FRAGMENT_MODES = ("routes", "all", "none")
+_LEGACY_FRAGMENT_MODES = {"true": "all", "1": "all", "false": "none", "0": "none"}
+
 
 def _s(default: Any, help: str) -> Any:
     return dataclasses.field(default=default, metadata={"help": help})
@@ -141,7 +145,11 @@ class Settings:
         "tag", "Beacons from synthetic monitors and headless browsers: drop (counted) or tag."
     )
     keep_query: bool = _s(False, "Keep query strings in stored URLs (session tokens still go).")
-    keep_fragment: bool = _s(False, "Keep the URL fragment, in URLs and pages (hash routing).")
+    keep_fragment: str = _s(
+        "routes",
+        "URL fragments kept in URLs and pages (hash routing): routes (those starting with / or "
+        "!/, as hash routers write them; not #section anchors), all, or none.",
+    )
     max_pages: int = _s(10_000, "Distinct pages per application; further new pages are 'Other'.")
     mask_personal_data: bool = _s(
         True,
@@ -291,6 +299,10 @@ class Settings:
             if name not in fields:
                 raise ValueError(f"unknown setting {name!r}; see docs/settings.md")
             values[name] = _parse(fields[name], raw)
+        # keep_fragment was a boolean: its old values still mean every fragment or none.
+        legacy = str(values.get("keep_fragment", "")).lower()
+        if legacy in _LEGACY_FRAGMENT_MODES:
+            values["keep_fragment"] = _LEGACY_FRAGMENT_MODES[legacy]
         settings = cls(**values)
         if not 0 < settings.flush_interval_s <= 1:
             raise ValueError("flush_interval_s must be in (0, 1]")
@@ -309,6 +321,8 @@ class Settings:
         for name in ("alerts_interval_s", "alerts_lateness_s", "alerts_reminder_s"):
             if getattr(settings, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        if settings.keep_fragment not in FRAGMENT_MODES:
+            raise ValueError("keep_fragment must be 'routes', 'all' or 'none'")
         return settings
 
     @classmethod

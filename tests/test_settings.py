@@ -24,8 +24,20 @@ def test_environment_then_overrides() -> None:
         ({"write_max_events": "0"}, "write_max_events must be at least 1"),
         ({"batch_step_chunk_beacons": "-5"}, "batch_step_chunk_beacons must be at least 1"),
         ({"bot_traffic": "keep"}, "bot_traffic must be 'drop' or 'tag'"),
+        ({"keep_fragment": "anchors"}, "keep_fragment must be 'routes', 'all' or 'none'"),
     ],
 )
 def test_bad_values_are_refused_by_name(overrides: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         Settings.load(overrides, environ={})
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [(None, "routes"), ("all", "all"), ("none", "none"), ("true", "all"), ("0", "none")],
+)
+def test_keep_fragment_is_hash_routes_by_default_and_reads_its_old_booleans(
+    value: str | None, mode: str
+) -> None:
+    environ = {"OPENRUM_KEEP_FRAGMENT": value} if value is not None else {}
+    assert Settings.load({}, environ=environ).keep_fragment == mode

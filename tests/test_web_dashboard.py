@@ -262,8 +262,31 @@ async def test_patch_app(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
+    ("keep_fragment", "attr"),
+    [
+        (None, None),  # the default: routes (#/…, #!/…), which the agent does by itself
+        ("routes", None),
+        ("all", 'data-hash="1"'),
+        ("none", 'data-hash="0"'),
+        (True, 'data-hash="1"'),  # as stored before
+        (False, 'data-hash="0"'),
+    ],
+)
+async def test_the_snippet_carries_the_hash_routes_setting(
+    client: httpx.AsyncClient, keep_fragment: Any, attr: str | None
+) -> None:
+    body = json.dumps({"config": {"keep_fragment": keep_fragment}})
+    r = await client.patch("/api/v1/apps/shop", content=body)
+    assert r.status_code == 200, r.text
+    snippet = r.json()["snippet"]
+    assert (attr in snippet) if attr else "data-hash" not in snippet
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
     ("body", "says"),
     [
+        ({"config": {"keep_fragment": "anchors"}}, "keep_fragment"),
         ({"config": {"sample": 0}}, "sample"),
         ({"config": {"sample": "50"}}, "sample"),
         ({"config": {"apdex": {"load": {"t": 5000, "f": 1000}}}}, "at least t"),

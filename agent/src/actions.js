@@ -6,7 +6,10 @@
 // end later; at the latest after 3 min.
 import { put, touch, url } from "./core.js";
 import { activity } from "./session.js";
-import { doc, epoch, now, on, perf, safe } from "./lib/guard.js";
+import { HASH_ROUTES } from "./config.js";
+import { doc, epoch, now, on, safe } from "./lib/guard.js";
+import { navEntry } from "./lib/page.js";
+import { stripUrl } from "./lib/url.js";
 import { actionName } from "./lib/naming.js";
 
 export const QUIET_MS = 100;
@@ -28,12 +31,15 @@ let inputAt = -1; // epoch ms after the task of the last user input, Infinity du
 let inputStart = 0;
 let inputName = "";
 
-/** @returns {object} a new action of `type` starting at `start` (epoch ms), now the open one */
+/**
+ * @returns {object} a new action of `type` starting at `start` (epoch ms), now the open one. One
+ * that starts at the last user input has that input's name as its `trigger`.
+ */
 export const begin = (type, name, start) => {
   // A new action ends the running one; a page still loading goes on until its load event ends.
   if (open && (open.type != "load" || loadDone)) end(open);
   activity();
-  const a = put("action", type, { name, start, vitals: {}, requests: 0 });
+  const a = put("action", type, { name, start, trigger: start == inputStart ? inputName : undefined, vitals: {}, requests: 0 });
   if (type != "custom") {
     open = a;
     pending = 0;
@@ -82,60 +88,57 @@ const input = (verb, then) => (e) => {
   setTimeout(() => (inputAt = now()));
 };
 
-/** @returns {number} when an action started by the last input starts, or now */
-const startOfInput = () => (now() - inputAt <= INPUT_WINDOW_MS ? inputStart : now());
+/** @returns {boolean} whether the last input is the cause of what starts now */
+const inWindow = () => now() - inputAt <= INPUT_WINDOW_MS;
 
 /**
  * A fetch/XHR started: it belongs to the open action (or starts an xhr action right after a user
- * input). @returns {Function} to call when it ends
+ * input); with neither it is a background request, of no action. @returns {Function} to call
+ * when it ends, which returns the request's action (null for a background request)
  */
 export const request = () => {
-  if (!open && now() - inputAt <= INPUT_WINDOW_MS) begin("xhr", inputName, inputStart);
+  if (!open && inWindow()) begin("xhr", inputName, inputStart);
   const a = open;
-  if (!a) return () => {};
+  if (!a) return () => null;
   a.requests++;
   // Requests started while the page loads count to the load action, but only those started by
   // onload handlers (or later, in their callbacks) can make it end later than loadEventEnd.
-  const n = perf.getEntriesByType("navigation")[0];
-  const extends_ = a.type != "load" || loadDone || (n && n.loadEventStart > 0 && !n.loadEventEnd);
-  if (!extends_) return () => {};
+  const n = navEntry();
+  if (a.type == "load" && !loadDone && !(n && n.loadEventStart > 0 && !n.loadEventEnd)) return () => a;
   clearTimeout(quietTimer);
   pending++;
-  return () => {
-    if (a == open) {
-      pending--;
-      activityOf(now());
-    }
-  };
+  return () => (a == open && (pending--, activityOf(now())), a);
 };
 
 /**
- * Watch inputs, DOM changes and SPA route changes (History API, popstate, and hash changes when
- * the app uses hash routes); `onRoute(action)` is called for each new route_change action,
- * `onClick(event)` and `onKey(event)` for each trusted click and key press.
+ * Watch inputs, DOM changes and SPA route changes; `onRoute(action)` is called for each new view
+ * (a route_change action), `onClick(event)` and `onKey(event)` for each trusted click and key
+ * press. A pushState or popstate that changes the URL (path, query or route fragment) is a route
+ * change; a replaceState only when the path or route fragment changes (docs/agent.md). The whole
+ * URL is compared, also the parts that are not sent.
  */
 export const watchActions = (onRoute, onClick, onKey) => {
   on("click", input("click", onClick));
   on("keydown", input("keypress", onKey));
   // DOM changes keep an xhr or route action open (the response being rendered), not the load.
   new MutationObserver(() => open && open.type != "load" && activityOf(now())).observe(doc, { childList: true, subtree: true });
-  let path = url();
-  const route = safe(() => {
-    const next = url();
-    if (next != path) {
-      path = next;
-      onRoute(begin("route_change", "", startOfInput()));
-      activityOf(now());
-    }
+  let was = location.href;
+  const route = safe((replace, key = (href) => stripUrl(href, !replace, HASH_ROUTES)) => {
+    if (key(was) == key((was = location.href))) return;
+    // One interaction, one action: the input's xhr action becomes the route change it led to
+    // (its handler fetched first, or changed the URL once its fetch was done).
+    const a = open && open.type == "xhr" && open.start == inputStart ? open : begin("route_change", "", inWindow() ? inputStart : now());
+    onRoute(touch(Object.assign((view = a), { type: "route_change", name: "", url: url() })));
+    activityOf(now());
   });
   for (const m of ["pushState", "replaceState"]) {
     const orig = history[m];
     history[m] = function () {
       const r = orig.apply(this, arguments);
-      route();
+      route(m[0] == "r");
       return r;
     };
   }
-  on("popstate", route);
-  on("hashchange", route);
+  // A fragment navigation fires popstate too (HTML: "navigate to a fragment").
+  on("popstate", () => route());
 };

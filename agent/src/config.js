@@ -19,7 +19,9 @@ export const DNT = data.dnt;
 /** Do Not Track or Global Privacy Control, unless `ignore`d: measured anonymously (or not at all). */
 export const PRIVATE = (nav.doNotTrack == "1" || nav.globalPrivacyControl) && DNT != "ignore";
 export const KEEP_QUERY = data.query == "1";
-export const HASH_ROUTES = data.hash == "1";
+/** Fragments that are routes (kept, and their changes route changes): every one with
+ * `data-hash="1"`, none with `"0"`, else those of hash routers (`#/…`, `#!/…`). */
+export const HASH_ROUTES = data.hash == "1" ? /#/ : data.hash != "0" && /^#!?\//;
 /** A persistent visitor id in localStorage (off by default; never for an anonymous browser). */
 export const TRACK_USERS = data.trackUsers == "1" && !PRIVATE;
 export const RAGE_CLICKS = num(data.rageClicks, 3);

@@ -1,23 +1,14 @@
-// The browser environment, sent with every beacon: viewport, screen, device memory, connection,
-// the release the site declares, and User-Agent Client Hints where the browser offers them.
+// The browser environment, sent with every beacon: the connection type, the release the site
+// declares, and User-Agent Client Hints where the browser offers them.
 import { RELEASE } from "./config.js";
-import { nav, safe, win } from "./lib/guard.js";
+import { nav, safe } from "./lib/guard.js";
 
 export const env = {};
 
 export const readEnv = () => {
   const c = nav.connection || {};
-  Object.assign(env, {
-    vw: win.innerWidth,
-    vh: win.innerHeight,
-    sw: screen.width,
-    sh: screen.height,
-    dpr: win.devicePixelRatio,
-    mem: nav.deviceMemory,
-    conn: c.effectiveType,
-    save_data: c.saveData,
-    release: RELEASE,
-  });
+  // Viewport, screen, pixel ratio, memory and Save-Data are not sent: the collector stores none.
+  Object.assign(env, { conn: c.effectiveType, release: RELEASE });
   const ua = nav.userAgentData;
   if (ua && ua.getHighEntropyValues) {
     ua.getHighEntropyValues(["platformVersion", "model", "fullVersionList"]).then(

@@ -12,16 +12,19 @@ import { stripUrl } from "./lib/url.js";
 /** Errors of the next beacon by key (emptied when a beacon is sent). */
 export const seen = new Map();
 
-/** Record an error of `type` (js, request, csp, resource, custom). */
-export const error = (type, message, fields) => {
+/**
+ * Record an error of `type` (js, request, csp, resource, custom) in action `a`: by default the
+ * open action, else the current view; null for none.
+ */
+export const error = (type, message, fields, a = open || view) => {
   message = String(message).slice(0, 1000);
   const key = type + message + (fields.stack || fields.source || "");
   const known = seen.get(key);
-  const a = open || view;
   if (known) touch(known).count++;
   else if (seen.size < MAX_ERRORS) seen.set(key, put("error", type, { time: now(), action: a && a.id, message, count: 1, ...fields }));
-  // The action is re-sent with its errors so that the collector counts them to it.
-  if (a) touch(a);
+  // A running action is re-sent with its errors so that the collector counts them to it; an
+  // ended one is not (the collector counts no error to it that came after its end).
+  if (a && a.duration == null) touch(a);
 };
 
 /** The fields of an Error object (or anything thrown): name, stack, top frame. */
@@ -55,7 +58,7 @@ export const watchErrors = () => {
       error(
         "js",
         e.message || String(err),
-        describe(err, e.filename ? { source: stripUrl(e.filename), line: e.lineno, col: e.colno } : {}),
+        describe(err, e.filename && { source: stripUrl(e.filename), line: e.lineno, col: e.colno }),
       );
     }
   });
@@ -63,9 +66,14 @@ export const watchErrors = () => {
     const r = e.reason;
     error("js", "Unhandled rejection: " + ((r && r.message) || String(r)), describe(r));
   });
+  // The source of a CSP violation is the URL it blocked: the batch step keeps it, not the
+  // failed resource of the same URL (one blocked resource, one error).
   on(
     "securitypolicyviolation",
-    (e) => error("csp", `${e.effectiveDirective || e.violatedDirective} blocked ${stripUrl(e.blockedURI)}`, { source: stripUrl(e.sourceFile) }),
+    (e) => {
+      const source = stripUrl(e.blockedURI);
+      error("csp", `${e.effectiveDirective || e.violatedDirective} blocked ${source}`, { source });
+    },
     doc,
   );
 };

@@ -18,7 +18,6 @@ import { session } from "./session.js";
 import { flush } from "./transport.js";
 import { clsView, takeCLS } from "./vitals/cls.js";
 import { watchFCP } from "./vitals/fcp.js";
-import { watchFID } from "./vitals/fid.js";
 import { inpView, takeINP } from "./vitals/inp.js";
 import { watchLCP } from "./vitals/lcp.js";
 import { vital } from "./core.js";
@@ -34,7 +33,6 @@ const start = () => {
   watchErrors();
   const stopLCP = watchLCP(load);
   watchFCP(load, () => clsView(load));
-  watchFID(load);
   inpView(load);
   watchLongTasks();
   // A route change is a new view: CLS and INP start again for it (the last view's are final).

@@ -1,5 +1,6 @@
 // fetch and XMLHttpRequest, watched: each request counts to the action it belongs to (or starts
-// an xhr action after a user input), and a failed one is a request error: an HTTP status ≥ 400,
+// an xhr action after a user input, or is a background request of no action when neither is
+// there), and a failed one is a request error: an HTTP status ≥ 400,
 // a network failure or a timeout. The agent's own beacons are not watched. The page always gets
 // the browser's own result: the agent only listens.
 import { request } from "./actions.js";
@@ -13,13 +14,16 @@ export const nativeFetch = win.fetch;
 
 /** A request to `target` ended with HTTP `status` (0: timed out, -1: failed). */
 const ended = safe((done, target, status) => {
-  done();
+  const a = done();
   if (status < 1 || status >= 400) {
     const source = stripUrl(target);
-    error("request", `${status > 0 ? "HTTP " + status : status ? "network error" : "timeout"} ${source}`, {
-      source,
-      status: status > 0 ? status : undefined,
-    });
+    // The error of the request's action; a background request's is the page view's alone.
+    error(
+      "request",
+      `${status > 0 ? "HTTP " + status : status ? "network error" : "timeout"} ${source}`,
+      { source, status: status > 0 ? status : undefined },
+      a,
+    );
   }
 });
 
@@ -60,8 +64,8 @@ export const watchRequests = () => {
         const done = start(target);
         // Exactly one of these ends a request; an abort by the page is not an error.
         if (done)
-          for (const type of ["load", "timeout", "error", "abort"])
-            this.addEventListener(type, () => ended(done, target, type == "load" ? this.status : type == "timeout" ? 0 : type == "error" ? -1 : 200));
+          for (const [type, status] of [["load"], ["timeout", 0], ["error", -1], ["abort", 200]])
+            this.addEventListener(type, () => ended(done, target, status ?? this.status));
       })();
       return send.apply(this, arguments);
     };

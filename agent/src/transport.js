@@ -12,7 +12,7 @@ import { sessionId } from "./lib/session.js";
 import { nativeFetch } from "./requests.js";
 import { consent, save, session, visitor } from "./session.js";
 
-export const VERSION = "1.0.0";
+export const VERSION = "1.1.0";
 export const MAX_BYTES = 60000; // under the collector's 65,536, with room for the envelope
 export const MAX_EVENTS = 100;
 

@@ -62,6 +62,7 @@ class Action(msgspec.Struct, tag_field="kind", tag="action", omit_defaults=True,
     start: SafeInt  # client clock, epoch ms
     url: str
     name: str = ""
+    trigger: str | None = None  # name of the user input that started it (`click on "Docs"`)
     duration: float | None = None  # ms
     # Navigation Timing (load) or the route change's own timing: W3C attribute names, in ms since
     # the action's start.

@@ -66,6 +66,9 @@ MEASURES = (
     "dom_interactive", "dom_content_loaded", "dom_complete", "load_event_end",
     "network", "long_task_ms",
 )  # fmt: skip
+# An error this long after its action's end still counts to it: the agent stamps a request's
+# error just after the request's end, which may be the action's end.
+ERROR_SLACK_MS = 100
 _NO_TIMINGS = (None,) * 12
 _NO_TARGETS = (None,) * 3
 _NO_VITALS: dict[str, Any] = {}
@@ -471,11 +474,16 @@ class Pipeline:
             bi, app, rules, beacon = b.index, b.app, b.rules, b.beacon
             sid, pv, mask = beacon.sid, beacon.page, rules.mask_personal
             base = _key_base(app, sid, pv)
-            # Errors that happened in an action make it frustrated (errors of this beacon only).
-            in_action: dict[str, int] = {}
-            for e, _, _ in b.events:
-                if type(e) is Error and e.action is not None:
-                    in_action[e.action] = in_action.get(e.action, 0) + e.count
+            # Errors that happened in an action make it frustrated (errors of this beacon only);
+            # a CSP violation and the failed load of the URL it blocked are one error.
+            in_action: dict[str, list[tuple[int, int]]] = {}
+            blocked: set[str | None] = set()
+            for e, t, _ in b.events:
+                if type(e) is Error:
+                    if e.action is not None:
+                        in_action.setdefault(e.action, []).append((t, e.count))
+                    if e.type == "csp" and e.source:
+                        blocked.add(e.source)
             for e, t, raw_url in b.events:
                 ui, page, url_cut = url_index[app, raw_url]
                 cut += url_cut
@@ -487,6 +495,10 @@ class Pipeline:
                     phase = (inp.phase if inp is not None else None) or _NO_VITALS
                     name = (mask_personal(e.name) if mask else e.name) if e.name else ""
                     full_name = name or f"{_VERB[e.type]} {page}"
+                    trigger = e.trigger
+                    if trigger:
+                        trigger = mask_personal(trigger) if mask else trigger
+                        cut += len(trigger) > n
                     targets: tuple[str | None, ...] = (
                         lcp.target if lcp is not None else None,
                         inp.target if inp is not None else None,
@@ -501,8 +513,8 @@ class Pipeline:
                     acts.append(
                         (
                             bi, ui, eid, beacon.seq, t, e.id, e.type, full_name[:n],
-                            *targets,
-                            e.long_tasks, e.requests, in_action.get(e.id, 0), th.t, th.f, th.metric,
+                            trigger[:n] if trigger else None, *targets, e.long_tasks, e.requests,
+                            _errors_in(in_action.get(e.id), t, e.duration), th.t, th.f, th.metric,
                             rules.apdex_error_frustrates,
                             e.duration,
                             None if lcp is None else lcp.value,
@@ -519,6 +531,9 @@ class Pipeline:
                         )
                     )  # fmt: skip
                 elif type(e) is Error:
+                    if e.type == "resource" and e.source in blocked:
+                        ctx.drops["csp_blocked_resource"] += 1
+                        continue
                     message = error_message(e.name, e.message)
                     message = mask_personal(message) if mask else message
                     stack = mask_stack(e.stack) if mask and e.stack else e.stack
@@ -730,6 +745,18 @@ def _by_session(raws: Sequence[Raw], size: int) -> list[Sequence[Raw]]:
     return chunks
 
 
+def _errors_in(errors: list[tuple[int, int]] | None, start: int, duration: float | None) -> int:
+    """How many of an action's ``errors`` ((time, count), this beacon's) happened before it
+    ended: one that came later (a background request's, say) belongs to the page view and
+    changes nothing of the ended action (../RUM.md "User actions")."""
+    if not errors:
+        return 0
+    if duration is None:  # still running when sent
+        return sum(count for _, count in errors)
+    end = start + duration + ERROR_SLACK_MS
+    return sum(count for t, count in errors if t <= end)
+
+
 def _transpose(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
     return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
 
@@ -748,9 +775,9 @@ def _first_known(seen: list[tuple[int, tuple[Any, ...]]]) -> tuple[Any, ...]:
 
 # An action row tuple (``_rows``), measured and scored a column at a time (``_actions``).
 _ACTION_RAW = (
-    "bi", "ui", "eid", "seq", "time", "event_id", "action_type", "action_name", "lcp_target",
-    "inp_target", "cls_target", "long_tasks", "requests", "errors", "t", "f", "metric",
-    "error_frustrates", *MEASURES,
+    "bi", "ui", "eid", "seq", "time", "event_id", "action_type", "action_name", "trigger",
+    "lcp_target", "inp_target", "cls_target", "long_tasks", "requests", "errors", "t", "f",
+    "metric", "error_frustrates", *MEASURES,
 )  # fmt: skip
 # The actions' own columns: all but the key, the time and those joined by beacon and URL.
 _ACTION_OWN = tuple(

@@ -5,7 +5,7 @@ An application's ``config`` (``PATCH``-free JSON stored with the app) may hold a
 
 ```json
 {"bots": "tag", "synthetic": "drop", "ip_mask_level": 2,
- "keep_query": false, "keep_fragment": true, "max_pages": 5000,
+ "keep_query": false, "keep_fragment": "routes", "max_pages": 5000,
  "page_groups": [{"pattern": "/products/*", "group": "/products/{id}"}],
  "apdex": {"load": {"t": 2000, "f": 8000, "metric": "lcp"}, "xhr": {"t": 1000, "f": 4000}},
  "apdex_error_frustrates": true,
@@ -32,7 +32,7 @@ from openrum.collect.beacon import Beacon
 from openrum.enrich.urls import PageGroups, _glob
 from openrum.scoring import ux
 from openrum.scoring.apdex import ACTION_TYPES, Thresholds
-from openrum.settings import Settings
+from openrum.settings import FRAGMENT_MODES, Settings
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class AppRules:
     drop_synthetic: bool
     ip_mask_level: int
     keep_query: bool
-    keep_fragment: bool
+    keep_fragment: str  # routes, all or none (enrich/urls.py)
     max_pages: int
     mask_personal: bool
     page_groups: PageGroups
@@ -57,6 +57,17 @@ def _mode(value: Any, name: str) -> bool:
     if value not in ("drop", "tag"):
         raise ValueError(f"{name} must be 'drop' or 'tag', not {value!r}")
     return bool(value == "drop")
+
+
+def fragment_mode(value: Any, default: str) -> str:
+    """An application's ``keep_fragment``: routes, all or none (true and false, as stored before,
+    mean all and none); ``default`` when unset. Raises ValueError for anything else."""
+    if value is None:
+        return default
+    mode = {True: "all", False: "none"}.get(value, value) if isinstance(value, bool) else value
+    if mode not in FRAGMENT_MODES:
+        raise ValueError(f"keep_fragment must be one of {', '.join(FRAGMENT_MODES)}, not {value!r}")
+    return str(mode)
 
 
 def ux_options(settings: Settings, override: Mapping[str, Any] | None = None) -> ux.Options:
@@ -106,7 +117,7 @@ def rules_for(config: Mapping[str, Any], settings: Settings) -> AppRules:
         # An application may mask more than the collector did, never less (it is gone).
         ip_mask_level=max(int(config.get("ip_mask_level", 0)), settings.ip_mask_level),
         keep_query=bool(config.get("keep_query", settings.keep_query)),
-        keep_fragment=bool(config.get("keep_fragment", settings.keep_fragment)),
+        keep_fragment=fragment_mode(config.get("keep_fragment"), settings.keep_fragment),
         max_pages=int(config.get("max_pages", settings.max_pages)),
         mask_personal=bool(config.get("mask_personal_data", settings.mask_personal_data)),
         page_groups=PageGroups.parse(config.get("page_groups") or []),

@@ -5,6 +5,10 @@
 * ``page_of``: the page group — scheme and host ignored, ``//`` collapsed, all-numeric and GUID
   segments → ``***``, long numbers (> 4 digits) and GUIDs inside segments → ``***``
   (``/coupon-12345`` → ``/coupon-***``); the fragment is part of the page only for hash routing.
+
+Which fragments are kept (``keep_fragment``): ``routes`` — those of hash routers, starting with
+``/`` or ``!/`` (``#/orders/12``, ``#!/cart``), not ``#section`` anchors — ``all`` or ``none``
+(``True`` and ``False`` mean ``all`` and ``none``).
 * ``PageGroups``: an application's own ordered rules (glob or regex) applied to the page.
 * ``PageCap``: at most ``max_pages`` distinct pages per application, the rest "Other".
 
@@ -30,10 +34,18 @@ _TOKENS = "jsessionid|sessionid|phpsessid|aspsessionid|cfid|cftoken"
 _SESSION_TOKEN = re.compile(rf";({_TOKENS})=[^/;?#]*", re.IGNORECASE)
 _SESSION_PARAM = re.compile(rf"(^|&)({_TOKENS})=[^&]*", re.IGNORECASE)
 _SLASHES = re.compile(r"/{2,}")
+_ROUTE = re.compile(r"!?/")
+
+
+def keeps(fragment: str, keep_fragment: bool | str) -> bool:
+    """Whether ``fragment`` (without ``#``) is kept: a route, or any with ``all``/True."""
+    if keep_fragment is True or keep_fragment == "all":
+        return bool(fragment)
+    return keep_fragment == "routes" and _ROUTE.match(fragment) is not None
 
 
 @functools.lru_cache(maxsize=65_536)
-def strip_url(url: str, keep_query: bool = False, keep_fragment: bool = False) -> str:
+def strip_url(url: str, keep_query: bool = False, keep_fragment: bool | str = False) -> str:
     """The URL as stored: query and fragment dropped unless kept, session tokens removed."""
     try:
         parts = urlsplit(url)
@@ -45,7 +57,7 @@ def strip_url(url: str, keep_query: bool = False, keep_fragment: bool = False) -
         query = _SESSION_PARAM.sub("", parts.query).lstrip("&")
         if query:
             out += "?" + query
-    if keep_fragment and parts.fragment:
+    if keep_fragment and keeps(parts.fragment, keep_fragment):
         out += "#" + parts.fragment
     return out
 
@@ -57,7 +69,7 @@ def _segment(seg: str) -> str:
 
 
 @functools.lru_cache(maxsize=65_536)
-def page_of(url: str, keep_fragment: bool = False) -> str:
+def page_of(url: str, keep_fragment: bool | str = False) -> str:
     """The page group of a URL: its path with ids replaced by ``***``; scheme and host ignored."""
     try:
         parts = urlsplit(url)
@@ -67,7 +79,7 @@ def page_of(url: str, keep_fragment: bool = False) -> str:
     if not path.startswith("/"):
         path = "/" + path
     page = "/".join(_segment(seg) for seg in path.split("/"))
-    if keep_fragment and parts.fragment:
+    if keep_fragment and keeps(parts.fragment, keep_fragment):
         # Hash routing: the fragment is a route; its ids are placeholders too.
         frag = _SLASHES.sub("/", parts.fragment.split("?", 1)[0])
         page += "#" + "/".join(_segment(seg) for seg in frag.split("/"))

@@ -99,6 +99,7 @@ DIMENSIONS: dict[str, dict[Source, str]] = {
 }
 DIMENSIONS["action_type"] = {"actions": "action_type"}
 DIMENSIONS["action_name"] = {"actions": "action_name"}
+DIMENSIONS["trigger"] = {"actions": "trigger"}  # the input that started an action
 DIMENSIONS["apdex_class"] = {"actions": "apdex"}
 DIMENSIONS["page"] = {"actions": "page", "errors": "page"}
 DIMENSIONS["session_id"] = {

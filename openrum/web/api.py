@@ -61,11 +61,18 @@ _SNIPPET_OPTIONS = {
 }
 
 
+# keep_fragment → data-hash: which fragments the agent keeps and treats as routes (its default:
+# those of hash routers, `#/…` and `#!/…`).
+_HASH_OPTION: dict[Any, Any] = {"all": True, "none": "0", "routes": None}
+
+
 def snippet(app_id: str, base_url: str, config: dict[str, Any] | None = None) -> str:
     """The async <script> tag a site pastes into its <head>, with the app's agent options."""
     options = ""
     for key, attr in _SNIPPET_OPTIONS.items():
         value = (config or {}).get(key)
+        if key == "keep_fragment":
+            value = "0" if value is False else _HASH_OPTION.get(value, value)
         if value is None or value is False or (key == "sample" and value == 100):
             continue
         text = "1" if value is True else f"{value:g}" if isinstance(value, float) else str(value)

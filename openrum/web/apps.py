@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from openrum.collect.app import Collector
 from openrum.collect.writer import BatchWriter
+from openrum.settings import FRAGMENT_MODES
 from openrum.store.base import App, Store
 from openrum.web.api import ApiError, new_app, principal, public_url, require_admin, snippet
 
@@ -53,12 +54,13 @@ def check_config(config: dict[str, Any]) -> None:
         elif key in (
             "optin",
             "keep_query",
-            "keep_fragment",
             "mask_personal_data",
             "apdex_error_frustrates",
         ):
             if not isinstance(value, bool):
                 raise ApiError(f"{key} must be true or false")
+        elif key == "keep_fragment":  # true and false, as stored before, mean all and none
+            _choice(value, "keep_fragment", (*FRAGMENT_MODES, True, False))
         elif key == "dnt":
             _choice(value, "dnt", ("anonymous", "off", "ignore"))
         elif key == "ip_mask_level":

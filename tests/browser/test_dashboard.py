@@ -165,6 +165,22 @@ def test_details_render(page: Page, demo: LiveServer) -> None:
         shot(page, detail)
 
 
+def test_the_timeline_shows_the_click_that_triggered_a_route_change(
+    page: Page, demo: LiveServer
+) -> None:
+    found = demo.query(
+        {"app": "demo", "metrics": ["count"], "dimensions": ["session_id", "trigger"],
+         "filters": [["action_type", "is", "route_change"], ["trigger", "contains", "click"]],
+         "from": "2000-01-01T00:00:00Z", "limit": 1}
+    )["rows"]  # fmt: skip
+    [row] = found
+    page.goto(f"{demo.url}/#/sessions?app=demo&range=7d&session={row['session_id']}")
+    settle(page)
+    shown = page.locator("ol.timeline li", has_text=f"after {row['trigger']}")
+    expect(shown.first).to_be_visible()
+    assert "route to" in shown.first.inner_text()
+
+
 def test_filters_compose_and_survive_a_reload(page: Page, demo: LiveServer) -> None:
     page.goto(f"{demo.url}/#/compare?app=demo&range=7d&dim=device")
     settle(page)
@@ -303,9 +319,13 @@ def test_settings_are_saved(page: Page, demo: LiveServer) -> None:
     page.get_by_label("Sessions measured (%)").fill("50")
     page.get_by_label("Page loads: T (ms)").fill("2000")
     page.get_by_label("Opt-in: send nothing until").check()
+    fragments = page.get_by_label("URL fragments kept (hash routing)")
+    expect(fragments).to_have_value("routes")  # the default: hash routes
+    fragments.select_option("none")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator(".status")).to_contain_text("Saved")
     expect(page.locator("pre.snippet")).to_contain_text('data-sample="50"')
+    expect(page.locator("pre.snippet")).to_contain_text('data-hash="0"')  # the agent follows
     page.reload()
     settle(page)
     expect(page.get_by_label("Sessions measured (%)")).to_have_value("50")
@@ -319,14 +339,17 @@ def test_settings_are_saved(page: Page, demo: LiveServer) -> None:
     assert config["sample"] == 50 and config["optin"] is True
     # Do Not Track / GPC untouched stays the agent's default (saving made it "send nothing").
     assert config["dnt"] == "anonymous"
+    assert config["keep_fragment"] == "none"
     assert config["apdex"]["load"]["t"] == 2000 and config["apdex"]["load"]["f"] == 12000
     # Put the defaults back for the other tests' screenshots.
     page.get_by_label("Sessions measured (%)").fill("100")
     page.get_by_label("Page loads: T (ms)").fill("3000")
     page.get_by_label("Page loads: F (ms)").fill("12000")
     page.get_by_label("Opt-in: send nothing until").uncheck()
+    fragments.select_option("routes")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator(".status")).to_contain_text("Saved")
+    expect(page.locator("pre.snippet")).not_to_contain_text("data-hash")
 
 
 def test_small_screens(browser: Browser, demo: LiveServer) -> None:

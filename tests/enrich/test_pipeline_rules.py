@@ -145,6 +145,61 @@ def test_an_action_with_an_error_is_frustrated_unless_turned_off(
     assert batch.actions.to_pylist()[0]["apdex"] == apdex
 
 
+@pytest.mark.parametrize(
+    ("error_at", "duration", "errors", "apdex"),
+    [
+        (10, 1000.0, 1, "F"),  # during the action
+        (1090, 1000.0, 1, "F"),  # stamped just after its last request ended: still in it
+        (3300, 1000.0, 0, "S"),  # a background request's 404, 2.3 s after the load ended
+        (3300, None, 1, "F"),  # the action had not ended when sent: it is still running
+    ],
+)
+def test_an_error_after_its_action_ended_changes_nothing_of_it(
+    error_at: int, duration: float | None, errors: int, apdex: str
+) -> None:
+    t = now_ms() - 10_000
+    error = {"kind": "error", "id": "e1", "type": "request", "time": t + error_at,
+             "message": "HTTP 404 https://docs.example/api/stats", "status": 404,
+             "action": "a1"}  # fmt: skip
+    events = [load_action("a1", start=t, duration=duration), error]
+    batch, _ = run([raw(beacon("shop", events=events))])
+    [action] = batch.actions.to_pylist()
+    assert (action["errors"], action["apdex"]) == (errors, apdex)
+    [stored] = batch.errors.to_pylist()  # the error itself is kept, on the page view
+    assert stored["page_view_id"] == action["page_view_id"]
+
+
+def test_a_csp_blocked_resource_is_one_error() -> None:
+    t = now_ms() - 5000
+    url = "https://cdn.example/pixel.png"
+    events = [
+        load_action("a1", start=t, duration=1000.0),
+        {"kind": "error", "id": "e1", "type": "resource", "time": t + 10,
+         "message": f"failed to load img {url}", "source": url},
+        {"kind": "error", "id": "e2", "type": "csp", "time": t + 11,
+         "message": f"img-src blocked {url}", "source": url},
+        {"kind": "error", "id": "e3", "type": "resource", "time": t + 12,
+         "message": "failed to load img https://shop.example/missing.png",
+         "source": "https://shop.example/missing.png"},
+    ]  # fmt: skip
+    batch, ctx = run([raw(beacon("shop", events=events))])
+    assert sorted(e["event_id"] for e in batch.errors.to_pylist()) == ["e2", "e3"]
+    assert ctx.drops["csp_blocked_resource"] == 1
+
+
+def test_the_trigger_of_an_action_is_kept_masked_and_old_agents_send_none() -> None:
+    t = now_ms() - 5000
+    route = {"kind": "action", "id": "r1", "type": "route_change", "start": t,
+             "url": "https://docs.example/guide/", "duration": 300.0,
+             "trigger": 'click on "bob@example.com"'}  # fmt: skip
+    old = load_action("a1", start=t - 1000, duration=500.0)
+    batch, _ = run([raw(beacon("shop", events=[old, route]))])
+    rows = {r["event_id"]: r for r in batch.actions.to_pylist()}
+    assert rows["r1"]["action_name"] == "route to /guide/"
+    assert rows["r1"]["trigger"] == 'click on "<email>"'
+    assert rows["a1"]["trigger"] is None
+
+
 def test_personal_data_is_masked_in_urls_names_and_messages() -> None:
     t = now_ms() - 5000
     events = [

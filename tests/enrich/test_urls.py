@@ -38,6 +38,27 @@ def test_the_fragment_is_the_route_with_hash_routing() -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "mode", "page"),
+    [
+        # routes (the default): the fragments of hash routers, not anchors
+        ("https://spa.example/app#/orders/12345", "routes", "/app#/orders/***"),
+        ("https://spa.example/app#!/cart", "routes", "/app#!/cart"),
+        ("https://docs.example/guide#top", "routes", "/guide"),
+        ("https://docs.example/guide#section-2/x", "routes", "/guide"),
+        ("https://docs.example/guide#", "routes", "/guide"),
+        ("https://spa.example/app#/orders/12345", "none", "/app"),
+        ("https://docs.example/guide#top", "all", "/guide#top"),
+        ("https://docs.example/guide#top", True, "/guide#top"),  # as stored before: all
+        ("https://spa.example/app#/x", False, "/app"),  # as stored before: none
+    ],
+)
+def test_which_fragments_are_routes(url: str, mode: bool | str, page: str) -> None:
+    assert page_of(url, mode) == page
+    # The stored URL keeps the fragment exactly when the page does.
+    assert ("#" in strip_url(url, False, mode)) == ("#" in page)
+
+
+@pytest.mark.parametrize(
     ("url", "keep_query", "keep_fragment", "stored"),
     [
         ("https://x.example/a?q=1#f", False, False, "https://x.example/a"),

@@ -135,6 +135,8 @@ def dataset() -> tuple[list[ActionRow], list[ErrorRow]]:
                 t,
                 action_type=kind,
                 action_name=f"action {i % 5}",
+                # A route change a click caused keeps the click's name (most of them here).
+                trigger=f'click on "link {i % 3}"' if kind == "route_change" and i % 4 else None,
                 page=rng.choice(PAGES),
                 duration=d,
                 lcp=round(d * 1.2, 1) if kind == "load" else None,
@@ -319,6 +321,16 @@ def test_dimensions_with_errors_joined(filled: Store) -> None:
     assert rows == expected
 
 
+def test_actions_by_their_trigger(filled: Store) -> None:
+    rows = ask(filled, metrics=["count"], dimensions=["trigger"], order_by=["trigger"])
+    expected: dict[str | None, int] = {}
+    for a in ACTIONS:
+        expected[a.trigger] = expected.get(a.trigger, 0) + 1
+    order = sorted(expected, key=lambda k: (k is None, k or ""))
+    assert len(order) == 4  # three clicks and none
+    assert rows == [{"trigger": t, "count": expected[t]} for t in order]
+
+
 def test_two_dimensions_and_null_values(filled: Store) -> None:
     rows = ask(
         filled, metrics=["count"], dimensions=["browser", "device"], order_by=["browser", "device"]
@@ -343,6 +355,10 @@ FILTERS: list[tuple[list[Any], Callable[[ActionRow], bool]]] = [
      lambda a: a.device == "mobile" and a.page == "/cart"),
     ([["release", "is", 2.0]], lambda a: a.release == "2.0"),
     ([["lcp_rating", "is", "good"]], lambda a: a.lcp is not None and a.lcp <= 2500),
+    ([["trigger", "is", 'click on "link 1"']], lambda a: a.trigger == 'click on "link 1"'),
+    ([["trigger", "contains", "link"], ["action_type", "is", "route_change"]],
+     lambda a: a.trigger is not None and a.action_type == "route_change"),
+    ([["trigger", "is", None]], lambda a: a.trigger is None),
     ([["page", "is", "'; DROP TABLE actions; --"]], lambda a: False),
     ([["page", "contains", "\\' OR 1=1 --\t?"]], lambda a: False),
 ]  # fmt: skip
@@ -467,7 +483,7 @@ def test_migrations_apply_once(opener: Opener) -> None:
 
 
 def test_write_and_read_back(store: Store) -> None:
-    a = action(1, NOW, lcp=1234.5, browser="Chrome", lat=52.5, inp=None)
+    a = action(1, NOW, lcp=1234.5, browser="Chrome", lat=52.5, inp=None, trigger="click on a")
     e = error(2, NOW, message="it's \\ broken\n\ttab", stack="at x (y.js:1:2)", line=1)
     u = UserEventRow(eid=3, app="shop", time=ms(NOW), received=ms(NOW), session_id="s0",
                      page_view_id="pv0", event_id="u1", action_event_id=None,
@@ -475,9 +491,9 @@ def test_write_and_read_back(store: Store) -> None:
                      url="https://shop.example/", page="/")  # fmt: skip
     store.write(Batch(actions=table([a]), errors=table([e]), user_events=table([u])))
     _cols, rows = store.select(
-        "SELECT eid, time, lcp, inp, browser, lat, action_type FROM actions", []
+        "SELECT eid, time, lcp, inp, browser, lat, action_type, trigger FROM actions", []
     )
-    assert rows == [(1, NOW, 1234.5, None, "Chrome", 52.5, "load")]
+    assert rows == [(1, NOW, 1234.5, None, "Chrome", 52.5, "load", "click on a")]
     _, rows = store.select("SELECT message, stack, line, count FROM errors", [])
     assert rows == [("it's \\ broken\n\ttab", "at x (y.js:1:2)", 1, 1)]
     _, rows = store.select("SELECT event_type, x, count FROM user_events WHERE eid = ?", [3])

@@ -6,10 +6,11 @@ export const DIM_LABELS = {
   release: "Release", action_type: "Action type", action_name: "Action", apdex_class: "Apdex class",
   user_type: "User type", error_type: "Error type", session_id: "Session", fingerprint: "Error group",
   ux_score: "UX score", user_tag: "User tag", entry_page: "Entry page", exit_page: "Exit page",
+  trigger: "Trigger",
 };
 // Dimensions a person filters by (the filter bar's choices).
 export const FILTER_DIMS = ["page", "device", "browser", "browser_version", "os", "os_version", "country",
-  "region", "city", "connection", "release", "action_type", "action_name", "apdex_class", "user_type"];
+  "region", "city", "connection", "release", "action_type", "action_name", "trigger", "apdex_class", "user_type"];
 // Dimensions the errors table has (filters on the others do not apply to errors).
 export const ERROR_DIMS = ["page", "browser", "browser_version", "os", "os_version", "device", "user_type",
   "country", "region", "city", "connection", "release", "session_id", "error_type", "fingerprint"];

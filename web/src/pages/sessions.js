@@ -120,8 +120,9 @@ function unavailable(p) {
 function normalise(e) {
   const time = e.time;
   if (e.kind === "action") {
+    // A route change a click caused: the click is its trigger, shown with it.
     return { time, kind: "action", cls: e.apdex, label: e.name,
-      detail: [e.type, fmtMs(e.duration), e.page, e.errors ? `${e.errors} error(s)` : ""].filter(Boolean).join(" · ") };
+      detail: [e.type, e.trigger && e.trigger !== e.name ? `after ${e.trigger}` : "", fmtMs(e.duration), e.page, e.errors ? `${e.errors} error(s)` : ""].filter(Boolean).join(" · ") };
   }
   if (e.kind === "error") {
     return { time, kind: "error", cls: "F", label: e.message,

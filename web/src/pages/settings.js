@@ -31,7 +31,10 @@ export async function settingsPage(main, view) {
   const xhrT = num(ap("xhr", "t", 2500), { min: "1", step: "1" }), xhrF = num(ap("xhr", "f", 10000), { min: "1", step: "1" });
   const errFrustrates = check(cfg.apdex_error_frustrates ?? true);
   const sample = num(cfg.sample ?? 100, { min: "0.01", max: "100", step: "any" });
-  const optin = check(cfg.optin), keepQuery = check(cfg.keep_query), keepFragment = check(cfg.keep_fragment);
+  const optin = check(cfg.optin), keepQuery = check(cfg.keep_query);
+  // Which URL fragments are routes (docs/enrichment.md); true and false were stored before.
+  const fragments = cfg.keep_fragment === true ? "all" : cfg.keep_fragment === false ? "none" : cfg.keep_fragment || "routes";
+  const keepFragment = choice(fragments, [["routes", "Hash routes only (#/…, #!/…)"], ["all", "Every fragment"], ["none", "None"]]);
   const maskPersonal = check(cfg.mask_personal_data ?? true);
   // The agent's own default is anonymous (docs/privacy.md): showing "off" for an unset value
   // turned every save of this form into "send nothing".
@@ -61,7 +64,7 @@ export async function settingsPage(main, view) {
           xhr: { t: +xhrT.value, f: +xhrF.value }, route_change: { t: +xhrT.value, f: +xhrF.value } },
         apdex_error_frustrates: errFrustrates.checked,
         sample: +sample.value, optin: optin.checked, dnt: dnt.value, keep_query: keepQuery.checked,
-        keep_fragment: keepFragment.checked, mask_personal_data: maskPersonal.checked, ip_mask_level: +ipMask.value,
+        keep_fragment: keepFragment.value, mask_personal_data: maskPersonal.checked, ip_mask_level: +ipMask.value,
       },
     };
     try {
@@ -90,7 +93,7 @@ export async function settingsPage(main, view) {
       field("Do Not Track / Global Privacy Control", dnt),
       el("label", { class: "check" }, maskPersonal, " Mask personal data in URLs, action names and error messages"),
       el("label", { class: "check" }, keepQuery, " Keep query strings in URLs"),
-      el("label", { class: "check" }, keepFragment, " Keep URL fragments (hash routing)"),
+      field("URL fragments kept (hash routing)", keepFragment, "Kept fragments are routes: part of the page, and their changes route changes."),
       field("IP address masking before the location lookup", ipMask, "The full address is never stored.")),
     el("section", { class: "card" }, el("h2", {}, "Sampling"),
       field("Sessions measured (%)", sample, "Decided once per session; totals are scaled back up by each session's weight.")),
