@@ -8,10 +8,11 @@ hourly one (a view on the view): counts and sums as plain sums, minimum and maxi
 state per measure for its percentiles, a HyperLogLog-style state (``uniqCombined64(12)``, exact
 for small sets) for distinct sessions, counts in fixed bins for the histograms' measures, and for
 error groups their latest error and first and last seen; a rollup without the action type
-keeps the counts of loads and route changes that page views need. Their DDL is generated here
-(``python -m openrum.query.rollup [MIGRATION]`` writes a migration of MIGRATIONS, such as
-``openrum/store/sql/clickhouse/004_rollups.sql``; a later one also fills its rollups from the
-events stored; a test checks that they are current).
+keeps the counts of loads and route changes that page views need. Every rollup is also by user
+type (real users are the default of every query). Their DDL is generated here (``python -m
+openrum.query.rollup MIGRATION`` writes a migration of MIGRATIONS, such as
+``openrum/store/sql/clickhouse/009_rollups_user_type.sql``, which drops the rollups of an earlier
+shape and fills its own from the events stored; a test checks that they are current).
 
 ``plan`` swaps a compiled query for one on rollups when they can answer it: every metric is one a
 rollup keeps, every dimension and filter is a column of one rollup, the interval (if any) is a
@@ -32,6 +33,7 @@ on the same session in the same instant could both insert it. Live sessions are 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
@@ -50,6 +52,7 @@ from openrum.query.model import (
     Source,
     resolve_metric,
     time_range,
+    with_user_type,
 )
 from openrum.settings import Settings
 
@@ -93,7 +96,9 @@ class Rollup:
     digests: tuple[str, ...] = ()
     histograms: tuple[str, ...] = ()  # measures with binned counts
     groups: bool = False  # keeps what an error group shows: latest error, first and last seen
-    migration: str = "004_rollups"  # the migration that creates it (and fills it from the events)
+    # The migration that creates it (and fills it from the events): 004 and 007 made the rollups
+    # without a user type, 009 remade them all with it.
+    migration: str = "009_rollups_user_type"
 
     @property
     def daily(self) -> str:
@@ -104,20 +109,14 @@ class Rollup:
 # (duration only by action name). Other percentiles by those dimensions come from the raw table.
 _KEY = ("duration", "lcp")
 _SESSION_MEASURES = tuple(SESSION_MEASURES.values())
-ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a query does
+_ROLLUPS = (  # smallest first: the first that can answer a query does
     Rollup("actions_1h", "actions", ("action_type",), MEASURES, _KEY),
     Rollup("actions_1h_name", "actions", ("action_type", "action_name"), ("duration",)),
     Rollup("actions_1h_geo", "actions", ("action_type", "country", "region"), _KEY),
     Rollup("actions_1h_env", "actions", ("action_type", "browser", "device", "country"), _KEY),
     Rollup("actions_1h_page", "actions", ("action_type", "page"), _KEY),
     # Without the action type: half the rows (and states) to merge for a browser comparison.
-    Rollup(
-        "actions_1h_client",
-        "actions",
-        ("browser", "browser_version", "device"),
-        _KEY,
-        migration="007_client_rollup",
-    ),
+    Rollup("actions_1h_client", "actions", ("browser", "browser_version", "device"), _KEY),
     Rollup(
         "actions_1h_browser",
         "actions",
@@ -130,6 +129,9 @@ ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a q
     # Closed sessions (every session measure with its T-Digest).
     Rollup("sessions_1h", "sessions", ("ux_score", "end_reason"), _SESSION_MEASURES),
 )
+# Every rollup is also by user type: figures count real users by default, synthetic traffic
+# on request (openrum/query/model.py's USER_TYPES), both from the rollups.
+ROLLUPS = tuple(dataclasses.replace(r, dims=(*r.dims, "user_type")) for r in _ROLLUPS)
 TABLES = tuple(t for r in ROLLUPS for t in (r.name, r.daily))
 MIGRATIONS = tuple(dict.fromkeys(r.migration for r in ROLLUPS))
 # Keys every partial row of a source carries, for the metrics merged from it: UX shares count
@@ -275,16 +277,21 @@ def _dim_type(d: str) -> str:
     return "LowCardinality(String)" if d in _NOT_NULL_DIMS else "LowCardinality(Nullable(String))"
 
 
-def hourly_sql(r: Rollup, where: str = "") -> str:
+def hourly_sql(r: Rollup, where: str = "", stored: bool = False) -> str:
     """The SELECT aggregating ``r``'s source rows into hourly rows (``where`` narrows it and
-    reads the rows as stored: their latest versions)."""
+    reads the rows as stored: their latest versions). ``stored``: the rows stored before the
+    rollup existed; closed sessions from the ``sessions`` view, which knows every session's
+    user type (closes stored before it had none)."""
     keys = ", ".join(("app", "hour", *r.dims))
     table, tcol = RAW[r.source]
+    source = f"{table}" + (f" FINAL WHERE {where}" if where else "")
+    if stored and r.source == "sessions":
+        source = f"(SELECT * FROM sessions WHERE closed) WHERE {where}"
     return "\n".join(
         [
             f"SELECT app, toStartOfHour({tcol}) AS hour, {', '.join(r.dims)},",
             ",\n".join(f"       {e} AS {n}" for n, _, e in _columns(r)),
-            f"FROM {table}" + (f" FINAL WHERE {where}" if where else ""),
+            f"FROM {source}",
             f"GROUP BY {keys}",
         ]
     )
@@ -302,27 +309,35 @@ def daily_sql(r: Rollup, where: str = "") -> str:
 
 def ddl(migration: str = MIGRATIONS[0]) -> str:
     """The migration (a name in MIGRATIONS) that creates its rollups and their materialized
-    views. A later one first fills them from the events stored (once: while they are empty),
-    then creates the views, before any collector writes."""
+    views: it drops the rollups of an earlier shape (and their views), creates them, fills them
+    from the events stored (once: while they are empty), then creates the views, before any
+    collector writes."""
     out = [
-        "-- Rollups for dashboard queries (generated by `python -m openrum.query.rollup`; do not",
-        "-- edit): see openrum/query/rollup.py. Hourly aggregates per application and a few",
+        "-- Rollups for dashboard queries (generated by `python -m openrum.query.rollup "
+        f"{migration}`;",
+        "-- do not edit): see openrum/query/rollup.py. Hourly aggregates per application and a few",
         "-- dimensions, filled by materialized views as events are inserted, and daily ones",
-        "-- filled from the hourly.",
+        "-- filled from the hourly. Rollups of an earlier shape are dropped, and these filled",
+        "-- from the events stored (once: while they are empty) before their views are created.",
+        "",
+        "-- Closed sessions keep their user type (real, synthetic, bot): the sessions rollup is",
+        "-- keyed by it.",
+        "ALTER TABLE session_closes ADD COLUMN IF NOT EXISTS user_type Nullable(String);",
         "",
     ]
-    if migration != MIGRATIONS[0]:
-        out[-1:] = [
-            f"-- This one: `python -m openrum.query.rollup {migration}`. It fills its rollups from",
-            "-- the events stored (once: while they are empty), then creates their views.",
-            "",
-        ]
     for r in (r for r in ROLLUPS if r.migration == migration):
         cols = _columns(r)
         keys = ", ".join(("app", "hour", *r.dims))
         defs = ["    app LowCardinality(String)", "    hour DateTime('UTC')"]
         defs += [f"    {d} {_dim_type(d)}" for d in r.dims]
         defs += [f"    {n} {t}" for n, t, _ in cols]
+        out += [
+            f"DROP VIEW IF EXISTS {r.daily}_mv;",
+            f"DROP VIEW IF EXISTS {r.name}_mv;",
+            f"DROP TABLE IF EXISTS {r.daily};",
+            f"DROP TABLE IF EXISTS {r.name};",
+            "",
+        ]
         for table, partition in ((r.name, "toYYYYMM(hour)"), (r.daily, "toYear(hour)")):
             out += [
                 f"CREATE TABLE IF NOT EXISTS {table} (",
@@ -334,16 +349,13 @@ def ddl(migration: str = MIGRATIONS[0]) -> str:
                 "SETTINGS allow_nullable_key = 1;",
                 "",
             ]
-        if migration != MIGRATIONS[0]:
-            out += [
-                f"INSERT INTO {r.name}",
-                hourly_sql(r, f"(SELECT count() FROM {r.name}) = 0") + ";",
-                "",
-                f"INSERT INTO {r.daily}",
-                daily_sql(r, f"(SELECT count() FROM {r.daily}) = 0") + ";",
-                "",
-            ]
         out += [
+            f"INSERT INTO {r.name}",
+            hourly_sql(r, f"(SELECT count() FROM {r.name}) = 0", stored=True) + ";",
+            "",
+            f"INSERT INTO {r.daily}",
+            daily_sql(r, f"(SELECT count() FROM {r.daily}) = 0") + ";",
+            "",
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {r.name}_mv TO {r.name} AS",
             hourly_sql(r) + ";",
             "",
@@ -600,6 +612,7 @@ def plan(
     or None when they cannot. ``bucket(column, seconds)`` is the dialect's time bucket."""
     from openrum.query.sql import _order, _quote  # the compiler's ORDER BY, kept identical
 
+    q = with_user_type(q)
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
     used = list(q.dimensions) + [f[0] for f in q.filters]
     # As the compiler: by a session-only dimension, `sessions` counts the sessions table.

@@ -29,6 +29,7 @@ from openrum.query.model import (
     check_filters,
     resolve_metric,
     time_range,
+    with_user_type,
 )
 from openrum.scoring.apdex import rating
 from openrum.settings import Settings
@@ -97,6 +98,7 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
 
 def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Dialect) -> Compiled:
     """Validate ``q`` against the catalogues and compile it. Raises QueryError."""
+    q = with_user_type(q)
     if not q.metrics:
         raise QueryError("at least one metric is required")
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
@@ -232,6 +234,7 @@ def run_query(
     """Run a query on a store; return ``{"rows": [...], "meta": {...}}``. Raises QueryError."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     dialect = DIALECTS[store.engine]
+    q = with_user_type(q)
     if any(resolve_metric(m).kind in ("sessions", "error_sessions") for m in q.metrics):
         start, end = time_range(q, now, settings.query_default_hours)
         settings = counting_sessions(store, settings, q.app, start, end)

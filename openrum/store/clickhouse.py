@@ -43,6 +43,7 @@ _CLOSE_COLUMNS = (
     "exit_page",
     "user_tag",
     "ended",
+    "user_type",
 )
 
 

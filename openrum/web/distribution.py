@@ -55,6 +55,7 @@ def histogram(
         filters=list(scope.filters),
         start=iso(scope.start),
         end=iso(scope.end),
+        user_type="all",  # the scope's filters say whose traffic
     )
     [row] = run_query(store, query, settings)["rows"]
     stats = {name: row[f"{measure}:{name}"] for name, _ in QUANTILES}

@@ -3,7 +3,7 @@
 The query API counts errors over any dimension; what it cannot say is what a group *is*: its
 latest message and stack, the browsers and releases it hit, when it was first and last seen.
 
-- ``GET /api/v1/errors?app=ID&from=ISO&to=ISO&filters=JSON&limit=N``: groups by fingerprint,
+- ``GET /api/v1/errors?app=ID&from=ISO&to=ISO&filters=JSON&user_type=real&limit=N``: groups by fingerprint,
   most frequent first.
 - ``GET /api/v1/errors/{fingerprint}?app=…&from=…&to=…&filters=…``: one group in detail:
   breakdowns by browser, release, page and OS, counts over time, and the latest samples.

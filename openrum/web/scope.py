@@ -1,9 +1,10 @@
 """What the dashboard's own endpoints ask about: an application, a time range and filters.
 
 The endpoints beside the query API (errors, actions, distributions) take the query API's
-vocabulary as query parameters: ``app``, ``from``/``to`` (ISO-8601), and ``filters``, the query
-API's list as JSON (``[["browser", "is", "Chrome"]]``). Names are checked against the query
-catalogue; values are bound parameters.
+vocabulary as query parameters: ``app``, ``from``/``to`` (ISO-8601), ``filters``, the query
+API's list as JSON (``[["browser", "is", "Chrome"]]``), and ``user_type`` (real, the default;
+synthetic; all), kept as filters. Names are checked against the query catalogue; values are bound
+parameters.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from starlette.responses import Response
 
 from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
-from openrum.query.model import DIMENSIONS, Query, QueryError, Source, check_filters, time_range
+from openrum.query.model import (
+    DIMENSIONS,
+    Query,
+    QueryError,
+    Source,
+    check_filters,
+    time_range,
+    user_type_filters,
+)
 from openrum.settings import Settings
 from openrum.web.api import ApiError, require_app
 
@@ -77,8 +86,8 @@ class Scope:
 def parse_scope(
     params: Mapping[str, str], settings: Settings, source: Source, now: dt.datetime | None = None
 ) -> Scope:
-    """Validate ``app``, ``from``, ``to`` and ``filters`` (JSON) for a query over ``source``.
-    Raises ApiError or QueryError (both HTTP 400) saying what is wrong."""
+    """Validate ``app``, ``from``, ``to``, ``filters`` (JSON) and ``user_type`` for a query over
+    ``source``. Raises ApiError or QueryError (both HTTP 400) saying what is wrong."""
     app = params.get("app", "")
     if not app:
         raise ApiError("app is required")
@@ -105,7 +114,8 @@ def parse_scope(
             raise QueryError(f"dimension {name!r} is not available for {source}")
     at = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     start, end = time_range(q, at, settings.query_default_hours)
-    return Scope(app, start, end, tuple(q.filters))
+    users = user_type_filters(params.get("user_type") or "real")
+    return Scope(app, start, end, (*q.filters, *users))
 
 
 def iso(v: Any) -> Any:

@@ -129,7 +129,8 @@ def store(tmp_path: Path, request: pytest.FixtureRequest) -> DuckDBStore:
 def test_the_migration_is_current() -> None:
     path = importlib.resources.files("openrum.store") / "sql" / "duckdb" / rollup_duckdb.MIGRATION
     assert path.read_text() == rollup_duckdb.ddl(), (
-        "run: python -m openrum.query.rollup_duckdb > openrum/store/sql/duckdb/004_rollups.sql"
+        f"run: python -m openrum.query.rollup_duckdb > openrum/store/sql/duckdb/"
+        f"{rollup_duckdb.MIGRATION}"
     )
 
 

@@ -29,13 +29,14 @@ export function apiFilters(filters) {
   return filters.map(([d, op, v]) => [d, op, v === NULL_VALUE ? null : v]);
 }
 
-// POST /api/v1/query over the view's window and filters; `extra` may add filters or override the window.
+// POST /api/v1/query over the view's window, filters and user type (real users unless the view
+// includes synthetic traffic); `extra` may add filters or override the window.
 export function query(state, body, { filters = [], window } = {}) {
   const { from, to } = window || timeWindow(state);
   return api("/api/v1/query", {
     method: "POST",
     body: { app: state.app, from: from.toISOString(), to: to.toISOString(),
-            filters: apiFilters([...state.filters, ...filters]), ...body },
+            filters: apiFilters([...state.filters, ...filters]), user_type: state.users || "real", ...body },
   }).then((r) => r.rows);
 }
 
@@ -45,6 +46,6 @@ export function get(path, state, params = {}, { filters = [], dims } = {}) {
   let fs = [...state.filters, ...filters];
   if (dims) fs = fs.filter(([d]) => dims.includes(d));
   const q = new URLSearchParams({ app: state.app, from: from.toISOString(), to: to.toISOString(),
-                                  filters: JSON.stringify(apiFilters(fs)), ...params });
+                                  filters: JSON.stringify(apiFilters(fs)), user_type: state.users || "real", ...params });
   return api(`${path}?${q}`);
 }

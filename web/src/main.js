@@ -39,6 +39,7 @@ function header(state) {
     $("#from").value = toLocalInput(new Date(state.from));
     $("#to").value = toLocalInput(new Date(state.to));
   }
+  $("#synthetic").checked = state.users === "all";
   $("#who").textContent = ctx.me ? ctx.me.name : "";
 }
 
@@ -128,6 +129,7 @@ async function start() {
     $("#to").value = toLocalInput(to);
     $("#from").focus();
   });
+  $("#synthetic").addEventListener("change", (e) => go({ users: e.target.checked ? "all" : "real" }));
   $("#apply").addEventListener("click", () => {
     const from = new Date($("#from").value), to = new Date($("#to").value);
     if (!(from < to)) return alertBox("The start of a custom range must be before its end.");
