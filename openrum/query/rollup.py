@@ -4,7 +4,8 @@ raw rows.
 Each rollup is an AggregatingMergeTree table per application × hour × a few dimensions, filled
 by a materialized view on every insert into ``actions`` (``errors``; ``session_closes``, placing
 each closed session at its start), and a daily table with the same columns filled from the
-hourly one (a view on the view): counts and sums as plain sums, minimum and maximum, a T-Digest
+hourly one (a view on the view): counts and sums as plain sums (counts of sampling weights,
+estimates of the full traffic, as the raw query counts), minimum and maximum, a T-Digest
 state per measure for its percentiles, a HyperLogLog-style state (``uniqCombined64(12)``, exact
 for small sets) for distinct sessions, counts in fixed bins for the histograms' measures, and for
 error groups their latest error and first and last seen; a rollup without the action type
@@ -149,44 +150,56 @@ _NOT_NULL_DIMS = {"action_type", "action_name", "page", "error_type", "fingerpri
 def _bin(m: str, one: int) -> str:
     """The raw rows' binned counts of ``m`` (``one`` per row: 1, or -1 to take them out)."""
     key = f"toUInt16(least(floor(greatest(ifNull({m}, 0), 0) / {BIN_MS}), {BINS}))"
-    return f"sumMapIf(map({key}, toInt64({one})), {m} IS NOT NULL)"
+    return f"sumMapIf(map({key}, toFloat64({one} * weight)), {m} IS NOT NULL)"
+
+
+# Counts are estimates of the full traffic: each row counts its sampling weight (openrum/rows.py:
+# 100 / the session's sampling percentage), summed as Float64.
+_WSUM = "SimpleAggregateFunction(sum, Float64)"
+
+
+def _weighted(cond: str | None = None) -> str:
+    """The sum of the rows' weights (where ``cond`` holds)."""
+    return f"toFloat64(sumIf(weight, {cond}))" if cond else "toFloat64(sum(weight))"
+
+
+# The rows themselves and their weights: distinct sessions (a HyperLogLog of the sampled ones)
+# are scaled by their mean weight, and the sampling rate of a range is rows / weight_sum (not
+# named `weight`: in the views' SELECT that alias would stand for the column in every expression).
+_SAMPLED = [
+    ("rows", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
+    ("weight_sum", _WSUM, _weighted()),
+]
 
 
 def _columns(r: Rollup) -> list[tuple[str, str, str]]:
     """(name, type, expression over the raw table) of a rollup's value columns."""
     if r.source == "sessions":
         cols = [
-            ("closed", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
-            ("bounces", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(bounce))"),
+            ("closed", _WSUM, _weighted()),
+            ("bounces", _WSUM, _weighted("bounce")),
         ]
         return cols + [c for m in r.digests for c in _measure_columns(r, m)]
     cols = [("sessions", f"AggregateFunction({_UNIQ}, String)", f"{_state(_UNIQ)}(session_id)")]
     if r.source == "errors":
-        cols = [("errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(count))"), *cols]
+        cols = [("errors", _WSUM, "toFloat64(sum(count * weight))"), *cols, *_SAMPLED]
         return cols + (_GROUP_COLUMNS if r.groups else [])
     cols += [
-        ("rows", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
-        ("apdex_s", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(apdex = 'S'))"),
-        ("apdex_t", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(apdex = 'T'))"),
-        ("apdex_n", "SimpleAggregateFunction(sum, Int64)", "toInt64(count(apdex))"),
-        ("action_errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(errors))"),
-        ("errored", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(errors > 0))"),
+        *_SAMPLED,
+        ("apdex_s", _WSUM, _weighted("apdex = 'S'")),
+        ("apdex_t", _WSUM, _weighted("apdex = 'T'")),
+        ("apdex_n", _WSUM, _weighted("apdex IS NOT NULL")),
+        ("action_errors", _WSUM, "toFloat64(sum(errors * weight))"),
+        ("errored", _WSUM, _weighted("errors > 0")),
     ]
     if "action_type" not in r.dims:
-        cols += [
-            (n, "SimpleAggregateFunction(sum, Int64)", f"toInt64(countIf(action_type = '{t}'))")
-            for n, t in _TYPE_COUNTS.items()
-        ]
+        cols += [(n, _WSUM, _weighted(f"action_type = '{t}'")) for n, t in _TYPE_COUNTS.items()]
     for m in MEASURES:
         cols += _measure_columns(r, m)
     for v, (good, poor) in VITAL_THRESHOLDS.items():
         cols += [
-            (
-                f"{v}_good",
-                "SimpleAggregateFunction(sum, Int64)",
-                f"toInt64(countIf({v} <= {good}))",
-            ),
-            (f"{v}_poor", "SimpleAggregateFunction(sum, Int64)", f"toInt64(countIf({v} > {poor}))"),
+            (f"{v}_good", _WSUM, _weighted(f"{v} <= {good}")),
+            (f"{v}_poor", _WSUM, _weighted(f"{v} > {poor}")),
         ]
     return cols
 
@@ -215,8 +228,8 @@ def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
     """Count, sum, minimum and maximum of measure ``m``; its T-Digest and bins if ``r`` keeps
     them."""
     cols = [
-        (f"{m}_n", "SimpleAggregateFunction(sum, Int64)", f"toInt64(count({m}))"),
-        (f"{m}_sum", "SimpleAggregateFunction(sum, Float64)", f"toFloat64(sum(ifNull({m}, 0)))"),
+        (f"{m}_n", _WSUM, _weighted(f"{m} IS NOT NULL")),
+        (f"{m}_sum", _WSUM, f"toFloat64(sum(ifNull({m}, 0) * weight))"),
         (
             f"{m}_min",
             "SimpleAggregateFunction(min, Nullable(Float64))",
@@ -239,7 +252,7 @@ def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
         )
     if m in r.histograms:
         cols.append(
-            (f"{m}_bins", "SimpleAggregateFunction(sumMap, Map(UInt16, Int64))", _bin(m, 1))
+            (f"{m}_bins", "SimpleAggregateFunction(sumMap, Map(UInt16, Float64))", _bin(m, 1))
         )
     return cols
 
@@ -320,9 +333,12 @@ def ddl(migration: str = MIGRATIONS[0]) -> str:
         "-- filled from the hourly. Rollups of an earlier shape are dropped, and these filled",
         "-- from the events stored (once: while they are empty) before their views are created.",
         "",
-        "-- Closed sessions keep their user type (real, synthetic, bot): the sessions rollup is",
-        "-- keyed by it.",
+        "-- Closed sessions keep their user type (real, synthetic, bot) and sampling weight, and",
+        "-- errors their session's weight: the rollups are keyed by the one and count the other.",
+        "-- Errors stored before have none (1: counted as if every session was kept).",
         "ALTER TABLE session_closes ADD COLUMN IF NOT EXISTS user_type Nullable(String);",
+        "ALTER TABLE session_closes ADD COLUMN IF NOT EXISTS weight Float64 DEFAULT 1;",
+        "ALTER TABLE errors ADD COLUMN IF NOT EXISTS weight Float64 DEFAULT 1 CODEC(ZSTD(1));",
         "",
     ]
     for r in (r for r in ROLLUPS if r.migration == migration):
@@ -391,7 +407,8 @@ def retract_sql() -> list[str]:
 
 
 # -- planning --------------------------------------------------------------------------------------
-SESSIONS = f"{_state(_UNIQ, 'Merge')}(sessions)"
+# Distinct sessions, scaled by the mean weight of the rows (exact for one sampling rate).
+SESSIONS = f"{_state(_UNIQ, 'Merge')}(sessions) * (sum(weight_sum) / greatest(sum(rows), 1))"
 APDEX = "(sum(apdex_s) + sum(apdex_t) / 2.0) / nullif(sum(apdex_n), 0)"
 
 
@@ -405,7 +422,7 @@ def _merge(m: Metric, settings: Settings) -> str | None:
     if m.source == "sessions":
         return _merge_session(m, settings)
     if m.kind == "count":
-        return "sum(rows)"
+        return "sum(weight_sum)"
     if m.kind == "page_views":
         return "sum(loads)" + (
             " + sum(route_changes)" if settings.route_changes_are_page_views else ""
@@ -419,7 +436,7 @@ def _merge(m: Metric, settings: Settings) -> str | None:
     if m.kind == "action_errors":
         return "sum(action_errors)"
     if m.kind == "action_error_share":
-        return "sum(errored) / nullif(sum(rows), 0)"
+        return "sum(errored) / nullif(sum(weight_sum), 0)"
     if m.kind == "share" and m.measure and m.stat:
         v = m.measure
         part = {
@@ -465,11 +482,11 @@ def _needs(m: Metric) -> list[str]:
     if m.source == "sessions" and m.kind != "session_stat":
         return {"live_sessions": [], "bounce_rate": ["closed", "bounces"]}.get(m.kind, ["closed"])
     if m.kind == "count":
-        return ["rows"]
+        return ["weight_sum"]
     if m.kind == "page_views":
         return list(_TYPE_COUNTS)
     if m.kind in ("sessions", "error_sessions"):
-        return ["sessions"]
+        return ["sessions", "rows", "weight_sum"]
     if m.kind == "apdex":
         return ["apdex_s", "apdex_t", "apdex_n"]
     if m.kind == "errors":
@@ -477,7 +494,7 @@ def _needs(m: Metric) -> list[str]:
     if m.kind == "action_errors":
         return ["action_errors"]
     if m.kind == "action_error_share":
-        return ["errored", "rows"]
+        return ["errored", "weight_sum"]
     assert m.measure is not None
     if m.kind == "share":
         return [f"{m.measure}_n", f"{m.measure}_good", f"{m.measure}_poor"]
@@ -490,7 +507,7 @@ def _reads(r: Rollup) -> dict[str, str]:
     counts of an action type, its rows of that type."""
     out = {n: n for n, _, _ in _columns(r)}
     if "action_type" in r.dims:
-        out |= {n: f"if(action_type = '{t}', rows, 0)" for n, t in _TYPE_COUNTS.items()}
+        out |= {n: f"if(action_type = '{t}', weight_sum, 0)" for n, t in _TYPE_COUNTS.items()}
     return out
 
 
@@ -590,7 +607,7 @@ def _live(
     types = {n: t for r in ROLLUPS if r.source == "sessions" for n, t, _ in _columns(r)}
     sel = [f"{bucket('start', interval)} AS time"] if interval else []
     group = list(range(1, len(sel) + len(keys) + 1))
-    sel += [*keys, *(_empty(c, types[c]) for c in needed), "toInt64(count()) AS live"]
+    sel += [*keys, *(_empty(c, types[c]) for c in needed), "toFloat64(sum(weight)) AS live"]
     where, where_params = _filters(q.filters)
     cond = [
         "app = ?",
@@ -636,7 +653,7 @@ def plan(
         if None in merged:
             return None
         needed = list(dict.fromkeys(c for m in ms for c in _needs(m)))
-        extra = ["toInt64(0) AS live"] if source == "sessions" else []
+        extra = ["toFloat64(0) AS live"] if source == "sessions" else []
         found = partials(
             source, q.app, dims, q.filters, start, end, needed, interval, bucket, extra
         )

@@ -1,9 +1,11 @@
 """Rollups on DuckDB: hourly and daily aggregates per application × a few dimensions.
 
 Each rollup (``ROLLUPS``: by action type; by page; by action name; by country and region; by
-browser, version and device; always with the action type) has four tables. ``{name}_1h`` holds
-per (app, hour, dimensions) the row count, Apdex counts, errors on actions, per measure its
-count, sum, minimum and maximum, and per Web Vital its good and poor counts. ``{name}_1h_hist``
+browser, version and device; always with the action type and the user type) has three tables
+per grain. ``{name}_1h`` holds per (app, hour, dimensions) the row count and the sum of their
+sampling weights, Apdex counts, errors on actions, per measure its count, sum, minimum and
+maximum, and per Web Vital its good and poor counts: every count but the rows' a sum of weights
+(an estimate of the full traffic, as the raw query counts). ``{name}_1h_hist``
 holds the percentile state: per measure a histogram over the log-spaced buckets of
 openrum/query/dialect.py (about 2 % wide), one row per bucket; merging is a sum and a
 percentile is exact to the bucket width. ``_1d`` tables hold the same per day.
@@ -73,13 +75,16 @@ MIGRATION = "008_rollups_user_type.sql"
 
 # Value columns of ``{name}_{grain}``: (column, aggregate over action rows carrying a ``sign``,
 # +1 for a row counted in, -1 for a row taken out: a version replaced by a higher seq).
+# Every count but ``rows`` is an estimate of the full traffic: a sum of the rows' sampling
+# weights (100 / the session's sampling percentage); ``rows`` / ``weight_sum`` is the sampling rate.
 COUNTS = (
     ("rows", "coalesce(sum(sign), 0)"),
-    ("apdex_s", "coalesce(sum(sign) FILTER (WHERE apdex = 'S'), 0)"),
-    ("apdex_t", "coalesce(sum(sign) FILTER (WHERE apdex = 'T'), 0)"),
-    ("apdex_n", "coalesce(sum(sign) FILTER (WHERE apdex IS NOT NULL), 0)"),
-    ("action_errors", "coalesce(sum(sign * errors), 0)"),
-    ("errored", "coalesce(sum(sign) FILTER (WHERE errors > 0), 0)"),
+    ("weight_sum", "coalesce(sum(sign * weight), 0)"),
+    ("apdex_s", "coalesce(sum(sign * weight) FILTER (WHERE apdex = 'S'), 0)"),
+    ("apdex_t", "coalesce(sum(sign * weight) FILTER (WHERE apdex = 'T'), 0)"),
+    ("apdex_n", "coalesce(sum(sign * weight) FILTER (WHERE apdex IS NOT NULL), 0)"),
+    ("action_errors", "coalesce(sum(sign * weight * errors), 0)"),
+    ("errored", "coalesce(sum(sign * weight) FILTER (WHERE errors > 0), 0)"),
 )
 
 
@@ -93,14 +98,14 @@ def _threshold(which: int) -> str:
 # minimum and maximum (bounds for percentiles: a replaced value may linger in them), and for a
 # Web Vital the counts rated good and poor.
 MEASURE_STATS = (
-    ("n", "coalesce(sum(sign), 0)"),
-    ("total", "coalesce(sum(sign * v), 0)"),
+    ("n", "coalesce(sum(sign * weight), 0)"),
+    ("total", "coalesce(sum(sign * weight * v), 0)"),
     ("low", "min(v) FILTER (WHERE sign > 0)"),
     ("high", "max(v) FILTER (WHERE sign > 0)"),
-    ("good", f"coalesce(sum(sign) FILTER (WHERE v <= {_threshold(0)}), 0)"),
-    ("poor", f"coalesce(sum(sign) FILTER (WHERE v > {_threshold(1)}), 0)"),
+    ("good", f"coalesce(sum(sign * weight) FILTER (WHERE v <= {_threshold(0)}), 0)"),
+    ("poor", f"coalesce(sum(sign * weight) FILTER (WHERE v > {_threshold(1)}), 0)"),
 )
-_TYPES = {"total": "DOUBLE", "low": "DOUBLE", "high": "DOUBLE"}
+_TYPES = {"rows": "BIGINT NOT NULL", "low": "DOUBLE", "high": "DOUBLE"}  # else DOUBLE NOT NULL
 _SIGNED = "(SELECT *, 1 AS sign FROM actions WHERE {where})"  # raw rows, each counted in once
 
 
@@ -127,14 +132,19 @@ def ddl() -> str:
         "",
         *(f"DROP TABLE IF EXISTS {t};" for t in TABLES),
         "",
+        "-- Errors keep their session's sampling weight: counts estimate the full traffic.",
+        "ALTER TABLE errors ADD COLUMN IF NOT EXISTS weight DOUBLE DEFAULT 1;",
+        "UPDATE errors SET weight = s.weight FROM sessions AS s",
+        "WHERE s.app = errors.app AND s.session_id = errors.session_id;",
+        "",
     ]
     for r in ROLLUPS:
         head = ["app VARCHAR NOT NULL", "hour TIMESTAMP NOT NULL"]
         head += [f"{d} VARCHAR{' NOT NULL' if d == 'action_type' else ''}" for d in r.dims]
-        counts = [f"{n} BIGINT NOT NULL" for n, _ in COUNTS]
+        counts = [f"{n} {_TYPES.get(n, 'DOUBLE NOT NULL')}" for n, _ in COUNTS]
         stats = ["measure VARCHAR NOT NULL"]
-        stats += [f"{n} {_TYPES.get(n, 'BIGINT NOT NULL')}" for n, _ in MEASURE_STATS]
-        hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n BIGINT NOT NULL"]
+        stats += [f"{n} {_TYPES.get(n, 'DOUBLE NOT NULL')}" for n, _ in MEASURE_STATS]
+        hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n DOUBLE NOT NULL"]
         for g in GRAINS:
             for suffix, cols in (("", counts), ("_measures", stats), ("_hist", hist)):
                 body = ",\n".join(f"    {c}" for c in head + cols)
@@ -156,6 +166,7 @@ def _unpivot(r: Rollup, where: str, ms: tuple[str, ...], rows: str, grain: str) 
     cols = ", ".join(f"{m}::DOUBLE AS {m}" for m in ms)
     return (
         f"(UNPIVOT (SELECT app, date_trunc('{grain}', time) AS hour, {', '.join(r.dims)}, sign, "
+        "weight, "
         f"{cols} FROM {rows.format(where=where)}) ON {', '.join(ms)} "
         "INTO NAME measure VALUE v)"
     )
@@ -185,7 +196,7 @@ def histogram_sql(
     source = _unpivot(r, where, measures or r.digests, rows, grain)
     return (
         f"SELECT app, hour, {', '.join(r.dims)}, measure, {log_bucket('v')} AS bucket, "
-        f"sum(sign) AS n FROM {source} GROUP BY ALL"
+        f"sum(sign * weight) AS n FROM {source} GROUP BY ALL"
     )
 
 
@@ -307,16 +318,16 @@ def _merge(m: Metric, settings: Settings) -> str | None:
     """How a metric reads from a rollup's counts and measures rows; "" for a percentile (from
     the histograms); None when rollups do not keep it."""
     if m.kind == "count":
-        return "coalesce(sum(rows), 0)"
+        return "coalesce(sum(weight_sum), 0)"
     if m.kind == "page_views":
         types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
-        return f"coalesce(sum(rows) FILTER (WHERE action_type IN {types}), 0)"
+        return f"coalesce(sum(weight_sum) FILTER (WHERE action_type IN {types}), 0)"
     if m.kind == "apdex":
         return "(sum(apdex_s) + sum(apdex_t) / 2.0) / nullif(sum(apdex_n), 0)"
     if m.kind == "action_errors":
         return "coalesce(sum(action_errors), 0)"
     if m.kind == "action_error_share":
-        return "sum(errored) / nullif(sum(rows), 0)"
+        return "sum(errored) / nullif(sum(weight_sum), 0)"
     if m.kind == "share" and m.measure and m.stat:
         part = {
             "good_share": _of("good", m.measure),
@@ -436,7 +447,7 @@ def plan(
         )
         hist = f"SELECT * FROM ({hist}) WHERE measure IN ({marks})"
         out_params += [*hist_params, *measures]
-        sel = [*time_key, *dims, "measure", "bucket", "sum(n)::BIGINT AS n"]
+        sel = [*time_key, *dims, "measure", "bucket", "sum(n) AS n"]
         group = ", ".join(map(str, range(1, len(keys) + 3)))
         merged = f"SELECT {', '.join(sel)} FROM ({hist}) GROUP BY {group}"
         # Each bucket's cumulative count within its key and measure, and the measure's total.

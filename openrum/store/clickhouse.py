@@ -44,6 +44,7 @@ _CLOSE_COLUMNS = (
     "user_tag",
     "ended",
     "user_type",
+    "weight",
 )
 
 

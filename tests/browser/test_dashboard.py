@@ -408,3 +408,23 @@ def test_synthetic_traffic_only_when_included(page: Page, demo: LiveServer) -> N
     page.reload()
     settle(page)
     expect(page.get_by_label("Include synthetic traffic")).to_be_checked()
+
+
+def test_sampled_traffic_is_scaled_back_and_said_so(page: Page, demo: LiveServer) -> None:
+    app = f"sampled{now_ms()}"
+    status, _, raw = demo.post(
+        "/api/v1/apps", json.dumps({"name": "Sampled", "id": app}).encode(),
+        {"content-type": "application/json"},
+    )  # fmt: skip
+    assert status == 201, raw
+    # One session kept at data-sample="25": it stands for four.
+    send(demo, beacon(app, events=[load_action("kept1")], weight=4.0))
+    stored(demo, app, "action_type", "load")
+    page.goto(f"{demo.url}/")
+    page.goto(f"{demo.url}/#/overview?app={app}&range=1h")
+    settle(page)
+    expect(page.locator(".card", has_text="Page views").locator(".kpi .value")).to_have_text("4")
+    expect(page.locator("#sampled")).to_have_text("Estimates · 25 % of sessions sampled")
+    page.goto(f"{demo.url}/#/overview?app=demo&range=7d")
+    settle(page)
+    expect(page.locator("#sampled")).to_be_hidden()  # the demo keeps every session

@@ -3,6 +3,10 @@ import { NULL_VALUE, timeWindow } from "./state.js";
 
 let csrf = "";
 export function setCsrf(token) { csrf = token || ""; }
+// Told the sampling rate of every query answer (meta.sampling, meta.estimate): the header says
+// when figures are estimates of the full traffic.
+let onMeta = () => {};
+export function setMetaListener(fn) { onMeta = fn; }
 
 export class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
@@ -37,7 +41,7 @@ export function query(state, body, { filters = [], window } = {}) {
     method: "POST",
     body: { app: state.app, from: from.toISOString(), to: to.toISOString(),
             filters: apiFilters([...state.filters, ...filters]), user_type: state.users || "real", ...body },
-  }).then((r) => r.rows);
+  }).then((r) => { onMeta(r.meta); return r.rows; });
 }
 
 // GET one of the dashboard's endpoints (errors, actions, distribution, sessions) for the view.

@@ -34,17 +34,23 @@ DROP TABLE IF EXISTS actions_browser_1d;
 DROP TABLE IF EXISTS actions_browser_1d_measures;
 DROP TABLE IF EXISTS actions_browser_1d_hist;
 
+-- Errors keep their session's sampling weight: counts estimate the full traffic.
+ALTER TABLE errors ADD COLUMN IF NOT EXISTS weight DOUBLE DEFAULT 1;
+UPDATE errors SET weight = s.weight FROM sessions AS s
+WHERE s.app = errors.app AND s.session_id = errors.session_id;
+
 CREATE TABLE actions_1h (
     app VARCHAR NOT NULL,
     hour TIMESTAMP NOT NULL,
     action_type VARCHAR NOT NULL,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_1h_measures (
@@ -53,12 +59,12 @@ CREATE TABLE actions_1h_measures (
     action_type VARCHAR NOT NULL,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_1h_hist (
@@ -68,7 +74,7 @@ CREATE TABLE actions_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_1d (
@@ -77,11 +83,12 @@ CREATE TABLE actions_1d (
     action_type VARCHAR NOT NULL,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_1d_measures (
@@ -90,12 +97,12 @@ CREATE TABLE actions_1d_measures (
     action_type VARCHAR NOT NULL,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_1d_hist (
@@ -105,7 +112,7 @@ CREATE TABLE actions_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_page_1h (
@@ -115,11 +122,12 @@ CREATE TABLE actions_page_1h (
     page VARCHAR,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_page_1h_measures (
@@ -129,12 +137,12 @@ CREATE TABLE actions_page_1h_measures (
     page VARCHAR,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_page_1h_hist (
@@ -145,7 +153,7 @@ CREATE TABLE actions_page_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_page_1d (
@@ -155,11 +163,12 @@ CREATE TABLE actions_page_1d (
     page VARCHAR,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_page_1d_measures (
@@ -169,12 +178,12 @@ CREATE TABLE actions_page_1d_measures (
     page VARCHAR,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_page_1d_hist (
@@ -185,7 +194,7 @@ CREATE TABLE actions_page_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_name_1h (
@@ -195,11 +204,12 @@ CREATE TABLE actions_name_1h (
     action_name VARCHAR,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_name_1h_measures (
@@ -209,12 +219,12 @@ CREATE TABLE actions_name_1h_measures (
     action_name VARCHAR,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_name_1h_hist (
@@ -225,7 +235,7 @@ CREATE TABLE actions_name_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_name_1d (
@@ -235,11 +245,12 @@ CREATE TABLE actions_name_1d (
     action_name VARCHAR,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_name_1d_measures (
@@ -249,12 +260,12 @@ CREATE TABLE actions_name_1d_measures (
     action_name VARCHAR,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_name_1d_hist (
@@ -265,7 +276,7 @@ CREATE TABLE actions_name_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_geo_1h (
@@ -276,11 +287,12 @@ CREATE TABLE actions_geo_1h (
     region VARCHAR,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_geo_1h_measures (
@@ -291,12 +303,12 @@ CREATE TABLE actions_geo_1h_measures (
     region VARCHAR,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_geo_1h_hist (
@@ -308,7 +320,7 @@ CREATE TABLE actions_geo_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_geo_1d (
@@ -319,11 +331,12 @@ CREATE TABLE actions_geo_1d (
     region VARCHAR,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_geo_1d_measures (
@@ -334,12 +347,12 @@ CREATE TABLE actions_geo_1d_measures (
     region VARCHAR,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_geo_1d_hist (
@@ -351,7 +364,7 @@ CREATE TABLE actions_geo_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_browser_1h (
@@ -363,11 +376,12 @@ CREATE TABLE actions_browser_1h (
     device VARCHAR,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_browser_1h_measures (
@@ -379,12 +393,12 @@ CREATE TABLE actions_browser_1h_measures (
     device VARCHAR,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_browser_1h_hist (
@@ -397,7 +411,7 @@ CREATE TABLE actions_browser_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_browser_1d (
@@ -409,11 +423,12 @@ CREATE TABLE actions_browser_1d (
     device VARCHAR,
     user_type VARCHAR,
     rows BIGINT NOT NULL,
-    apdex_s BIGINT NOT NULL,
-    apdex_t BIGINT NOT NULL,
-    apdex_n BIGINT NOT NULL,
-    action_errors BIGINT NOT NULL,
-    errored BIGINT NOT NULL
+    weight_sum DOUBLE NOT NULL,
+    apdex_s DOUBLE NOT NULL,
+    apdex_t DOUBLE NOT NULL,
+    apdex_n DOUBLE NOT NULL,
+    action_errors DOUBLE NOT NULL,
+    errored DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_browser_1d_measures (
@@ -425,12 +440,12 @@ CREATE TABLE actions_browser_1d_measures (
     device VARCHAR,
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
-    n BIGINT NOT NULL,
-    total DOUBLE,
+    n DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
     low DOUBLE,
     high DOUBLE,
-    good BIGINT NOT NULL,
-    poor BIGINT NOT NULL
+    good DOUBLE NOT NULL,
+    poor DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_browser_1d_hist (
@@ -443,5 +458,5 @@ CREATE TABLE actions_browser_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
