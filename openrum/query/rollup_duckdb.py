@@ -144,7 +144,7 @@ def ddl() -> str:
         counts = [f"{n} {_TYPES.get(n, 'DOUBLE NOT NULL')}" for n, _ in COUNTS]
         stats = ["measure VARCHAR NOT NULL"]
         stats += [f"{n} {_TYPES.get(n, 'DOUBLE NOT NULL')}" for n, _ in MEASURE_STATS]
-        hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n DOUBLE NOT NULL"]
+        hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n BIGINT NOT NULL"]
         for g in GRAINS:
             for suffix, cols in (("", counts), ("_measures", stats), ("_hist", hist)):
                 body = ",\n".join(f"    {c}" for c in head + cols)
@@ -192,11 +192,12 @@ def histogram_sql(
     rows: str = _SIGNED,
     grain: str = "hour",
 ) -> str:
-    """Rows of ``{r}_{grain}_hist`` from signed action rows."""
+    """Rows of ``{r}_{grain}_hist`` from signed action rows: counts of the rows kept, not of
+    their weights (percentiles are of the sampled values, as on the raw rows)."""
     source = _unpivot(r, where, measures or r.digests, rows, grain)
     return (
         f"SELECT app, hour, {', '.join(r.dims)}, measure, {log_bucket('v')} AS bucket, "
-        f"sum(sign * weight) AS n FROM {source} GROUP BY ALL"
+        f"sum(sign) AS n FROM {source} GROUP BY ALL"
     )
 
 
@@ -447,7 +448,7 @@ def plan(
         )
         hist = f"SELECT * FROM ({hist}) WHERE measure IN ({marks})"
         out_params += [*hist_params, *measures]
-        sel = [*time_key, *dims, "measure", "bucket", "sum(n) AS n"]
+        sel = [*time_key, *dims, "measure", "bucket", "sum(n)::BIGINT AS n"]
         group = ", ".join(map(str, range(1, len(keys) + 3)))
         merged = f"SELECT {', '.join(sel)} FROM ({hist}) GROUP BY {group}"
         # Each bucket's cumulative count within its key and measure, and the measure's total.
