@@ -104,7 +104,8 @@ class Dialect:
         hour = "date_trunc('hour', ?::TIMESTAMP)" if self.name == "duckdb" else "toStartOfHour(?)"
         _, rows = store.select(
             f"SELECT sum(rows), sum(weight_sum) FROM actions_1h WHERE app = ? AND hour >= {hour} "
-            "AND hour < ?",
+            # Sums need no merged rows: ClickHouse reads without FINAL (the transport's default).
+            f"AND hour < ?{' SETTINGS final = 0' if self.name == 'clickhouse' else ''}",
             [app, start, end],
         )
         kept, weight = rows[0] if rows else (None, None)

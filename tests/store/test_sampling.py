@@ -30,12 +30,13 @@ from tests.store.test_contract import DAY, NOW, ms
 
 SESSIONS = 4000
 RATE = 0.25
-# Kept sessions K ~ Binomial(SESSIONS, RATE): a total scaled by 1 / RATE is off by
-# sqrt((1 - RATE) / (RATE · SESSIONS)) ≈ 2.7 % (one standard deviation) for session counts, a
-# little more for actions and errors (sessions differ in size). 10 % is about 3.5 of them: a
-# sampled run misses it rarely, and this one is seeded. Without the weights the sampled totals
-# are a quarter of the full ones, far outside.
-TOLERANCE = 0.10
+# Kept sessions K ~ Binomial(n, RATE) of the n sessions with what is counted: a total scaled by
+# 1 / RATE is off by sqrt((1 - RATE) / (RATE · n)), one standard deviation: 2.7 % for the 4,000
+# sessions (a little more for actions: sessions differ in size), 5 % for the 1,200 with an
+# error (more for error counts of 1 or 2). The tolerances are about 3.5 of them: a sampled run
+# misses them rarely, and this one is seeded (measured: actions +1.3 %, sessions +3.8 %, errors
+# +8.7 %). Without the weights the sampled totals are a quarter of the full ones, far outside.
+TOLERANCE = {"errors": 0.2, "error_sessions": 0.2}  # else 10 %
 SHARE_TOLERANCE = 0.03  # shares and averages: ratios of two estimates, absolute
 START, END = "2026-11-20T08:00:00Z", "2026-11-20T12:00:00Z"
 METRICS = ["count", "page_views", "sessions", "errors", "error_sessions"]
@@ -108,7 +109,7 @@ def test_sampled_totals_estimate_the_full_traffic(sampled: Store, rollups: bool)
     full, quarter = _answers(sampled, "full", rollups), _answers(sampled, "quarter", rollups)
     for m in METRICS:
         assert full[m] > 100, m
-        assert quarter[m] == pytest.approx(full[m], rel=TOLERANCE), m
+        assert quarter[m] == pytest.approx(full[m], rel=TOLERANCE.get(m, 0.1)), m
     for m in RATIOS:
         if m == "duration:avg":
             assert quarter[m] == pytest.approx(full[m], rel=SHARE_TOLERANCE), m
@@ -130,6 +131,8 @@ def test_the_dashboard_endpoints_estimate_the_full_traffic(sampled: Store) -> No
         groups = errors.groups(sampled, scope)
         totals[app] = (found["count"], sum(b["count"] for b in found["buckets"]),
                        groups[0]["errors"], groups[0]["sessions"])  # fmt: skip
-    for a, b in zip(totals["quarter"], totals["full"], strict=True):
-        assert a == pytest.approx(b, rel=TOLERANCE)
-    assert not math.isclose(totals["quarter"][0], totals["full"][0] * RATE, rel_tol=TOLERANCE)
+    for a, b, tolerance in zip(
+        totals["quarter"], totals["full"], (0.1, 0.1, 0.2, 0.2), strict=True
+    ):
+        assert a == pytest.approx(b, rel=tolerance)
+    assert not math.isclose(totals["quarter"][0], totals["full"][0] * RATE, rel_tol=0.1)
