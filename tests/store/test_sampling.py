@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from openrum import sessions
 from openrum.collect.beacon import Action, Beacon, Env, Error, Vital
 from openrum.collect.spool import Raw
 from openrum.enrich.pipeline import Pipeline
@@ -39,8 +40,8 @@ RATE = 0.25
 TOLERANCE = {"errors": 0.2, "error_sessions": 0.2}  # else 10 %
 SHARE_TOLERANCE = 0.03  # shares and averages: ratios of two estimates, absolute
 START, END = "2026-11-20T08:00:00Z", "2026-11-20T12:00:00Z"
-METRICS = ["count", "page_views", "sessions", "errors", "error_sessions"]
-RATIOS = ["apdex", "lcp:good_share", "duration:avg"]
+METRICS = ["count", "page_views", "sessions", "errors", "error_sessions", "completed_sessions"]
+RATIOS = ["apdex", "lcp:good_share", "duration:avg", "bounce_rate", "ux_satisfying_share"]
 
 
 def _traffic(app: str, keep: float, weight: float) -> list[Raw]:
@@ -101,6 +102,10 @@ def sampled(opener: Opener) -> Store:
         raws = _traffic(app, keep, weight)
         for i in range(0, len(raws), 1000):
             store.write(pipeline.run(raws[i : i + 1000]))
+    # Every session due (inactive for 30 min by 14:00): completed, with its weight.
+    assert (
+        sessions.close_sessions(store, Settings.load({}, environ={}), ms(NOW) + 7_200_000) == 5038
+    )
     return store
 
 
