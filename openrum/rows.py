@@ -103,6 +103,7 @@ class ErrorRow(Dims, kw_only=True):
     url: str
     page: str
     agent_version: str = ""
+    weight: float = 1.0  # the session's sampling weight: errors are counted as estimates
 
 
 class UserEventRow(Dims, kw_only=True):

@@ -71,6 +71,12 @@ class Dialect:
     def count_if(self, cond: str) -> str:
         return f"count(*) FILTER (WHERE {cond})"
 
+    def weighted(self, cond: str | None = None, value: str = "weight") -> str:
+        """The sum of ``value`` (the rows' sampling weights) where ``cond`` holds: a count of the
+        full traffic estimated from the sampled rows; 0 without rows."""
+        where = f" FILTER (WHERE {cond})" if cond else ""
+        return f"coalesce(sum({value}){where}, 0)"
+
     def quantile(self, column: str, q: float, approximate: bool = True) -> str:
         # A histogram over log-spaced buckets (bounded memory per group, one pass, several
         # levels of one measure share it); quantile_cont keeps every value.
@@ -91,6 +97,19 @@ class Dialect:
             [app, start, end],
         )
         return int(rows[0][0])
+
+    def sampled(self, store: Store, app: str, start: dt.datetime, end: dt.datetime) -> float:
+        """The share of the range's actions (its hours', from the hourly rollup) that sampling
+        kept: rows / their weights; 1.0 without actions."""
+        hour = "date_trunc('hour', ?::TIMESTAMP)" if self.name == "duckdb" else "toStartOfHour(?)"
+        _, rows = store.select(
+            f"SELECT sum(rows), sum(weight_sum) FROM actions_1h WHERE app = ? AND hour >= {hour} "
+            # Sums need no merged rows: ClickHouse reads without FINAL (the transport's default).
+            f"AND hour < ?{' SETTINGS final = 0' if self.name == 'clickhouse' else ''}",
+            [app, start, end],
+        )
+        kept, weight = rows[0] if rows else (None, None)
+        return float(kept) / float(weight) if kept and weight else 1.0
 
     def bucket(self, column: str, seconds: int) -> str:
         return f"time_bucket(INTERVAL '{seconds} seconds', {column})"
@@ -118,6 +137,9 @@ class ClickHouseDialect(Dialect):
 
     def count_if(self, cond: str) -> str:
         return f"countIf({cond})"
+
+    def weighted(self, cond: str | None = None, value: str = "weight") -> str:
+        return f"sumIf({value}, {cond})" if cond else f"sum({value})"
 
     def quantile(self, column: str, q: float, approximate: bool = True) -> str:
         # quantileExactInclusive interpolates like DuckDB's quantile_cont (R-7); the T-Digest is

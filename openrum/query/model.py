@@ -122,6 +122,15 @@ DIMENSIONS["fingerprint"] = {"errors": "fingerprint"}
 DIMENSIONS["message"] = {"errors": "message"}
 
 OPS = ("is", "is_not", "contains", "in")
+# Whose traffic a figure counts (RUM.md: synthetic monitors and bots are not users). `real` is
+# every row not known to be synthetic or a bot (a row without a user type is a user's); the
+# filters below say so in the query's own vocabulary, so that rollups (keyed by user type)
+# answer them like the raw rows.
+USER_TYPES: dict[str, list[tuple[str, str, Any]]] = {
+    "real": [("user_type", "is_not", "synthetic"), ("user_type", "is_not", "bot")],
+    "synthetic": [("user_type", "in", ["synthetic", "bot"])],
+    "all": [],
+}
 INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 
 
@@ -143,6 +152,7 @@ class Query(msgspec.Struct, forbid_unknown_fields=True, rename={"start": "from",
     interval: str | None = None
     order_by: str | list[str] | None = None
     limit: int = 100
+    user_type: str = "real"  # real (default), synthetic (and bots) or all: USER_TYPES
 
 
 @dataclass(frozen=True)
@@ -189,6 +199,22 @@ def check_dimension(name: str) -> None:
     """Raises QueryError listing the valid dimensions when ``name`` is not one."""
     if name not in DIMENSIONS:
         raise QueryError(f"unknown dimension {name!r}; valid: {', '.join(DIMENSIONS)}")
+
+
+def user_type_filters(user_type: str) -> list[tuple[str, str, Any]]:
+    """The filters selecting ``user_type``'s traffic (USER_TYPES). Raises QueryError."""
+    if user_type not in USER_TYPES:
+        raise QueryError(f"unknown user_type {user_type!r}; valid: {', '.join(USER_TYPES)}")
+    return list(USER_TYPES[user_type])
+
+
+def with_user_type(q: Query) -> Query:
+    """``q`` with its user type as filters (and ``user_type`` all): what compilers and planners
+    read. Raises QueryError for an unknown user type."""
+    if q.user_type == "all":
+        return q
+    extra = user_type_filters(q.user_type)
+    return msgspec.structs.replace(q, filters=[*q.filters, *extra], user_type="all")
 
 
 def parse_time(value: str, field: str) -> dt.datetime:

@@ -4,14 +4,16 @@ raw rows.
 Each rollup is an AggregatingMergeTree table per application × hour × a few dimensions, filled
 by a materialized view on every insert into ``actions`` (``errors``; ``session_closes``, placing
 each closed session at its start), and a daily table with the same columns filled from the
-hourly one (a view on the view): counts and sums as plain sums, minimum and maximum, a T-Digest
+hourly one (a view on the view): counts and sums as plain sums (counts of sampling weights,
+estimates of the full traffic, as the raw query counts), minimum and maximum, a T-Digest
 state per measure for its percentiles, a HyperLogLog-style state (``uniqCombined64(12)``, exact
 for small sets) for distinct sessions, counts in fixed bins for the histograms' measures, and for
 error groups their latest error and first and last seen; a rollup without the action type
-keeps the counts of loads and route changes that page views need. Their DDL is generated here
-(``python -m openrum.query.rollup [MIGRATION]`` writes a migration of MIGRATIONS, such as
-``openrum/store/sql/clickhouse/004_rollups.sql``; a later one also fills its rollups from the
-events stored; a test checks that they are current).
+keeps the counts of loads and route changes that page views need. Every rollup is also by user
+type (real users are the default of every query). Their DDL is generated here (``python -m
+openrum.query.rollup MIGRATION`` writes a migration of MIGRATIONS, such as
+``openrum/store/sql/clickhouse/009_rollups_user_type.sql``, which drops the rollups of an earlier
+shape and fills its own from the events stored; a test checks that they are current).
 
 ``plan`` swaps a compiled query for one on rollups when they can answer it: every metric is one a
 rollup keeps, every dimension and filter is a column of one rollup, the interval (if any) is a
@@ -32,6 +34,7 @@ on the same session in the same instant could both insert it. Live sessions are 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
@@ -50,6 +53,7 @@ from openrum.query.model import (
     Source,
     resolve_metric,
     time_range,
+    with_user_type,
 )
 from openrum.settings import Settings
 
@@ -93,7 +97,9 @@ class Rollup:
     digests: tuple[str, ...] = ()
     histograms: tuple[str, ...] = ()  # measures with binned counts
     groups: bool = False  # keeps what an error group shows: latest error, first and last seen
-    migration: str = "004_rollups"  # the migration that creates it (and fills it from the events)
+    # The migration that creates it (and fills it from the events): 004 and 007 made the rollups
+    # without a user type, 009 remade them all with it.
+    migration: str = "009_rollups_user_type"
 
     @property
     def daily(self) -> str:
@@ -104,20 +110,14 @@ class Rollup:
 # (duration only by action name). Other percentiles by those dimensions come from the raw table.
 _KEY = ("duration", "lcp")
 _SESSION_MEASURES = tuple(SESSION_MEASURES.values())
-ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a query does
+_ROLLUPS = (  # smallest first: the first that can answer a query does
     Rollup("actions_1h", "actions", ("action_type",), MEASURES, _KEY),
     Rollup("actions_1h_name", "actions", ("action_type", "action_name"), ("duration",)),
     Rollup("actions_1h_geo", "actions", ("action_type", "country", "region"), _KEY),
     Rollup("actions_1h_env", "actions", ("action_type", "browser", "device", "country"), _KEY),
     Rollup("actions_1h_page", "actions", ("action_type", "page"), _KEY),
     # Without the action type: half the rows (and states) to merge for a browser comparison.
-    Rollup(
-        "actions_1h_client",
-        "actions",
-        ("browser", "browser_version", "device"),
-        _KEY,
-        migration="007_client_rollup",
-    ),
+    Rollup("actions_1h_client", "actions", ("browser", "browser_version", "device"), _KEY),
     Rollup(
         "actions_1h_browser",
         "actions",
@@ -130,6 +130,9 @@ ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the first that can answer a q
     # Closed sessions (every session measure with its T-Digest).
     Rollup("sessions_1h", "sessions", ("ux_score", "end_reason"), _SESSION_MEASURES),
 )
+# Every rollup is also by user type: figures count real users by default, synthetic traffic
+# on request (openrum/query/model.py's USER_TYPES), both from the rollups.
+ROLLUPS = tuple(dataclasses.replace(r, dims=(*r.dims, "user_type")) for r in _ROLLUPS)
 TABLES = tuple(t for r in ROLLUPS for t in (r.name, r.daily))
 MIGRATIONS = tuple(dict.fromkeys(r.migration for r in ROLLUPS))
 # Keys every partial row of a source carries, for the metrics merged from it: UX shares count
@@ -147,44 +150,56 @@ _NOT_NULL_DIMS = {"action_type", "action_name", "page", "error_type", "fingerpri
 def _bin(m: str, one: int) -> str:
     """The raw rows' binned counts of ``m`` (``one`` per row: 1, or -1 to take them out)."""
     key = f"toUInt16(least(floor(greatest(ifNull({m}, 0), 0) / {BIN_MS}), {BINS}))"
-    return f"sumMapIf(map({key}, toInt64({one})), {m} IS NOT NULL)"
+    return f"sumMapIf(map({key}, toFloat64({one} * weight)), {m} IS NOT NULL)"
+
+
+# Counts are estimates of the full traffic: each row counts its sampling weight (openrum/rows.py:
+# 100 / the session's sampling percentage), summed as Float64.
+_WSUM = "SimpleAggregateFunction(sum, Float64)"
+
+
+def _weighted(cond: str | None = None) -> str:
+    """The sum of the rows' weights (where ``cond`` holds)."""
+    return f"toFloat64(sumIf(weight, {cond}))" if cond else "toFloat64(sum(weight))"
+
+
+# The rows themselves and their weights: distinct sessions (a HyperLogLog of the sampled ones)
+# are scaled by their mean weight, and the sampling rate of a range is rows / weight_sum (not
+# named `weight`: in the views' SELECT that alias would stand for the column in every expression).
+_SAMPLED = [
+    ("rows", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
+    ("weight_sum", _WSUM, _weighted()),
+]
 
 
 def _columns(r: Rollup) -> list[tuple[str, str, str]]:
     """(name, type, expression over the raw table) of a rollup's value columns."""
     if r.source == "sessions":
         cols = [
-            ("closed", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
-            ("bounces", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(bounce))"),
+            ("closed", _WSUM, _weighted()),
+            ("bounces", _WSUM, _weighted("bounce")),
         ]
         return cols + [c for m in r.digests for c in _measure_columns(r, m)]
     cols = [("sessions", f"AggregateFunction({_UNIQ}, String)", f"{_state(_UNIQ)}(session_id)")]
     if r.source == "errors":
-        cols = [("errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(count))"), *cols]
+        cols = [("errors", _WSUM, "toFloat64(sum(count * weight))"), *cols, *_SAMPLED]
         return cols + (_GROUP_COLUMNS if r.groups else [])
     cols += [
-        ("rows", "SimpleAggregateFunction(sum, Int64)", "toInt64(count())"),
-        ("apdex_s", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(apdex = 'S'))"),
-        ("apdex_t", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(apdex = 'T'))"),
-        ("apdex_n", "SimpleAggregateFunction(sum, Int64)", "toInt64(count(apdex))"),
-        ("action_errors", "SimpleAggregateFunction(sum, Int64)", "toInt64(sum(errors))"),
-        ("errored", "SimpleAggregateFunction(sum, Int64)", "toInt64(countIf(errors > 0))"),
+        *_SAMPLED,
+        ("apdex_s", _WSUM, _weighted("apdex = 'S'")),
+        ("apdex_t", _WSUM, _weighted("apdex = 'T'")),
+        ("apdex_n", _WSUM, _weighted("apdex IS NOT NULL")),
+        ("action_errors", _WSUM, "toFloat64(sum(errors * weight))"),
+        ("errored", _WSUM, _weighted("errors > 0")),
     ]
     if "action_type" not in r.dims:
-        cols += [
-            (n, "SimpleAggregateFunction(sum, Int64)", f"toInt64(countIf(action_type = '{t}'))")
-            for n, t in _TYPE_COUNTS.items()
-        ]
+        cols += [(n, _WSUM, _weighted(f"action_type = '{t}'")) for n, t in _TYPE_COUNTS.items()]
     for m in MEASURES:
         cols += _measure_columns(r, m)
     for v, (good, poor) in VITAL_THRESHOLDS.items():
         cols += [
-            (
-                f"{v}_good",
-                "SimpleAggregateFunction(sum, Int64)",
-                f"toInt64(countIf({v} <= {good}))",
-            ),
-            (f"{v}_poor", "SimpleAggregateFunction(sum, Int64)", f"toInt64(countIf({v} > {poor}))"),
+            (f"{v}_good", _WSUM, _weighted(f"{v} <= {good}")),
+            (f"{v}_poor", _WSUM, _weighted(f"{v} > {poor}")),
         ]
     return cols
 
@@ -213,8 +228,8 @@ def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
     """Count, sum, minimum and maximum of measure ``m``; its T-Digest and bins if ``r`` keeps
     them."""
     cols = [
-        (f"{m}_n", "SimpleAggregateFunction(sum, Int64)", f"toInt64(count({m}))"),
-        (f"{m}_sum", "SimpleAggregateFunction(sum, Float64)", f"toFloat64(sum(ifNull({m}, 0)))"),
+        (f"{m}_n", _WSUM, _weighted(f"{m} IS NOT NULL")),
+        (f"{m}_sum", _WSUM, f"toFloat64(sum(ifNull({m}, 0) * weight))"),
         (
             f"{m}_min",
             "SimpleAggregateFunction(min, Nullable(Float64))",
@@ -237,7 +252,7 @@ def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
         )
     if m in r.histograms:
         cols.append(
-            (f"{m}_bins", "SimpleAggregateFunction(sumMap, Map(UInt16, Int64))", _bin(m, 1))
+            (f"{m}_bins", "SimpleAggregateFunction(sumMap, Map(UInt16, Float64))", _bin(m, 1))
         )
     return cols
 
@@ -275,16 +290,21 @@ def _dim_type(d: str) -> str:
     return "LowCardinality(String)" if d in _NOT_NULL_DIMS else "LowCardinality(Nullable(String))"
 
 
-def hourly_sql(r: Rollup, where: str = "") -> str:
+def hourly_sql(r: Rollup, where: str = "", stored: bool = False) -> str:
     """The SELECT aggregating ``r``'s source rows into hourly rows (``where`` narrows it and
-    reads the rows as stored: their latest versions)."""
+    reads the rows as stored: their latest versions). ``stored``: the rows stored before the
+    rollup existed; closed sessions from the ``sessions`` view, which knows every session's
+    user type (closes stored before it had none)."""
     keys = ", ".join(("app", "hour", *r.dims))
     table, tcol = RAW[r.source]
+    source = f"{table}" + (f" FINAL WHERE {where}" if where else "")
+    if stored and r.source == "sessions":
+        source = f"(SELECT * FROM sessions WHERE closed) WHERE {where}"
     return "\n".join(
         [
             f"SELECT app, toStartOfHour({tcol}) AS hour, {', '.join(r.dims)},",
             ",\n".join(f"       {e} AS {n}" for n, _, e in _columns(r)),
-            f"FROM {table}" + (f" FINAL WHERE {where}" if where else ""),
+            f"FROM {source}",
             f"GROUP BY {keys}",
         ]
     )
@@ -302,27 +322,38 @@ def daily_sql(r: Rollup, where: str = "") -> str:
 
 def ddl(migration: str = MIGRATIONS[0]) -> str:
     """The migration (a name in MIGRATIONS) that creates its rollups and their materialized
-    views. A later one first fills them from the events stored (once: while they are empty),
-    then creates the views, before any collector writes."""
+    views: it drops the rollups of an earlier shape (and their views), creates them, fills them
+    from the events stored (once: while they are empty), then creates the views, before any
+    collector writes."""
     out = [
-        "-- Rollups for dashboard queries (generated by `python -m openrum.query.rollup`; do not",
-        "-- edit): see openrum/query/rollup.py. Hourly aggregates per application and a few",
+        "-- Rollups for dashboard queries (generated by `python -m openrum.query.rollup "
+        f"{migration}`;",
+        "-- do not edit): see openrum/query/rollup.py. Hourly aggregates per application and a few",
         "-- dimensions, filled by materialized views as events are inserted, and daily ones",
-        "-- filled from the hourly.",
+        "-- filled from the hourly. Rollups of an earlier shape are dropped, and these filled",
+        "-- from the events stored (once: while they are empty) before their views are created.",
+        "",
+        "-- Closed sessions keep their user type (real, synthetic, bot) and sampling weight, and",
+        "-- errors their session's weight: the rollups are keyed by the one and count the other.",
+        "-- Errors stored before have none (1: counted as if every session was kept).",
+        "ALTER TABLE session_closes ADD COLUMN IF NOT EXISTS user_type Nullable(String);",
+        "ALTER TABLE session_closes ADD COLUMN IF NOT EXISTS weight Float64 DEFAULT 1;",
+        "ALTER TABLE errors ADD COLUMN IF NOT EXISTS weight Float64 DEFAULT 1 CODEC(ZSTD(1));",
         "",
     ]
-    if migration != MIGRATIONS[0]:
-        out[-1:] = [
-            f"-- This one: `python -m openrum.query.rollup {migration}`. It fills its rollups from",
-            "-- the events stored (once: while they are empty), then creates their views.",
-            "",
-        ]
     for r in (r for r in ROLLUPS if r.migration == migration):
         cols = _columns(r)
         keys = ", ".join(("app", "hour", *r.dims))
         defs = ["    app LowCardinality(String)", "    hour DateTime('UTC')"]
         defs += [f"    {d} {_dim_type(d)}" for d in r.dims]
         defs += [f"    {n} {t}" for n, t, _ in cols]
+        out += [
+            f"DROP VIEW IF EXISTS {r.daily}_mv;",
+            f"DROP VIEW IF EXISTS {r.name}_mv;",
+            f"DROP TABLE IF EXISTS {r.daily};",
+            f"DROP TABLE IF EXISTS {r.name};",
+            "",
+        ]
         for table, partition in ((r.name, "toYYYYMM(hour)"), (r.daily, "toYear(hour)")):
             out += [
                 f"CREATE TABLE IF NOT EXISTS {table} (",
@@ -334,16 +365,13 @@ def ddl(migration: str = MIGRATIONS[0]) -> str:
                 "SETTINGS allow_nullable_key = 1;",
                 "",
             ]
-        if migration != MIGRATIONS[0]:
-            out += [
-                f"INSERT INTO {r.name}",
-                hourly_sql(r, f"(SELECT count() FROM {r.name}) = 0") + ";",
-                "",
-                f"INSERT INTO {r.daily}",
-                daily_sql(r, f"(SELECT count() FROM {r.daily}) = 0") + ";",
-                "",
-            ]
         out += [
+            f"INSERT INTO {r.name}",
+            hourly_sql(r, f"(SELECT count() FROM {r.name}) = 0", stored=True) + ";",
+            "",
+            f"INSERT INTO {r.daily}",
+            daily_sql(r, f"(SELECT count() FROM {r.daily}) = 0") + ";",
+            "",
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {r.name}_mv TO {r.name} AS",
             hourly_sql(r) + ";",
             "",
@@ -379,7 +407,8 @@ def retract_sql() -> list[str]:
 
 
 # -- planning --------------------------------------------------------------------------------------
-SESSIONS = f"{_state(_UNIQ, 'Merge')}(sessions)"
+# Distinct sessions, scaled by the mean weight of the rows (exact for one sampling rate).
+SESSIONS = f"{_state(_UNIQ, 'Merge')}(sessions) * (sum(weight_sum) / greatest(sum(rows), 1))"
 APDEX = "(sum(apdex_s) + sum(apdex_t) / 2.0) / nullif(sum(apdex_n), 0)"
 
 
@@ -393,7 +422,7 @@ def _merge(m: Metric, settings: Settings) -> str | None:
     if m.source == "sessions":
         return _merge_session(m, settings)
     if m.kind == "count":
-        return "sum(rows)"
+        return "sum(weight_sum)"
     if m.kind == "page_views":
         return "sum(loads)" + (
             " + sum(route_changes)" if settings.route_changes_are_page_views else ""
@@ -407,7 +436,7 @@ def _merge(m: Metric, settings: Settings) -> str | None:
     if m.kind == "action_errors":
         return "sum(action_errors)"
     if m.kind == "action_error_share":
-        return "sum(errored) / nullif(sum(rows), 0)"
+        return "sum(errored) / nullif(sum(weight_sum), 0)"
     if m.kind == "share" and m.measure and m.stat:
         v = m.measure
         part = {
@@ -453,11 +482,11 @@ def _needs(m: Metric) -> list[str]:
     if m.source == "sessions" and m.kind != "session_stat":
         return {"live_sessions": [], "bounce_rate": ["closed", "bounces"]}.get(m.kind, ["closed"])
     if m.kind == "count":
-        return ["rows"]
+        return ["weight_sum"]
     if m.kind == "page_views":
         return list(_TYPE_COUNTS)
     if m.kind in ("sessions", "error_sessions"):
-        return ["sessions"]
+        return ["sessions", "rows", "weight_sum"]
     if m.kind == "apdex":
         return ["apdex_s", "apdex_t", "apdex_n"]
     if m.kind == "errors":
@@ -465,7 +494,7 @@ def _needs(m: Metric) -> list[str]:
     if m.kind == "action_errors":
         return ["action_errors"]
     if m.kind == "action_error_share":
-        return ["errored", "rows"]
+        return ["errored", "weight_sum"]
     assert m.measure is not None
     if m.kind == "share":
         return [f"{m.measure}_n", f"{m.measure}_good", f"{m.measure}_poor"]
@@ -478,7 +507,7 @@ def _reads(r: Rollup) -> dict[str, str]:
     counts of an action type, its rows of that type."""
     out = {n: n for n, _, _ in _columns(r)}
     if "action_type" in r.dims:
-        out |= {n: f"if(action_type = '{t}', rows, 0)" for n, t in _TYPE_COUNTS.items()}
+        out |= {n: f"if(action_type = '{t}', weight_sum, 0)" for n, t in _TYPE_COUNTS.items()}
     return out
 
 
@@ -578,7 +607,7 @@ def _live(
     types = {n: t for r in ROLLUPS if r.source == "sessions" for n, t, _ in _columns(r)}
     sel = [f"{bucket('start', interval)} AS time"] if interval else []
     group = list(range(1, len(sel) + len(keys) + 1))
-    sel += [*keys, *(_empty(c, types[c]) for c in needed), "toInt64(count()) AS live"]
+    sel += [*keys, *(_empty(c, types[c]) for c in needed), "toFloat64(sum(weight)) AS live"]
     where, where_params = _filters(q.filters)
     cond = [
         "app = ?",
@@ -600,6 +629,7 @@ def plan(
     or None when they cannot. ``bucket(column, seconds)`` is the dialect's time bucket."""
     from openrum.query.sql import _order, _quote  # the compiler's ORDER BY, kept identical
 
+    q = with_user_type(q)
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
     used = list(q.dimensions) + [f[0] for f in q.filters]
     # As the compiler: by a session-only dimension, `sessions` counts the sessions table.
@@ -623,7 +653,7 @@ def plan(
         if None in merged:
             return None
         needed = list(dict.fromkeys(c for m in ms for c in _needs(m)))
-        extra = ["toInt64(0) AS live"] if source == "sessions" else []
+        extra = ["toFloat64(0) AS live"] if source == "sessions" else []
         found = partials(
             source, q.app, dims, q.filters, start, end, needed, interval, bucket, extra
         )

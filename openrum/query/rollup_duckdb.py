@@ -1,9 +1,11 @@
 """Rollups on DuckDB: hourly and daily aggregates per application × a few dimensions.
 
 Each rollup (``ROLLUPS``: by action type; by page; by action name; by country and region; by
-browser, version and device; always with the action type) has four tables. ``{name}_1h`` holds
-per (app, hour, dimensions) the row count, Apdex counts, errors on actions, per measure its
-count, sum, minimum and maximum, and per Web Vital its good and poor counts. ``{name}_1h_hist``
+browser, version and device; always with the action type and the user type) has three tables
+per grain. ``{name}_1h`` holds per (app, hour, dimensions) the row count and the sum of their
+sampling weights, Apdex counts, errors on actions, per measure its count, sum, minimum and
+maximum, and per Web Vital its good and poor counts: every count but the rows' a sum of weights
+(an estimate of the full traffic, as the raw query counts). ``{name}_1h_hist``
 holds the percentile state: per measure a histogram over the log-spaced buckets of
 openrum/query/dialect.py (about 2 % wide), one row per bucket; merging is a sum and a
 percentile is exact to the bucket width. ``_1d`` tables hold the same per day.
@@ -28,6 +30,7 @@ come from the raw query for those metrics alone, joined on the same keys.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -41,6 +44,7 @@ from openrum.query.model import (
     Query,
     resolve_metric,
     time_range,
+    with_user_type,
 )
 from openrum.query.rollup import Rollup, _filters, _up
 from openrum.settings import Settings
@@ -48,7 +52,7 @@ from openrum.settings import Settings
 # The percentiles the dashboard shows by page, country and browser: load time and LCP (and by
 # action name: duration). Other percentiles by those dimensions come from the raw rows.
 _KEY = ("duration", "lcp")
-ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the planner takes the first that answers
+_ROLLUPS = (  # smallest first: the planner takes the first that answers
     Rollup("actions", "actions", ("action_type",), MEASURES),
     Rollup("actions_page", "actions", ("action_type", "page"), _KEY),
     Rollup("actions_name", "actions", ("action_type", "action_name"), ("duration",)),
@@ -57,22 +61,30 @@ ROLLUPS: tuple[Rollup, ...] = (  # smallest first: the planner takes the first t
         "actions_browser", "actions", ("action_type", "browser", "browser_version", "device"), _KEY
     ),
 )
+# Every rollup is also by user type: real users by default, synthetic traffic on request
+# (openrum/query/model.py's USER_TYPES), both from the rollups.
+ROLLUPS = tuple(dataclasses.replace(r, dims=(*r.dims, "user_type")) for r in _ROLLUPS)
 GRAINS = ("1h", "1d")  # an hourly table per rollup, and a daily one summed from it
 TABLES = tuple(
     f"{r.name}_{g}{h}" for r in ROLLUPS for g in GRAINS for h in ("", "_measures", "_hist")
 )
-MIGRATION = "004_rollups.sql"  # openrum/store/sql/duckdb/; rebuilt from the raw rows once
+# openrum/store/sql/duckdb/; rebuilt from the raw rows once. 004 made the rollups without a user
+# type; 008 drops them and makes them with it.
+MIGRATION = "008_rollups_user_type.sql"
 
 
 # Value columns of ``{name}_{grain}``: (column, aggregate over action rows carrying a ``sign``,
 # +1 for a row counted in, -1 for a row taken out: a version replaced by a higher seq).
+# Every count but ``rows`` is an estimate of the full traffic: a sum of the rows' sampling
+# weights (100 / the session's sampling percentage); ``rows`` / ``weight_sum`` is the sampling rate.
 COUNTS = (
     ("rows", "coalesce(sum(sign), 0)"),
-    ("apdex_s", "coalesce(sum(sign) FILTER (WHERE apdex = 'S'), 0)"),
-    ("apdex_t", "coalesce(sum(sign) FILTER (WHERE apdex = 'T'), 0)"),
-    ("apdex_n", "coalesce(sum(sign) FILTER (WHERE apdex IS NOT NULL), 0)"),
-    ("action_errors", "coalesce(sum(sign * errors), 0)"),
-    ("errored", "coalesce(sum(sign) FILTER (WHERE errors > 0), 0)"),
+    ("weight_sum", "coalesce(sum(sign * weight), 0)"),
+    ("apdex_s", "coalesce(sum(sign * weight) FILTER (WHERE apdex = 'S'), 0)"),
+    ("apdex_t", "coalesce(sum(sign * weight) FILTER (WHERE apdex = 'T'), 0)"),
+    ("apdex_n", "coalesce(sum(sign * weight) FILTER (WHERE apdex IS NOT NULL), 0)"),
+    ("action_errors", "coalesce(sum(sign * weight * errors), 0)"),
+    ("errored", "coalesce(sum(sign * weight) FILTER (WHERE errors > 0), 0)"),
 )
 
 
@@ -86,14 +98,14 @@ def _threshold(which: int) -> str:
 # minimum and maximum (bounds for percentiles: a replaced value may linger in them), and for a
 # Web Vital the counts rated good and poor.
 MEASURE_STATS = (
-    ("n", "coalesce(sum(sign), 0)"),
-    ("total", "coalesce(sum(sign * v), 0)"),
+    ("n", "coalesce(sum(sign * weight), 0)"),
+    ("total", "coalesce(sum(sign * weight * v), 0)"),
     ("low", "min(v) FILTER (WHERE sign > 0)"),
     ("high", "max(v) FILTER (WHERE sign > 0)"),
-    ("good", f"coalesce(sum(sign) FILTER (WHERE v <= {_threshold(0)}), 0)"),
-    ("poor", f"coalesce(sum(sign) FILTER (WHERE v > {_threshold(1)}), 0)"),
+    ("good", f"coalesce(sum(sign * weight) FILTER (WHERE v <= {_threshold(0)}), 0)"),
+    ("poor", f"coalesce(sum(sign * weight) FILTER (WHERE v > {_threshold(1)}), 0)"),
 )
-_TYPES = {"total": "DOUBLE", "low": "DOUBLE", "high": "DOUBLE"}
+_TYPES = {"rows": "BIGINT NOT NULL", "low": "DOUBLE", "high": "DOUBLE"}  # else DOUBLE NOT NULL
 _SIGNED = "(SELECT *, 1 AS sign FROM actions WHERE {where})"  # raw rows, each counted in once
 
 
@@ -110,19 +122,28 @@ def _merged(name: str) -> str:
 
 
 def ddl() -> str:
-    """The tables (migration openrum/store/sql/duckdb/004_rollups.sql; a test checks it)."""
+    """The tables (migration MIGRATION, after dropping those of an earlier shape; a test checks
+    it). The store recounts them from the raw rows once it has run."""
     out = [
         "-- Rollups for dashboard queries (generated by `python -m openrum.query.rollup_duckdb`;",
         "-- do not edit): see openrum/query/rollup_duckdb.py. `hour` is the start of the row's",
-        "-- hour (_1h tables) or day (_1d tables).",
+        "-- hour (_1h tables) or day (_1d tables). The rollups of an earlier shape are dropped;",
+        "-- the store recounts these from the raw rows once this has run.",
+        "",
+        *(f"DROP TABLE IF EXISTS {t};" for t in TABLES),
+        "",
+        "-- Errors keep their session's sampling weight: counts estimate the full traffic.",
+        "ALTER TABLE errors ADD COLUMN IF NOT EXISTS weight DOUBLE DEFAULT 1;",
+        "UPDATE errors SET weight = s.weight FROM sessions AS s",
+        "WHERE s.app = errors.app AND s.session_id = errors.session_id;",
         "",
     ]
     for r in ROLLUPS:
         head = ["app VARCHAR NOT NULL", "hour TIMESTAMP NOT NULL"]
         head += [f"{d} VARCHAR{' NOT NULL' if d == 'action_type' else ''}" for d in r.dims]
-        counts = [f"{n} BIGINT NOT NULL" for n, _ in COUNTS]
+        counts = [f"{n} {_TYPES.get(n, 'DOUBLE NOT NULL')}" for n, _ in COUNTS]
         stats = ["measure VARCHAR NOT NULL"]
-        stats += [f"{n} {_TYPES.get(n, 'BIGINT NOT NULL')}" for n, _ in MEASURE_STATS]
+        stats += [f"{n} {_TYPES.get(n, 'DOUBLE NOT NULL')}" for n, _ in MEASURE_STATS]
         hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n BIGINT NOT NULL"]
         for g in GRAINS:
             for suffix, cols in (("", counts), ("_measures", stats), ("_hist", hist)):
@@ -145,6 +166,7 @@ def _unpivot(r: Rollup, where: str, ms: tuple[str, ...], rows: str, grain: str) 
     cols = ", ".join(f"{m}::DOUBLE AS {m}" for m in ms)
     return (
         f"(UNPIVOT (SELECT app, date_trunc('{grain}', time) AS hour, {', '.join(r.dims)}, sign, "
+        "weight, "
         f"{cols} FROM {rows.format(where=where)}) ON {', '.join(ms)} "
         "INTO NAME measure VALUE v)"
     )
@@ -170,7 +192,8 @@ def histogram_sql(
     rows: str = _SIGNED,
     grain: str = "hour",
 ) -> str:
-    """Rows of ``{r}_{grain}_hist`` from signed action rows."""
+    """Rows of ``{r}_{grain}_hist`` from signed action rows: counts of the rows kept, not of
+    their weights (percentiles are of the sampled values, as on the raw rows)."""
     source = _unpivot(r, where, measures or r.digests, rows, grain)
     return (
         f"SELECT app, hour, {', '.join(r.dims)}, measure, {log_bucket('v')} AS bucket, "
@@ -296,16 +319,16 @@ def _merge(m: Metric, settings: Settings) -> str | None:
     """How a metric reads from a rollup's counts and measures rows; "" for a percentile (from
     the histograms); None when rollups do not keep it."""
     if m.kind == "count":
-        return "coalesce(sum(rows), 0)"
+        return "coalesce(sum(weight_sum), 0)"
     if m.kind == "page_views":
         types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
-        return f"coalesce(sum(rows) FILTER (WHERE action_type IN {types}), 0)"
+        return f"coalesce(sum(weight_sum) FILTER (WHERE action_type IN {types}), 0)"
     if m.kind == "apdex":
         return "(sum(apdex_s) + sum(apdex_t) / 2.0) / nullif(sum(apdex_n), 0)"
     if m.kind == "action_errors":
         return "coalesce(sum(action_errors), 0)"
     if m.kind == "action_error_share":
-        return "sum(errored) / nullif(sum(rows), 0)"
+        return "sum(errored) / nullif(sum(weight_sum), 0)"
     if m.kind == "share" and m.measure and m.stat:
         part = {
             "good_share": _of("good", m.measure),
@@ -347,6 +370,7 @@ def plan(
 
     if not settings.query_rollups:
         return None
+    q = with_user_type(q)
     if q.interval is not None and INTERVALS[q.interval] % 3600:
         return None
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
@@ -467,6 +491,7 @@ def plan(
                 interval=q.interval,
                 order_by=keys or None,
                 limit=settings.query_max_rows,
+                user_type=q.user_type,
             ),
             settings,
             now,

@@ -29,10 +29,17 @@ from openrum.query.model import (
     check_filters,
     resolve_metric,
     time_range,
+    with_user_type,
 )
 from openrum.scoring.apdex import rating
 from openrum.settings import Settings
 from openrum.store.base import Store
+
+# Metrics that count (actions, sessions, errors): estimates rounded to whole numbers.
+COUNTS = (
+    "count", "page_views", "sessions", "live_sessions", "completed_sessions", "errors",
+    "error_sessions", "action_errors",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -42,43 +49,62 @@ class Compiled:
     columns: list[str]
 
 
+def _sessions_estimate(d: Dialect, settings: Settings) -> str:
+    """Distinct sessions scaled by the rows' mean sampling weight (a session has one weight:
+    exact for one sampling rate over the range)."""
+    distinct = d.distinct("session_id", settings.query_approximate_sessions)
+    return f"{distinct} * ({d.weighted()} / greatest(count(*), 1))"
+
+
+def _weighted_avg(d: Dialect, col: str) -> str:
+    """The mean of ``col`` over its rows, each weighted by its sampling weight."""
+    known = f"{col} IS NOT NULL"
+    return f"{d.weighted(known, f'{col} * weight')} / nullif({d.weighted(known)}, 0)"
+
+
 def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
+    # Counts and shares weigh each row by its sampling weight (100 / the session's sampling
+    # percentage): estimates of the full traffic. Percentiles, minimum and maximum are of the
+    # sampled values (sessions are sampled at random: the same distribution).
+    w = d.weighted
     if m.kind == "count":
-        return "count(*)"
+        return w()
     if m.kind == "page_views":
         types = "('load', 'route_change')" if settings.route_changes_are_page_views else "('load')"
-        return d.count_if(f"action_type IN {types}")
+        return w(f"action_type IN {types}")
     if m.kind == "sessions":
         if m.source == "sessions":
-            return "count(*)"
-        return d.distinct("session_id", settings.query_approximate_sessions)
+            return w()
+        return _sessions_estimate(d, settings)
     if m.kind == "live_sessions":
-        return d.count_if("NOT closed")
+        return w("NOT closed")
     if m.kind == "completed_sessions":
-        return d.count_if("closed")
+        return w("closed")
     if m.kind == "bounce_rate":
-        return f"{d.count_if('closed AND bounce')} / nullif({d.count_if('closed')}, 0)"
+        return f"{w('closed AND bounce')} / nullif({w('closed')}, 0)"
     if m.kind.startswith("ux_") and m.kind.endswith("_share"):
         score = m.kind[len("ux_") : -len("_share")]
-        matches = d.count_if(f"ux_score = '{score}'")
-        return f"{matches} / nullif(count(ux_score), 0)"
+        matches = w(f"ux_score = '{score}'")
+        return f"{matches} / nullif({w('ux_score IS NOT NULL')}, 0)"
     if m.kind == "session_stat":
         assert m.measure is not None and m.stat is not None
         # Completed sessions only: a live session has no duration yet.
         col = f"CASE WHEN closed THEN {m.measure} END"
         q = STATS[m.stat]
+        if m.stat == "avg":
+            return _weighted_avg(d, col)
         return d.quantile(col, q) if q is not None else f"{m.stat}({col})"
     if m.kind == "apdex":
-        satisfied, tolerating = d.count_if("apdex = 'S'"), d.count_if("apdex = 'T'")
-        return f"({satisfied} + {tolerating} / 2.0) / nullif(count(apdex), 0)"
+        satisfied, tolerating = w("apdex = 'S'"), w("apdex = 'T'")
+        return f"({satisfied} + {tolerating} / 2.0) / nullif({w('apdex IS NOT NULL')}, 0)"
     if m.kind == "action_errors":
-        return "coalesce(sum(errors), 0)"
+        return w(None, "errors * weight")
     if m.kind == "action_error_share":
-        return f"{d.count_if('errors > 0')} / nullif(count(*), 0)"
+        return f"{w('errors > 0')} / nullif({w()}, 0)"
     if m.kind == "errors":
-        return "sum(count)"
+        return w(None, "count * weight")
     if m.kind == "error_sessions":
-        return d.distinct("session_id", settings.query_approximate_sessions)
+        return _sessions_estimate(d, settings)
     assert m.measure is not None and m.stat is not None
     col = m.measure
     if m.kind == "share":
@@ -88,15 +114,20 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
             "needs_improvement_share": f"{col} > {good} AND {col} <= {poor}",
             "poor_share": f"{col} > {poor}",
         }[m.stat]
-        return f"{d.count_if(cond)} / nullif(count({col}), 0)"
+        return f"{w(cond)} / nullif({w(f'{col} IS NOT NULL')}, 0)"
     q = STATS[m.stat]
     if q is not None:
         return d.quantile(col, q, settings.query_approximate_percentiles)
+    if m.stat == "avg":
+        return (
+            f"{w(f'{col} IS NOT NULL', f'{col} * weight')} / nullif({w(f'{col} IS NOT NULL')}, 0)"
+        )
     return f"{m.stat}({col})"
 
 
 def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Dialect) -> Compiled:
     """Validate ``q`` against the catalogues and compile it. Raises QueryError."""
+    q = with_user_type(q)
     if not q.metrics:
         raise QueryError("at least one metric is required")
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
@@ -232,6 +263,7 @@ def run_query(
     """Run a query on a store; return ``{"rows": [...], "meta": {...}}``. Raises QueryError."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     dialect = DIALECTS[store.engine]
+    q = with_user_type(q)
     if any(resolve_metric(m).kind in ("sessions", "error_sessions") for m in q.metrics):
         start, end = time_range(q, now, settings.query_default_hours)
         settings = counting_sessions(store, settings, q.app, start, end)
@@ -241,10 +273,17 @@ def run_query(
     _, rows = store.select(sql, params)
     took = (time.perf_counter() - began) * 1000
     out = [{c: _value(v) for c, v in zip(compiled.columns, row, strict=True)} for row in rows]
+    # Counts are sums of sampling weights: whole numbers of the estimated full traffic.
+    counts = [m for m in q.metrics if resolve_metric(m).kind in COUNTS]
+    for row in out:
+        for m in counts:
+            if isinstance(row[m], float):
+                row[m] = round(row[m])
     if "apdex" in compiled.columns:
         for row in out:
             row["apdex_rating"] = rating(row["apdex"])
     start, end = time_range(q, now, settings.query_default_hours)
+    rate = dialect.sampled(store, q.app, start, end)
     return {
         "rows": out,
         "meta": {
@@ -254,5 +293,8 @@ def run_query(
             "interval": q.interval,
             "engine": store.engine,
             "took_ms": round(took, 2),
+            # Figures from sampled sessions are estimates of the full traffic.
+            "estimate": rate < 1.0,
+            "sampling": round(rate, 4),
         },
     }

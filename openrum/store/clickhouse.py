@@ -48,6 +48,8 @@ _CLOSE_COLUMNS = (
     "exit_page",
     "user_tag",
     "ended",
+    "user_type",
+    "weight",
 )
 
 

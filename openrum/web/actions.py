@@ -1,6 +1,6 @@
 """User actions for the dashboard's User actions page (docs/api.md "Actions").
 
-``GET /api/v1/actions?app=ID&from=ISO&to=ISO&filters=JSON&limit=N``: one row per action name and
+``GET /api/v1/actions?app=ID&from=ISO&to=ISO&filters=JSON&user_type=real&limit=N``: one row per action name and
 type, most frequent first: count, affected sessions, duration median / p90 / p99, Apdex with its
 rating, errors recorded on the actions and the share of actions with an error: one query of the
 query API (``action_errors``, ``action_error_share`` among its metrics).
@@ -50,6 +50,7 @@ def table(store: Store, scope: Scope, settings: Settings, limit: int = 100) -> l
         end=iso(scope.end),
         order_by=["-count", "action_name", "action_type"],
         limit=limit,
+        user_type="all",  # the scope's filters say whose traffic
     )
     out = []
     for r in run_query(store, query, settings)["rows"]:

@@ -55,6 +55,7 @@ def histogram(
         filters=list(scope.filters),
         start=iso(scope.start),
         end=iso(scope.end),
+        user_type="all",  # the scope's filters say whose traffic
     )
     [row] = run_query(store, query, settings)["rows"]
     stats = {name: row[f"{measure}:{name}"] for name, _ in QUANTILES}
@@ -74,11 +75,11 @@ def _raw_counts(
 ) -> dict[int, int]:
     """Values per bucket, from the raw rows."""
     _, rows = store.select(
-        f"SELECT least(floor(greatest({measure}, 0) / {width!r}), {buckets - 1}) AS b, count(*) "
+        f"SELECT least(floor(greatest({measure}, 0) / {width!r}), {buckets - 1}) AS b, sum(weight) "
         f"FROM actions WHERE {where} GROUP BY 1 ORDER BY 1",
         params,
     )
-    return {int(b): int(n) for b, n in rows}
+    return {int(b): round(n) for b, n in rows}
 
 
 def _with_buckets(
@@ -114,13 +115,13 @@ def _rolled(
         values = [rows[0][0], *(digest[rollup.LEVELS.index(q)] for _, q in QUANTILES)]
     else:
         _, rows = store.select(
-            "SELECT count(*), "
+            "SELECT sum(weight), "
             + ", ".join(d.quantile(measure, q, approximate) for _, q in QUANTILES)
             + f" FROM actions WHERE {where}",
             params,
         )
         values = list(rows[0]) if rows else [0, *([None] * len(QUANTILES))]
-    count = int(values[0] or 0)
+    count = round(values[0] or 0)
     stats = {
         name: (None if v is None or not count else float(v))
         for (name, _), v in zip(QUANTILES, values[1:], strict=True)
@@ -142,10 +143,11 @@ def _rolled(
         and (buckets - 1) * width <= rollup.BIN_MS * rollup.BINS
     ):  # whole bins per bucket, the last bucket holding the last bin: summed from the rollup
         _, rows = store.select(f"SELECT sumMap({measure}_bins) FROM ({rolled[0]})", rolled[1])
-        counts: dict[int, int] = {}
-        for b, n in rows[0][0] or []:  # the map's (bin, count) pairs
+        sums: dict[int, float] = {}
+        for b, n in rows[0][0] or []:  # the map's (bin, weight) pairs: the full traffic's counts
             i = min(int(b) // per_bucket, buckets - 1)
-            counts[i] = counts.get(i, 0) + int(n)
+            sums[i] = sums.get(i, 0.0) + n
+        counts = {i: round(n) for i, n in sums.items()}
     else:
         counts = _raw_counts(store, measure, width, buckets, where, params)
     return _with_buckets(out, counts, width, buckets)

@@ -3,7 +3,7 @@
 The query API counts errors over any dimension; what it cannot say is what a group *is*: its
 latest message and stack, the browsers and releases it hit, when it was first and last seen.
 
-- ``GET /api/v1/errors?app=ID&from=ISO&to=ISO&filters=JSON&limit=N``: groups by fingerprint,
+- ``GET /api/v1/errors?app=ID&from=ISO&to=ISO&filters=JSON&user_type=real&limit=N``: groups by fingerprint,
   most frequent first.
 - ``GET /api/v1/errors/{fingerprint}?app=…&from=…&to=…&filters=…``: one group in detail:
   breakdowns by browser, release, page and OS, counts over time, and the latest samples.
@@ -29,11 +29,14 @@ from openrum.store.base import Store
 from openrum.web.api import ApiError
 from openrum.web.scope import Scope, interval_for, iso, json_response, limit_of, request_scope
 
+# Errors and affected sessions are estimates of the full traffic: each error counts its session's
+# sampling weight; distinct sessions are scaled by the mean weight.
+_SESSIONS = "count(DISTINCT session_id) * (sum(weight) / greatest(count(*), 1))"
 # The two aggregates the engines spell differently.
 _LATEST = {"duckdb": "arg_max({0}, time)", "clickhouse": "argMax({0}, time)"}
 _DISTINCT = {"duckdb": "list(DISTINCT {0})", "clickhouse": "groupUniqArray({0})"}
 # What an error group shows, from the rollup by fingerprint (openrum/query/rollup.py).
-_GROUP = ["latest", "errors", "sessions", "first", "last", "releases"]
+_GROUP = ["latest", "errors", "sessions", "rows", "weight_sum", "first", "last", "releases"]
 _DAILY_GROUPS = next(r.daily for r in rollup.ROLLUPS if r.groups)
 _SAMPLE_COLUMNS = (
     "time", "error_type", "error_name", "message", "stack", "source", "line", "col", "status",
@@ -65,7 +68,7 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
             + ", ".join(
                 latest.format(c) for c in ("error_type", "error_name", "message", "stack", "page")
             )
-            + ", sum(count) AS n, count(DISTINCT session_id), min(time), max(time), "
+            + f", sum(count * weight) AS n, {_SESSIONS}, min(time), max(time), "
             + f"{distinct.format('release')} "
             + f"FROM errors WHERE {where} GROUP BY fingerprint{order}",
             params,
@@ -78,8 +81,8 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
             "message": error_message(r[2], r[3]),
             "stack": r[4],
             "page": r[5],
-            "errors": int(r[6]),
-            "sessions": int(r[7]),
+            "errors": round(r[6]),
+            "sessions": round(r[7]),
             "first_seen": iso(r[8]),
             "last_seen": iso(r[9]),
             "releases": sorted(x for x in r[10] if x is not None),
@@ -105,13 +108,13 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
         sql = f"SELECT fingerprint, browser, sum(errors) AS n FROM ({by_browser[0]})"
         browser_params = by_browser[1]
     else:
-        sql = f"SELECT fingerprint, browser, sum(count) AS n FROM errors WHERE {where} "
+        sql = f"SELECT fingerprint, browser, sum(count * weight) AS n FROM errors WHERE {where} "
         sql += f"AND fingerprint IN ({marks})"
         browser_params = [*params, *fps]
     _, browsers = store.select(f"{sql} GROUP BY 1, 2 ORDER BY 1, n DESC, 2", browser_params)
     by_fp: dict[str, list[dict[str, Any]]] = {}
     for fp, browser, n in browsers:
-        by_fp.setdefault(fp, []).append({"browser": browser, "errors": int(n)})
+        by_fp.setdefault(fp, []).append({"browser": browser, "errors": round(n)})
     for g in out:
         g["first_seen"] = first.get(g["fingerprint"], g["first_seen"])
         g["browsers"] = by_fp.get(g["fingerprint"], [])[:5]
@@ -129,18 +132,18 @@ def detail(store: Store, scope: Scope, fingerprint: str) -> dict[str, Any] | Non
     out: dict[str, Any] = {"group": found[0]}
     for dim in ("browser", "release", "page", "os"):
         _, rows = store.select(
-            f"SELECT {dim}, sum(count) AS n, count(DISTINCT session_id) FROM errors "
+            f"SELECT {dim}, sum(count * weight) AS n, {_SESSIONS} FROM errors "
             f"WHERE {where} GROUP BY 1 ORDER BY n DESC LIMIT 20",
             params,
         )
-        out[f"by_{dim}"] = [{dim: r[0], "errors": int(r[1]), "sessions": int(r[2])} for r in rows]
+        out[f"by_{dim}"] = [{dim: r[0], "errors": round(r[1]), "sessions": round(r[2])} for r in rows]
     seconds = interval_for(scope)
     bucket = DIALECTS[store.engine].bucket("time", seconds)
     _, rows = store.select(
-        f"SELECT {bucket} AS t, sum(count) FROM errors WHERE {where} GROUP BY 1 ORDER BY 1",
+        f"SELECT {bucket} AS t, sum(count * weight) FROM errors WHERE {where} GROUP BY 1 ORDER BY 1",
         params,
     )
-    out["over_time"] = [{"time": iso(t), "errors": int(n)} for t, n in rows]
+    out["over_time"] = [{"time": iso(t), "errors": round(n)} for t, n in rows]
     out["interval_s"] = seconds
     _, rows = store.select(
         f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM errors WHERE {where} ORDER BY time DESC LIMIT 5",

@@ -1,9 +1,10 @@
 """What the dashboard's own endpoints ask about: an application, a time range and filters.
 
 The endpoints beside the query API (errors, actions, distributions) take the query API's
-vocabulary as query parameters: ``app``, ``from``/``to`` (ISO-8601), and ``filters``, the query
-API's list as JSON (``[["browser", "is", "Chrome"]]``). Names are checked against the query
-catalogue; values are bound parameters.
+vocabulary as query parameters: ``app``, ``from``/``to`` (ISO-8601), ``filters``, the query
+API's list as JSON (``[["browser", "is", "Chrome"]]``), and ``user_type`` (real, the default;
+synthetic; all), kept as filters. Names are checked against the query catalogue; values are bound
+parameters.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from starlette.responses import Response
 
 from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
-from openrum.query.model import DIMENSIONS, Query, QueryError, Source, check_filters, time_range
+from openrum.query.model import (
+    DIMENSIONS,
+    Query,
+    QueryError,
+    Source,
+    check_filters,
+    time_range,
+    user_type_filters,
+)
 from openrum.settings import Settings
 from openrum.web.api import ApiError, require_app
 
@@ -80,10 +89,12 @@ def parse_scope(
     source: Source,
     now: dt.datetime | None = None,
     also: tuple[Source, ...] = (),
+    users: bool = True,
 ) -> Scope:
-    """Validate ``app``, ``from``, ``to`` and ``filters`` (JSON) for a query over ``source`` (or,
-    for a dimension it lacks, over one of ``also``). Raises ApiError or QueryError (both HTTP
-    400) saying what is wrong."""
+    """Validate ``app``, ``from``, ``to``, ``filters`` (JSON) and ``user_type`` for a query over
+    ``source`` (or, for a dimension it lacks, over one of ``also``). With ``users`` false the
+    user type is left to the caller. Raises ApiError or QueryError (both HTTP 400) saying what
+    is wrong."""
     app = params.get("app", "")
     if not app:
         raise ApiError("app is required")
@@ -110,7 +121,8 @@ def parse_scope(
             raise QueryError(f"dimension {name!r} is not available for {source}")
     at = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     start, end = time_range(q, at, settings.query_default_hours)
-    return Scope(app, start, end, tuple(q.filters))
+    by_user = user_type_filters(params.get("user_type") or "real") if users else []
+    return Scope(app, start, end, (*q.filters, *by_user))
 
 
 def iso(v: Any) -> Any:
@@ -136,10 +148,13 @@ def request_scope(
     source: Source,
     now: Callable[[], dt.datetime] | None = None,
     also: tuple[Source, ...] = (),
+    users: bool = True,
 ) -> Scope:
     """The scope of a dashboard request, checked: the caller may read the app, and it exists.
     Raises ApiError (400, 403, 404) or QueryError."""
-    scope = parse_scope(request.query_params, settings, source, now() if now else None, also)
+    scope = parse_scope(
+        request.query_params, settings, source, now() if now else None, also, users
+    )
     require_app(request, scope.app)
     if scope.app not in apps:
         raise ApiError(f"no application {scope.app!r}", 404)

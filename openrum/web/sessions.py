@@ -365,8 +365,10 @@ def routes(
     """The session endpoints, bound to one store."""
 
     async def list_route(request: Request) -> Response:
+        # The list reads user_type itself (parse_listing): its newest-first shortcut on
+        # ClickHouse needs a scope without filters.
         scope = request_scope(
-            request, settings, collector.apps, "sessions", now, also=("actions", "errors")
+            request, settings, collector.apps, "sessions", now, ("actions", "errors"), users=False
         )
         listing = parse_listing(request.query_params, scope, limit_of(request))
         found, cursor = await run_in_threadpool(list_sessions, store, listing, settings)

@@ -434,3 +434,82 @@ def test_one_session_duration_in_the_list_and_the_page(page: Page, demo: LiveSer
     row.click()
     settle(page)
     expect(page.locator(".summary .kpi").nth(1).locator(".value")).to_have_text(listed)
+
+
+HEADLESS = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "HeadlessChrome/131.0.0.0 Safari/537.36"
+)
+
+
+def whose(request: str) -> str | None:
+    """The user type a dashboard request asks for (a query string's or a JSON body's)."""
+    found = re.search(r'user_type(?:=|":")(\w+)', request)
+    return found.group(1) if found else None
+
+
+def test_synthetic_traffic_only_when_included(page: Page, demo: LiveServer) -> None:
+    app = f"users{now_ms()}"
+    status, _, raw = demo.post(
+        "/api/v1/apps", json.dumps({"name": "Users", "id": app}).encode(),
+        {"content-type": "application/json"},
+    )  # fmt: skip
+    assert status == 201, raw
+    send(demo, beacon(app, events=[load_action("real1")]))
+    for i in range(2):  # a synthetic monitor's page views: tagged, kept, not a user's
+        body = encode(beacon(app, events=[load_action(f"synthetic{i}")]))
+        headers = {"content-type": "text/plain", "user-agent": HEADLESS}
+        assert demo.post("/api/v1/beacon", body, headers, auth=False)[0] == 202
+    stored(demo, app, "user_type", "real")
+    poll(lambda: demo.query({"app": app, "metrics": ["count"], "user_type": "all"})["rows"],
+         lambda rows: rows and rows[0]["count"] == 3)  # fmt: skip
+    asked: list[str] = []
+    page.on("request", lambda r: "/api/v1/" in r.url and asked.append(r.url + (r.post_data or "")))
+    page.goto(f"{demo.url}/")
+    page.goto(f"{demo.url}/#/overview?app={app}&range=1h")
+    settle(page)
+    views = page.locator(".card", has_text="Page views").locator(".kpi .value")
+    switch = page.get_by_label("Include synthetic traffic")
+    expect(switch).to_be_visible()
+    expect(switch).not_to_be_checked()
+    expect(views).to_have_text("1")
+    panels = [u for u in asked if "/api/v1/query" in u or "/api/v1/distribution" in u]
+    assert panels and {whose(u) for u in panels} == {"real"}
+    asked.clear()
+    switch.check()
+    expect(page).to_have_url(re.compile("users=all"))
+    settle(page)
+    expect(views).to_have_text("3")
+    shot(page, "synthetic-switch")
+    panels = [u for u in asked if "/api/v1/query" in u or "/api/v1/distribution" in u]
+    assert panels and {whose(u) for u in panels} == {"all"}
+    # Every page asks for everyone's traffic while the switch is on, and a reload keeps it.
+    for name in ("errors", "actions", "performance"):
+        asked.clear()
+        page.click(f"nav a[href^='#/{name}']")
+        settle(page)
+        panels = [u for u in asked if "/api/v1/" in u and "/api/v1/apps" not in u]
+        assert panels and {whose(u) for u in panels} == {"all"}, (name, panels)
+    page.reload()
+    settle(page)
+    expect(page.get_by_label("Include synthetic traffic")).to_be_checked()
+
+
+def test_sampled_traffic_is_scaled_back_and_said_so(page: Page, demo: LiveServer) -> None:
+    app = f"sampled{now_ms()}"
+    status, _, raw = demo.post(
+        "/api/v1/apps", json.dumps({"name": "Sampled", "id": app}).encode(),
+        {"content-type": "application/json"},
+    )  # fmt: skip
+    assert status == 201, raw
+    # One session kept at data-sample="25": it stands for four.
+    send(demo, beacon(app, events=[load_action("kept1")], weight=4.0))
+    stored(demo, app, "action_type", "load")
+    page.goto(f"{demo.url}/")
+    page.goto(f"{demo.url}/#/overview?app={app}&range=1h")
+    settle(page)
+    expect(page.locator(".card", has_text="Page views").locator(".kpi .value")).to_have_text("4")
+    expect(page.locator("#sampled")).to_have_text("Estimates · 25 % of sessions sampled")
+    page.goto(f"{demo.url}/#/overview?app=demo&range=7d")
+    settle(page)
+    expect(page.locator("#sampled")).to_be_hidden()  # the demo keeps every session

@@ -25,7 +25,8 @@ import pyarrow as pa
 import pytest
 
 from openrum import sessions
-from openrum.query.model import Query
+from openrum.query.dialect import DIALECTS
+from openrum.query.model import Query, QueryError, parse_time
 from openrum.query.sql import compile_query, run_query
 from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch, UserEventRow
 from openrum.settings import Settings
@@ -470,6 +471,93 @@ def test_rollups_answer_what_they_can(filled: Store) -> None:
                 if isinstance(x, float) and ":p" in str(case):
                     continue  # two T-Digests of the same values: close, not equal
                 assert x == (pytest.approx(y) if isinstance(y, float) else y), case
+
+
+# Whose traffic: per user type, (actions, errors, sessions closed, live sessions) written.
+TRAFFIC = {"real": (6, 2, 1, 1), None: (2, 1, 0, 1), "synthetic": (3, 4, 1, 0), "bot": (1, 0, 0, 1)}
+
+
+def _traffic(store: Store) -> list[ActionRow]:
+    """Actions, errors and sessions of every user type between 08:00 and 12:00 (the actions at
+    40 past the hour); returns the actions."""
+    acts, errs, touches, closes = [], [], [], []
+    for n, (user_type, (a, e, c, live)) in enumerate(TRAFFIC.items()):
+        for i in range(a):
+            t = DAY + dt.timedelta(hours=8 + i % 4, minutes=40)
+            acts.append(action(100 * n + i, t, session_id=f"u{n}-{i % 2}", user_type=user_type,
+                               duration=1000.0 * (n + 1), apdex="S"))  # fmt: skip
+        for i in range(e):
+            t = DAY + dt.timedelta(hours=9, minutes=i)
+            errs.append(error(1000 + 100 * n + i, t, session_id=f"u{n}-0", user_type=user_type))
+        for i in range(c + live):
+            start = ms(DAY + dt.timedelta(hours=9, minutes=i))
+            sid = f"v{n}-{i}"
+            touches.append(SessionTouch(app="shop", session_id=sid, start=start,
+                                        last_seen=start + 1000, last_received=start + 1000,
+                                        entry_page="/", exit_page="/",
+                                        user_type=user_type))  # fmt: skip
+            if i < c:
+                closes.append({"app": "shop", "session_id": sid, "end_reason": "end",
+                               "duration": 1000.0, "actions": 1, "errors": 0, "rage_clicks": 0,
+                               "bounce": True, "ux_score": "satisfying"})  # fmt: skip
+    store.write(Batch(actions=table(acts), errors=table(errs), sessions=table(touches)))
+    assert store.close_sessions(pa.Table.from_pylist(closes, schema=sessions._SCHEMA)) == 2
+    return acts
+
+
+@pytest.mark.parametrize("rollups", [True, False], ids=["rollups", "raw rows"])
+def test_real_users_by_default(opener: Opener, rollups: bool) -> None:
+    """Synthetic traffic and bots count only when asked for, from the rollups as from the raw
+    rows, over whole hours and ragged ends."""
+    store = opener()
+    acts = _traffic(store)
+    settings = dataclasses.replace(Settings.load({}, environ={}), query_rollups=rollups)
+    metrics = ["count", "errors", "completed_sessions", "live_sessions", "duration:max"]
+    kinds = {"real": ["real", None], "synthetic": ["synthetic", "bot"], "all": list(TRAFFIC)}
+    for start, end in (("08:00", "12:00"), ("08:50", "11:55")):
+        for user_type, body in [("real", {}), *((k, {"user_type": k}) for k in kinds)]:
+            q = Query(app="shop", metrics=metrics, start=f"2026-11-20T{start}:00Z",
+                      end=f"2026-11-20T{end}:00Z", **body)  # fmt: skip
+            if not rollups:  # the query as compiled, never planned on rollups
+                compiled = compile_query(q, settings, NOW, DIALECTS[store.engine])
+                [values] = store.select(compiled.sql, compiled.params)[1]
+                row = dict(zip(compiled.columns, values, strict=True))
+            else:
+                [row] = run_query(store, q, settings, NOW)["rows"]
+            counted = [TRAFFIC[k] for k in kinds[user_type]]
+            lo, hi = (parse_time(f"2026-11-20T{t}:00Z", "from") for t in (start, end))
+            inside = [a for a in in_range(acts, lo, hi) if a.user_type in kinds[user_type]]
+            assert row["count"] == len(inside), (q, rollups)
+            assert row["duration:max"] == max(a.duration or 0 for a in inside), q
+            assert row["errors"] == sum(e for _, e, *_ in counted), q
+            assert row["completed_sessions"] == sum(c for *_, c, _ in counted), q
+            assert row["live_sessions"] == sum(live for *_, live in counted), q
+    with pytest.raises(QueryError, match="user_type"):
+        run_query(store, Query(app="shop", metrics=["count"], user_type="bots"), settings, NOW)
+
+
+def test_the_dashboard_endpoints_count_real_users_by_default(opener: Opener) -> None:
+    from openrum.web import actions, distribution, errors
+    from openrum.web.scope import parse_scope
+
+    store = opener()
+    acts = _traffic(store)
+    settings = Settings.load({}, environ={})
+    kinds = {"real": ["real", None], "synthetic": ["synthetic", "bot"], "all": list(TRAFFIC)}
+    for user_type in [None, *kinds]:
+        params = {"app": "shop", "from": "2026-11-20T08:00:00Z", "to": "2026-11-20T12:00:00Z"}
+        if user_type:
+            params["user_type"] = user_type
+        scope = parse_scope(params, settings, "actions", NOW)
+        types = kinds[user_type or "real"]
+        inside = [a for a in acts if a.user_type in types]
+        counted = [TRAFFIC[k] for k in types]
+        assert sum(r["count"] for r in actions.table(store, scope, settings)) == len(inside)
+        found = distribution.histogram(store, scope, "duration", 10, settings)
+        assert found["count"] == len(inside), user_type
+        assert sum(g["errors"] for g in errors.groups(store, scope)) == sum(c[1] for c in counted)
+    with pytest.raises(QueryError, match="user_type"):
+        parse_scope({"app": "shop", "user_type": "robots"}, settings, "actions", NOW)
 
 
 # -- writes ----------------------------------------------------------------------------------------

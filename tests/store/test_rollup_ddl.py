@@ -13,7 +13,7 @@ from openrum.query import rollup
 @pytest.mark.parametrize("migration", rollup.MIGRATIONS)
 def test_the_rollup_migrations_are_current(migration: str) -> None:
     path = importlib.resources.files("openrum.store") / "sql" / "clickhouse" / f"{migration}.sql"
-    args = "" if migration == rollup.MIGRATIONS[0] else f" {migration}"
     assert path.read_text() == rollup.ddl(migration), (
-        f"run: python -m openrum.query.rollup{args} > openrum/store/sql/clickhouse/{migration}.sql"
+        f"run: python -m openrum.query.rollup {migration} > "
+        f"openrum/store/sql/clickhouse/{migration}.sql"
     )

@@ -129,7 +129,8 @@ def store(tmp_path: Path, request: pytest.FixtureRequest) -> DuckDBStore:
 def test_the_migration_is_current() -> None:
     path = importlib.resources.files("openrum.store") / "sql" / "duckdb" / rollup_duckdb.MIGRATION
     assert path.read_text() == rollup_duckdb.ddl(), (
-        "run: python -m openrum.query.rollup_duckdb > openrum/store/sql/duckdb/004_rollups.sql"
+        f"run: python -m openrum.query.rollup_duckdb > openrum/store/sql/duckdb/"
+        f"{rollup_duckdb.MIGRATION}"
     )
 
 
@@ -246,3 +247,31 @@ def test_a_failed_compaction_leaves_the_write_stored_and_runs_again(
 
 def _dims(table: str) -> tuple[str, ...]:
     return next(r.dims for r in rollup_duckdb.ROLLUPS if table.startswith(f"{r.name}_1"))
+
+
+def test_the_user_type_migration_recounts_the_rollups(store: DuckDBStore) -> None:
+    # Synthetic traffic and a bot among the stored actions.
+    others = [
+        action(60_000 + i, DAY + dt.timedelta(hours=8 + i % 4, minutes=7 * i),
+               user_type="synthetic" if i % 3 else "bot", duration=100.0 * i)
+        for i in range(12)
+    ]  # fmt: skip
+    store.write(Batch(actions=table(others)))
+    # A store from before it: rollups of the earlier shape (empty), the migration not applied.
+    con = store._con
+    for t in rollup_duckdb.TABLES:
+        con.execute(f"DROP TABLE {t}")
+    old = importlib.resources.files("openrum.store") / "sql" / "duckdb" / "004_rollups.sql"
+    con.execute(old.read_text())
+    con.execute(f"DELETE FROM schema_migrations WHERE name = '{rollup_duckdb.MIGRATION}'")
+    assert store.migrate() >= 8
+    assert_rollups_match(store)
+    d = DIALECTS["duckdb"]
+    for user_type in ("synthetic", "all"):
+        for start, end in RANGES:
+            body = {"metrics": ["count", "page_views", "apdex", "duration:p50"], "start": start,
+                    "end": end, "user_type": user_type}  # fmt: skip
+            assert rollup_duckdb.plan(Query(app="shop", **body), SETTINGS, NOW, d, "", [])
+            same(answers(store, SETTINGS, **body), answers(store, RAW, **body))
+    [(n,)] = store.select("SELECT sum(rows) FROM actions_1d WHERE user_type = 'synthetic'", [])[1]
+    assert n == 8

@@ -40,6 +40,10 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+# Real users (or no user type known), synthetic monitors and bots.
+USER_TYPES = ["real", "real", "synthetic", None, "real", "bot"]
+
+
 def _actions() -> list[ActionRow]:
     rng = random.Random(11)
     out = []
@@ -55,6 +59,7 @@ def _actions() -> list[ActionRow]:
                 browser=rng.choice(["Chrome", "Safari", None]), browser_version="120",
                 device=rng.choice(["desktop", "mobile"]), country=rng.choice(["DE", "US"]),
                 region=rng.choice(["BE", "BY", None]), errors=rng.choice([0, 0, 0, 2]),
+                user_type=USER_TYPES[i // 3 % len(USER_TYPES)],
             )
         )  # fmt: skip
     return out
@@ -77,6 +82,7 @@ def _errors() -> list[ErrorRow]:
                 session_id=f"s{rng.randrange(20)}", count=rng.choice([1, 2]),
                 browser=rng.choice(["Chrome", "Safari", None]),
                 release=rng.choice(["1.0", "2.0", None]),
+                user_type=USER_TYPES[i // 2 % len(USER_TYPES)],
             )
         )  # fmt: skip
     return out
@@ -149,6 +155,12 @@ CASES = [
      "actions_1d_browser"),
     ({"metrics": ["page_views", "lcp:p75"], "dimensions": ["page"]}, "actions_1d_page"),
     ({"metrics": ["count"], "dimensions": ["os"]}, None),
+    # Synthetic traffic (and bots), or everyone's: from the same rollups.
+    ({"metrics": ["count", "page_views", "apdex", "sessions", "duration:p50"],
+      "user_type": "synthetic"}, "actions_1d"),
+    ({**BROWSERS, "user_type": "all"}, "actions_1d_client"),
+    ({"metrics": ["count", "errors"], "dimensions": ["user_type"], "user_type": "all"},
+     "actions_1d"),
 ]  # fmt: skip
 
 
@@ -171,16 +183,18 @@ def test_page_views_without_route_changes(
 
 
 def test_a_later_rollup_migration_fills_from_the_stored_events(opener: Opener) -> None:
-    # A store from before the client rollup: its migration fills it from the events stored.
+    # A store from before the rollups by user type: its migration remakes every rollup and
+    # fills it from the events stored (the client rollup dropped here: made anew).
     filled = _fill(opener())
     assert isinstance(filled, ClickHouseStore)
     for name in ("actions_1h_client", "actions_1d_client"):
         filled.t.command(f"DROP VIEW {name}_mv")
         filled.t.command(f"DROP TABLE {name}")
-    filled.t.command("DELETE FROM schema_migrations WHERE name = '007_client_rollup.sql'")
+    filled.t.command("DELETE FROM schema_migrations WHERE name = '009_rollups_user_type.sql'")
     filled.migrate()
     filled.migrate()  # applied once
     _compare(filled, BROWSERS, "actions_1d_client")
+    _compare(filled, CASES[0][0], "actions_1d")
     filled.write(Batch(actions=table([msgspec.structs.replace(AGAIN, seq=3, apdex="F")])))
     _compare(filled, BROWSERS, "actions_1d_client")  # and fed by its views from then on
 
@@ -248,7 +262,8 @@ def _sessions(store: Store) -> None:
         sid = f"x{i}"
         touches.append(SessionTouch(app="shop", session_id=sid, start=start,
                                     last_seen=start + 60_000, last_received=start + 60_000,
-                                    entry_page="/a", exit_page="/b"))  # fmt: skip
+                                    entry_page="/a", exit_page="/b",
+                                    user_type=USER_TYPES[i % len(USER_TYPES)]))  # fmt: skip
         if i % 3:
             closes.append({"app": "shop", "session_id": sid,
                            "end_reason": rng.choice(["inactivity", "end"]),
@@ -271,6 +286,9 @@ SESSION_CASES = [
     {"metrics": ["live_sessions", "ux_satisfying_share", "session_duration:avg"],
      "interval": "1d"},
     {"metrics": ["completed_sessions", "session_actions:max"], "dimensions": ["end_reason"]},
+    {"metrics": ["sessions", "completed_sessions", "ux_frustrating_share"],
+     "user_type": "synthetic"},
+    {"metrics": ["sessions", "bounce_rate"], "dimensions": ["user_type"], "user_type": "all"},
 ]  # fmt: skip
 
 

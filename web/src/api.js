@@ -3,6 +3,10 @@ import { NULL_VALUE, timeWindow } from "./state.js";
 
 let csrf = "";
 export function setCsrf(token) { csrf = token || ""; }
+// Told the sampling rate of every query answer (meta.sampling, meta.estimate): the header says
+// when figures are estimates of the full traffic.
+let onMeta = () => {};
+export function setMetaListener(fn) { onMeta = fn; }
 
 export class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
@@ -29,14 +33,15 @@ export function apiFilters(filters) {
   return filters.map(([d, op, v]) => [d, op, v === NULL_VALUE ? null : v]);
 }
 
-// POST /api/v1/query over the view's window and filters; `extra` may add filters or override the window.
+// POST /api/v1/query over the view's window, filters and user type (real users unless the view
+// includes synthetic traffic); `extra` may add filters or override the window.
 export function query(state, body, { filters = [], window } = {}) {
   const { from, to } = window || timeWindow(state);
   return api("/api/v1/query", {
     method: "POST",
     body: { app: state.app, from: from.toISOString(), to: to.toISOString(),
-            filters: apiFilters([...state.filters, ...filters]), ...body },
-  }).then((r) => r.rows);
+            filters: apiFilters([...state.filters, ...filters]), user_type: state.users || "real", ...body },
+  }).then((r) => { onMeta(r.meta); return r.rows; });
 }
 
 // GET one of the dashboard's endpoints (errors, actions, distribution, sessions) for the view.
@@ -45,6 +50,6 @@ export function get(path, state, params = {}, { filters = [], dims, window } = {
   let fs = [...state.filters, ...filters];
   if (dims) fs = fs.filter(([d]) => dims.includes(d));
   const q = new URLSearchParams({ app: state.app, from: from.toISOString(), to: to.toISOString(),
-                                  filters: JSON.stringify(apiFilters(fs)), ...params });
+                                  filters: JSON.stringify(apiFilters(fs)), user_type: state.users || "real", ...params });
   return api(`${path}?${q}`);
 }

@@ -1,7 +1,7 @@
 // The OpenRUM dashboard: a small single-page app over the public API (docs/api.md, docs/dashboard.md).
 // Everything that came from a beacon is rendered as text (text nodes), never as HTML.
 import { PAGES, RANGES, readState, link, go } from "./state.js";
-import { api, query, setCsrf } from "./api.js";
+import { api, query, setCsrf, setMetaListener } from "./api.js";
 import { $, el } from "./dom.js";
 import { FILTER_DIMS, dimLabel } from "./catalogue.js";
 import { makeView } from "./view.js";
@@ -39,6 +39,7 @@ function header(state) {
     $("#from").value = toLocalInput(new Date(state.from));
     $("#to").value = toLocalInput(new Date(state.to));
   }
+  $("#synthetic").checked = state.users === "all";
   $("#who").textContent = ctx.me ? ctx.me.name : "";
 }
 
@@ -76,6 +77,7 @@ async function render() {
   if (!state.app && ctx.apps.length) return go({ app: ctx.apps[0].id }, true);
   ctx.gen += 1;
   ctx.live = [];
+  $("#sampled").hidden = true;
   header(state);
   filterBar(state);
   const main = $("#main");
@@ -128,6 +130,7 @@ async function start() {
     $("#to").value = toLocalInput(to);
     $("#from").focus();
   });
+  $("#synthetic").addEventListener("change", (e) => go({ users: e.target.checked ? "all" : "real" }));
   $("#apply").addEventListener("click", () => {
     const from = new Date($("#from").value), to = new Date($("#to").value);
     if (!(from < to)) return alertBox("The start of a custom range must be before its end.");
@@ -136,6 +139,13 @@ async function start() {
   $("#logout").addEventListener("click", async () => {
     await fetch("/api/v1/logout", { method: "POST", headers: { "x-csrf-token": ctx.me.csrf || "" } });
     location.href = "/login";
+  });
+  setMetaListener((meta) => {
+    if (!meta || !meta.estimate) return;
+    const sampled = $("#sampled");
+    sampled.textContent = `Estimates · ${(meta.sampling * 100).toLocaleString("en-GB", { maximumFractionDigits: 1 })} % of sessions sampled`;
+    sampled.title = "Sessions are sampled (data-sample): counts are scaled back by each session's weight";
+    sampled.hidden = false;
   });
   addEventListener("hashchange", render);
   setInterval(tick, LIVE_MS);

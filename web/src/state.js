@@ -9,11 +9,12 @@ export const RANGES = {
   "15m": ["Last 15 minutes", 15 * 60e3], "1h": ["Last hour", 3600e3], "6h": ["Last 6 hours", 6 * 3600e3],
   "24h": ["Last 24 hours", 86400e3], "7d": ["Last 7 days", 7 * 86400e3], "30d": ["Last 30 days", 30 * 86400e3],
 };
-// Defaults are left out of links, so that URLs stay short.
-const DEFAULTS = { range: "24h", stat: "p50", dim: "page", metric: "duration", by: "page_views" };
+// Defaults are left out of links, so that URLs stay short. `users`: whose traffic every figure
+// counts, real users (the default) or all (with synthetic monitors and bots): the API's user_type.
+const DEFAULTS = { range: "24h", stat: "p50", dim: "page", metric: "duration", by: "page_views", users: "real" };
 // Page-specific keys: kept while on the page, dropped when navigating to another page.
 const PAGE_KEYS = ["action", "fp", "session", "ux", "errors_only", "rage", "tag", "live"];
-const KEYS = ["app", "range", "from", "to", "stat", "dim", "metric", "by", ...PAGE_KEYS];
+const KEYS = ["app", "range", "from", "to", "stat", "dim", "metric", "by", "users", ...PAGE_KEYS];
 export const NULL_VALUE = "∅"; // a filter on a missing value (e.g. no country known)
 
 export function readState() {
@@ -22,6 +23,7 @@ export function readState() {
   const s = { page: PAGES.some(([p]) => p === path) ? path : "overview" };
   for (const k of KEYS) s[k] = q.get(k) ?? DEFAULTS[k] ?? "";
   if (!(s.range in RANGES) && !(s.range === "custom" && validRange(s.from, s.to))) s.range = "24h";
+  if (s.users !== "all") s.users = "real";
   s.filters = q.getAll("f").map(parseFilter).filter(Boolean);
   return s;
 }
