@@ -254,6 +254,8 @@ def routes(
 
     async def export(request: Request) -> Response:
         app = request.query_params.get("app", "")
+        if not app:
+            raise ApiError("app is required")
         require_app(request, app)
         actor = principal(request).name
         session_id = request.query_params.get("session_id")

@@ -281,8 +281,20 @@ def _same_origin(scope: Scope) -> bool:
 
 
 def _safe_next(target: str) -> str:
-    # Only paths on this server: no open redirect to another host.
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Where to go after signing in: an absolute path on this server, else ``/``.
+
+    No open redirect to another host: browsers drop tabs and newlines from a URL and read a
+    backslash as a slash (https://url.spec.whatwg.org/#concept-basic-url-parser), so
+    ``next=/%5Cevil.example`` and ``next=/%09/evil.example`` mean ``//evil.example``; CR/LF would
+    also split the Location header. What is kept is percent-encoded: the header is ASCII."""
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(c <= " " or c == "\x7f" for c in target)
+    ):
+        return "/"
+    return quote(target, safe="/?&=%#:@!$'()*+,;~")
 
 
 async def _plain(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]]) -> None:
