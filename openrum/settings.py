@@ -232,8 +232,9 @@ class Settings:
     )
     header_timeout_s: float = _s(
         10.0,
-        "A request head must be complete this long after the connection opens or the previous "
-        "response ends (408 and closed otherwise; closed silently if nothing came).",
+        "A request head must be complete this long (checked every half of it, so up to 1.5 times "
+        "as long) after the connection opens or the previous response ends: 408 and closed "
+        "otherwise, closed silently if nothing came.",
     )
     keepalive_timeout_s: int = _s(5, "An idle keep-alive connection is closed after this long.")
     max_connections: int = _s(
