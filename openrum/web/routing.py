@@ -26,7 +26,7 @@ class Fallback(Mount):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child = super().matches(scope)
-        if match is Match.FULL:
+        if match is Match.FULL and scope["type"] == "http":
             # Reached only when no route matched fully: any route that matches is one whose
             # path matches and whose methods do not.
             allowed: set[str] = set()
