@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import getpass
 import json
@@ -167,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from openrum.collect.connection import protocol
     from openrum.enrich.process import system_allocator, without_pandas
     from openrum.server import Server
 
@@ -192,13 +194,16 @@ def serve(args: argparse.Namespace) -> int:
         json.dump({"url": url, "pid": os.getpid(), "key": server.admin_key}, f)
     print(f"OpenRUM {__version__} on {url}  (store: {store.engine}, data: {data})", flush=True)
     first_admin(store)
+    open_files(settings.max_connections)
     try:
         uvicorn.run(
             server.app,
             host=args.host,
             port=args.port,
             loop="uvloop",
-            http="httptools",
+            http=protocol(settings, server.metrics.refused),  # httptools, with limits
+            timeout_keep_alive=settings.keepalive_timeout_s,
+            limit_concurrency=settings.max_connections,
             lifespan="on",
             log_level="warning",
             access_log=False,
@@ -221,6 +226,19 @@ def bind_url(host: str, port: int) -> str:
     if host in ("", "0.0.0.0", "::"):
         host = socket.getfqdn()
     return f"http://{_host(host)}:{port}"
+
+
+def open_files(connections: int) -> None:
+    """Raise the soft open-file limit so that ``connections`` sockets fit beside the store's
+    and the spool's files (a connection is a file descriptor), as far as the hard limit allows."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 1024
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
 
 
 def first_admin(store: Store) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -31,6 +31,7 @@ from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
 from openrum.web import actions, alerts, api, apps, distribution, errors, sessions
 from openrum.web.auth import Auth
+from openrum.web.routing import Fallback
 
 log = logging.getLogger("openrum.server")
 
@@ -66,6 +67,7 @@ class Server:
             settings.login_attempts_per_min,
             settings.login_session_hours,
             settings.metrics_public,
+            settings.body_timeout_s,
         )
         self.web = Starlette(
             routes=[
@@ -94,13 +96,10 @@ class Server:
         return await asyncio.wrap_future(self.writer.call(fn))
 
     def _dashboard_routes(self) -> list[Route | Mount]:
+        # Last: for the paths no route above knows (and 405 for a method none of theirs).
         if (DASHBOARD / "index.html").is_file():
-            return [Mount("/", StaticFiles(directory=DASHBOARD, html=True), name="dashboard")]
-
-        async def missing(_: object) -> Response:
-            return PlainTextResponse("dashboard not built: run `make web`\n", status_code=503)
-
-        return [Route("/", missing)]
+            return [Fallback(StaticFiles(directory=DASHBOARD, html=True))]
+        return [Fallback(PlainTextResponse("dashboard not built: run `make web`\n", 503))]
 
     def _pause(self) -> None:
         threading.Thread(target=self.writer.pause, name="openrum-pause", daemon=True).start()

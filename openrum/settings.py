@@ -266,6 +266,22 @@ class Settings:
     alerts_delivery_timeout_s: float = _s(
         10.0, "Time a webhook or SMTP server has to answer one delivery attempt."
     )
+    # HTTP connections (collect/connection.py)
+    max_header_bytes: int = _s(
+        65_536, "Largest request head (request line and headers) in bytes (431 above)."
+    )
+    header_timeout_s: float = _s(
+        10.0,
+        "A request head must be complete this long (checked every half of it, so up to 1.5 times "
+        "as long) after the connection opens or the previous response ends: 408 and closed "
+        "otherwise, closed silently if nothing came.",
+    )
+    keepalive_timeout_s: int = _s(5, "An idle keep-alive connection is closed after this long.")
+    max_connections: int = _s(
+        10_000,
+        "Open connections (or requests in progress) at most: 503 above. The server raises its "
+        "open-file limit to fit this where the hard limit allows.",
+    )
     # Server and access
     public_url: str = _s(
         "",
@@ -306,9 +322,16 @@ class Settings:
         settings = cls(**values)
         if not 0 < settings.flush_interval_s <= 1:
             raise ValueError("flush_interval_s must be in (0, 1]")
-        if settings.switch_interval_ms <= 0:
-            raise ValueError("switch_interval_ms must be > 0")
-        for name in ("write_max_events", "batch_step_chunk_beacons"):
+        for name in ("switch_interval_ms", "header_timeout_s", "body_timeout_s"):
+            if getattr(settings, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+        for name in (
+            "write_max_events",
+            "batch_step_chunk_beacons",
+            "max_header_bytes",
+            "keepalive_timeout_s",
+            "max_connections",
+        ):
             if getattr(settings, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if settings.public_url and not _is_base_url(settings.public_url):

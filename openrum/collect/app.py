@@ -126,11 +126,13 @@ class Collector:
             if path == "/api/v1/beacon":
                 await self.beacon(scope, receive, send)
                 return
-            if path == "/openrum.js":
-                await self.agent_js(scope, send)
-                return
-            if path == "/healthz":
-                await self.health(send)
+            if path == "/openrum.js" or path == "/healthz":
+                if scope["method"] not in ("GET", "HEAD"):
+                    await _respond(send, 405, b"use GET\n", [(b"allow", b"GET, HEAD")])
+                elif path == "/healthz":
+                    await self.health(send)
+                else:
+                    await self.agent_js(scope, send)
                 return
         if self.fallback is not None:
             await self.fallback(scope, receive, send)
@@ -163,7 +165,9 @@ class Collector:
             await self._preflight(send, origin, cors)
             return
         if method != "POST":
-            await self._reject(send, 405, "method_not_allowed", "use POST", cors)
+            await self._reject(
+                send, 405, "method_not_allowed", "use POST", [*cors, (b"allow", b"OPTIONS, POST")]
+            )
             return
         client = scope.get("client")
         ip = client[0] if client else ""

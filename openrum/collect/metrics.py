@@ -18,6 +18,8 @@ class Metrics:
         self.events_accepted = 0
         self.bytes_accepted = 0
         self.rejected: Counter[str] = Counter()  # whole beacons, by reason
+        # Requests refused by the HTTP layer before any route (collect/connection.py), by reason
+        self.refused: Counter[str] = Counter()
         self.dropped: Counter[str] = Counter()  # events or values in the batch step, by reason
         self.stored: Counter[str] = Counter()  # rows written, by table
         self.expired: Counter[str] = Counter()  # rows deleted by the retention job, by table
@@ -63,6 +65,13 @@ class Metrics:
             counter(
                 "openrum_beacons_rejected_total",
                 "Beacons rejected, by reason.",
+                n,
+                f'{{reason="{reason}"}}',
+            )
+        for reason, n in sorted(self.refused.items()):
+            counter(
+                "openrum_requests_refused_total",
+                "Requests refused by the HTTP layer (head too large or too slow), by reason.",
                 n,
                 f'{{reason="{reason}"}}',
             )

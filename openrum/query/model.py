@@ -217,14 +217,26 @@ def with_user_type(q: Query) -> Query:
     return msgspec.structs.replace(q, filters=[*q.filters, *extra], user_type="all")
 
 
+# The instants a query may name: no event is older than the Unix epoch, and ClickHouse's
+# DateTime64 ends in 2299. Bounds well inside Python's years 1 to 9999 also keep a range's
+# arithmetic (the default 24 hours back, interval buckets) from overflowing.
+EARLIEST = dt.datetime(1970, 1, 1)
+LATEST = dt.datetime(2200, 1, 1)
+
+
 def parse_time(value: str, field: str) -> dt.datetime:
-    """An ISO-8601 instant as naive UTC. Raises QueryError when it does not parse."""
+    """An ISO-8601 instant as naive UTC. Raises QueryError when it does not parse or is outside
+    EARLIEST to LATEST."""
     try:
         t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if t.tzinfo is not None:
+            t = t.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: the offset moves it past year 9999
         raise QueryError(f"{field!r} is not an ISO-8601 time: {value!r}") from None
-    if t.tzinfo is not None:
-        t = t.astimezone(dt.UTC).replace(tzinfo=None)
+    if not EARLIEST <= t <= LATEST:
+        raise QueryError(
+            f"{field!r} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}: {value!r}"
+        )
     return t
 
 

@@ -171,7 +171,11 @@ def routes(
     """The API routes, bound to one store and writer."""
 
     async def body_of(request: Request, decoder: msgspec.json.Decoder[Any]) -> Any:
-        raw = await request.body()
+        try:
+            async with asyncio.timeout(settings.body_timeout_s):
+                raw = await request.body()
+        except TimeoutError:
+            raise ApiError("the request body took too long to arrive", 408) from None
         if len(raw) > 1_000_000:
             raise ApiError("request body too large", 413)
         try:
@@ -271,6 +275,8 @@ def routes(
 
     async def export(request: Request) -> Response:
         app = request.query_params.get("app", "")
+        if not app:
+            raise ApiError("app is required")
         require_app(request, app)
         actor = principal(request).name
         session_id = request.query_params.get("session_id")

@@ -16,6 +16,7 @@ layer: browsers cannot authenticate a beacon.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -113,8 +114,10 @@ class Auth:
     """The authentication layer: raw ASGI around the web app, plus the login routes."""
 
     def __init__(self, store: Store, write: Write, admin_key: str, login_per_min: float = 10,
-                 session_hours: float = 12, public_metrics: bool = False) -> None:
+                 session_hours: float = 12, public_metrics: bool = False,
+                 body_timeout_s: float = 10.0) -> None:
         self.public_metrics = public_metrics
+        self.body_timeout_s = body_timeout_s
         self.store = store
         self.write = write
         self.admin_key_hash = token_hash(admin_key)
@@ -200,18 +203,28 @@ class Auth:
             return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         target = _safe_next(query.get("next", ["/"])[0])
+        if scope["method"] not in ("GET", "HEAD", "POST"):
+            await _plain(send, 405, "use GET or POST", [(b"allow", b"GET, HEAD, POST")])
+            return
         if scope["method"] != "POST":
             await _html(send, 200, _login_form(target, ""))
             return
         body = b""
         more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > 10_000:
-                await _plain(send, 413, "too large", [])
-                return
+        try:
+            # A client may not hold the form open: the body has body_timeout_s to arrive.
+            async with asyncio.timeout(self.body_timeout_s):
+                while more:
+                    message = await receive()
+                    body += message.get("body", b"")
+                    more = message.get("more_body", False)
+                    if len(body) > 10_000:
+                        await _plain(send, 413, "too large", [])
+                        return
+        except TimeoutError:
+            await _plain(send, 408, "the form took too long to arrive",
+                         [(b"connection", b"close")])
+            return
         if not _same_origin(scope):
             await _plain(send, 403, "cross-site login refused", [])
             return
@@ -281,8 +294,20 @@ def _same_origin(scope: Scope) -> bool:
 
 
 def _safe_next(target: str) -> str:
-    # Only paths on this server: no open redirect to another host.
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Where to go after signing in: an absolute path on this server, else ``/``.
+
+    No open redirect to another host: browsers drop tabs and newlines from a URL and read a
+    backslash as a slash (https://url.spec.whatwg.org/#concept-basic-url-parser), so
+    ``next=/%5Cevil.example`` and ``next=/%09/evil.example`` mean ``//evil.example``; CR/LF would
+    also split the Location header. What is kept is percent-encoded: the header is ASCII."""
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(c <= " " or c == "\x7f" for c in target)
+    ):
+        return "/"
+    return quote(target, safe="/?&=%#:@!$'()*+,;~")
 
 
 async def _plain(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]]) -> None:

@@ -100,7 +100,7 @@ def parse_scope(
         raise ApiError("app is required")
     try:
         filters = json.loads(params.get("filters") or "[]")
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: nested too deep
         raise ApiError(f"filters: malformed JSON: {e}") from None
     try:
         q = msgspec.convert(
