@@ -19,7 +19,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from openrum.collect.app import Collector
 from openrum.collect.metrics import Metrics
@@ -30,6 +29,7 @@ from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
 from openrum.web import actions, api, apps, distribution, errors, sessions
 from openrum.web.auth import Auth
+from openrum.web.static import Dashboard
 
 log = logging.getLogger("openrum.server")
 
@@ -89,8 +89,8 @@ class Server:
         return await asyncio.wrap_future(self.writer.call(fn))
 
     def _dashboard_routes(self) -> list[Route | Mount]:
-        if (DASHBOARD / "index.html").is_file():
-            return [Mount("/", StaticFiles(directory=DASHBOARD, html=True), name="dashboard")]
+        if (DASHBOARD / "manifest.json").is_file():
+            return [Route("/{path:path}", Dashboard(DASHBOARD), name="dashboard")]
 
         async def missing(_: object) -> Response:
             return PlainTextResponse("dashboard not built: run `make web`\n", status_code=503)
