@@ -93,7 +93,7 @@ export async function bundle() {
     sizes[name] = { raw: data.length, gzip: gzip.length, brotli: brotli.length };
   }
   // Read by the server (openrum/web/static.py): these names are content-hashed, cached for good.
-  writeFileSync(OUT + "manifest.json", JSON.stringify({ entry: app.name, first, assets: sizes }, null, 1) + "\n");
+  writeFileSync(OUT + "manifest.json", JSON.stringify({ entry: app.name, style: style.name, first, assets: sizes }, null, 1) + "\n");
   const total = (k) => first.reduce((s, n) => s + sizes[n][k], 0);
   return { app: app.name, first, sizes, script: { raw: total("raw"), gzip: total("gzip"), brotli: total("brotli") } };
 }

@@ -69,6 +69,12 @@ class Dashboard:
             _etag(index),
         )
         self.files["/"] = self.files["/index.html"] = page
+        # A page cached by a browser before the names were hashed asks for /app.js and
+        # /style.css: they answer with today's files, revalidated (no-cache) like the page.
+        for old, name in (("/app.js", manifest["entry"]), ("/style.css", manifest["style"])):
+            asset = self.files["/" + name]
+            headers = [(n, b"no-cache" if n == b"cache-control" else v) for n, v in asset.headers]
+            self.files[old] = File(asset.bodies, headers, asset.etag)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):

@@ -119,9 +119,9 @@ async function reloadApps() {
 }
 
 async function start() {
-  ctx.me = await api("/api/v1/me");
+  // Both at once: one round trip less before the first page's queries.
+  [ctx.me] = await Promise.all([api("/api/v1/me"), reloadApps()]);
   setCsrf(ctx.me.csrf);
-  await reloadApps();
   $("#app").addEventListener("change", (e) => go({ app: e.target.value, filters: [] }));
   $("#range").addEventListener("change", (e) => {
     if (e.target.value !== "custom") return go({ range: e.target.value });
