@@ -21,7 +21,7 @@ BUDGET = 200 * 1024  # brotli bytes of the script the overview loads (issue #23,
 AGENT = Path(str(resources.files("openrum.collect"))) / "static"
 
 built = pytest.mark.skipif(
-    not (DASHBOARD / "manifest.json").is_file(), reason="dashboard not built: run `make web`"
+    not (DASHBOARD / "index.html").is_file(), reason="dashboard not built: run `make web`"
 )
 
 
@@ -114,7 +114,7 @@ def test_the_page_is_revalidated(live_server: LiveServer) -> None:
         assert (status, body) == (304, b"")
 
 
-@pytest.mark.skipif(not (AGENT / "openrum.js.br").is_file(), reason="agent not built")
+@pytest.mark.skipif(not (AGENT / "openrum.js").is_file(), reason="agent not built")
 def test_the_agent_is_sent_as_brotli_when_accepted(live_server: LiveServer) -> None:
     raw = (AGENT / "openrum.js").read_bytes()
     status, h, body = live_server.request(
