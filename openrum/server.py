@@ -19,7 +19,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from openrum.alerts.scheduler import Scheduler
 from openrum.collect.app import Collector
@@ -32,6 +31,7 @@ from openrum.store.base import Store, StoreError
 from openrum.web import actions, alerts, api, apps, distribution, errors, sessions
 from openrum.web.auth import Auth
 from openrum.web.routing import Fallback
+from openrum.web.static import Dashboard
 
 log = logging.getLogger("openrum.server")
 
@@ -97,8 +97,8 @@ class Server:
 
     def _dashboard_routes(self) -> list[Route | Mount]:
         # Last: for the paths no route above knows (and 405 for a method none of theirs).
-        if (DASHBOARD / "index.html").is_file():
-            return [Fallback(StaticFiles(directory=DASHBOARD, html=True))]
+        if (DASHBOARD / "manifest.json").is_file():
+            return [Fallback(Dashboard(DASHBOARD))]
         return [Fallback(PlainTextResponse("dashboard not built: run `make web`\n", 503))]
 
     def _pause(self) -> None:

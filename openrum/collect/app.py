@@ -28,6 +28,7 @@ from openrum.collect.limits import RateLimiter, inflate
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool
 from openrum.collect.writer import BatchWriter
+from openrum.encoding import choose
 from openrum.enrich.ip import ClientAddress, mask_ip
 from openrum.enrich.rules import Detector, page_url
 from openrum.settings import Settings
@@ -64,15 +65,19 @@ def normalise_origin(origin: str) -> str:
 
 
 class Agent:
-    """The agent bundle, loaded once, with a gzip variant and an ETag."""
+    """The agent bundle, loaded once, with its brotli copy (made by agent/build.mjs), a gzip
+    variant and an ETag."""
 
     def __init__(self) -> None:
+        static = resources.files("openrum.collect") / "static"
         try:
-            self.body: bytes | None = (
-                resources.files("openrum.collect") / "static" / "openrum.js"
-            ).read_bytes()
+            self.body: bytes | None = (static / "openrum.js").read_bytes()
         except (FileNotFoundError, OSError):
             self.body = None
+        try:
+            self.brotli = (static / "openrum.js.br").read_bytes() if self.body else b""
+        except (FileNotFoundError, OSError):
+            self.brotli = b""
         self.gzipped = gzip.compress(self.body, 9) if self.body else b""
         self.etag = (
             b'"' + hashlib.blake2b(self.body, digest_size=8).hexdigest().encode() + b'"'
@@ -382,7 +387,10 @@ class Collector:
                 return
             if name == b"accept-encoding":
                 accept = value
-        if b"gzip" in accept:
+        coding = choose(accept)
+        if coding == "br" and agent.brotli:
+            await _respond(send, 200, agent.brotli, [*headers, (b"content-encoding", b"br")])
+        elif coding:
             await _respond(send, 200, agent.gzipped, [*headers, (b"content-encoding", b"gzip")])
         else:
             await _respond(send, 200, agent.body, headers)

@@ -1,16 +1,15 @@
 // Apache ECharts, with only the charts and components the dashboard uses (a smaller bundle).
 import * as echarts from "echarts/core";
-import { BarChart, LineChart, MapChart, ScatterChart } from "echarts/charts";
-import {
-  GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapComponent, DataZoomComponent,
-} from "echarts/components";
+import { BarChart, LineChart, ScatterChart } from "echarts/charts";
+import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 import { el, esc } from "./dom.js";
 import { query } from "./api.js";
 import { interval, timeWindow } from "./state.js";
 
-echarts.use([BarChart, LineChart, MapChart, ScatterChart, GridComponent, LegendComponent, MarkLineComponent,
-  TooltipComponent, VisualMapComponent, DataZoomComponent, CanvasRenderer]);
+// The map page adds the map chart and the visual map when it loads the map (worldmap.js).
+echarts.use([BarChart, LineChart, ScatterChart, GridComponent, LegendComponent, MarkLineComponent,
+  TooltipComponent, CanvasRenderer]);
 export { echarts };
 
 // Okabe–Ito: distinguishable with the common colour-vision deficiencies.

@@ -4,7 +4,7 @@ import { query } from "../api.js";
 import { el, fmtNum, fmtMeasure, apdexCell, table, select, emptyNote, esc, valueText } from "../dom.js";
 import { MEASURES, STATS, measureLabel, statLabel } from "../catalogue.js";
 import { chart, chartBox } from "../charts.js";
-import { registerWorld, countryName } from "../geo.js";
+import { countryName } from "../geo.js";
 import { go, NULL_VALUE } from "../state.js";
 
 // Sequential, colour-blind-safe ramps (light → dark): blues for traffic, blue → vermillion for time.
@@ -44,7 +44,7 @@ export async function mapPage(main, view) {
   if (level === "country") {
     view.panel(grid, "World", async (p) => {
       const rows = await (rowsP = rowsP || query(state, { metrics, dimensions: ["country"], order_by: "-page_views", limit: 300 }));
-      registerWorld();
+      await import("../worldmap.js"); // registers the map "world" (once)
       const data = rows.filter((r) => r.country && valueOf(r) != null).map((r) => ({ name: r.country, value: valueOf(r) }));
       if (!data.length) return p.fill(emptyNote("No located visitor in this range: locations come from the geo database (docs/enrichment.md)."));
       const node = chartBox(`World map shaded by ${shown}`, "chart map");
