@@ -85,6 +85,7 @@ bench: setup chromium wrk
 	$(PY) -m bench.ingest_clickhouse
 	$(PY) -m bench.agent_size
 	$(PY) -m bench.agent_cost
+	$(PY) -m bench.regressions
 
 wrk:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \

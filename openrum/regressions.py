@@ -27,6 +27,8 @@ import numpy as np
 from scipy import stats
 
 Kind = Literal["p75", "share", "apdex"]
+# A segment: its dimensions and values, e.g. (("page", "/cart"), ("device", "mobile")).
+Segment = tuple[tuple[str, str | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,7 @@ class Finding:
     """One tested (segment, metric): both releases' values, the effect with its interval
     (``ratio`` for p75 metrics, a difference for shares), p and BH-adjusted q."""
 
-    segment: tuple[tuple[str, str | None], ...]
+    segment: Segment
     metric: str
     before: float
     after: float
@@ -108,7 +110,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class _Test:
-    segment: tuple[tuple[str, str | None], ...]
+    segment: Segment
     metric: Metric
     before: float
     after: float
@@ -148,9 +150,7 @@ def _absolute(metric: str, t: Thresholds) -> float:
     )
 
 
-def _tests(
-    segment: tuple[tuple[str, str | None], ...], a: Sample, b: Sample, t: Thresholds
-) -> list[_Test]:
+def _tests(segment: Segment, a: Sample, b: Sample, t: Thresholds) -> list[_Test]:
     out: list[_Test] = []
     for m in METRICS.values():
         if m.kind == "p75":
@@ -224,8 +224,8 @@ def _interval(test: _Test, t: Thresholds, seed: int) -> tuple[float, float]:
 
 
 def compare(
-    before: Mapping[tuple[tuple[str, str | None], ...], Sample],
-    after: Mapping[tuple[tuple[str, str | None], ...], Sample],
+    before: Mapping[Segment, Sample],
+    after: Mapping[Segment, Sample],
     thresholds: Thresholds,
     seed: int = 0,
 ) -> tuple[int, list[Finding]]:

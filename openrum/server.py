@@ -28,7 +28,7 @@ from openrum.collect.writer import BatchWriter
 from openrum.query.model import QueryError
 from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
-from openrum.web import actions, api, apps, distribution, errors, sessions
+from openrum.web import actions, api, apps, distribution, errors, releases, sessions
 from openrum.web.auth import Auth
 
 log = logging.getLogger("openrum.server")
@@ -73,6 +73,7 @@ class Server:
                 *actions.routes(store, self.collector, settings, now),
                 *distribution.routes(store, self.collector, settings, now),
                 *sessions.routes(store, self.collector, settings, now),
+                *releases.routes(store, self.collector, settings),
                 *self._dashboard_routes(),
             ],
             exception_handlers={

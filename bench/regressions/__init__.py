@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from openrum.regressions import Sample, Thresholds, compare
+from openrum.regressions import Sample, Segment, Thresholds, compare
 
-Segment = tuple[tuple[str, str | None], ...]
 # metric: (median, sigma) of its log-normal
 SHAPES = {
     "load_duration": (2000.0, 0.5),
