@@ -15,9 +15,10 @@ import { actionsPage } from "./pages/actions.js";
 import { errorsPage } from "./pages/errors.js";
 import { sessionsPage } from "./pages/sessions.js";
 import { settingsPage } from "./pages/settings.js";
+import { releasesPage } from "./pages/releases.js";
 
 const RENDERERS = { overview, compare, map: mapPage, performance: performancePage, actions: actionsPage,
-  errors: errorsPage, sessions: sessionsPage, settings: settingsPage };
+  errors: errorsPage, sessions: sessionsPage, settings: settingsPage, releases: releasesPage };
 // Near real time: a beacon is stored within about a second; the overview asks again every 3 s.
 const LIVE_MS = 3000;
 const ctx = { apps: [], me: null, gen: 0, live: [], render, reloadApps, lastPage: "" };
