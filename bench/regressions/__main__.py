@@ -35,22 +35,23 @@ def main() -> int:
             print(f"n={n} effect=+{effect - 1:.0%}: detected {found:.0%}", flush=True)
     power, _ = rates(range(10_000, 10_000 + 100), 500, 1.2)
     _, false = rates(range(20_000, 20_000 + args.null_runs), 500, 1.0)
-    print(f"power at +20 %, 500 actions: {power:.0%}; false alarms: {false:.1%}")
+    print(f"power at +20 %, 500 actions: {100 * power:.0f} %; false alarms: {100 * false:.1f} %")
     if args.no_write:
         return 0
     PLOTS.mkdir(parents=True, exist_ok=True)
-    (PLOTS / "regressions_power.svg").write_text(
+    (PLOTS / "regressions-power.svg").write_text(
         lines(
             "Regression detection rate by p75 change and actions per release",
             "p75 change of one segment (%)",
             "runs detected (%)",
             [(f"{n} actions", pts) for n, pts in curve.items()],
+            y_max=120,  # room above 100 % for the legend
         )
     )
     rows = "\n".join(
         f"| {n:,} | " + " | ".join(f"{y:.0f} %" for _, y in pts) + " |" for n, pts in curve.items()
     )
-    head = " | ".join(f"+{e - 1:.0%}" for e in EFFECTS)
+    head = " | ".join(f"+{100 * (e - 1):.0f} %" for e in EFFECTS)
     write_section(
         "regressions",
         f"""## Release regressions: power and false alarms
@@ -59,16 +60,16 @@ def main() -> int:
 × 7 metrics (docs/regressions.md has the method); {args.runs} runs per cell, one segment's load
 durations multiplied by the effect; {machine()}; {time.monotonic() - began:.0f} s.
 
-- **Detection** at +20 % on one segment's p75 with 500 actions per release: **{power:.0%}** of
+- **Detection** at +20 % on one segment's p75 with 500 actions per release: **{100 * power:.0f} %** of
   100 runs.
-- **False alarms** with no change: **{false:.1%}** of {args.null_runs} runs reported any
+- **False alarms** with no change: **{100 * false:.1f} %** of {args.null_runs} runs reported any
   regression.
 
 | actions per release | {head} |
 |---|{"---|" * len(EFFECTS)}
 {rows}
 
-![power curve](benchmarks/regressions_power.svg)
+![power curve](benchmarks/regressions-power.svg)
 """,
     )
     return 0
