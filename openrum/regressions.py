@@ -145,9 +145,14 @@ def mann_whitney(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _absolute(metric: str, t: Thresholds) -> float:
-    return {"inp": t.inp_ms, "cls": t.cls, "error_share": t.error_points}.get(
-        metric, t.apdex_points if metric == "apdex" else t.ms
-    )
+    """The smallest material change of ``metric``, in its unit."""
+    special = {
+        "inp": t.inp_ms,
+        "cls": t.cls,
+        "error_share": t.error_points,
+        "apdex": t.apdex_points,
+    }
+    return special.get(metric, t.ms)
 
 
 def _tests(segment: Segment, a: Sample, b: Sample, t: Thresholds) -> list[_Test]:
