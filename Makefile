@@ -86,6 +86,7 @@ bench: setup chromium wrk
 	$(PY) -m bench.agent_size
 	$(PY) -m bench.agent_cost
 	$(PY) -m bench.dashboard_load
+	$(PY) -m bench.regressions
 
 wrk:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \

@@ -64,11 +64,13 @@ def lines(
     x_label: str,
     y_label: str,
     series: Sequence[tuple[str, Sequence[tuple[float, float]]]],
+    y_max: float | None = None,
 ) -> str:
-    """A line chart of named series of (x, y) points."""
+    """A line chart of named series of (x, y) points; the y axis up to ``y_max`` (default: a
+    round number above the highest point)."""
     xs = [x for _, pts in series for x, _ in pts]
     x_min, x_max = min(xs), max(xs) or 1.0
-    y_max = _nice(max(y for _, pts in series for _, y in pts) * 1.1)
+    y_max = y_max or _nice(max(y for _, pts in series for _, y in pts) * 1.1)
     out = _frame(title, y_label, y_max)
 
     def px(x: float) -> float:

@@ -28,7 +28,7 @@ from openrum.collect.writer import BatchWriter
 from openrum.query.model import QueryError
 from openrum.settings import Settings
 from openrum.store.base import Store, StoreError
-from openrum.web import actions, alerts, api, apps, distribution, errors, sessions
+from openrum.web import actions, alerts, api, apps, distribution, errors, releases, sessions
 from openrum.web.auth import Auth
 from openrum.web.routing import Fallback
 from openrum.web.static import Dashboard
@@ -80,6 +80,7 @@ class Server:
                 *distribution.routes(store, self.collector, settings, now),
                 *sessions.routes(store, self.collector, settings, now),
                 *alerts.routes(store, self.writer, self.collector, settings, now),
+                *releases.routes(store, self.collector, settings),
                 *self._dashboard_routes(),
             ],
             exception_handlers={

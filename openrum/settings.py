@@ -190,6 +190,35 @@ class Settings:
         True, "UX score: a frustrated last action makes the session frustrating."
     )
     ux_rage_clicks: bool = _s(True, "UX score: rage clicks count as frustrating elements.")
+    # Release regressions (docs/regressions.md)
+    regression_fdr: float = _s(
+        0.05, "Release regressions: false discovery rate across all segments and metrics."
+    )
+    regression_min_actions: int = _s(
+        200, "Release regressions: fewest samples per release and segment for a metric's test."
+    )
+    regression_min_relative: float = _s(
+        0.10, "Release regressions: smallest material p75 change, relative (0.10 = 10 %)."
+    )
+    regression_min_ms: float = _s(
+        100.0, "Release regressions: smallest material p75 change of durations and LCP (ms)."
+    )
+    regression_min_inp_ms: float = _s(
+        20.0, "Release regressions: smallest material p75 change of INP (ms)."
+    )
+    regression_min_cls: float = _s(0.01, "Release regressions: smallest material p75 CLS change.")
+    regression_min_error_points: float = _s(
+        0.005, "Release regressions: smallest material error share change (0.005 = 0.5 points)."
+    )
+    regression_min_apdex_points: float = _s(
+        0.02, "Release regressions: smallest material Apdex change."
+    )
+    regression_sample_limit: int = _s(
+        20_000, "Release regressions: most actions read per release and segment (a fixed sample)."
+    )
+    regression_max_segments: int = _s(
+        50, "Release regressions: most segments per family compared, busiest first."
+    )
     # Privacy (applications may override the retention in their config: retention_days)
     retention_events_days: int = _s(
         90, "Raw events (actions, errors, user events) older than this are deleted."

@@ -18,7 +18,8 @@ const RENDERERS = { overview: async () => overview,
   actions: () => import("./pages/actions.js").then((m) => m.actionsPage),
   errors: () => import("./pages/errors.js").then((m) => m.errorsPage),
   sessions: () => import("./pages/sessions.js").then((m) => m.sessionsPage),
-  settings: () => import("./pages/settings.js").then((m) => m.settingsPage) };
+  settings: () => import("./pages/settings.js").then((m) => m.settingsPage),
+  releases: () => import("./pages/releases.js").then((m) => m.releasesPage) };
 // Near real time: a beacon is stored within about a second; the overview asks again every 3 s.
 const LIVE_MS = 3000;
 const ctx = { apps: [], me: null, gen: 0, live: [], render, reloadApps, lastPage: "" };
