@@ -33,9 +33,17 @@ SKIP = shutil.ignore_patterns(
 )  # fmt: skip
 
 
+def skip(folder: str, names: list[str]) -> set[str]:
+    """What to leave out of ``folder``: ``SKIP``, but geoip's npm packages (the geo database)."""
+    left = set(SKIP(folder, names))
+    if Path(folder) == ROOT / "geoip":
+        left.discard("node_modules")
+    return left
+
+
 def source_copy(dest: Path) -> Path:
     """The source tree in ``dest`` (a build writes build/ and *.egg-info beside its sources)."""
-    shutil.copytree(ROOT, dest, ignore=SKIP)
+    shutil.copytree(ROOT, dest, ignore=skip)
     return dest
 
 
@@ -78,6 +86,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for f in (ROOT / d).rglob("*"):
             if f.is_file():
                 assert str(f.relative_to(ROOT)) in names, f"{f.name} is not in the wheel"
+    # And the country database, with its licence.
+    assert "openrum/enrich/geoip/geo-whois-asn-country.mmdb" in names
+    assert "openrum/enrich/geoip/NRO_LICENSE" in names
     env = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=120)
     pip = [str(env / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)]
@@ -129,11 +140,16 @@ def test_the_installed_wheel_serves_without_node(
     for tool in ("node", "npm", "npx"):
         assert shutil.which(tool, path=env["PATH"]) is None
     python = str(venv / "bin" / "python")
-    probe = "import importlib.metadata as m, openrum; print(openrum.__file__, m.version('openrum'))"
-    where, version = subprocess.run(
+    probe = (
+        "import importlib.metadata as m, openrum; from openrum.enrich import geo; "
+        "print(openrum.__file__, m.version('openrum'), geo.default_path(), "
+        "geo.Locator(geo.default_path()).locate('8.8.8.0').country)"
+    )
+    where, version, geo_db, country = subprocess.run(
         [python, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
     ).stdout.split()
     assert Path(where).is_relative_to(venv) and version == __version__  # the wheel's, not ours
+    assert Path(geo_db).is_relative_to(venv) and country == "US"
     shown = subprocess.run(
         [str(venv / "bin" / "openrum"), "--version"], env=env, capture_output=True, text=True
     )
@@ -178,4 +194,5 @@ def test_the_installed_wheel_serves_without_node(
     finally:
         site.stop()
         stop_server(server)
-    assert "Traceback" not in server.log.read_text()
+    log = server.log.read_text()
+    assert "Traceback" not in log and "no geo database" not in log
