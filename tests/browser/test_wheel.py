@@ -175,7 +175,9 @@ def test_the_installed_wheel_serves_without_node(
         shop.goto(url)
         shop.wait_for_function("window.openrum !== undefined")
         shop.goto("about:blank")  # pagehide: the agent sends its beacon
-        views = poll(lambda: query(server, "shop", ["count"]), lambda r: r and r[0]["count"] >= 1)
+        views = poll(
+            lambda: query(server, "shop", ["count"]), lambda r: r and r[0]["count"] >= 1, 30
+        )
         assert views and views[0]["count"] == 1
 
         # The dashboard from the wheel: sign in, the overview counts that page view.
@@ -186,6 +188,7 @@ def test_the_installed_wheel_serves_without_node(
         expect(dash).to_have_url(server.url + "/login?next=/")
         dash.fill("#password", PASSWORD)
         dash.click("button[type=submit]")
+        dash.wait_for_selector("nav a[aria-current=page]", state="attached")  # signed in
         dash.goto(f"{server.url}/#/overview?app=shop&range=1h")
         card = dash.locator(".card", has_text="Page views").locator(".kpi .value")
         expect(card).to_have_text("1", timeout=20000)
