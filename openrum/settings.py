@@ -128,8 +128,8 @@ class Settings:
     )
     geoip_path: str = _s(
         "",
-        "An mmdb geo database (GeoLite2/GeoIP2/DB-IP City for city level). Empty: the CC0 "
-        "country database that `make geo` installs in geoip/.",
+        "An mmdb geo database (GeoLite2/GeoIP2/DB-IP City for city level). Empty: the "
+        "country database that `make geo` installs in geoip/ (a wheel carries a copy).",
     )
     geo_networks: list[str] = _list(  # noqa: RUF009 -- a default_factory
         [],

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from openrum import __version__
 from openrum.server import Server
 from openrum.settings import Settings
 from openrum.store.base import App, StoreError
@@ -224,7 +225,7 @@ async def test_metrics_count_what_was_accepted_and_stored(
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
     r = await client.get("/healthz")
-    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.status_code == 200 and r.json() == {"status": "ok", "version": __version__}
 
 
 async def test_healthz_fails_while_store_writes_fail_and_recovers(
@@ -258,7 +259,7 @@ async def test_healthz_fails_while_store_writes_fail_and_recovers(
             failing.clear()
             assert srv.writer.flush(10)  # retried: stored once the store works again
             r = await c.get("/healthz")
-            assert r.status_code == 200 and r.json() == {"status": "ok"}
+            assert r.status_code == 200 and r.json() == {"status": "ok", "version": __version__}
     finally:
         srv.writer.stop()
     assert store.select("SELECT count(*) FROM actions", [])[1] == [(1,)]

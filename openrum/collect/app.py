@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from openrum import __version__
 from openrum.collect import beacon as wire
 from openrum.collect import spool
 from openrum.collect.limits import RateLimiter, inflate
@@ -148,10 +149,11 @@ class Collector:
         """200 while beacons are stored; 503 once writes have failed for
         ``health_write_failure_s`` (a supervisor restarts the process: the spool keeps them)."""
         failing = self.writer.failing_for()
-        status, body = 200, b'{"status":"ok"}'
+        status, answer = 200, {"status": "ok", "version": __version__}
         if failing > self.settings.health_write_failure_s:
             reason = f"store writes failing for {failing:.0f} s: {self.writer.last_error}"
-            status, body = 503, msgspec.json.encode({"status": "failing", "reason": reason})
+            status, answer = 503, {"status": "failing", "reason": reason, "version": __version__}
+        body = msgspec.json.encode(answer)
         await _respond(send, status, body, [(b"content-type", b"application/json")])
 
     # -- POST /api/v1/beacon ------------------------------------------------------------------

@@ -8,7 +8,8 @@ Reads MaxMind-format (mmdb) databases with ``maxminddb``, in either record layou
   ``state1``, ``city``, ``latitude``, ``longitude``.
 
 The default database is installed by ``make geo`` from the npm package
-``@ip-location-db/geo-whois-asn-country-mmdb`` into ``geoip/node_modules``; the ``geoip_path``
+``@ip-location-db/geo-whois-asn-country-mmdb`` into ``geoip/node_modules`` (a wheel carries a
+copy in ``openrum/enrich/geoip/``: docs/install.md); the ``geoip_path``
 setting takes any other file (a GeoLite2 City file for city level). Custom CIDR → location
 mappings (``geo_networks``) come first: they cover private networks the databases do not know.
 Lookups happen on the already masked address (../RUM.md: masking before the lookup).
@@ -47,8 +48,12 @@ NOWHERE = Place()
 
 
 def default_path() -> Path:
-    """The shipped country database: ``geoip/`` beside the package (a source checkout), else in
-    the current directory."""
+    """The shipped country database: in the installed package (a wheel's build copies it into
+    ``openrum/enrich/geoip/``, see setup.py), else ``geoip/`` beside the package (a source
+    checkout), else in the current directory."""
+    installed = Path(__file__).resolve().parent / "geoip" / DEFAULT_DB.name
+    if installed.is_file():
+        return installed
     repo = Path(__file__).resolve().parents[2]
     for base in (repo, Path.cwd()):
         if (base / DEFAULT_DB).is_file():
