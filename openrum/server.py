@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -27,8 +28,9 @@ from openrum.collect.spool import Spool
 from openrum.collect.writer import BatchWriter
 from openrum.query.model import QueryError
 from openrum.settings import Settings
+from openrum.sourcemaps import open_maps
 from openrum.store.base import Store, StoreError
-from openrum.web import actions, api, apps, distribution, errors, sessions
+from openrum.web import actions, api, apps, distribution, errors, sessions, sourcemaps
 from openrum.web.auth import Auth
 
 log = logging.getLogger("openrum.server")
@@ -46,6 +48,8 @@ class Server:
         data: Path,
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        if not settings.sourcemaps_dir:
+            settings = dataclasses.replace(settings, sourcemaps_dir=str(data / "sourcemaps"))
         self.store = store
         self.settings = settings
         self.metrics = Metrics()
@@ -63,6 +67,8 @@ class Server:
             settings.login_session_hours,
             settings.metrics_public,
         )
+        maps = open_maps(settings)
+        assert maps is not None  # sourcemaps_dir is set above
         self.web = Starlette(
             routes=[
                 *api.routes(
@@ -70,6 +76,7 @@ class Server:
                 ),
                 *apps.routes(store, self.writer, self.collector),
                 *errors.routes(store, self.collector, settings, now),
+                *sourcemaps.routes(maps),
                 *actions.routes(store, self.collector, settings, now),
                 *distribution.routes(store, self.collector, settings, now),
                 *sessions.routes(store, self.collector, settings, now),
