@@ -26,6 +26,7 @@ from openrum.collect.app import Collector
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Spool
 from openrum.collect.writer import BatchWriter
+from openrum.enrich.symbolicate import Symbolicator
 from openrum.query.model import QueryError
 from openrum.settings import Settings
 from openrum.sourcemaps import open_maps
@@ -69,14 +70,15 @@ class Server:
         )
         maps = open_maps(settings)
         assert maps is not None  # sourcemaps_dir is set above
+        symbolicator = Symbolicator(maps, settings.sourcemap_cache_size)
         self.web = Starlette(
             routes=[
                 *api.routes(
                     store, self.writer, self.collector, settings, self.auth, self.metrics, now
                 ),
                 *apps.routes(store, self.writer, self.collector),
-                *errors.routes(store, self.collector, settings, now),
-                *sourcemaps.routes(maps),
+                *errors.routes(store, self.collector, settings, now, symbolicator),
+                *sourcemaps.routes(maps, symbolicator),
                 *actions.routes(store, self.collector, settings, now),
                 *distribution.routes(store, self.collector, settings, now),
                 *sessions.routes(store, self.collector, settings, now),

@@ -174,15 +174,6 @@ class MapStore:
         shutil.rmtree(where)
         return True
 
-    def expire(self, app: str, days: float, now_ms: int) -> int:
-        """Remove the releases of ``app`` last uploaded more than ``days`` ago (the retention of
-        its events: no error of theirs is left to resolve). Returns how many."""
-        cutoff = now_ms - days * 86_400_000
-        gone = [r for r in self.releases(app) if r.uploaded < cutoff]
-        for r in gone:
-            self.delete(app, r.release)
-        return len(gone)
-
     def app_bytes(self, app: str) -> int:
         base = self.root / check_name(app, "app")
         if not base.is_dir():

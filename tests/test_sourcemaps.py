@@ -7,6 +7,7 @@ stacks come from V8 (the browser tier throws them in Chromium: tests/browser/tes
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ import pytest
 from openrum.collect.beacon import Error
 from openrum.enrich.pipeline import Pipeline
 from openrum.enrich.symbolicate import Frame, Symbolicator
+from openrum.privacy import expire_maps
 from openrum.settings import Settings
 from openrum.sourcemaps import MapStore, UploadError, file_name
+from openrum.store.duckdb import DuckDBStore
 from tests.conftest import UA_CHROME, LiveServer
 from tests.sourcemaps.bundles import BUNDLERS, URL, build, files, line_of, v8_stack
 from tests.test_query import NOW_MS, received
@@ -117,6 +120,7 @@ def test_missing_wrong_release_and_corrupt_maps_keep_the_raw_frame_with_a_reason
     assert reasons("1.0") == {"no source map uploaded for this file in release 1.0"}
     built = files(out)
     maps.upload("shop", "1.0", {**built, "static/app.min.js.map": b'{"version": 3, "mappi'})
+    symbolicator.forget("shop", "1.0")  # as the upload endpoint does (else within RECHECK_S)
     [reason] = reasons("1.0")
     assert reason is not None and reason.startswith("corrupt source map")
     frames = symbolicator.resolve("shop", "1.0", stack)
@@ -204,3 +208,20 @@ def test_upload_list_delete_through_the_api_with_app_tokens(
     )
     assert status == 200
     assert not (live_server.data / "sourcemaps" / "shopa" / "1.0").exists()
+
+
+def test_retention_removes_the_maps_of_releases_with_no_error_left(
+    tmp_path: Path, store: DuckDBStore, settings: Settings
+) -> None:
+    maps = maps_at(tmp_path)
+    for release in ("0.9", "1.0"):
+        maps.upload("shop", release, {"static/app.min.js.map": b"{}"})
+    thrown = Error(
+        id="e1", type="js", time=NOW_MS - 60_000, message="boom", url="https://shop.example/"
+    )
+    store.write(Pipeline(settings).run([received("s1", UA_CHROME, [], [thrown], release="1.0")]))
+    just_uploaded = int(time.time() * 1000) - 60_000  # uploaded after the cutoff: kept
+    assert expire_maps(store, maps, "shop", just_uploaded) == 0
+    later = int(time.time() * 1000) + 1000
+    assert expire_maps(store, maps, "shop", later) == 1
+    assert [r.release for r in maps.releases("shop")] == ["1.0"]  # it still has an error

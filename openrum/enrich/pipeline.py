@@ -570,7 +570,7 @@ class Pipeline:
         """symbolicate_errors: the resolved in-app frames an error is grouped by, if any."""
         if self.symbolicator is None or not stack or not release:
             return None
-        return grouping_frames(self.symbolicator.resolve(app, release, stack))
+        return grouping_frames(self.symbolicator.resolve(app, release, stack, context=0))
 
     def _actions(
         self, rows: list[tuple[Any, ...]], ctx: Context

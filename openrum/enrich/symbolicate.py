@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ _FRAME = re.compile(r"^\s*(?:at (?:(.+?) \()?|(.*?)@)(.+?):(\d+):(\d+)\)?\s*$")
 # Not the application's own code: dependencies and the bundlers' vendor chunks.
 _NOT_IN_APP = re.compile(r"(^|/)(node_modules|vendor|vendors|bower_components)(/|[.~-])|^webpack/")
 CONTEXT_LINES = 5
+# How long a script's map, or its absence, is trusted before the release's files are read again.
+RECHECK_S = 10.0
 
 
 @dataclass(slots=True)
@@ -76,29 +79,33 @@ class Symbolicator:
         self.cache_size = cache_size
         # (app, release, map path) → the parsed cache, or why there is none.
         self._cache: OrderedDict[tuple[str, str, str], SourceMapCache | str] = OrderedDict()
+        # (app, release, script URL) → (when it was looked up, its parsed map or None or why).
+        self._found: dict[tuple[str, str, str], tuple[float, SourceMapCache | str | None]] = {}
         self._lock = threading.Lock()  # the web app resolves from several threads
 
-    def resolve(self, app: str, release: str | None, stack: str | None) -> list[Frame]:
-        """The frames of ``stack``, each resolved where a map of (app, release) covers it."""
+    def resolve(
+        self, app: str, release: str | None, stack: str | None, context: int = CONTEXT_LINES
+    ) -> list[Frame]:
+        """The frames of ``stack``, each resolved where a map of (app, release) covers it, with
+        ``context`` lines of source around it (grouping needs none: it reads the line itself)."""
         frames = parse_stack(stack)
         for frame in frames:
-            self._resolve(app, release, frame)
+            self._resolve(app, release, frame, context)
         return frames
 
-    def _resolve(self, app: str, release: str | None, frame: Frame) -> None:
+    def _resolve(self, app: str, release: str | None, frame: Frame, context: int) -> None:
         if not release:
             frame.reason = "no release on the error (the snippet's data-release)"
             return
-        found = self.maps.find(app, release, frame.url)
-        if found is None:
+        cache = self._where(app, release, frame.url)
+        if cache is None:
             frame.reason = f"no source map uploaded for this file in release {release}"
             return
-        cache = self._load(app, release, *found)
         if isinstance(cache, str):
             frame.reason = cache
             return
         try:
-            token = cache.lookup(frame.line, frame.col, CONTEXT_LINES)
+            token = cache.lookup(frame.line, frame.col, context)
         except SymbolicError as e:  # a position past the map's end
             token = None
             frame.reason = f"lookup failed: {e}"
@@ -116,6 +123,23 @@ class Symbolicator:
         frame.context_line = _line(token.context_line)
         frame.pre_context = [_line(x) for x in token.pre_context]
         frame.post_context = [_line(x) for x in token.post_context]
+
+    def _where(self, app: str, release: str, url: str) -> SourceMapCache | str | None:
+        """The parsed map of the script at ``url`` (None: no map; a string: why it is unusable).
+        Looked up in the release's files again after ``RECHECK_S``, so that a new upload is
+        used within that time; in between, a frame costs no file system call."""
+        key = (app, release, url)
+        now = time.monotonic()
+        hit = self._found.get(key)
+        if hit is not None and now - hit[0] < RECHECK_S:
+            return hit[1]
+        found = self.maps.find(app, release, url)
+        cache = self._load(app, release, *found) if found is not None else None
+        with self._lock:
+            if len(self._found) >= 10_000:  # scripts of many releases: start over
+                self._found.clear()
+            self._found[key] = (now, cache)
+        return cache
 
     def _load(self, app: str, release: str, minified: Path, map_path: Path) -> SourceMapCache | str:
         try:  # a file uploaded again under the same name is parsed again
@@ -147,6 +171,8 @@ class Symbolicator:
         with self._lock:
             for key in [k for k in self._cache if k[:2] == (app, release)]:
                 del self._cache[key]
+            for where in [k for k in self._found if k[:2] == (app, release)]:
+                del self._found[where]
 
 
 def grouping_frames(frames: list[Frame]) -> str | None:

@@ -26,7 +26,6 @@ from openrum.enrich.symbolicate import Symbolicator
 from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.settings import Settings
-from openrum.sourcemaps import open_maps
 from openrum.store.base import Store
 from openrum.web.api import ApiError
 from openrum.web.scope import Scope, interval_for, iso, json_response, limit_of, request_scope
@@ -166,10 +165,9 @@ def routes(
     collector: Collector,
     settings: Settings,
     now: Callable[[], dt.datetime] | None = None,
+    symbolicator: Symbolicator | None = None,
 ) -> list[Route]:
-    """The error endpoints, bound to one store."""
-    maps = open_maps(settings)
-    symbolicator = Symbolicator(maps, settings.sourcemap_cache_size) if maps else None
+    """The error endpoints, bound to one store; samples resolved by ``symbolicator``."""
 
     async def list_groups(request: Request) -> Response:
         scope = request_scope(request, settings, collector.apps, "errors", now)

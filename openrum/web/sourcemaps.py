@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from openrum.enrich.symbolicate import Symbolicator
 from openrum.sourcemaps import MapStore, Release, UploadError
 from openrum.web.api import ApiError, require_app
 from openrum.web.scope import json_response
@@ -36,8 +37,9 @@ def release_json(r: Release) -> dict[str, Any]:
     return {"release": r.release, "files": r.files, "bytes": r.bytes, "uploaded": r.uploaded}
 
 
-def routes(maps: MapStore) -> list[Route]:
-    """The source map endpoints, bound to one MapStore."""
+def routes(maps: MapStore, symbolicator: Symbolicator) -> list[Route]:
+    """The source map endpoints, bound to one MapStore; the symbolicator of the error pages
+    forgets what it knew of a release uploaded or deleted."""
 
     async def upload(request: Request) -> Response:
         # The body is read up to the application's cap, no further (a JSON body a bit larger
@@ -62,6 +64,7 @@ def routes(maps: MapStore) -> list[Route]:
             )
         except UploadError as e:
             raise ApiError(str(e), e.status) from None
+        symbolicator.forget(spec.app, spec.release)
         return Response(msgspec.json.encode(release_json(done)), 201, media_type="application/json")
 
     async def list_releases(request: Request) -> Response:
@@ -82,6 +85,7 @@ def routes(maps: MapStore) -> list[Route]:
             raise ApiError(str(e)) from None
         if not gone:
             raise ApiError(f"no source maps for release {release!r}", 404)
+        symbolicator.forget(app, release)
         return json_response({"deleted": release})
 
     return [
