@@ -20,6 +20,7 @@ from openrum.web.auth import hash_password, new_token, verify_password
 pytestmark = pytest.mark.anyio
 PASSWORD = "correct horse battery"
 
+_MAPS = {"release": "1", "files": {"x.js.map": "{}"}}
 # (method, path, body, app it touches or None, kind): kind "read", "write" or "admin".
 REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/metrics", None, None, "read"),
@@ -49,6 +50,12 @@ REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/api/v1/sessions?app=b", None, "b", "read"),
     ("GET", "/api/v1/sessions/none?app=a", None, "a", "read"),
     ("GET", "/api/v1/sessions/none?app=b", None, "b", "read"),
+    ("POST", "/api/v1/sourcemaps", {"app": "a", **_MAPS}, "a", "write"),
+    ("POST", "/api/v1/sourcemaps", {"app": "b", **_MAPS}, "b", "write"),
+    ("GET", "/api/v1/sourcemaps?app=a", None, "a", "read"),
+    ("GET", "/api/v1/sourcemaps?app=b", None, "b", "read"),
+    ("DELETE", "/api/v1/sourcemaps/none?app=a", None, "a", "write"),
+    ("DELETE", "/api/v1/sourcemaps/none?app=b", None, "b", "write"),
 ]
 
 

@@ -204,7 +204,7 @@ def test_upload_list_delete_through_the_api_with_app_tokens(
     assert status == 403
     assert "1.0" in live_server.cli("sourcemaps", "list", "--app", "shopa")
     status, _, _ = live_server.request(
-        "DELETE", "/api/v1/sourcemaps/shopa/1.0", None, headers, False
+        "DELETE", "/api/v1/sourcemaps/1.0?app=shopa", None, headers, False
     )
     assert status == 200
     assert not (live_server.data / "sourcemaps" / "shopa" / "1.0").exists()

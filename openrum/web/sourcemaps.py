@@ -4,7 +4,7 @@
   ``.map`` and minified ``.js`` files of one build, names relative to the build directory. A
   token must be allowed to write for the application (not read-only, its app or every app).
 - ``GET /api/v1/sourcemaps?app=ID``: the application's releases with maps.
-- ``DELETE /api/v1/sourcemaps/{app}/{release}``: remove a release's maps.
+- ``DELETE /api/v1/sourcemaps/{release}?app=ID``: remove a release's maps.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def routes(maps: MapStore, symbolicator: Symbolicator) -> list[Route]:
         return json_response({"app": app, "releases": [release_json(r) for r in found]})
 
     async def delete(request: Request) -> Response:
-        app, release = request.path_params["app"], request.path_params["release"]
+        app, release = request.query_params.get("app", ""), request.path_params["release"]
         require_app(request, app)
         try:
             gone = await run_in_threadpool(maps.delete, app, release)
@@ -91,5 +91,5 @@ def routes(maps: MapStore, symbolicator: Symbolicator) -> list[Route]:
     return [
         Route("/api/v1/sourcemaps", upload, methods=["POST"]),
         Route("/api/v1/sourcemaps", list_releases, methods=["GET"]),
-        Route("/api/v1/sourcemaps/{app}/{release}", delete, methods=["DELETE"]),
+        Route("/api/v1/sourcemaps/{release}", delete, methods=["DELETE"]),
     ]
