@@ -78,7 +78,7 @@ class Server:
                 ),
                 *apps.routes(store, self.writer, self.collector),
                 *errors.routes(store, self.collector, settings, now, symbolicator),
-                *sourcemaps.routes(maps, symbolicator),
+                *sourcemaps.routes(maps, symbolicator, settings.sourcemap_max_request_bytes),
                 *actions.routes(store, self.collector, settings, now),
                 *distribution.routes(store, self.collector, settings, now),
                 *sessions.routes(store, self.collector, settings, now),

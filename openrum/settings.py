@@ -60,6 +60,11 @@ class Settings:
     sourcemap_max_app_bytes: int = _s(
         1 << 30, "Most bytes of source maps one application may keep, every release (1 GiB)."
     )
+    sourcemap_max_request_bytes: int = _s(
+        200 << 20,
+        "Largest upload request (200 MiB, read into memory): a bigger build goes in several "
+        "requests, each adding files to the release.",
+    )
     sourcemap_cache_size: int = _s(
         64, "Parsed source maps kept in memory, per process (least recently used first out)."
     )

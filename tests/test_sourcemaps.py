@@ -19,7 +19,7 @@ from openrum.privacy import expire_maps
 from openrum.settings import Settings
 from openrum.sourcemaps import MapStore, UploadError, file_name
 from openrum.store.duckdb import DuckDBStore
-from tests.conftest import UA_CHROME, LiveServer
+from tests.conftest import UA_CHROME, LiveServer, start_server, stop_server
 from tests.sourcemaps.bundles import BUNDLERS, URL, build, files, line_of, v8_stack
 from tests.test_query import NOW_MS, received
 
@@ -225,3 +225,23 @@ def test_retention_removes_the_maps_of_releases_with_no_error_left(
     later = int(time.time() * 1000) + 1000
     assert expire_maps(store, maps, "shop", later) == 1
     assert [r.release for r in maps.releases("shop")] == ["1.0"]  # it still has an error
+
+
+def test_an_oversize_upload_is_refused_with_413(tmp_path: Path) -> None:
+    caps = {
+        "OPENRUM_SOURCEMAP_MAX_FILE_BYTES": "1000",
+        "OPENRUM_SOURCEMAP_MAX_REQUEST_BYTES": "5000",
+    }
+    server = start_server(tmp_path / "data", env=caps)
+    try:
+        server.cli("apps", "create", "shop", "--id", "shop")
+        big = {"app": "shop", "release": "1.0", "files": {"app.js.map": "x" * 1001}}
+        status, raw = _post(server, big, server.key)
+        assert status == 413, raw
+        assert b"over 1000" in raw
+        assert not (server.data / "sourcemaps" / "shop" / "1.0" / "app.js.map").exists()
+        many = {f"app{i}.js.map": "x" * 900 for i in range(6)}  # each under the file cap
+        status, raw = _post(server, {**big, "files": many}, server.key)
+        assert status == 413 and b"upload over 5000 bytes" in raw, raw
+    finally:
+        stop_server(server)

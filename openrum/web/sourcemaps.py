@@ -37,14 +37,13 @@ def release_json(r: Release) -> dict[str, Any]:
     return {"release": r.release, "files": r.files, "bytes": r.bytes, "uploaded": r.uploaded}
 
 
-def routes(maps: MapStore, symbolicator: Symbolicator) -> list[Route]:
+def routes(maps: MapStore, symbolicator: Symbolicator, max_request_bytes: int) -> list[Route]:
     """The source map endpoints, bound to one MapStore; the symbolicator of the error pages
     forgets what it knew of a release uploaded or deleted."""
 
     async def upload(request: Request) -> Response:
-        # The body is read up to the application's cap, no further (a JSON body a bit larger
-        # than the files it carries: escapes).
-        cap = maps.max_app_bytes + (1 << 20)
+        # Read into memory, so no further than the cap.
+        cap = max_request_bytes
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
