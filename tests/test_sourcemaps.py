@@ -14,7 +14,7 @@ import pytest
 
 from openrum.collect.beacon import Error
 from openrum.enrich.pipeline import Pipeline
-from openrum.enrich.symbolicate import Frame, Symbolicator
+from openrum.enrich.symbolicate import Frame, Symbolicator, in_app, parse_stack
 from openrum.privacy import expire_maps
 from openrum.settings import Settings
 from openrum.sourcemaps import MapStore, UploadError, file_name
@@ -245,3 +245,37 @@ def test_an_oversize_upload_is_refused_with_413(tmp_path: Path) -> None:
         assert status == 413 and b"upload over 5000 bytes" in raw, raw
     finally:
         stop_server(server)
+
+
+@pytest.mark.parametrize(
+    ("line", "frame"),
+    [
+        ("at o (https://a.example/app.js:1:62)", ("o", "https://a.example/app.js", 1, 62)),
+        ("    at https://a.example/app.js:3:9", ("?", "https://a.example/app.js", 3, 9)),
+        ("n@https://a.example/app.js:1:48213", ("n", "https://a.example/app.js", 1, 48213)),
+        ("at async f (http://10.0.0.1:80/a.js:2:3)", ("async f", "http://10.0.0.1:80/a.js", 2, 3)),
+        ("TypeError: boom", None),
+    ],
+)  # fmt: skip
+def test_frames_are_read_in_the_agents_and_the_browsers_formats(
+    line: str, frame: tuple[str, str, int, int] | None
+) -> None:
+    found = [(f.function, f.url, f.line, f.col) for f in parse_stack(line)]
+    assert found == ([frame] if frame else [])
+
+
+@pytest.mark.parametrize(
+    ("file", "own"),
+    [
+        ("../src/lib/price.js", True),
+        ("webpack://shop/./src/cart.js", True),
+        ("../node_modules/react-dom/cjs/react-dom.production.js", False),
+        ("webpack://shop/node_modules/lodash/map.js", False),
+        ("../src/vendor/iterate.js", False),
+        ("vendors~main.js", False),
+        ("webpack/bootstrap", False),
+        ("../src/vendored-notes.js", True),
+    ],
+)
+def test_in_app_frames(file: str, own: bool) -> None:
+    assert in_app(file) is own
