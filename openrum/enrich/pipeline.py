@@ -567,7 +567,8 @@ class Pipeline:
         return acts, errs, users
 
     def _grouping(self, app: str, release: str | None, stack: str | None) -> str | None:
-        """symbolicate_errors: the resolved in-app frames an error is grouped by, if any."""
+        """symbolicate: the in-app frames an error is grouped by, resolved through its release's
+        source maps; None without them (docs/errors.md)."""
         if self.symbolicator is None or not stack or not release:
             return None
         return grouping_frames(self.symbolicator.resolve(app, release, stack, context=0))

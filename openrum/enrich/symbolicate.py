@@ -133,8 +133,14 @@ class Symbolicator:
         hit = self._found.get(key)
         if hit is not None and now - hit[0] < RECHECK_S:
             return hit[1]
-        found = self.maps.find(app, release, url)
-        cache = self._load(app, release, *found) if found is not None else None
+        cache: SourceMapCache | str | None = None
+        try:
+            found = self.maps.find(app, release, url)
+        except (OSError, ValueError) as e:  # an unreadable folder: the frame says so
+            cache = f"source maps unreadable: {e}"
+        else:
+            if found is not None:
+                cache = self._load(app, release, *found)
         with self._lock:
             if len(self._found) >= 10_000:  # scripts of many releases: start over
                 self._found.clear()
