@@ -129,6 +129,23 @@ def build_parser() -> argparse.ArgumentParser:
     list_.add_argument("--json", action="store_true", help="print JSON")
     _add_data(list_)
 
+    maps = sub.add_parser("sourcemaps", help="upload, list and delete source maps of releases")
+    maps_sub = maps.add_subparsers(dest="maps_command", required=True)
+    up = maps_sub.add_parser("upload", help="upload the .map and minified .js files of a build")
+    up.add_argument("dir", help="the build's output directory (names are kept relative to it)")
+    up.add_argument("--release", required=True, help="the release, as the snippet's data-release")
+    up.add_argument(
+        "--url-prefix",
+        default="",
+        help="URL the directory is served at, e.g. https://shop.example/",
+    )
+    ls = maps_sub.add_parser("list", help="list the releases with source maps")
+    rm = maps_sub.add_parser("delete", help="delete a release's source maps")
+    rm.add_argument("--release", required=True)
+    for p in (up, ls, rm):
+        p.add_argument("--app", required=True, help="application id")
+        _add_data(p)
+
     from openrum.migrate import add_parser as add_migrate  # issue 7
 
     add_migrate(sub)
@@ -154,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return print_settings(args)
         if args.command == "apps":
             return apps_create(args) if args.apps_command == "create" else apps_list(args)
+        if args.command == "sourcemaps":
+            return sourcemaps_command(args)
         if args.command == "migrate":
             from openrum.migrate import command as migrate_command
 
@@ -495,4 +514,36 @@ def privacy_command(args: argparse.Namespace) -> int:
             store.close()
         out = {"deleted": result} if args.command == "erase" else result
     print(json.dumps(out, default=str, indent=1 if args.command == "export" else None))
+    return 0
+
+
+# -- sourcemaps ---------------------------------------------------------------------------------
+def sourcemaps_command(args: argparse.Namespace) -> int:
+    """Source maps live in files of the data directory (docs/errors.md): the CLI reads and
+    writes them there, with or without a server running; CI on another machine uses the API."""
+    import dataclasses
+
+    from openrum.sourcemaps import open_maps
+
+    settings = Settings.load()
+    if not settings.sourcemaps_dir:
+        settings = dataclasses.replace(settings, sourcemaps_dir=str(Path(args.data) / "sourcemaps"))
+    maps = open_maps(settings)
+    assert maps is not None
+    if args.maps_command == "upload":
+        root = Path(args.dir)
+        if not root.is_dir():
+            raise ValueError(f"{root} is not a directory")
+        files = {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name.endswith((".js", ".mjs", ".cjs", ".map"))
+        }
+        done = maps.upload(args.app, args.release, files, args.url_prefix)
+        print(f"{args.app} {done.release}: {done.files} files, {done.bytes} bytes")
+    elif args.maps_command == "list":
+        for r in maps.releases(args.app):
+            print(f"{r.release}\t{r.files} files\t{r.bytes} bytes")
+    elif not maps.delete(args.app, args.release):
+        raise ValueError(f"no source maps for release {args.release!r}")
     return 0

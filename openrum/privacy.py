@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from openrum.settings import Settings
+from openrum.sourcemaps import MapStore, open_maps
 from openrum.store.base import App, Store
 
 DAY_MS = 86_400_000
@@ -24,13 +25,30 @@ def cutoffs(app: App, settings: Settings, now_ms: int) -> tuple[int, int]:
 
 
 def expire_all(store: Store, settings: Settings, now_ms: int) -> dict[str, int]:
-    """Apply every application's retention; rows deleted per table."""
+    """Apply every application's retention; rows deleted per table (and ``sourcemaps``: the
+    releases whose source maps were removed)."""
     total: dict[str, int] = {}
+    maps = open_maps(settings)
     for app in store.list_apps():
         events_before, sessions_before = cutoffs(app, settings, now_ms)
         for table, n in store.expire(app.id, events_before, sessions_before).items():
             total[table] = total.get(table, 0) + n
+        if maps is not None:
+            gone = expire_maps(store, maps, app.id, events_before)
+            total["sourcemaps"] = total.get("sourcemaps", 0) + gone
     return total
+
+
+def expire_maps(store: Store, maps: MapStore, app: str, events_before: int) -> int:
+    """Remove the source maps of the releases of ``app`` uploaded before the events' cutoff
+    and with no error left in the store: nothing is left for them to resolve. Returns how
+    many releases."""
+    old = [r.release for r in maps.releases(app) if r.uploaded < events_before]
+    if not old:
+        return 0
+    _, rows = store.select("SELECT DISTINCT release FROM errors WHERE app = ?", [app])
+    live = {r[0] for r in rows}
+    return sum(maps.delete(app, release) for release in old if release not in live)
 
 
 def targets(store: Store, app: str, session_id: str | None, user_tag: str | None) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -25,10 +26,22 @@ from openrum.collect.app import Collector
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Spool
 from openrum.collect.writer import BatchWriter
+from openrum.enrich.symbolicate import Symbolicator
 from openrum.query.model import QueryError
 from openrum.settings import Settings
+from openrum.sourcemaps import open_maps
 from openrum.store.base import Store, StoreError
-from openrum.web import actions, alerts, api, apps, distribution, errors, releases, sessions
+from openrum.web import (
+    actions,
+    alerts,
+    api,
+    apps,
+    distribution,
+    errors,
+    releases,
+    sessions,
+    sourcemaps,
+)
 from openrum.web.auth import Auth
 from openrum.web.routing import Fallback
 from openrum.web.static import Dashboard
@@ -48,6 +61,8 @@ class Server:
         data: Path,
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        if not settings.sourcemaps_dir:
+            settings = dataclasses.replace(settings, sourcemaps_dir=str(data / "sourcemaps"))
         self.store = store
         self.settings = settings
         self.metrics = Metrics()
@@ -69,13 +84,17 @@ class Server:
             settings.metrics_public,
             settings.body_timeout_s,
         )
+        maps = open_maps(settings)
+        assert maps is not None  # sourcemaps_dir is set above
+        symbolicator = Symbolicator(maps, settings.sourcemap_cache_size)
         self.web = Starlette(
             routes=[
                 *api.routes(
                     store, self.writer, self.collector, settings, self.auth, self.metrics, now
                 ),
                 *apps.routes(store, self.writer, self.collector),
-                *errors.routes(store, self.collector, settings, now),
+                *errors.routes(store, self.collector, settings, now, symbolicator),
+                *sourcemaps.routes(maps, symbolicator, settings.sourcemap_max_request_bytes),
                 *actions.routes(store, self.collector, settings, now),
                 *distribution.routes(store, self.collector, settings, now),
                 *sessions.routes(store, self.collector, settings, now),

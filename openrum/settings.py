@@ -54,6 +54,25 @@ class Settings:
         1 << 30, "Spooled bytes not yet stored before the collector answers 503 (1 GiB)."
     )
     spool_segment_bytes: int = _s(4 << 20, "Size at which the spool starts a new segment file.")
+    # Source maps (docs/errors.md)
+    sourcemaps_dir: str = _s(
+        "",
+        "Where uploaded source maps are kept (empty: the sourcemaps folder of the data directory).",
+    )
+    sourcemap_max_file_bytes: int = _s(
+        50 << 20, "Largest source map or minified file an upload may hold (50 MiB)."
+    )
+    sourcemap_max_app_bytes: int = _s(
+        1 << 30, "Most bytes of source maps one application may keep, every release (1 GiB)."
+    )
+    sourcemap_max_request_bytes: int = _s(
+        200 << 20,
+        "Largest upload request (200 MiB, read into memory): a bigger build goes in several "
+        "requests, each adding files to the release.",
+    )
+    sourcemap_cache_size: int = _s(
+        64, "Parsed source maps kept in memory, per process (least recently used first out)."
+    )
     # Ingest limits (applied in the batch step: values are truncated or cleared, and counted)
     max_url_length: int = _s(2048, "URLs longer than this are truncated.")
     max_name_length: int = _s(512, "Action names, titles and user tags longer than this are cut.")

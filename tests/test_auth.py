@@ -22,6 +22,7 @@ PASSWORD = "correct horse battery"
 
 SILENCE = {"start": "2026-11-20T11:00:00Z", "end": "2026-11-20T12:00:00Z"}
 RULE = {"app": "a", "name": "x", "metric": "apdex", "condition": {"op": "below", "threshold": 1}}
+_MAPS = {"release": "1", "files": {"x.js.map": "{}"}}
 # (method, path, body, app it touches or None, kind): kind "read", "write" or "admin".
 REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/metrics", None, None, "read"),
@@ -73,6 +74,12 @@ REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/api/v1/incidents", None, None, "read"),
     ("GET", "/api/v1/incidents?app=a", None, "a", "read"),
     ("GET", "/api/v1/incidents?app=b", None, "b", "read"),
+    ("POST", "/api/v1/sourcemaps", {"app": "a", **_MAPS}, "a", "write"),
+    ("POST", "/api/v1/sourcemaps", {"app": "b", **_MAPS}, "b", "write"),
+    ("GET", "/api/v1/sourcemaps?app=a", None, "a", "read"),
+    ("GET", "/api/v1/sourcemaps?app=b", None, "b", "read"),
+    ("DELETE", "/api/v1/sourcemaps/none?app=a", None, "a", "write"),
+    ("DELETE", "/api/v1/sourcemaps/none?app=b", None, "b", "write"),
 ]
 
 

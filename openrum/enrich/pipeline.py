@@ -42,9 +42,11 @@ from openrum.enrich.errors import error_message
 from openrum.enrich.ip import mask_ip
 from openrum.enrich.personal import mask_personal, mask_stack, mask_url
 from openrum.enrich.rules import AppRules, Detector, page_url, rules_for
+from openrum.enrich.symbolicate import Symbolicator, grouping_frames
 from openrum.rows import ActionRow, Batch, Dims, ErrorRow, SessionTouch, UserEventRow
 from openrum.scoring import apdex
 from openrum.settings import Settings
+from openrum.sourcemaps import open_maps
 from openrum.store.base import App
 
 log = logging.getLogger("openrum.pipeline")
@@ -71,6 +73,7 @@ MEASURES = (
 ERROR_SLACK_MS = 100
 _NO_TIMINGS = (None,) * 12
 _NO_TARGETS = (None,) * 3
+_RELEASE = 12  # env.release's place in a beacon's dims (``_load``)
 _NO_VITALS: dict[str, Any] = {}
 # Columns every row of one beacon shares, and those of one URL: joined to the rows by index.
 _BEACON_COLS = ("app", "session_id", "page_view_id", "seq", "received", "weight", "agent_version")
@@ -85,11 +88,16 @@ class Context:
     drops: Counter[str] = field(default_factory=Counter)
 
 
-def fingerprint(kind: str, message: str, stack: str | None, source: str | None) -> str:
-    """Group key of an error: its type, normalised message and top stack frame."""
+def fingerprint(
+    kind: str, message: str, stack: str | None, source: str | None, resolved: str | None = None
+) -> str:
+    """Group key of an error: its type, normalised message and top stack frame, or its
+    resolved in-app frames when source maps resolved any (``symbolicate.grouping_frames``)."""
     normal = urls.PLACEHOLDER.join(_DIGITS.split(message or ""))[:200]
     top = ""
-    if stack:
+    if resolved:
+        top = resolved
+    elif stack:
         for line in stack.splitlines():
             if ":" in line and ("at " in line or "@" in line):
                 top = line.strip()[:200]
@@ -250,6 +258,8 @@ class Pipeline:
         # Per application: the rules its URLs were normalised by, and raw URL → (url, page, cut).
         self._normal: dict[str, tuple[AppRules, dict[str, tuple[str, str, bool]]]] = {}
         self.set_apps(apps)
+        maps = open_maps(settings)
+        self.symbolicator = Symbolicator(maps, settings.sourcemap_cache_size) if maps else None
         limits = {"cls": float(settings.max_cls)}
         self._limits = tuple(limits.get(m, float(settings.max_timing_ms)) for m in MEASURES)
 
@@ -468,7 +478,7 @@ class Pipeline:
         errs: list[tuple[Any, ...]] = []
         users: list[tuple[Any, ...]] = []
         cut = 0
-        fingerprints: dict[tuple[str, str, str | None, str | None], str] = {}
+        fingerprints: dict[tuple[str, str, str | None, str | None, str, str | None], str] = {}
         Action, Error = wire.Action, wire.Error  # looked up once
         for b in beacons:
             bi, app, rules, beacon = b.index, b.app, b.rules, b.beacon
@@ -537,10 +547,13 @@ class Pipeline:
                     message = error_message(e.name, e.message)
                     message = mask_personal(message) if mask else message
                     stack = mask_stack(e.stack) if mask and e.stack else e.stack
-                    fkey = (e.type, message, stack, e.source)
+                    release = b.dims[_RELEASE]
+                    fkey = (e.type, message, stack, e.source, app, release)
                     fp = fingerprints.get(fkey)
                     if fp is None:
-                        fp = fingerprints[fkey] = fingerprint(*fkey)
+                        fp = fingerprints[fkey] = fingerprint(
+                            e.type, message, stack, e.source, self._grouping(app, release, stack)
+                        )
                     source = urls.strip_url(e.source) if e.source else e.source
                     if mask and source:
                         source = mask_url(source)
@@ -569,6 +582,13 @@ class Pipeline:
         if cut:
             ctx.drops["truncated_string"] += cut
         return acts, errs, users
+
+    def _grouping(self, app: str, release: str | None, stack: str | None) -> str | None:
+        """symbolicate: the in-app frames an error is grouped by, resolved through its release's
+        source maps; None without them (docs/errors.md)."""
+        if self.symbolicator is None or not stack or not release:
+            return None
+        return grouping_frames(self.symbolicator.resolve(app, release, stack, context=0))
 
     def _actions(
         self, rows: list[tuple[Any, ...]], ctx: Context

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from openrum.collect.app import Collector
 from openrum.enrich.errors import error_message
+from openrum.enrich.symbolicate import Symbolicator
 from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.settings import Settings
@@ -121,9 +122,13 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
     return out
 
 
-def detail(store: Store, scope: Scope, fingerprint: str) -> dict[str, Any] | None:
+def detail(
+    store: Store, scope: Scope, fingerprint: str, symbolicator: Symbolicator | None = None
+) -> dict[str, Any] | None:
     """One error group: its summary, breakdowns by browser, release, page and OS, counts over
-    time, and the five latest samples. None when the group has no error in the scope."""
+    time, and the five latest samples, each with its stack's frames resolved through the
+    release's source maps (``frames``, the raw ``stack`` kept). None when the group has no
+    error in the scope."""
     narrowed = scope.narrowed("fingerprint", fingerprint)
     found = groups(store, narrowed, 1)
     if not found:
@@ -152,6 +157,9 @@ def detail(store: Store, scope: Scope, fingerprint: str) -> dict[str, Any] | Non
     out["samples"] = [{c: iso(v) for c, v in zip(_SAMPLE_COLUMNS, r, strict=True)} for r in rows]
     for sample in out["samples"]:
         sample["message"] = error_message(sample["error_name"], sample["message"])
+        if symbolicator is not None:
+            frames = symbolicator.resolve(scope.app, sample["release"], sample["stack"])
+            sample["frames"] = [f.to_json() for f in frames]
     return out
 
 
@@ -160,8 +168,9 @@ def routes(
     collector: Collector,
     settings: Settings,
     now: Callable[[], dt.datetime] | None = None,
+    symbolicator: Symbolicator | None = None,
 ) -> list[Route]:
-    """The error endpoints, bound to one store."""
+    """The error endpoints, bound to one store; samples resolved by ``symbolicator``."""
 
     async def list_groups(request: Request) -> Response:
         scope = request_scope(request, settings, collector.apps, "errors", now)
@@ -171,7 +180,7 @@ def routes(
     async def one_group(request: Request) -> Response:
         scope = request_scope(request, settings, collector.apps, "errors", now)
         fingerprint = request.path_params["fingerprint"]
-        found = await run_in_threadpool(detail, store, scope, fingerprint)
+        found = await run_in_threadpool(detail, store, scope, fingerprint, symbolicator)
         if found is None:
             raise ApiError(f"no error {fingerprint!r} in this range", 404)
         return json_response(found)

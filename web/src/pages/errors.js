@@ -81,9 +81,40 @@ async function detail(main, view, state) {
         el("div", { class: "small muted" }, fmtTime(s.time), " · ", valueText(s.browser), " ", s.browser_version || "", " · ",
           valueText(s.os), " · ", valueText(s.device), " · release ", valueText(s.release), s.status ? ` · HTTP ${s.status}` : ""),
         el("div", {}, el("span", { class: "muted" }, "URL "), el("span", { class: "dimval" }, s.url)),
-        s.stack ? el("pre", { class: "stack" }, s.stack) : el("p", { class: "muted small" }, "No stack trace (", s.error_type === "request" ? "a request error" : "not reported by the browser", ")."),
+        s.stack ? stackOf(s) : el("p", { class: "muted small" }, "No stack trace (", s.error_type === "request" ? "a request error" : "not reported by the browser", ")."),
         el("a", { href: link(view.state, { page: "sessions", session: s.session_id, fp: "" }) }, "Open this session"))));
     }, { cls: "span2" });
   }, { cls: "span-all" });
   main.append(grid);
+}
+
+// A sample's stack: resolved through the release's source maps where they cover a frame
+// (original file:line, function, the lines around it for the application's own frames), the
+// raw minified frame with the reason where they do not; the raw stack as sent, folded.
+function stackOf(s) {
+  const frames = s.frames || [];
+  if (!frames.some((f) => f.file)) {
+    const why = frames.find((f) => f.reason);
+    return el("div", {}, el("pre", { class: "stack" }, s.stack), why ? el("p", { class: "muted small" }, "Not resolved: ", why.reason, ".") : null);
+  }
+  return el("div", { class: "frames" },
+    el("ol", { class: "frame-list", "aria-label": "Stack trace, resolved through source maps" }, ...frames.map(frameItem)),
+    el("details", {}, el("summary", { class: "small muted" }, "Raw stack"), el("pre", { class: "stack" }, s.stack)));
+}
+
+function frameItem(f) {
+  if (!f.file) {
+    return el("li", { class: "frame raw" }, el("code", {}, `${f.function} (${f.url}:${f.line}:${f.col})`),
+      el("span", { class: "small muted" }, " ", f.reason || ""));
+  }
+  const head = el("div", { class: "frame-head" },
+    // No original name: an anonymous function (a callback); the minified name would mislead.
+    el("b", {}, f.original_function || "(anonymous function)"), " ", el("span", { class: "muted" }, "in "),
+    el("code", {}, `${f.file}:${f.original_line}:${f.original_col}`),
+    el("span", { class: `tag ${f.in_app ? "in-app" : "lib"}` }, f.in_app ? "in app" : "library"));
+  if (!f.in_app || f.context_line == null) return el("li", { class: "frame" }, head);
+  const first = f.original_line - f.pre_context.length;
+  const lines = [...f.pre_context, f.context_line, ...f.post_context].map((text, i) =>
+    el("span", { class: first + i === f.original_line ? "ctx hit" : "ctx" }, el("span", { class: "ln" }, String(first + i)), text || " "));
+  return el("li", { class: "frame" }, head, el("pre", { class: "context" }, ...lines));
 }
