@@ -27,6 +27,7 @@ _MAPS = {"release": "1", "files": {"x.js.map": "{}"}}
 REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/metrics", None, None, "read"),
     ("GET", "/api/v1/me", None, None, "read"),
+    ("GET", "/api/v1/openapi.json", None, None, "read"),
     ("GET", "/api/v1/apps", None, None, "read"),
     ("POST", "/api/v1/apps", {"name": "New"}, None, "admin"),
     ("POST", "/api/v1/query", {"app": "a", "metrics": ["count"]}, "a", "read"),
