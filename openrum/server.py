@@ -38,6 +38,7 @@ from openrum.web import (
     apps,
     distribution,
     errors,
+    openapi,
     releases,
     sessions,
     sourcemaps,
@@ -100,6 +101,7 @@ class Server:
                 *sessions.routes(store, self.collector, settings, now),
                 *alerts.routes(store, self.writer, self.collector, settings, now),
                 *releases.routes(store, self.collector, settings),
+                *openapi.routes(),
                 *self._dashboard_routes(),
             ],
             exception_handlers={

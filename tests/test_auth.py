@@ -27,6 +27,7 @@ _MAPS = {"release": "1", "files": {"x.js.map": "{}"}}
 REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/metrics", None, None, "read"),
     ("GET", "/api/v1/me", None, None, "read"),
+    ("GET", "/api/v1/openapi.json", None, None, "read"),
     ("GET", "/api/v1/apps", None, None, "read"),
     ("POST", "/api/v1/apps", {"name": "New"}, None, "admin"),
     ("POST", "/api/v1/query", {"app": "a", "metrics": ["count"]}, "a", "read"),
@@ -71,6 +72,10 @@ REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("PUT", "/api/v1/alerts/channels/none", {"name": "x", "kind": "slack"}, None, "admin"),
     ("DELETE", "/api/v1/alerts/channels/none", None, None, "admin"),
     ("POST", "/api/v1/alerts/channels/none/test", None, None, "admin"),
+    ("GET", "/api/v1/releases?app=a", None, "a", "read"),
+    ("GET", "/api/v1/releases?app=b", None, "b", "read"),
+    ("GET", "/api/v1/releases/none/regressions?app=a", None, "a", "read"),
+    ("GET", "/api/v1/releases/none/regressions?app=b", None, "b", "read"),
     ("GET", "/api/v1/incidents", None, None, "read"),
     ("GET", "/api/v1/incidents?app=a", None, "a", "read"),
     ("GET", "/api/v1/incidents?app=b", None, "b", "read"),
