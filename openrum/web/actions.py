@@ -1,8 +1,8 @@
 """User actions for the dashboard's User actions page (docs/api.md "Actions").
 
-``GET /api/v1/actions?app=ID&from=ISO&to=ISO&filters=JSON&user_type=real&limit=N``: one row per action name and
-type, most frequent first: count, affected sessions, duration median / p90 / p99, Apdex with its
-rating, errors recorded on the actions and the share of actions with an error: one query of the
+``GET /api/v1/actions?app=ID&from=ISO&to=ISO&filters=JSON&user_type=real&limit=N``: one row
+per action name and type, most frequent first: count, affected sessions, duration median /
+p90 / p99, Apdex with its rating, errors recorded on the actions and the share of actions with an error: one query of the
 query API (``action_errors``, ``action_error_share`` among its metrics).
 """
 
@@ -23,7 +23,6 @@ from openrum.query.sql import run_query
 from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.web.scope import Scope, iso, json_response, limit_of, request_scope
-
 
 # The query API's metric → the column this endpoint names it.
 _METRICS = {

@@ -1,5 +1,6 @@
 """The alerts API (docs/api.md "Alerts", docs/alerts.md): rules and channels (create, list,
-replace, delete, test), silences, incidents and the delivery log. Changes are audited; channels' secrets are never returned.
+replace, delete, test), silences, incidents and the delivery log. Changes are audited;
+channels' secrets are never returned.
 
 Rules belong to an application: a token scoped to it may manage them, and its silences.
 Channels hold secrets and serve every application: administrators only, as are silences of every

@@ -223,8 +223,15 @@ def routes(
 
     async def me(request: Request) -> Response:
         who = principal(request)
-        return _json({"name": who.name, "kind": who.kind, "app": who.app,
-                      "read_only": who.read_only, "csrf": who.csrf})
+        return _json(
+            {
+                "name": who.name,
+                "kind": who.kind,
+                "app": who.app,
+                "read_only": who.read_only,
+                "csrf": who.csrf,
+            }
+        )
 
     async def logout(request: Request) -> Response:
         cookie = await auth.logout(request.scope)
@@ -233,9 +240,20 @@ def routes(
     async def list_tokens(request: Request) -> Response:
         require_admin(request)
         tokens = await _await(writer.call(lambda s: s.list_tokens()))
-        return _json({"tokens": [{"id": t.id, "name": t.name, "app": t.app,
-                                  "read_only": t.read_only, "created": t.created}
-                                 for t in tokens]})
+        return _json(
+            {
+                "tokens": [
+                    {
+                        "id": t.id,
+                        "name": t.name,
+                        "app": t.app,
+                        "read_only": t.read_only,
+                        "created": t.created,
+                    }
+                    for t in tokens
+                ]
+            }
+        )
 
     async def create_token(request: Request) -> Response:
         require_admin(request)
@@ -248,8 +266,16 @@ def routes(
         detail = {"id": token.id, "name": token.name}
         await _await(writer.call(lambda s: s.audit(actor, "token_created", token.app, detail)))
         auth.tokens[token.token_hash] = token
-        return _json({"id": token.id, "name": token.name, "app": token.app,
-                      "read_only": token.read_only, "token": secret}, 201)
+        return _json(
+            {
+                "id": token.id,
+                "name": token.name,
+                "app": token.app,
+                "read_only": token.read_only,
+                "token": secret,
+            },
+            201,
+        )
 
     async def revoke_token(request: Request) -> Response:
         require_admin(request)
@@ -258,8 +284,7 @@ def routes(
             raise ApiError(f"no token {token_id!r}", 404)
         auth.tokens = {h: t for h, t in auth.tokens.items() if t.id != token_id}
         actor = principal(request).name
-        await _await(writer.call(lambda s: s.audit(actor, "token_revoked", None,
-                                                   {"id": token_id})))
+        await _await(writer.call(lambda s: s.audit(actor, "token_revoked", None, {"id": token_id})))
         return Response(status_code=204)
 
     async def erase(request: Request) -> Response:
@@ -267,8 +292,11 @@ def routes(
         require_app(request, spec.app)
         actor = principal(request).name
         try:
-            counts = await _await(writer.call(lambda s: privacy.erase(
-                s, spec.app, spec.session_id, spec.user_tag, actor)))
+            counts = await _await(
+                writer.call(
+                    lambda s: privacy.erase(s, spec.app, spec.session_id, spec.user_tag, actor)
+                )
+            )
         except ValueError as e:
             raise ApiError(str(e)) from None
         return _json({"deleted": counts})
@@ -282,16 +310,22 @@ def routes(
         session_id = request.query_params.get("session_id")
         user_tag = request.query_params.get("user_tag")
         try:
-            data = await _await(writer.call(lambda s: privacy.export(
-                s, app, session_id, user_tag, actor)))
+            data = await _await(
+                writer.call(lambda s: privacy.export(s, app, session_id, user_tag, actor))
+            )
         except ValueError as e:
             raise ApiError(str(e)) from None
-        return Response(msgspec.json.encode(data), media_type="application/json",
-                        headers={"content-disposition": "attachment; filename=export.json"})
+        return Response(
+            msgspec.json.encode(data),
+            media_type="application/json",
+            headers={"content-disposition": "attachment; filename=export.json"},
+        )
 
     async def metrics_text(request: Request) -> Response:
-        return Response(metrics.render(writer.depth, writer.spool.size),
-                        media_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(
+            metrics.render(writer.depth, writer.spool.size),
+            media_type="text/plain; version=0.0.4; charset=utf-8",
+        )
 
     return [
         Route("/metrics", metrics_text, methods=["GET"]),
@@ -314,8 +348,11 @@ async def _await(future: Future[Any]) -> Any:
 
 async def handle_store_error(request: Request, exc: Exception) -> Response:
     """The store could not answer (out of memory, engine down): 503, said plainly."""
-    return JSONResponse({"error": f"the store could not answer: {exc}"}, status_code=503,
-                        headers={"retry-after": "5"})
+    return JSONResponse(
+        {"error": f"the store could not answer: {exc}"},
+        status_code=503,
+        headers={"retry-after": "5"},
+    )
 
 
 async def handle_error(request: Request, exc: Exception) -> Response:

@@ -63,8 +63,10 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
     b64 = base64.b64encode
-    return (f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}$"
-            f"{b64(salt).decode()}${b64(digest).decode()}")
+    return (
+        f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}$"
+        f"{b64(salt).decode()}${b64(digest).decode()}"
+    )
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -73,8 +75,9 @@ def verify_password(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        computed = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32,
-                                  n=int(n), r=int(r), p=int(p))
+        computed = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p)
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(computed, base64.b64decode(digest))
@@ -88,8 +91,14 @@ def token_hash(secret: str) -> str:
 def new_token(name: str, app: str | None, read_only: bool) -> tuple[str, Token]:
     """A new API token: the secret (shown once) and what is stored of it."""
     secret = "orum_" + secrets.token_urlsafe(32)
-    token = Token(id=secrets.token_hex(6), name=name, token_hash=token_hash(secret),
-                  created=int(time.time() * 1000), app=app, read_only=read_only)
+    token = Token(
+        id=secrets.token_hex(6),
+        name=name,
+        token_hash=token_hash(secret),
+        created=int(time.time() * 1000),
+        app=app,
+        read_only=read_only,
+    )
     return secret, token
 
 
@@ -113,9 +122,16 @@ class Principal(msgspec.Struct, frozen=True):
 class Auth:
     """The authentication layer: raw ASGI around the web app, plus the login routes."""
 
-    def __init__(self, store: Store, write: Write, admin_key: str, login_per_min: float = 10,
-                 session_hours: float = 12, public_metrics: bool = False,
-                 body_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        write: Write,
+        admin_key: str,
+        login_per_min: float = 10,
+        session_hours: float = 12,
+        public_metrics: bool = False,
+        body_timeout_s: float = 10.0,
+    ) -> None:
         self.public_metrics = public_metrics
         self.body_timeout_s = body_timeout_s
         self.store = store
@@ -177,8 +193,12 @@ class Auth:
             who = self.principal(scope)
             if who is None:
                 if path.startswith("/api/") or path == "/metrics":
-                    await _plain(send_with_headers, 401, "login or a bearer token required",
-                                 [(b"www-authenticate", b'Bearer realm="openrum"')])
+                    await _plain(
+                        send_with_headers,
+                        401,
+                        "login or a bearer token required",
+                        [(b"www-authenticate", b'Bearer realm="openrum"')],
+                    )
                 else:
                     target = "/login?next=" + quote(path, safe="/")
                     await _plain(send_with_headers, 303, "", [(b"location", target.encode())])
@@ -222,8 +242,7 @@ class Auth:
                         await _plain(send, 413, "too large", [])
                         return
         except TimeoutError:
-            await _plain(send, 408, "the form took too long to arrive",
-                         [(b"connection", b"close")])
+            await _plain(send, 408, "the form took too long to arrive", [(b"connection", b"close")])
             return
         if not _same_origin(scope):
             await _plain(send, 403, "cross-site login refused", [])
@@ -231,8 +250,12 @@ class Auth:
         client = scope.get("client")
         wait = self.login_limit.allow(client[0] if client else "", time.time())
         if wait:
-            await _html(send, 429, _login_form(target, "Too many attempts: wait a minute."),
-                        [(b"retry-after", str(int(wait) + 1).encode())])
+            await _html(
+                send,
+                429,
+                _login_form(target, "Too many attempts: wait a minute."),
+                [(b"retry-after", str(int(wait) + 1).encode())],
+            )
             return
         form = parse_qs(body.decode("utf-8", "replace"))
         username = form.get("username", [""])[0]
@@ -243,15 +266,22 @@ class Auth:
             await _html(send, 401, _login_form(target, "Wrong user name or password."))
             return
         secret = secrets.token_urlsafe(32)
-        login = LoginSession(token_hash(secret), username, secrets.token_urlsafe(24),
-                             int(time.time() * 1000) + self.session_ms)
+        login = LoginSession(
+            token_hash(secret),
+            username,
+            secrets.token_urlsafe(24),
+            int(time.time() * 1000) + self.session_ms,
+        )
         await self.write(lambda s: s.save_login(login))
         await self.write(lambda s: s.audit(username, "login", None, {}))
         secure = "; Secure" if scope.get("scheme") == "https" else ""
-        cookie = (f"{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; "
-                  f"Max-Age={self.session_ms // 1000}{secure}")
-        await _plain(send, 303, "", [(b"location", target.encode()),
-                                     (b"set-cookie", cookie.encode())])
+        cookie = (
+            f"{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; "
+            f"Max-Age={self.session_ms // 1000}{secure}"
+        )
+        await _plain(
+            send, 303, "", [(b"location", target.encode()), (b"set-cookie", cookie.encode())]
+        )
 
     async def logout(self, scope: Scope) -> bytes:
         """End the request's login session; the Set-Cookie header value that clears it."""
@@ -277,8 +307,7 @@ def _cookie_value(header: str, name: str) -> str:
 def _csrf_ok(scope: Scope, expected: str | None) -> bool:
     for name, value in scope["headers"]:
         if name == b"x-csrf-token":
-            return expected is not None and hmac.compare_digest(value.decode("latin-1"),
-                                                                expected)
+            return expected is not None and hmac.compare_digest(value.decode("latin-1"), expected)
     return False
 
 
@@ -314,15 +343,22 @@ async def _plain(send: Send, status: int, text: str, headers: list[tuple[bytes, 
     body = text.encode()
     if not any(name == b"content-type" for name, _ in headers):
         headers = [*headers, (b"content-type", b"text/plain; charset=utf-8")]
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
-async def _html(send: Send, status: int, page: str,
-                headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await _plain(send, status, page,
-                 [*(headers or []), (b"content-type", b"text/html; charset=utf-8")])
+async def _html(
+    send: Send, status: int, page: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await _plain(
+        send, status, page, [*(headers or []), (b"content-type", b"text/html; charset=utf-8")]
+    )
 
 
 def _login_form(target: str, error: str) -> str:
@@ -333,7 +369,7 @@ def _login_form(target: str, error: str) -> str:
 <link rel="stylesheet" href="/login.css"></head>
 <body><main>
 <h1>OpenRUM</h1>
-<form method="post" action="/login?next={html.escape(quote(target, safe='/'))}">
+<form method="post" action="/login?next={html.escape(quote(target, safe="/"))}">
 {message}
 <label for="username">User name</label>
 <input id="username" name="username" autocomplete="username" required value="admin">

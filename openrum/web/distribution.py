@@ -96,6 +96,7 @@ def _with_buckets(
     ]
     return out
 
+
 def _rolled(
     store: Store, scope: Scope, measure: str, buckets: int, approximate: bool = True
 ) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 The query API counts errors over any dimension; what it cannot say is what a group *is*: its
 latest message and stack, the browsers and releases it hit, when it was first and last seen.
 
-- ``GET /api/v1/errors?app=ID&from=ISO&to=ISO&filters=JSON&user_type=real&limit=N``: groups by fingerprint,
-  most frequent first.
+- ``GET /api/v1/errors?app=ID&from=ISO&to=ISO&filters=JSON&user_type=real&limit=N``: groups by
+  fingerprint, most frequent first.
 - ``GET /api/v1/errors/{fingerprint}?app=…&from=…&to=…&filters=…``: one group in detail:
   breakdowns by browser, release, page and OS, counts over time, and the latest samples.
 """
@@ -141,11 +141,14 @@ def detail(
             f"WHERE {where} GROUP BY 1 ORDER BY n DESC LIMIT 20",
             params,
         )
-        out[f"by_{dim}"] = [{dim: r[0], "errors": round(r[1]), "sessions": round(r[2])} for r in rows]
+        out[f"by_{dim}"] = [
+            {dim: r[0], "errors": round(r[1]), "sessions": round(r[2])} for r in rows
+        ]
     seconds = interval_for(scope)
     bucket = DIALECTS[store.engine].bucket("time", seconds)
     _, rows = store.select(
-        f"SELECT {bucket} AS t, sum(count * weight) FROM errors WHERE {where} GROUP BY 1 ORDER BY 1",
+        f"SELECT {bucket} AS t, sum(count * weight) FROM errors WHERE {where} "
+        "GROUP BY 1 ORDER BY 1",
         params,
     )
     out["over_time"] = [{"time": iso(t), "errors": round(n)} for t, n in rows]

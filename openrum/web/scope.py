@@ -152,9 +152,7 @@ def request_scope(
 ) -> Scope:
     """The scope of a dashboard request, checked: the caller may read the app, and it exists.
     Raises ApiError (400, 403, 404) or QueryError."""
-    scope = parse_scope(
-        request.query_params, settings, source, now() if now else None, also, users
-    )
+    scope = parse_scope(request.query_params, settings, source, now() if now else None, also, users)
     require_app(request, scope.app)
     if scope.app not in apps:
         raise ApiError(f"no application {scope.app!r}", 404)

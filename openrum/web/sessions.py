@@ -215,9 +215,7 @@ def _select(
     return rows
 
 
-def _newest(
-    store: Store, listing: Listing, where: str, params: list[Any]
-) -> list[tuple[Any, ...]]:
+def _newest(store: Store, listing: Listing, where: str, params: list[Any]) -> list[tuple[Any, ...]]:
     """``_select`` for a page on ClickHouse, from the newest candidates (see CANDIDATES)."""
     scope, need = listing.scope, listing.limit + 1
     n = CANDIDATES * need
@@ -348,7 +346,12 @@ def page_vitals(store: Store, app: str, session_id: str) -> list[dict[str, Any]]
     )
     out = []
     for time, event_id, action_type, page, *values in rows:
-        view: dict[str, Any] = {"time": iso(time), "id": event_id, "type": action_type, "page": page}
+        view: dict[str, Any] = {
+            "time": iso(time),
+            "id": event_id,
+            "type": action_type,
+            "page": page,
+        }
         for name, value in zip(VITALS, values, strict=True):
             view[name] = value
             view[f"{name}_rating"] = vitals.rate(name, value)

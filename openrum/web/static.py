@@ -82,7 +82,9 @@ class Dashboard:
             return
         file = self.files.get(scope["path"])
         if file is None:
-            await _send(send, 404, [(b"content-type", b"text/plain; charset=utf-8")], b"not found\n")
+            await _send(
+                send, 404, [(b"content-type", b"text/plain; charset=utf-8")], b"not found\n"
+            )
             return
         accept = match = b""
         for name, value in scope["headers"]:
