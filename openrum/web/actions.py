@@ -2,8 +2,9 @@
 
 ``GET /api/v1/actions?app=ID&from=ISO&to=ISO&filters=JSON&user_type=real&limit=N``: one row
 per action name and type, most frequent first: count, affected sessions, duration median /
-p90 / p99, Apdex with its rating, errors recorded on the actions and the share of actions with an error: one query of the
-query API (``action_errors``, ``action_error_share`` among its metrics).
+p90 / p99, Apdex with its rating, errors recorded on the actions and the share of actions with
+an error: one query of the query API (``action_errors``, ``action_error_share`` among its
+metrics).
 """
 
 from __future__ import annotations
