@@ -88,6 +88,7 @@ def _detail(rule: Rule, e: Evaluation, start: dt.datetime) -> dict[str, object]:
         "window_start": ms(e.start),
         "window_end": ms(e.end),
         "link": link(rule, start, e.end),
+        **e.detail,
     }
 
 
