@@ -19,6 +19,8 @@ from openrum.alerts.scheduler import Scheduler
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import App, Store
+from openrum.web.api import ApiError
+from openrum.web.apps import check_config
 from tests.alerts.conftest import Receiver
 from tests.store.conftest import Opener
 from tests.store.test_contract import action, error, table
@@ -183,3 +185,15 @@ def test_the_scheduler_runs_them_and_notifies_the_apps_channels(
     [ended] = store.incidents()
     assert (ended.id, ended.state) == (incident.id, "resolved")
     assert len(receiver.requests()) == 1
+
+
+def test_the_app_config_key_is_checked() -> None:
+    check_config({"detectors": {"traffic_drop": False, "channels": ["c1"]}})
+    for bad, reason in [
+        ([], "detectors must be an object"),
+        ({"traffic": False}, "detector must be one of error_spike"),
+        ({"traffic_drop": "no"}, "detectors.traffic_drop must be true or false"),
+        ({"channels": "c1"}, "detectors.channels must be a list"),
+    ]:
+        with pytest.raises(ApiError, match=reason):
+            check_config({"detectors": bad})
