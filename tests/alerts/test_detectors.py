@@ -14,7 +14,7 @@ import pytest
 from openrum.alerts import detectors
 from openrum.alerts.channels import Channel
 from openrum.alerts.evaluate import Evaluation
-from openrum.alerts.rules import Condition, Rule
+from openrum.alerts.rules import Condition, Rule, RuleError, validate
 from openrum.alerts.scheduler import Scheduler
 from openrum.rows import Batch
 from openrum.settings import Settings
@@ -197,3 +197,10 @@ def test_the_app_config_key_is_checked() -> None:
     ]:
         with pytest.raises(ApiError, match=reason):
             check_config({"detectors": bad})
+
+
+def test_user_rules_cannot_take_a_detectors_id() -> None:
+    rule = Rule(id="detector-traffic_drop-shop", app="shop", name="mine", metric="page_views",
+                condition=Condition("below", 1))  # fmt: skip
+    with pytest.raises(RuleError, match="built-in detectors"):
+        validate(rule, SETTINGS)
