@@ -157,7 +157,11 @@ class Scheduler:
         current = firing.get(rule.id)
         count = 1 if current else rule.consecutive
         ends = evaluate.evaluation_ends(rule, now, self.settings, count)
-        recent = [judge(self.store, self.settings, end) for end in ends]
+        recent: list[evaluate.Evaluation] = []
+        for end in ends:  # latest first; an unbreached window settles it (incidents.step)
+            recent.append(judge(self.store, self.settings, end))
+            if not recent[-1].breached:
+                break
         self.evaluations += 1
         incident, event = incidents.step(rule, current, recent)
         if incident is None:
