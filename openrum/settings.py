@@ -314,6 +314,35 @@ class Settings:
     alerts_delivery_timeout_s: float = _s(
         10.0, "Time a webhook or SMTP server has to answer one delivery attempt."
     )
+    # Built-in detectors (docs/alerts.md "Detectors")
+    detector_min_actions: int = _s(
+        100,
+        "Actions a 15-minute window (and each day of its baseline) needs before the error, Apdex "
+        "and vitals detectors judge it.",
+    )
+    detector_consecutive: int = _s(
+        3, "Evaluations in a row the error, Apdex and vitals detectors must find bad to fire."
+    )
+    detector_error_spike_pct: float = _s(
+        100.0,
+        "The error share detector fires when the share of actions with an error is this many "
+        "percent above the median of the same window on the 7 days before.",
+    )
+    detector_apdex_drop_pct: float = _s(
+        15.0,
+        "The Apdex detector fires when Apdex is this many percent below the median of the same "
+        "window on the 7 days before.",
+    )
+    detector_traffic_drop_pct: float = _s(
+        80.0,
+        "The traffic detector fires when the last hour's page views are this many percent below "
+        "the same hour a week before.",
+    )
+    detector_traffic_min_page_views: int = _s(
+        50,
+        "Page views the same hour a week before needs for the traffic detector to judge (quiet "
+        "hours are not judged).",
+    )
     # HTTP connections (collect/connection.py)
     max_header_bytes: int = _s(
         65_536, "Largest request head (request line and headers) in bytes (431 above)."
@@ -390,6 +419,15 @@ class Settings:
         if settings.alerts_delivery_attempts < 1:
             raise ValueError("alerts_delivery_attempts must be at least 1")
         for name in ("alerts_interval_s", "alerts_lateness_s", "alerts_reminder_s"):
+            if getattr(settings, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if not 1 <= settings.detector_consecutive <= 100:
+            raise ValueError("detector_consecutive must be between 1 and 100")
+        for name in ("detector_apdex_drop_pct", "detector_traffic_drop_pct"):
+            if not 0 <= getattr(settings, name) <= 100:
+                raise ValueError(f"{name} must be between 0 and 100")
+        for name in ("detector_min_actions", "detector_traffic_min_page_views",
+                     "detector_error_spike_pct"):  # fmt: skip
             if getattr(settings, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if settings.keep_fragment not in FRAGMENT_MODES:

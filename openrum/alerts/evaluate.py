@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from openrum.alerts.rules import (
@@ -32,7 +33,7 @@ from openrum.store.base import Store
 class Evaluation:
     """One judgement of a rule: the window ``[start, end)``, what was measured, and whether the
     condition held (None: not enough data to say — a sample under ``min_sample``, no value, or
-    no baseline)."""
+    no baseline); ``detail`` adds to the incident's (a detector's name, new fingerprints)."""
 
     start: dt.datetime
     end: dt.datetime
@@ -40,6 +41,7 @@ class Evaluation:
     sample: float
     breached: bool | None
     baseline: float | None = None
+    detail: Mapping[str, object] = field(default_factory=dict)
 
 
 def judge(

@@ -41,7 +41,8 @@ def step(
     rule: Rule, current: Incident | None, recent: Sequence[Evaluation]
 ) -> tuple[Incident | None, Event | None]:
     """The next state of a rule's incident given its latest evaluations (latest first, at least
-    ``rule.consecutive`` of them when none is open): the incident (new, changed, or as it was)
+    ``rule.consecutive`` of them when none is open, or up to the first that is not breached):
+    the incident (new, changed, or as it was)
     and what happened to it (``firing``, ``resolved`` or None)."""
     if not recent:
         return current, None
@@ -88,6 +89,7 @@ def _detail(rule: Rule, e: Evaluation, start: dt.datetime) -> dict[str, object]:
         "window_start": ms(e.start),
         "window_end": ms(e.end),
         "link": link(rule, start, e.end),
+        **e.detail,
     }
 
 

@@ -1,5 +1,6 @@
 """The alert scheduler: a thread of the server that, every ``alerts_interval_s``, takes (or
-renews) the store's ``alerts`` lease and, holding it, evaluates every enabled rule, steps its
+renews) the store's ``alerts`` lease and, holding it, evaluates every enabled rule and every
+application's built-in detectors (openrum/alerts/detectors.py), steps its
 incident, and notifies. With several collectors on one store only the lease holder evaluates, so
 each incident is notified once; another takes over when the holder stops renewing it.
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from openrum.alerts import channels, evaluate, incidents, rules
+from openrum.alerts import channels, detectors, evaluate, incidents, rules
 from openrum.alerts.channels import Channel
 from openrum.alerts.rules import Rule
 from openrum.alerts.silences import Silence, muting
@@ -112,13 +113,21 @@ class Scheduler:
         self.leader = bool(self.write(lambda s: s.take_lease(LEASE, self.holder, now_ms, lease_ms)))
         firing = {i.rule: i for i in self.store.incidents(state="firing", limit=100_000)}
         if self.leader:
-            active = [r for r in load_rules(self.store) if r.enabled]
+            stored = load_rules(self.store)
+            active = [r for r in stored if r.enabled]
+            # The built-in detectors of every application, beside its own rules.
+            judges: dict[str, detectors.Judge] = {}
+            for app in self.store.list_apps():
+                for d in detectors.for_app(app, self.settings, stored):
+                    active.append(d.rule)
+                    judges[d.rule.id] = d.judge
             chans = load_channels(self.store)
             quiet = load_silences(self.store)
             for rule in active:
                 try:
                     muted = muting(quiet, rule, now) is not None
-                    self._evaluate(rule, firing, chans, now, now_ms, muted)
+                    judge = judges.get(rule.id) or detectors.ruled(rule)
+                    self._evaluate(rule, judge, firing, chans, now, now_ms, muted)
                 except (QueryError, StoreError) as e:  # the next rules are evaluated still
                     self.metrics.alert_evaluation_failures += 1
                     log.error("alert rule %s cannot be evaluated: %s", rule.id, e)
@@ -138,6 +147,7 @@ class Scheduler:
     def _evaluate(
         self,
         rule: Rule,
+        judge: detectors.Judge,
         firing: dict[str, Incident],
         chans: dict[str, Channel],
         now: dt.datetime,
@@ -147,7 +157,11 @@ class Scheduler:
         current = firing.get(rule.id)
         count = 1 if current else rule.consecutive
         ends = evaluate.evaluation_ends(rule, now, self.settings, count)
-        recent = [evaluate.evaluate(self.store, rule, self.settings, end) for end in ends]
+        recent: list[evaluate.Evaluation] = []
+        for end in ends:  # latest first; an unbreached window settles it (incidents.step)
+            recent.append(judge(self.store, self.settings, end))
+            if not recent[-1].breached:
+                break
         self.evaluations += 1
         incident, event = incidents.step(rule, current, recent)
         if incident is None:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from openrum.alerts.detectors import NAMES as DETECTORS
 from openrum.collect.app import Collector
 from openrum.collect.writer import BatchWriter
 from openrum.settings import FRAGMENT_MODES
@@ -80,11 +81,28 @@ def check_config(config: dict[str, Any]) -> None:
                     raise ApiError(f"apdex.{kind}: f must be at least t")
                 if "metric" in spec:
                     _choice(spec["metric"], f"apdex.{kind}.metric", APDEX_METRICS)
+        elif key == "detectors":
+            _detectors(value)
         elif key == "retention_days":
             if not isinstance(value, dict):
                 raise ApiError("retention_days must be an object by data type")
             for kind, days in value.items():
                 _number(days, f"retention_days.{kind}", 1, 3650)
+
+
+def _detectors(value: Any) -> None:
+    """``detectors``: each built-in detector on (true) or off (false), and ``channels`` (the
+    channel ids they notify)."""
+    if not isinstance(value, dict):
+        raise ApiError("detectors must be an object: a detector's name to true or false")
+    for name, on in value.items():
+        if name == "channels":
+            if not isinstance(on, list) or not all(isinstance(c, str) for c in on):
+                raise ApiError("detectors.channels must be a list of channel ids")
+            continue
+        _choice(name, "detector", DETECTORS)
+        if not isinstance(on, bool):
+            raise ApiError(f"detectors.{name} must be true or false")
 
 
 def apply_change(app: App, change: AppChange) -> App:
