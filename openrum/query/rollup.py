@@ -263,14 +263,14 @@ def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
 
 def _empty(name: str, type_: str) -> str:
     """A value of a rollup column that adds nothing when merged: zero, NULL, an empty state."""
+    if _DIGEST in type_:  # first: its type ends in UInt64 (the weights)
+        return f"{_state(_DIGEST)}(CAST(NULL, 'Nullable(Float64)'), toUInt64(0)) AS {name}"
     if type_.endswith("Int64)"):
         return f"toInt64(0) AS {name}"
     if type_.endswith(", Float64)"):
         return f"toFloat64(0) AS {name}"
     if "Nullable(Float64))" in type_ and type_.startswith("Simple"):
         return f"CAST(NULL AS Nullable(Float64)) AS {name}"
-    if _DIGEST in type_:
-        return f"{_state(_DIGEST)}(CAST(NULL, 'Nullable(Float64)'), toUInt64(0)) AS {name}"
     if _UNIQ in type_:
         return f"{_state(_UNIQ, 'StateIf')}('', false) AS {name}"
     raise ValueError(f"no empty value for {name} {type_}")
