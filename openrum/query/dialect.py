@@ -20,6 +20,11 @@ BUCKETS_PER_E = 50
 LOWEST = 1e-6
 LOWEST_BUCKET = round(math.log(LOWEST) * BUCKETS_PER_E)
 
+# ClickHouse's weighted T-Digest takes whole-number weights: a row's sampling weight (1 / its
+# session's sampling rate: 4.0 at 25 %, 3.33… at 30 %) in hundredths, off by at most 0.5 %.
+# A format, not a tunable: the rollups keep these T-Digests (openrum/query/rollup.py).
+DIGEST_WEIGHT = "toUInt64(round(weight * 100))"
+
 
 def log_bucket(column: str) -> str:
     """The log-spaced bucket (SMALLINT) of a measure's value; NULL stays NULL."""
@@ -43,24 +48,37 @@ def interpolated(lo: str, hi: str, h: str, low: str, high: str) -> str:
     return f"({value(lo)} + ({h} - floor({h})) * ({value(hi)} - {value(lo)}))"
 
 
-def bucket_quantile(histogram: str, count: str, q: float, low: str, high: str) -> str:
-    """The value at level ``q`` of a histogram ``MAP(bucket, count)`` of ``count`` values lying
-    in [``low``, ``high``] (see ``interpolated``), h = (count - 1) · q. A bucket's rank is found
-    by a fold over the sorted buckets adding their counts to -rank until it turns positive."""
-    entries = (
-        f"list_transform(list_sort(map_entries({histogram})), "
-        "lambda x: {'key': x.key, 'value': x.value::DOUBLE})"
+def _at(entries: str, rank: str, key_type: str) -> str:
+    """The key of the entry holding 0-based rank ``rank`` in ``entries``, a list of {key, value}
+    sorted by key, each value the weight of its key (the number of values it stands for): a fold
+    adding the weights to -rank until it turns positive (the last key past the end)."""
+    start = f"{{'key': NULL::{key_type}, 'value': -({rank})}}"
+    return (
+        f"list_reduce(list_prepend({start}, {entries}), lambda a, x: CASE WHEN a.value > 0 "
+        "THEN a ELSE {'key': x.key, 'value': a.value + x.value} END).key"
     )
+
+
+def bucket_quantile(entries: str, count: str, q: float, low: str, high: str) -> str:
+    """The value at level ``q`` of a histogram, ``entries`` a sorted list of {key: bucket,
+    value: weight} (a bucket may come several times), of values of total weight ``count`` lying
+    in [``low``, ``high``] (see ``interpolated``), h = (count - 1) · q: the percentile of the
+    values each repeated as many times as its weight."""
     h = f"({q!r} * ({count} - 1))"
+    lo, hi = _at(entries, f"floor({h})", "SMALLINT"), _at(entries, f"floor({h}) + 1", "SMALLINT")
+    return interpolated(lo, hi, h, low, high)
 
-    def at(rank: str) -> str:
-        start = f"{{'key': NULL::SMALLINT, 'value': -({rank})}}"
-        return (
-            f"list_reduce(list_prepend({start}, {entries}), lambda a, x: CASE WHEN a.value > 0 "
-            "THEN a ELSE {'key': x.key, 'value': a.value + x.value} END).key"
-        )
 
-    return interpolated(at(f"floor({h})"), at(f"floor({h}) + 1"), h, low, high)
+def weighted_quantile(column: str, q: float, weight: str) -> str:
+    """The exact percentile at level ``q`` of ``column``, each value counted ``weight`` times
+    (a sampled session's rows stand for 1 / its sampling rate of the traffic): quantile_cont's
+    interpolation (R-7) over that population, from the values sorted with their weights."""
+    known = f"({column}) IS NOT NULL"
+    pair = f"{{'key': ({column})::DOUBLE, 'value': {weight}::DOUBLE}}"
+    pairs = f"list_sort(list({pair}) FILTER (WHERE {known}))"
+    h = f"({q!r} * (sum({weight}) FILTER (WHERE {known}) - 1))"
+    lo, hi = _at(pairs, f"floor({h})", "DOUBLE"), _at(pairs, f"floor({h}) + 1", "DOUBLE")
+    return f"({lo} + ({h} - floor({h})) * ({hi} - {lo}))"
 
 
 class Dialect:
@@ -78,12 +96,26 @@ class Dialect:
         return f"coalesce(sum({value}){where}, 0)"
 
     def quantile(self, column: str, q: float, approximate: bool = True) -> str:
+        """The percentile at level ``q`` of ``column``, each row counted its sampling weight:
+        of the full traffic, not of the sampled sessions (where the sampling rate changes
+        within a range, their kept values are not a fair sample of it)."""
         # A histogram over log-spaced buckets (bounded memory per group, one pass, several
-        # levels of one measure share it); quantile_cont keeps every value.
+        # levels of one measure share it) keyed by bucket and weight, whose counts times their
+        # weights are the buckets' weights; the exact percentile keeps every value.
         if not approximate:
-            return f"quantile_cont({column}, {q})"
-        hist = f"histogram({log_bucket(column)})"
-        return bucket_quantile(hist, f"count({column})", q, f"min({column})", f"max({column})")
+            return weighted_quantile(column, q, "weight")
+        known = f"({column}) IS NOT NULL"
+        hist = (
+            f"histogram({{'key': {log_bucket(column)}, 'value': weight::DOUBLE}}) "
+            f"FILTER (WHERE {known})"
+        )
+        weights = (
+            f"list_sort(list_transform(map_entries({hist}), "
+            "lambda x: {'key': x.key.key, 'value': x.key.value * x.value}))"
+        )
+        return bucket_quantile(
+            weights, f"sum(weight) FILTER (WHERE {known})", q, f"min({column})", f"max({column})"
+        )
 
     def distinct(self, column: str, approximate: bool) -> str:
         # HyperLogLog: a few per cent off, in constant memory; an exact count keeps every value.
@@ -142,10 +174,26 @@ class ClickHouseDialect(Dialect):
         return f"sumIf({value}, {cond})" if cond else f"sum({value})"
 
     def quantile(self, column: str, q: float, approximate: bool = True) -> str:
-        # quantileExactInclusive interpolates like DuckDB's quantile_cont (R-7); the T-Digest is
-        # the same sketch the rollups keep.
-        fn = "quantileTDigest" if approximate else "quantileExactInclusive"
-        return f"{fn}({q})({column})"
+        # The T-Digest is the same sketch the rollups keep, with the same whole-number weights.
+        if approximate:
+            return f"quantileTDigestWeighted({q})({column}, {DIGEST_WEIGHT})"
+        # Exact: DuckDB's (``weighted_quantile``), on the values sorted with their weights and
+        # the running sums of the weights (quantileExactWeighted takes whole-number weights,
+        # which would change the interpolation between ranks).
+        known = f"({column}) IS NOT NULL"
+        pairs = (
+            f"arraySort(groupArrayIf((toFloat64(assumeNotNull({column})), toFloat64(weight)), "
+            f"{known}))"
+        )
+        running = f"arrayCumSum(arrayMap(p -> p.2, {pairs}))"
+        h = f"({q!r} * (sumIf(weight, {known}) - 1))"
+
+        def at(rank: str) -> str:  # the value holding a rank (the last one past the end)
+            i = f"arrayFirstIndex(c -> c > {rank}, {running})"
+            return f"arrayElement({pairs}, if({i} = 0, length({pairs}), {i})).1"
+
+        lo, hi = at(f"floor({h})"), at(f"floor({h}) + 1")
+        return f"if(empty({pairs}), NULL, {lo} + ({h} - floor({h})) * ({hi} - {lo}))"
 
     def bucket(self, column: str, seconds: int) -> str:
         # Always DateTime64 (a DateTime reaches Arrow as a bare number).

@@ -6,10 +6,11 @@ by a materialized view on every insert into ``actions`` (``errors``; ``session_c
 each closed session at its start), and a daily table with the same columns filled from the
 hourly one (a view on the view): counts and sums as plain sums (counts of sampling weights,
 estimates of the full traffic, as the raw query counts), minimum and maximum, a T-Digest
-state per measure for its percentiles, a HyperLogLog-style state (``uniqCombined64(12)``, exact
-for small sets) for distinct sessions, counts in fixed bins for the histograms' measures, and for
-error groups their latest error and first and last seen; a rollup without the action type
-keeps the counts of loads and route changes that page views need. Every rollup is also by user
+state per measure for its percentiles (each value weighing its row's sampling weight), a
+HyperLogLog-style state (``uniqCombined64(12)``, exact for small sets) for distinct sessions,
+counts in fixed bins for the histograms' measures, and for error groups their latest error and
+first and last seen; a rollup without the action type keeps the counts of loads and route
+changes that page views need. Every rollup is also by user
 type (real users are the default of every query). Their DDL is generated here (``python -m
 openrum.query.rollup MIGRATION`` writes a migration of MIGRATIONS, such as
 ``openrum/store/sql/clickhouse/009_rollups_user_type.sql``, which drops the rollups of an earlier
@@ -41,6 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openrum.query.dialect import DIGEST_WEIGHT
 from openrum.query.model import (
     DIMENSIONS,
     INTERVALS,
@@ -58,7 +60,9 @@ from openrum.query.model import (
 from openrum.settings import Settings
 
 LEVELS = (0.5, 0.75, 0.9, 0.95, 0.99)  # percentile levels a T-Digest state answers
-_DIGEST = f"quantilesTDigest({', '.join(map(str, LEVELS))})"
+# Each value weighs its row's sampling weight, in hundredths (openrum/query/dialect.py): the
+# percentiles are of the full traffic.
+_DIGEST = f"quantilesTDigestWeighted({', '.join(map(str, LEVELS))})"
 # Distinct sessions: exact for small sets, then a HyperLogLog of 2^12 cells (about 1.6 % error),
 # whose states merge several times faster than the default 2^17 when a panel merges thousands.
 _UNIQ = "uniqCombined64(12)"
@@ -246,8 +250,8 @@ def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
         cols.append(
             (
                 f"{m}_q",
-                f"AggregateFunction({_DIGEST}, Nullable(Float64))",
-                f"{_state(_DIGEST)}({value})",
+                f"AggregateFunction({_DIGEST}, Nullable(Float64), UInt64)",
+                f"{_state(_DIGEST)}({value}, {DIGEST_WEIGHT})",
             )
         )
     if m in r.histograms:
@@ -259,14 +263,14 @@ def _measure_columns(r: Rollup, m: str) -> list[tuple[str, str, str]]:
 
 def _empty(name: str, type_: str) -> str:
     """A value of a rollup column that adds nothing when merged: zero, NULL, an empty state."""
+    if _DIGEST in type_:  # first: its type ends in UInt64 (the weights)
+        return f"{_state(_DIGEST)}(CAST(NULL, 'Nullable(Float64)'), toUInt64(0)) AS {name}"
     if type_.endswith("Int64)"):
         return f"toInt64(0) AS {name}"
     if type_.endswith(", Float64)"):
         return f"toFloat64(0) AS {name}"
     if "Nullable(Float64))" in type_ and type_.startswith("Simple"):
         return f"CAST(NULL AS Nullable(Float64)) AS {name}"
-    if _DIGEST in type_:
-        return f"{_state(_DIGEST)}(CAST(NULL, 'Nullable(Float64)')) AS {name}"
     if _UNIQ in type_:
         return f"{_state(_UNIQ, 'StateIf')}('', false) AS {name}"
     raise ValueError(f"no empty value for {name} {type_}")

@@ -7,8 +7,9 @@ sampling weights, Apdex counts, errors on actions, per measure its count, sum, m
 maximum, and per Web Vital its good and poor counts: every count but the rows' a sum of weights
 (an estimate of the full traffic, as the raw query counts). ``{name}_1h_hist``
 holds the percentile state: per measure a histogram over the log-spaced buckets of
-openrum/query/dialect.py (about 2 % wide), one row per bucket; merging is a sum and a
-percentile is exact to the bucket width. ``_1d`` tables hold the same per day.
+openrum/query/dialect.py (about 2 % wide), one row per bucket holding the sum of its values'
+sampling weights (percentiles of the full traffic); merging is a sum and a percentile is exact
+to the bucket width. ``_1d`` tables hold the same per day.
 
 The store keeps them in the transaction that writes the raw rows, in proportion to the batch:
 ``add_sql`` appends the batch's contribution to the hourly and daily tables as partial rows,
@@ -144,7 +145,7 @@ def ddl() -> str:
         counts = [f"{n} {_TYPES.get(n, 'DOUBLE NOT NULL')}" for n, _ in COUNTS]
         stats = ["measure VARCHAR NOT NULL"]
         stats += [f"{n} {_TYPES.get(n, 'DOUBLE NOT NULL')}" for n, _ in MEASURE_STATS]
-        hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n BIGINT NOT NULL"]
+        hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n DOUBLE NOT NULL"]
         for g in GRAINS:
             for suffix, cols in (("", counts), ("_measures", stats), ("_hist", hist)):
                 body = ",\n".join(f"    {c}" for c in head + cols)
@@ -192,12 +193,12 @@ def histogram_sql(
     rows: str = _SIGNED,
     grain: str = "hour",
 ) -> str:
-    """Rows of ``{r}_{grain}_hist`` from signed action rows: counts of the rows kept, not of
-    their weights (percentiles are of the sampled values, as on the raw rows)."""
+    """Rows of ``{r}_{grain}_hist`` from signed action rows: per bucket the sum of the rows'
+    sampling weights (percentiles are of the full traffic, as on the raw rows)."""
     source = _unpivot(r, where, measures or r.digests, rows, grain)
     return (
         f"SELECT app, hour, {', '.join(r.dims)}, measure, {log_bucket('v')} AS bucket, "
-        f"sum(sign) AS n FROM {source} GROUP BY ALL"
+        f"sum(sign * weight) AS n FROM {source} GROUP BY ALL"
     )
 
 
@@ -448,10 +449,10 @@ def plan(
         )
         hist = f"SELECT * FROM ({hist}) WHERE measure IN ({marks})"
         out_params += [*hist_params, *measures]
-        sel = [*time_key, *dims, "measure", "bucket", "sum(n)::BIGINT AS n"]
+        sel = [*time_key, *dims, "measure", "bucket", "sum(n) AS n"]
         group = ", ".join(map(str, range(1, len(keys) + 3)))
         merged = f"SELECT {', '.join(sel)} FROM ({hist}) GROUP BY {group}"
-        # Each bucket's cumulative count within its key and measure, and the measure's total.
+        # Each bucket's cumulative weight within its key and measure, and the measure's total.
         part = f"PARTITION BY {', '.join([*keys, 'measure'])}"
         ranked = (
             f"SELECT *, sum(n) OVER ({part} ORDER BY bucket) AS cum, sum(n) OVER ({part}) AS tot "

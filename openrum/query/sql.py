@@ -63,9 +63,9 @@ def _weighted_avg(d: Dialect, col: str) -> str:
 
 
 def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
-    # Counts and shares weigh each row by its sampling weight (100 / the session's sampling
-    # percentage): estimates of the full traffic. Percentiles, minimum and maximum are of the
-    # sampled values (sessions are sampled at random: the same distribution).
+    # Counts, shares, averages and percentiles weigh each row by its sampling weight (100 / the
+    # session's sampling percentage): estimates of the full traffic, also where the sampling
+    # rate changes within a range. Minimum and maximum are of the sampled values.
     w = d.weighted
     if m.kind == "count":
         return w()

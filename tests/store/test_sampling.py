@@ -141,3 +141,69 @@ def test_the_dashboard_endpoints_estimate_the_full_traffic(sampled: Store) -> No
     ):
         assert a == pytest.approx(b, rel=tolerance)
     assert not math.isclose(totals["quarter"][0], totals["full"][0] * RATE, rel_tol=0.1)
+
+
+# -- percentiles -----------------------------------------------------------------------------------
+# Where the sampling rate changes within a range, the kept rows are no fair sample of the traffic:
+# one session kept at 25 % (weight 4) with slow loads next to sessions kept whole with fast ones.
+SLOW = [3000.0 + 100 * j for j in range(10)]  # 10 loads standing for 40
+FAST = [200.0 + 10 * j for j in range(20)]  # 20 loads, 2 per session
+MIXED_RANGES = [(START, END), ("2026-11-20T08:20:00Z", "2026-11-20T11:40:00Z")]
+
+
+def _mixed(app: str) -> list[Raw]:
+    def beacon(sid: str, at: dt.datetime, durations: list[float], weight: float) -> Raw:
+        start = ms(at)
+        events: list[Any] = [
+            Action(id=f"a{j}", type="load", start=start + j * 60_000,
+                   url="https://shop.example/p", duration=d)
+            for j, d in enumerate(durations)
+        ]  # fmt: skip
+        b = Beacon(v=1, app=app, sid=sid, page=f"pv-{sid}", sent=start + 900_000,
+                   events=events, env=Env(release="1.0"), weight=weight)  # fmt: skip
+        return Raw(msgspec.json.encode(b), len(events), start + 900_000, "198.51.100.1", UA_CHROME)
+
+    out = [beacon("slow", DAY + dt.timedelta(hours=9), SLOW, 4.0)]
+    for i in range(10):
+        at = DAY + dt.timedelta(hours=8, minutes=30 + 17 * i)
+        out.append(beacon(f"fast{i}", at, FAST[2 * i : 2 * i + 2], 1.0))
+    return out
+
+
+def _population_r7(q: float) -> float:
+    """The percentile of the full traffic: each kept load repeated as many times as it weighs."""
+    xs = sorted(FAST + SLOW * 4)
+    h = (len(xs) - 1) * q
+    lo = math.floor(h)
+    return xs[lo] + (h - lo) * (xs[min(lo + 1, len(xs) - 1)] - xs[lo])
+
+
+@pytest.mark.parametrize(
+    ("rollups", "exact"),
+    [(True, False), (False, False), (False, True)],
+    ids=["rollups", "raw rows", "raw rows exact"],
+)
+def test_percentiles_weigh_each_row_by_its_sampling_weight(
+    opener: Opener, rollups: bool, exact: bool
+) -> None:
+    store = opener()
+    store.write(Pipeline(Settings.load({}, environ={})).run(_mixed("mixed")))
+    settings = dataclasses.replace(
+        Settings.load({}, environ={}),
+        query_rollups=rollups,
+        query_approximate_percentiles=not exact,
+    )
+    levels = {"duration:p50": 0.5, "duration:p75": 0.75, "duration:p90": 0.9}
+    for start, end in MIXED_RANGES:
+        q = Query(app="mixed", metrics=list(levels), start=start, end=end)
+        if rollups:
+            [row] = run_query(store, q, settings, NOW)["rows"]
+        else:
+            compiled = compile_query(q, settings, NOW, DIALECTS[store.engine])
+            [values] = store.select(compiled.sql, compiled.params)[1]
+            row = dict(zip(compiled.columns, values, strict=True))
+        for name, level in levels.items():
+            # Exact, or within the sketch's error: DuckDB's buckets are 2 % wide, and a T-Digest
+            # of so few values keeps them all. The kept rows' own p50 is a fast load (≈ 300 ms).
+            expected = _population_r7(level)
+            assert row[name] == pytest.approx(expected, rel=1e-9 if exact else 0.03), name

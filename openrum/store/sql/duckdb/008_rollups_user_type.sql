@@ -74,7 +74,7 @@ CREATE TABLE actions_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_1d (
@@ -112,7 +112,7 @@ CREATE TABLE actions_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_page_1h (
@@ -153,7 +153,7 @@ CREATE TABLE actions_page_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_page_1d (
@@ -194,7 +194,7 @@ CREATE TABLE actions_page_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_name_1h (
@@ -235,7 +235,7 @@ CREATE TABLE actions_name_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_name_1d (
@@ -276,7 +276,7 @@ CREATE TABLE actions_name_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_geo_1h (
@@ -320,7 +320,7 @@ CREATE TABLE actions_geo_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_geo_1d (
@@ -364,7 +364,7 @@ CREATE TABLE actions_geo_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_browser_1h (
@@ -411,7 +411,7 @@ CREATE TABLE actions_browser_1h_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
 
 CREATE TABLE actions_browser_1d (
@@ -458,5 +458,5 @@ CREATE TABLE actions_browser_1d_hist (
     user_type VARCHAR,
     measure VARCHAR NOT NULL,
     bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
+    n DOUBLE NOT NULL
 );
