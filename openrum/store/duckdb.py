@@ -169,14 +169,16 @@ class DuckDBStore:
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
             "name VARCHAR NOT NULL, applied TIMESTAMP NOT NULL)"
         )
-        row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-        current = int(row[0]) if row else 0
+        # Each migration not recorded yet, in order: not only those above the highest applied,
+        # so that one numbered into a gap (migrations written side by side) is applied too.
+        done = {int(v) for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        current = max(done, default=0)
         files = importlib.resources.files("openrum.store") / "sql" / "duckdb"
         for entry in sorted(files.iterdir(), key=lambda e: e.name):
             if not entry.name.endswith(".sql"):
                 continue
             version = int(entry.name.split("_", 1)[0])
-            if version <= current:
+            if version in done:
                 continue
             con.execute("BEGIN")
             con.execute(entry.read_text())
@@ -184,7 +186,7 @@ class DuckDBStore:
             con.execute("COMMIT")
             if entry.name == rollup_duckdb.MIGRATION:
                 self.rebuild_rollups()  # the actions stored before it
-            current = version
+            current = max(current, version)
         return current
 
     # -- writes (writer thread) -------------------------------------------------------------
