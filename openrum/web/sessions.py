@@ -69,7 +69,9 @@ class Listing:
 
 def encode_cursor(start: dt.datetime, session_id: str) -> str:
     """The opaque cursor after a session: its start (epoch ms) and id, base64url."""
-    ms = int(start.replace(tzinfo=dt.UTC).timestamp() * 1000)
+    # In whole milliseconds by integer arithmetic: a float timestamp times 1000 can fall a
+    # millisecond short (found by the round-trip property).
+    ms = (start.replace(tzinfo=None) - dt.datetime(1970, 1, 1)) // dt.timedelta(milliseconds=1)
     return base64.urlsafe_b64encode(f"{ms}:{session_id}".encode()).decode().rstrip("=")
 
 
