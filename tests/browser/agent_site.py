@@ -185,9 +185,11 @@ def query(
     dims: list[str] | None = None,
     filters: list[Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of the query API (POST /api/v1/query) over all time."""
+    """Rows of the query API (POST /api/v1/query) over all time and every user type (headless
+    Chromium is tagged synthetic, which the API leaves out by default)."""
     body = {
         "app": app,
+        "user_type": "all",
         "metrics": metrics,
         "dimensions": dims or [],
         "filters": filters or [],
