@@ -38,7 +38,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def error_groups(server: LiveServer, app: str) -> list[dict[str, Any]]:
-    status, _, raw = server.request("GET", f"/api/v1/errors?app={app}&from=2000-01-01T00:00:00Z")
+    status, _, raw = server.request(
+        "GET", f"/api/v1/errors?app={app}&from=2000-01-01T00:00:00Z&user_type=all"
+    )  # headless Chromium is tagged synthetic
     assert status == 200, raw
     groups: list[dict[str, Any]] = json.loads(raw)["groups"]
     return groups
@@ -78,7 +80,7 @@ def test_a_minified_error_in_chromium_is_shown_at_its_original_lines(
     assert len(groups) == 1, groups
     fp = groups[0]["fingerprint"]
     status, _, raw = server.request(
-        "GET", f"/api/v1/errors/{fp}?app={app}&from=2000-01-01T00:00:00Z"
+        "GET", f"/api/v1/errors/{fp}?app={app}&from=2000-01-01T00:00:00Z&user_type=all"
     )
     frames = json.loads(raw)["samples"][0]["frames"]
     own = [f for f in frames if f["in_app"]]
@@ -88,7 +90,8 @@ def test_a_minified_error_in_chromium_is_shown_at_its_original_lines(
     assert [f for f in frames if f["file"] and not f["in_app"]], "the vendor frame is not in-app"
 
     w = sign_in(browser, server)
-    w.page.goto(f"{server.url}/#/errors?app={app}&range=7d&fp={fp}")
+    # Headless Chromium's error is synthetic traffic: the page shows it with the switch on.
+    w.page.goto(f"{server.url}/#/errors?app={app}&range=7d&fp={fp}&users=all")
     settle(w.page)
     first = w.page.locator("main .frame-list .frame").first
     expect(first).to_contain_text("parsePrice")
