@@ -160,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from openrum.demo import generate
 
+            if running_server(Path(args.data)):
+                raise ValueError(
+                    "stop `openrum serve` on this data directory before loading demo data"
+                )
             return generate(args)
         if args.command == "tokens":
             return tokens_command(args)

@@ -529,11 +529,7 @@ def _progress(done: int, total: int, began: float) -> None:
 
 
 def generate(args: argparse.Namespace) -> int:
-    """The `openrum demo` command."""
-    from openrum.cli import running_server
-
-    if running_server(Path(args.data)):
-        raise ValueError("stop `openrum serve` on this data directory before loading demo data")
+    """The `openrum demo` command (the CLI has checked that no server holds the data)."""
     store = open_store(args.store or default_url(Path(args.data)))
     try:
         ensure_app(store, args.app)

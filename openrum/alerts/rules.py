@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 import msgspec
 
+from openrum.query.compiler import compile_query
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import DIMENSIONS, INTERVALS, Query, QueryError, resolve_metric
-from openrum.query.sql import compile_query
 from openrum.settings import Settings
 
 Severity = Literal["info", "warning", "critical"]

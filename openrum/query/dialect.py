@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from openrum.query.model import Query
-    from openrum.settings import Settings
     from openrum.store.base import Store
 
 
@@ -152,15 +150,6 @@ class Dialect:
     def in_list(self, column: str, n: int) -> str:
         return f"{column} IN ({', '.join('?' * n)})"
 
-    def plan(
-        self, q: Query, settings: Settings, now: dt.datetime, sql: str, params: list[Any]
-    ) -> tuple[str, list[Any]]:
-        """The SQL to run for a compiled query: the engine may answer it another way (from
-        rollups) with the same columns and rows."""
-        from openrum.query import rollup_duckdb
-
-        return rollup_duckdb.plan(q, settings, now, self, sql, params) or (sql, params)
-
 
 class ClickHouseDialect(Dialect):
     """ClickHouse's SQL; queries that rollups can answer run on them (openrum/query/rollup.py)."""
@@ -209,13 +198,6 @@ class ClickHouseDialect(Dialect):
 
     def actions_in(self, store: Store, app: str, start: dt.datetime, end: dt.datetime) -> int:
         return 0  # distinct counts are exact on the raw rows
-
-    def plan(
-        self, q: Query, settings: Settings, now: dt.datetime, sql: str, params: list[Any]
-    ) -> tuple[str, list[Any]]:
-        from openrum.query import rollup
-
-        return rollup.plan(q, settings, now, self.bucket, sql, params) or (sql, params)
 
 
 DIALECTS: dict[str, Dialect] = {"duckdb": Dialect(), "clickhouse": ClickHouseDialect()}

@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openrum.query.compiler import order_by, quote
 from openrum.query.dialect import DIGEST_WEIGHT
 from openrum.query.model import (
     DIMENSIONS,
@@ -631,8 +632,6 @@ def plan(
 ) -> tuple[str, list[Any]] | None:
     """The SQL and parameters answering ``q`` (already validated by the compiler) from rollups,
     or None when they cannot. ``bucket(column, seconds)`` is the dialect's time bucket."""
-    from openrum.query.sql import _order, _quote  # the compiler's ORDER BY, kept identical
-
     q = with_user_type(q)
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
     used = list(q.dimensions) + [f[0] for f in q.filters]
@@ -680,9 +679,9 @@ def plan(
         for i, sub in enumerate(subqueries[1:], 1):
             body += " " + join.format(f"({sub}) AS s{i}")
     columns = keys + [m.name for m in metrics]
-    order = _order(q, columns, metrics)
+    order = order_by(q, columns, metrics)
     text = (
-        f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({body}) AS r{order} LIMIT {q.limit}"
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM ({body}) AS r{order} LIMIT {q.limit}"
     )
     return text, out_params
 

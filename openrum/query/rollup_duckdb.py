@@ -35,6 +35,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from openrum.query.compiler import compile_query, order_by, quote
 from openrum.query.dialect import Dialect, interpolated, log_bucket
 from openrum.query.model import (
     INTERVALS,
@@ -367,8 +368,6 @@ def plan(
     q: Query, settings: Settings, now: dt.datetime, dialect: Dialect, sql: str, params: list[Any]
 ) -> tuple[str, list[Any]] | None:
     """The SQL and parameters answering ``q`` (validated by the compiler) with rollups, or None."""
-    from openrum.query.sql import _order, _quote, compile_query
-
     if not settings.query_rollups:
         return None
     q = with_user_type(q)
@@ -472,7 +471,7 @@ def plan(
             value = interpolated(
                 f"h.b{i}", f"coalesce(h.c{i}, h.b{i})", f"h.h{i}", f"v.{c}_lo", f"v.{c}_hi"
             )
-            values.append(f"{value} AS {_quote(p.name)}")
+            values.append(f"{value} AS {quote(p.name)}")
         grouping = f" GROUP BY {', '.join(keys)}" if keys else ""
         hists = f"SELECT {', '.join(sel)} FROM ({ranked}){grouping}"
         body = (
@@ -499,18 +498,18 @@ def plan(
             dialect,
         )
         both = [f"coalesce(s0.{k}, s1.{k}) AS {k}" for k in keys]
-        names = [_quote(m.name) for m in metrics]
-        picked = [f"s0.{n}" for n in names if n in [_quote(m.name) for m in rolled]]
-        picked += [f"s1.{n}" for n in names if n in [_quote(m.name) for m in rest]]
+        names = [quote(m.name) for m in metrics]
+        picked = [f"s0.{n}" for n in names if n in [quote(m.name) for m in rolled]]
+        picked += [f"s1.{n}" for n in names if n in [quote(m.name) for m in rest]]
         body = (
             f"SELECT {', '.join(both + picked)} FROM ({body}) AS s0 FULL OUTER JOIN "
             f"({raw.sql}) AS s1 ON {_same_keys(keys, 's0', 's1')}"
         )
         out_params += raw.params
     columns = keys + [m.name for m in metrics]
-    order = _order(q, columns, metrics)
+    order = order_by(q, columns, metrics)
     text = (
-        f"SELECT {', '.join(_quote(c) for c in columns)} FROM ({body}) AS r{order} LIMIT {q.limit}"
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM ({body}) AS r{order} LIMIT {q.limit}"
     )
     return text, out_params
 

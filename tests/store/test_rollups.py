@@ -15,9 +15,10 @@ import pyarrow as pa
 import pytest
 
 from openrum import sessions
+from openrum.query.compiler import compile_query
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import Query
-from openrum.query.sql import compile_query
+from openrum.query.sql import plan
 from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch
 from openrum.settings import Settings
 from openrum.store import open_store
@@ -117,7 +118,7 @@ def _compare(
     d = DIALECTS["clickhouse"]
     q = Query(app="shop", start=START.isoformat() + "Z", end=END.isoformat() + "Z", **body)
     compiled = compile_query(q, settings, NOW, d)
-    sql, params = d.plan(q, settings, NOW, compiled.sql, compiled.params)
+    sql, params = plan("clickhouse", q, settings, NOW, compiled.sql, compiled.params)
     if rollup_table is None:
         assert sql == compiled.sql
     else:

@@ -18,9 +18,10 @@ from openrum import sessions
 from openrum.collect.beacon import Action, Beacon, Env, Error, Vital
 from openrum.collect.spool import Raw
 from openrum.enrich.pipeline import Pipeline
+from openrum.query.compiler import compile_query
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import Query
-from openrum.query.sql import compile_query, run_query
+from openrum.query.sql import run_query
 from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.web import distribution, errors
