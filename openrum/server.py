@@ -87,7 +87,9 @@ class Server:
         )
         maps = open_maps(settings)
         assert maps is not None  # sourcemaps_dir is set above
-        symbolicator = Symbolicator(maps, settings.sourcemap_cache_size)
+        symbolicator = Symbolicator(
+            maps, settings.sourcemap_cache_size, settings.sourcemap_fetch_timeout_s
+        )
         self.web = Starlette(
             routes=[
                 *api.routes(

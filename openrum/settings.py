@@ -73,6 +73,11 @@ class Settings:
     sourcemap_cache_size: int = _s(
         64, "Parsed source maps kept in memory, per process (least recently used first out)."
     )
+    sourcemap_fetch_timeout_s: float = _s(
+        5.0,
+        "Time limit of each download when an application fetches its source maps from its own "
+        "origins (its config's `sourcemap_fetch`, off by default).",
+    )
     # Ingest limits (applied in the batch step: values are truncated or cleared, and counted)
     max_url_length: int = _s(2048, "URLs longer than this are truncated.")
     max_name_length: int = _s(512, "Action names, titles and user tags longer than this are cut.")

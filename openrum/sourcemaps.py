@@ -10,17 +10,20 @@ directory's.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import posixpath
 import re
 import shutil
 import time
-from collections.abc import Mapping
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from openrum.settings import Settings
 
@@ -79,13 +82,75 @@ def file_name(name: str) -> str:
     return normal
 
 
-def mapping_url(minified: bytes) -> str | None:
+def mapping_url(minified: bytes, inline: bool = False) -> str | None:
     """The ``sourceMappingURL`` named at the end of a minified file (None if none, or a data:
-    URL, whose inline map the upload does not need)."""
-    m = _MAPPING_URL.search(minified[-2048:])
-    if m is None or m.group(1).startswith(b"data:"):
+    URL, whose inline map an upload does not need, unless ``inline``)."""
+    # An inline map is as long as the map: the comment is searched in the whole last line.
+    m = _MAPPING_URL.search(minified[minified.rfind(b"\n", 0, len(minified) - 1) + 1 :])
+    if m is None or (m.group(1).startswith(b"data:") and not inline):
         return None
     return m.group(1).decode("utf-8", "replace")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # A redirect could leave the application's origins: it is refused, not followed.
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _download(url: str, max_bytes: int, timeout: float) -> bytes:
+    request = urllib.request.Request(url, headers={"user-agent": "OpenRUM source map fetcher"})
+    with _opener.open(request, timeout=timeout) as resp:
+        data: bytes = resp.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"over {max_bytes} bytes")
+    return data
+
+
+def fetch(
+    maps: MapStore,
+    app: str,
+    release: str,
+    url: str,
+    allowed: Callable[[str], bool],
+    timeout: float,
+) -> str | None:
+    """Download the script at ``url`` and the source map it names into (app, release)'s files,
+    as if uploaded; None when stored, else why not. Only from URLs that ``allowed`` accepts
+    (the application's own origins), without redirects, each file within the upload's size cap
+    and ``timeout`` seconds: fetching is off unless an application turns it on (docs/errors.md)."""
+    parts = urlsplit(url)
+    if not allowed(url):
+        return "the script is not on one of the application's origins"
+    try:
+        script = _download(url, maps.max_file_bytes, timeout)
+        linked = mapping_url(script, inline=True)
+        if linked is None:
+            return "the script names no source map (sourceMappingURL)"
+        map_url = urljoin(url, linked)
+        if linked.startswith("data:"):
+            meta, _, payload = linked.partition(",")
+            raw = unquote_to_bytes(payload)
+            source_map = base64.b64decode(raw) if meta.endswith(";base64") else raw
+        else:
+            if not allowed(map_url):
+                return "the source map is not on one of the application's origins"
+            source_map = _download(map_url, maps.max_file_bytes, timeout)
+    except (OSError, ValueError) as e:  # URLError, HTTPError, timeouts, sizes, bad base64
+        return f"fetching the source map failed: {e}"
+    # Stored as an upload would be: a relative link names the map by its path, any other
+    # (absolute, data:) is stored beside the script as SCRIPT.map, which the index links.
+    try:
+        name = file_name(parts.path.lstrip("/"))
+        relative = "://" not in linked and not linked.startswith(("/", "data:"))
+        map_name = file_name(urlsplit(map_url).path.lstrip("/")) if relative else f"{name}.map"
+        maps.upload(app, release, {name: script, map_name: source_map})
+    except UploadError as e:
+        return f"the fetched files cannot be kept: {e}"
+    return None
 
 
 class MapStore:

@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from symbolic.exceptions import SymbolicError
 from symbolic.sourcemapcache import SourceMapCache
 
-from openrum.sourcemaps import MapStore
+from openrum.sourcemaps import MapStore, fetch
 
 # The agent's frame format (agent/src/lib/stack.js): `at fn (url:line:col)`; a browser's own
 # `fn@url:line:col` too, for stacks sent through the API.
@@ -31,6 +32,8 @@ _NOT_IN_APP = re.compile(r"(^|/)(node_modules|vendor|vendors|bower_components)(/
 CONTEXT_LINES = 5
 # How long a script's map, or its absence, is trusted before the release's files are read again.
 RECHECK_S = 10.0
+# A failed fetch of a script's map (docs/errors.md) is tried again after this many seconds.
+FETCH_RETRY_S = 300.0
 
 
 @dataclass(slots=True)
@@ -74,30 +77,45 @@ def in_app(file: str) -> bool:
 class Symbolicator:
     """Resolves stacks of (app, release) against a MapStore, with a cache of parsed maps."""
 
-    def __init__(self, maps: MapStore, cache_size: int = 64) -> None:
+    def __init__(self, maps: MapStore, cache_size: int = 64, fetch_timeout: float = 5.0) -> None:
         self.maps = maps
         self.cache_size = cache_size
+        self.fetch_timeout = fetch_timeout
         # (app, release, map path) → the parsed cache, or why there is none.
         self._cache: OrderedDict[tuple[str, str, str], SourceMapCache | str] = OrderedDict()
-        # (app, release, script URL) → (when it was looked up, its parsed map or None or why).
+        # (app, release, script URL) → (until when it holds, its parsed map or None or why).
         self._found: dict[tuple[str, str, str], tuple[float, SourceMapCache | str | None]] = {}
         self._lock = threading.Lock()  # the web app resolves from several threads
 
     def resolve(
-        self, app: str, release: str | None, stack: str | None, context: int = CONTEXT_LINES
+        self,
+        app: str,
+        release: str | None,
+        stack: str | None,
+        context: int = CONTEXT_LINES,
+        fetch_from: Callable[[str], bool] | None = None,
     ) -> list[Frame]:
         """The frames of ``stack``, each resolved where a map of (app, release) covers it, with
-        ``context`` lines of source around it (grouping needs none: it reads the line itself)."""
+        ``context`` lines of source around it (grouping needs none: it reads the line itself).
+        A script without an uploaded map is fetched, with its map, when ``fetch_from`` accepts
+        its URL (the application's origins, when it turned fetching on)."""
         frames = parse_stack(stack)
         for frame in frames:
-            self._resolve(app, release, frame, context)
+            self._resolve(app, release, frame, context, fetch_from)
         return frames
 
-    def _resolve(self, app: str, release: str | None, frame: Frame, context: int) -> None:
+    def _resolve(
+        self,
+        app: str,
+        release: str | None,
+        frame: Frame,
+        context: int,
+        fetch_from: Callable[[str], bool] | None,
+    ) -> None:
         if not release:
             frame.reason = "no release on the error (the snippet's data-release)"
             return
-        cache = self._where(app, release, frame.url)
+        cache = self._where(app, release, frame.url, fetch_from)
         if cache is None:
             frame.reason = f"no source map uploaded for this file in release {release}"
             return
@@ -124,27 +142,36 @@ class Symbolicator:
         frame.pre_context = [_line(x) for x in token.pre_context]
         frame.post_context = [_line(x) for x in token.post_context]
 
-    def _where(self, app: str, release: str, url: str) -> SourceMapCache | str | None:
+    def _where(
+        self, app: str, release: str, url: str, fetch_from: Callable[[str], bool] | None
+    ) -> SourceMapCache | str | None:
         """The parsed map of the script at ``url`` (None: no map; a string: why it is unusable).
         Looked up in the release's files again after ``RECHECK_S``, so that a new upload is
-        used within that time; in between, a frame costs no file system call."""
+        used within that time; in between, a frame costs no file system call (nor a fetch)."""
         key = (app, release, url)
         now = time.monotonic()
         hit = self._found.get(key)
-        if hit is not None and now - hit[0] < RECHECK_S:
+        if hit is not None and now < hit[0]:
             return hit[1]
         cache: SourceMapCache | str | None = None
+        until = now + RECHECK_S
         try:
             found = self.maps.find(app, release, url)
         except (OSError, ValueError) as e:  # an unreadable folder: the frame says so
             cache = f"source maps unreadable: {e}"
         else:
+            if found is None and fetch_from is not None:
+                failed = fetch(self.maps, app, release, url, fetch_from, self.fetch_timeout)
+                found = None if failed else self.maps.find(app, release, url)
+                cache = failed
+                if failed:  # the site is asked again only after a while
+                    until = now + FETCH_RETRY_S
             if found is not None:
                 cache = self._load(app, release, *found)
         with self._lock:
             if len(self._found) >= 10_000:  # scripts of many releases: start over
                 self._found.clear()
-            self._found[key] = (now, cache)
+            self._found[key] = (until, cache)
         return cache
 
     def _load(self, app: str, release: str, minified: Path, map_path: Path) -> SourceMapCache | str:

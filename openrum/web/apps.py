@@ -57,6 +57,7 @@ def check_config(config: dict[str, Any]) -> None:
             "keep_query",
             "mask_personal_data",
             "apdex_error_frustrates",
+            "sourcemap_fetch",
         ):
             if not isinstance(value, bool):
                 raise ApiError(f"{key} must be true or false")

@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from openrum.collect.app import Collector
+from openrum.collect.app import Collector, normalise_origin
 from openrum.enrich.errors import error_message
 from openrum.enrich.symbolicate import Symbolicator
 from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.settings import Settings
-from openrum.store.base import Store
+from openrum.store.base import App, Store
 from openrum.web.api import ApiError
 from openrum.web.scope import Scope, interval_for, iso, json_response, limit_of, request_scope
 
@@ -122,13 +122,26 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
     return out
 
 
+def fetch_from(app: App | None) -> Callable[[str], bool] | None:
+    """Which script URLs the source map fetcher may download for ``app``: those on its own
+    origins, when its config turns ``sourcemap_fetch`` on (off by default: docs/errors.md)."""
+    if app is None or app.config.get("sourcemap_fetch") is not True:
+        return None
+    own = {normalise_origin(o) for o in app.origins if o != "*"} - {""}
+    return lambda url: normalise_origin(url) in own
+
+
 def detail(
-    store: Store, scope: Scope, fingerprint: str, symbolicator: Symbolicator | None = None
+    store: Store,
+    scope: Scope,
+    fingerprint: str,
+    symbolicator: Symbolicator | None = None,
+    fetching: Callable[[str], bool] | None = None,
 ) -> dict[str, Any] | None:
     """One error group: its summary, breakdowns by browser, release, page and OS, counts over
     time, and the five latest samples, each with its stack's frames resolved through the
-    release's source maps (``frames``, the raw ``stack`` kept). None when the group has no
-    error in the scope."""
+    release's source maps (``frames``, the raw ``stack`` kept; maps missing are fetched where
+    ``fetching`` accepts the script's URL). None when the group has no error in the scope."""
     narrowed = scope.narrowed("fingerprint", fingerprint)
     found = groups(store, narrowed, 1)
     if not found:
@@ -161,7 +174,9 @@ def detail(
     for sample in out["samples"]:
         sample["message"] = error_message(sample["error_name"], sample["message"])
         if symbolicator is not None:
-            frames = symbolicator.resolve(scope.app, sample["release"], sample["stack"])
+            frames = symbolicator.resolve(
+                scope.app, sample["release"], sample["stack"], fetch_from=fetching
+            )
             sample["frames"] = [f.to_json() for f in frames]
     return out
 
@@ -183,7 +198,8 @@ def routes(
     async def one_group(request: Request) -> Response:
         scope = request_scope(request, settings, collector.apps, "errors", now)
         fingerprint = request.path_params["fingerprint"]
-        found = await run_in_threadpool(detail, store, scope, fingerprint, symbolicator)
+        fetching = fetch_from(collector.apps.get(scope.app))
+        found = await run_in_threadpool(detail, store, scope, fingerprint, symbolicator, fetching)
         if found is None:
             raise ApiError(f"no error {fingerprint!r} in this range", 404)
         return json_response(found)

@@ -32,6 +32,8 @@ class Site:
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.pages: dict[str, tuple[int, str, bytes]] = {}
+        self.headers: dict[str, dict[str, str]] = {}  # more response headers, by path
+        self.requested: list[str] = []  # the paths asked for, in order
 
     def add(
         self,
@@ -39,8 +41,10 @@ class Site:
         body: str | bytes,
         status: int = 200,
         ctype: str = "text/html; charset=utf-8",
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.pages[path] = (status, ctype, body.encode() if isinstance(body, str) else body)
+        self.headers[path] = headers or {}
 
 
 @pytest.fixture
@@ -49,11 +53,13 @@ def site() -> Iterator[Site]:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            status, ctype, body = s.pages.get(
-                self.path.split("?")[0], (404, "text/plain", b"not found")
-            )
+            s.requested.append(self.path)
+            path = self.path.split("?")[0]
+            status, ctype, body = s.pages.get(path, (404, "text/plain", b"not found"))
             self.send_response(status)
             self.send_header("content-type", ctype)
+            for name, value in s.headers.get(path, {}).items():
+                self.send_header(name, value)
             self.send_header("content-length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
