@@ -68,9 +68,9 @@ unit-js: agent
 # Three tiers, each in its own process (Playwright's browser loop and the async tests do not share
 # one): unit and in-process tests, then load and durability, then real Chromium.
 pytest: python
-	$(PY) -m pytest -q -m "not browser and not load"
-	$(PY) -m pytest -q -m load
-	$(PY) -m pytest -q -m browser
+	$(PY) -m pytest -q -m "not browser and not load" -n 2 --dist loadfile --durations=15
+	$(PY) -m pytest -q -m load --durations=5
+	$(PY) -m pytest -q -m browser --durations=10
 
 # A bounded fuzz run of the whole ingest path (a new seed each run; a failure prints it).
 fuzz: python

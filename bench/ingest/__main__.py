@@ -5,7 +5,9 @@ Debian's `wrk` (`make bench` installs it when missing) and `taskset`. wrk runs p
 server under test runs one worker (one event loop), and its batch step process and writer thread
 take what CPU time is left on either core (``--pinned`` keeps all of it on CPU 0). In the same run:
 
-1. ceiling: a bare raw-ASGI endpoint that reads and discards the same body (bench/ingest/bare.py);
+1. ceiling: a bare raw-ASGI endpoint that reads and discards the same body (bench/ingest/bare.py),
+   and Node's bare `http` server doing the same (bench/ingest/bare_node.mjs), the reference the
+   full durable path is compared with;
 2. where a request's time goes: the same endpoint decoding each body as the collector does, then
    `openrum serve` with its store writes paused (the whole request, spool included), each at full
    load for the same time, with the event loop's CPU time per request;
@@ -176,19 +178,20 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
 
     runs: dict[str, Peak] = {}
-    for name, target in (
-        ("ceiling", "bench.ingest.bare:app"),
-        ("decode", "bench.ingest.bare:decoding"),
+    node = ["node", str(Path(__file__).with_name("bare_node.mjs")), str(port)]
+    for name, cmd in (
+        ("ceiling", [py, "-m", "uvicorn", "bench.ingest.bare:app", "--port", str(port), *UVICORN]),
+        (
+            "decode",
+            [py, "-m", "uvicorn", "bench.ingest.bare:decoding", "--port", str(port), *UVICORN],
+        ),
+        ("node", node),
     ):
-        asgi = start(
-            [py, "-m", "uvicorn", target, "--port", str(port), *UVICORN],
-            port,
-            pin=args.pinned,
-        )
+        bare = start(cmd, port, pin=args.pinned)
         try:
-            runs[name] = peak_run(url, asgi.pid, args)
+            runs[name] = peak_run(url, bare.pid, args)
         finally:
-            stop(asgi)
+            stop(bare)
 
     defaults = Settings()
     store_memory_mb = args.store_memory_mb or defaults.store_memory_mb
@@ -227,7 +230,10 @@ def main() -> int:
         stop(server)
         shutil.rmtree(data, ignore_errors=True)
     ceiling, decode, paused = runs["ceiling"].wrk, runs["decode"].wrk, runs["paused"].wrk
+    node_rps = runs["node"].wrk.rps
     report = {
+        "node_rps": node_rps,
+        "peak_of_node": peak.rps / node_rps,
         "loop_us_per_request": {name: run.loop_us for name, run in runs.items()},
         "loop_busy": {name: run.loop_busy for name, run in runs.items()},
         "decode_rps": decode.rps,
@@ -258,6 +264,7 @@ def main() -> int:
             "requests/s",
             [
                 ("bare ASGI ceiling", ceiling.rps),
+                ("Node bare http", node_rps),
                 ("bare + decode", decode.rps),
                 ("openrum serve, writes paused", paused.rps),
                 ("openrum serve (peak)", peak.rps),
@@ -338,7 +345,8 @@ server of the peak phase (default settings), then on a new server set for a smal
 | run | requests/s | p50 latency | p99 latency |
 |---|---:|---:|---:|
 | bare raw-ASGI endpoint (read + discard: the ceiling) | {ceiling.rps:,.0f} | {ceiling.p50_ms:.2f} ms | {ceiling.p99_ms:.2f} ms |
-| `openrum serve`, full load for {args.peak_seconds} s | {peak.rps:,.0f} ({share:.0%} of the ceiling) | {peak.p50_ms:.2f} ms | {peak.p99_ms:.2f} ms |
+| Node's bare `http` server (read + discard: `bench/ingest/bare_node.mjs`) | {node_rps:,.0f} | {runs["node"].wrk.p50_ms:.2f} ms | {runs["node"].wrk.p99_ms:.2f} ms |
+| `openrum serve`, full load for {args.peak_seconds} s | {peak.rps:,.0f} ({share:.0%} of the ceiling, **{peak.rps / node_rps:.2f}× Node's bare server**; target ≥ 1.0×) | {peak.p50_ms:.2f} ms | {peak.p99_ms:.2f} ms |
 {paced(default, "")}
 {paced(small, ", small memory")}
 
@@ -355,6 +363,7 @@ run the loop was on a CPU.
 | endpoint | requests/s | of the ceiling | event-loop CPU per request | loop on a CPU |
 |---|---:|---:|---:|---:|
 {stage("ceiling", "bare raw-ASGI endpoint (the ceiling)")}
+{stage("node", "Node's bare `http` server (its one event loop)")}
 {stage("decode", "the same, decoding each body as the collector does (`bench/ingest/bare.py`)")}
 {stage("paused", "`openrum serve`, store writes paused (SIGUSR1): the whole request, spool included, without the store's work beside it")}
 {stage("peak", "`openrum serve`")}
