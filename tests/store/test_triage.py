@@ -91,3 +91,69 @@ def test_every_transition(store: Store) -> None:
     other = error(40, NOW + 6 * HOUR, fingerprint="inrel", release="3.0", app="blog")
     store.write(Batch(errors=table([other])))
     assert triage.statuses(store, "shop", later)["inrel"]["status"] == "resolved"
+
+
+def test_the_errors_endpoints_on_every_backend(store: Store) -> None:
+    """Groups sorted by affected and frustrated sessions and filtered by status; a group's
+    releases, users, sessions, breadcrumbs and history — the same answers on every engine."""
+    import pyarrow as pa
+
+    from openrum import sessions
+    from openrum.rows import SessionTouch, UserEventRow
+    from openrum.settings import Settings
+    from openrum.web import errors
+    from openrum.web.scope import parse_scope
+
+    t = NOW - 2 * HOUR
+    # "wide": 3 sessions, 3 errors; "loud": 1 session (frustrating, user u1), 5 errors.
+    acts = [action(i, t + dt.timedelta(minutes=i), session_id=f"w{i}", release="1.0")
+            for i in range(3)]  # fmt: skip
+    acts.append(action(9, t, session_id="f0", release="1.0", action_name="open cart"))
+    errs = [error(10 + i, t + dt.timedelta(minutes=i, seconds=5), fingerprint="wide",
+                  session_id=f"w{i}", release="1.0") for i in range(3)]  # fmt: skip
+    errs += [error(20 + i, t + dt.timedelta(minutes=5 + i), fingerprint="loud", session_id="f0",
+                   release="1.1" if i else "1.0") for i in range(5)]  # fmt: skip
+    click = UserEventRow(eid=30, app="shop", time=ms(t + dt.timedelta(seconds=30)),
+                         received=ms(t), session_id="f0", page_view_id="pv9", event_id="u30",
+                         action_event_id=None, event_type="rage_click", value="button#pay",
+                         x=None, y=None, count=4, url="https://shop.example/",
+                         page="/")  # fmt: skip
+    touch = SessionTouch(app="shop", session_id="f0", start=ms(t), last_seen=ms(t + HOUR),
+                         last_received=ms(t + HOUR), entry_page="/", exit_page="/",
+                         user_tag="u1")  # fmt: skip
+    store.write(Batch(actions=table(acts), errors=table(errs), user_events=table([click]),
+                      sessions=table([touch])))  # fmt: skip
+    closed = {"app": "shop", "session_id": "f0", "end_reason": "end", "duration": 1000.0,
+              "actions": 1, "errors": 5, "rage_clicks": 1, "bounce": False,
+              "ux_score": "frustrating"}  # fmt: skip
+    assert store.close_sessions(pa.Table.from_pylist([closed], schema=sessions._SCHEMA)) == 1
+    settings = Settings.load({}, environ={})
+    scope = parse_scope({"app": "shop", "from": "2026-11-20T00:00:00Z"}, settings, "errors", NOW)
+    order = {s: [g["fingerprint"] for g in errors.groups(store, scope, sort=s)]
+             for s in errors.SORTS}  # fmt: skip
+    assert order == {"errors": ["loud", "wide"], "sessions": ["wide", "loud"],
+                     "frustrated": ["loud", "wide"], "last_seen": ["loud", "wide"]}  # fmt: skip
+    found = {g["fingerprint"]: g for g in errors.groups(store, scope)}
+    assert (found["loud"]["frustrated_sessions"], found["wide"]["frustrated_sessions"]) == (1, 0)
+    store.save_error_status(triage.change("shop", "wide", "resolved", "admin", ms(NOW)))
+    store.audit("admin", errors.AUDIT_ACTION, "shop",
+                {"fingerprint": "wide", "from": "unresolved", "to": "resolved"})  # fmt: skip
+    open_ = errors.groups(store, scope, status=frozenset({"unresolved", "regressed"}))
+    assert [g["fingerprint"] for g in open_] == ["loud"]
+    [wide] = errors.groups(store, scope, status=frozenset({"resolved"}), now_ms=ms(NOW))
+    assert (wide["fingerprint"], wide["status"], wide["status_by"]) == ("wide", "resolved", "admin")
+
+    d = errors.detail(store, scope, "loud")
+    assert d is not None
+    assert (d["first_release"], d["last_release"], d["users"]) == ("1.0", "1.1", 1)
+    assert [(r["release"], r["errors"]) for r in d["per_release"]] == [("1.0", 1), ("1.1", 4)]
+    assert [s["session_id"] for s in d["sessions"]] == ["f0"]
+    crumbs = d["samples"][0]["breadcrumbs"]
+    assert [(c["kind"], c["type"], c["name"]) for c in crumbs] == [
+        ("action", "load", "open cart"), ("user", "rage_click", "button#pay"),
+    ]  # fmt: skip
+    h = errors.detail(store, scope, "wide")
+    assert h is not None
+    assert [(x["actor"], x["from"], x["to"]) for x in h["history"]] == [
+        ("admin", "unresolved", "resolved")
+    ]
