@@ -3,8 +3,8 @@
 Events (actions, errors, user events) are streamed from the DuckDB file in Arrow batches through
 the target store's ``write`` — so re-running a migration stores nothing twice, and rollups fill
 as on any insert. Sessions follow as touches, then closed sessions are closed again with their
-stored values; applications, users, dashboard logins, tokens and the audit log are copied as
-they are. A progress bar on standard error counts rows.
+stored values; applications, users, dashboard logins, tokens, the audit log and error triage
+statuses are copied as they are. A progress bar on standard error counts rows.
 """
 
 from __future__ import annotations
@@ -92,6 +92,10 @@ def migrate(source: DuckDBStore, target: Store, out: TextIO, batch_rows: int = 1
     ):
         target.close_sessions(table)
     _copy_accounts(source, target)
+    # Error triage statuses, as set (a re-run replaces each with itself).
+    for app in source.list_apps():
+        for status in source.error_statuses(app.id):
+            target.save_error_status(status)
     progress.finish()
     return progress.done
 

@@ -96,7 +96,7 @@ class Server:
                     store, self.writer, self.collector, settings, self.auth, self.metrics, now
                 ),
                 *apps.routes(store, self.writer, self.collector),
-                *errors.routes(store, self.collector, settings, now, symbolicator),
+                *errors.routes(store, self.collector, settings, now, symbolicator, self.writer),
                 *sourcemaps.routes(maps, symbolicator, settings.sourcemap_max_request_bytes),
                 *actions.routes(store, self.collector, settings, now),
                 *distribution.routes(store, self.collector, settings, now),

@@ -22,6 +22,7 @@ PASSWORD = "correct horse battery"
 
 SILENCE = {"start": "2026-11-20T11:00:00Z", "end": "2026-11-20T12:00:00Z"}
 RULE = {"app": "a", "name": "x", "metric": "apdex", "condition": {"op": "below", "threshold": 1}}
+_TRIAGE = {"fingerprints": ["none"], "status": "resolved"}
 _MAPS = {"release": "1", "files": {"x.js.map": "{}"}}
 # (method, path, body, app it touches or None, kind): kind "read", "write" or "admin".
 REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
@@ -45,6 +46,8 @@ REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/api/v1/errors?app=b", None, "b", "read"),
     ("GET", "/api/v1/errors/none?app=a", None, "a", "read"),
     ("GET", "/api/v1/errors/none?app=b", None, "b", "read"),
+    ("POST", "/api/v1/errors/status", {**_TRIAGE, "app": "a"}, "a", "write"),
+    ("POST", "/api/v1/errors/status", {**_TRIAGE, "app": "b"}, "b", "write"),
     ("GET", "/api/v1/actions?app=a", None, "a", "read"),
     ("GET", "/api/v1/actions?app=b", None, "b", "read"),
     ("GET", "/api/v1/distribution?app=a", None, "a", "read"),

@@ -40,6 +40,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "filters": [["device", "=", "mobile"]],
         "from": "2026-11-20T00:00:00Z",
     },
+    "StatusChange": {"app": "a", "fingerprints": ["f1", "f2"], "status": "ignored", "events": 5},
     "Upload": {"app": "a", "release": "1.2", "files": {"app.js.map": "{}"}},
     "Rule": {
         "app": "a",

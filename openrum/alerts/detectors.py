@@ -2,8 +2,9 @@
 "Detectors"), each switchable in the application's config (``detectors: {"NAME": false}``).
 
 Most are rules of the ordinary model with thresholds from the settings; the vitals add a
-baseline that was good, traffic counts a window with no page view at all as 0, and a new error
-group is its own check (a fingerprint never stored before the window)."""
+baseline that was good, traffic counts a window with no page view at all as 0, a new error
+group is its own check (a fingerprint never stored before the window), and so is a regressed one
+(a resolved group seen again, openrum/triage.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from openrum import triage
 from openrum.alerts import evaluate
 from openrum.alerts.evaluate import Evaluation
 from openrum.alerts.rules import BASELINES, WINDOWS, Condition, Rule
@@ -21,7 +23,9 @@ from openrum.scoring.vitals import THRESHOLDS
 from openrum.settings import Settings
 from openrum.store.base import App, Store
 
-NAMES = ("error_spike", "new_error_group", "apdex_drop", "vital_poor", "traffic_drop")
+NAMES = (
+    "error_spike", "new_error_group", "apdex_drop", "vital_poor", "traffic_drop", "error_regressed",
+)  # fmt: skip
 VITALS = ("lcp", "inp", "cls")
 Judge = Callable[[Store, Settings, dt.datetime], Evaluation]
 TRAFFIC_SHIFT = dt.timedelta(days=7)  # the same hour of the week, a week before
@@ -99,6 +103,10 @@ def for_app(app: App, settings: Settings, user_rules: list[Rule]) -> list[Detect
     if enabled(app, "new_error_group"):
         r = rule("new_error_group", "New error group", "errors", Condition("above", 0), "15m", 0, 1)
         add("new_error_group", r, _new_errors(r))
+    if enabled(app, "error_regressed"):
+        r = rule("error_regressed", "Error group regressed", "errors", Condition("above", 0),
+                 "15m", 0, 1)  # fmt: skip
+        add("error_regressed", r, _regressed(r))
     return out
 
 
@@ -169,5 +177,21 @@ def _new_errors(rule: Rule) -> Judge:
         errors = float(sum(n for _, n in new))
         return Evaluation(start, end, float(len(new)), errors, bool(new), None,
                           {"fingerprints": [fp for fp, _ in new[:20]]})  # fmt: skip
+
+    return judge
+
+
+def _regressed(rule: Rule) -> Judge:
+    """Resolved error groups that regressed in the window: their first error after being
+    resolved (in a later release, when resolved in one) falls in it."""
+
+    def judge(store: Store, settings: Settings, end: dt.datetime) -> Evaluation:
+        start = end - dt.timedelta(seconds=WINDOWS[rule.window])
+        resolved = [s for s in store.error_statuses(rule.app) if s.status == "resolved"]
+        since = triage.activity(store, rule.app, resolved)
+        fps = sorted(fp for fp, s in since.items()
+                     if s.regressed_at is not None and start <= s.regressed_at < end)  # fmt: skip
+        return Evaluation(start, end, float(len(fps)), float(len(fps)), bool(fps), None,
+                          {"fingerprints": fps[:20]})  # fmt: skip
 
     return judge

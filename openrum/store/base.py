@@ -70,6 +70,20 @@ class Delivery(msgspec.Struct):
     status: str  # the HTTP status or SMTP reply, or the error
 
 
+class ErrorStatus(msgspec.Struct, omit_defaults=True):
+    """The triage status a person gave an error group (docs/errors.md "Triage")."""
+
+    app: str
+    fingerprint: str
+    status: str  # unresolved, resolved, ignored
+    changed: int  # epoch ms
+    actor: str
+    release: str | None = None  # resolved in this release
+    until: int | None = None  # ignored until then (epoch ms)
+    events: int | None = None  # ignored until this many more events
+    sessions: int | None = None  # ignored until this many more sessions
+
+
 class Store(Protocol):
     """What every storage engine provides. ``write`` is called from one writer thread only."""
 
@@ -164,6 +178,14 @@ class Store(Protocol):
 
     def deliveries(self, incident: str | None = None, limit: int = 100) -> list[Delivery]:
         """Delivery attempts, newest first (of one incident when given)."""
+
+    # -- error triage (docs/errors.md "Triage") ------------------------------------------------
+    def save_error_status(self, status: ErrorStatus) -> None:
+        """Create or replace an error group's status (by app and fingerprint)."""
+
+    def error_statuses(self, app: str, fingerprints: list[str] | None = None) -> list[ErrorStatus]:
+        """The stored statuses of an application's error groups (of ``fingerprints`` when
+        given)."""
 
     def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
         """Hold the lease ``name`` until ``now_ms + ttl_ms`` if it is free, expired or already

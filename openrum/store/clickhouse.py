@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from openrum.query import rollup
 from openrum.rows import Batch
-from openrum.store.base import App, Delivery, Incident, LoginSession, StoreError, Token
+from openrum.store.base import App, Delivery, ErrorStatus, Incident, LoginSession, StoreError, Token
 from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
 
 _EVENT_TABLES = ("actions", "errors", "user_events")
@@ -509,6 +509,39 @@ class ClickHouseStore:
             params,
         )
         return [Delivery(int(r[0]), r[1], r[2], r[3], int(r[4]), bool(r[5]), r[6]) for r in rows]
+
+    # -- error triage --------------------------------------------------------------------------
+    def save_error_status(self, status: ErrorStatus) -> None:
+        e = status
+
+        def at(v: int | None) -> dt.datetime | None:
+            return None if v is None else dt.datetime.fromtimestamp(v / 1000, dt.UTC)
+
+        self._command(
+            "INSERT INTO error_status VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [e.app, e.fingerprint, e.status, at(e.changed), e.actor, e.release, at(e.until),
+             e.events, e.sessions, self._version()],
+        )  # fmt: skip
+
+    def error_statuses(self, app: str, fingerprints: list[str] | None = None) -> list[ErrorStatus]:
+        where, params = "app = ?", [app]
+        if fingerprints is not None:
+            if not fingerprints:
+                return []
+            where += f" AND fingerprint IN ({', '.join('?' * len(fingerprints))})"
+            params += fingerprints
+        _, rows = self.select(
+            "SELECT app, fingerprint, status, toUnixTimestamp64Milli(changed), actor, release, "
+            f"toUnixTimestamp64Milli(until), events, sessions FROM error_status WHERE {where} "
+            "ORDER BY fingerprint",
+            params,
+        )
+        return [
+            ErrorStatus(r[0], r[1], r[2], int(r[3]), r[4], r[5],
+                        None if r[6] is None else int(r[6]),
+                        None if r[7] is None else int(r[7]), None if r[8] is None else int(r[8]))
+            for r in rows
+        ]  # fmt: skip
 
     def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
         # No compare-and-set here: a taker claims a free or lapsed lease, waits until claims

@@ -25,7 +25,7 @@ import pyarrow as pa
 from openrum.query import rollup_duckdb
 from openrum.rows import Batch
 from openrum.settings import Settings, background
-from openrum.store.base import App, Delivery, Incident, LoginSession, StoreError, Token
+from openrum.store.base import App, Delivery, ErrorStatus, Incident, LoginSession, StoreError, Token
 
 log = logging.getLogger("openrum.store")
 
@@ -602,6 +602,30 @@ class DuckDBStore:
             [incident, incident, limit],
         )
         return [Delivery(*r) for r in rows]
+
+    # -- error triage --------------------------------------------------------------------------
+    def save_error_status(self, status: ErrorStatus) -> None:
+        e = status
+        self._cursor().execute(
+            "INSERT OR REPLACE INTO error_status VALUES (?, ?, ?, make_timestamp_ms(?), ?, ?, "
+            "make_timestamp_ms(?), ?, ?)",
+            [e.app, e.fingerprint, e.status, e.changed, e.actor, e.release, e.until, e.events,
+             e.sessions],
+        )  # fmt: skip
+
+    def error_statuses(self, app: str, fingerprints: list[str] | None = None) -> list[ErrorStatus]:
+        where, params = "app = ?", [app]
+        if fingerprints is not None:
+            if not fingerprints:
+                return []
+            where += f" AND fingerprint IN ({', '.join('?' * len(fingerprints))})"
+            params += fingerprints
+        _, rows = self.select(
+            "SELECT app, fingerprint, status, epoch_ms(changed), actor, release, epoch_ms(until), "
+            f"events, sessions FROM error_status WHERE {where} ORDER BY fingerprint",
+            params,
+        )
+        return [ErrorStatus(*r) for r in rows]
 
     def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
         # One statement: DuckDB's transactions make two takers conflict, and one fails (two

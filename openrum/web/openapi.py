@@ -25,6 +25,7 @@ from openrum.query.model import Query
 from openrum.web.api import Erasure, NewApp, NewToken
 from openrum.web.apps import AppChange
 from openrum.web.auth import COOKIE
+from openrum.web.errors import StatusChange
 from openrum.web.sourcemaps import Upload
 
 # What a query parameter means, for the parameters routes share.
@@ -47,6 +48,9 @@ PARAMETERS = {
     "incident": "Only this incident's deliveries.",
     "state": "`firing` or `resolved`.",
     "next": "Where to go after signing in: a path on this server.",
+    "sort": "Error groups: `errors` (default), `sessions`, `frustrated` or `last_seen`.",
+    "status": "Error groups of these statuses (comma-separated): `unresolved`, `resolved`, "
+    "`ignored`, `regressed`.",
 }
 _SCOPE = ("app", "from", "to", "filters", "user_type", "limit")
 _PUBLIC: list[dict[str, list[str]]] = []  # no authentication
@@ -134,7 +138,10 @@ ENDPOINTS = [
         query=(*_SCOPE, "cursor", "with_errors", "with_rage_clicks", "live"),
     ),
     Endpoint("GET", "/api/v1/sessions/{session_id}", "One session's timeline.", query=("app",)),
-    Endpoint("GET", "/api/v1/errors", "Error groups by fingerprint.", query=_SCOPE),
+    Endpoint(
+        "GET", "/api/v1/errors", "Error groups by fingerprint.", query=(*_SCOPE, "sort", "status")
+    ),
+    Endpoint("POST", "/api/v1/errors/status", "Set the status of error groups.", StatusChange),
     Endpoint("GET", "/api/v1/errors/{fingerprint}", "One error group in detail.", query=_SCOPE[:5]),
     Endpoint("GET", "/api/v1/actions", "Actions by name.", query=_SCOPE),
     Endpoint(

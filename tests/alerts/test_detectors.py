@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from openrum import triage
 from openrum.alerts import detectors
 from openrum.alerts.channels import Channel
 from openrum.alerts.evaluate import Evaluation
@@ -23,7 +24,7 @@ from openrum.web.api import ApiError
 from openrum.web.apps import check_config
 from tests.alerts.conftest import Receiver
 from tests.store.conftest import Opener
-from tests.store.test_contract import action, error, table
+from tests.store.test_contract import action, error, ms, table
 
 END = dt.datetime(2026, 11, 20, 12, 0, 0)
 SETTINGS = Settings.load(
@@ -94,7 +95,7 @@ def test_error_spike_and_apdex_drop(opener: Opener) -> None:
     # Switched off, they are not run.
     off = app("shop", detectors={"error_spike": False, "apdex_drop": False})
     assert {d.name for d in detectors.for_app(off, SETTINGS, [])} == {
-        "vital_poor", "traffic_drop", "new_error_group",
+        "vital_poor", "traffic_drop", "new_error_group", "error_regressed",
     }  # fmt: skip
 
 
@@ -150,6 +151,47 @@ def test_new_error_group(opener: Opener) -> None:
     assert (new.breached, new.value, new.sample) == (True, 1.0, 2.0)
     assert new.detail == {"detector": "new_error_group", "fingerprints": ["brand-new"]}
     assert [e.breached for e in judged(store, app("calm"), "new_error_group")] == [False]
+
+
+def test_error_regressed(opener: Opener) -> None:
+    store, rows = opener(), Rows()
+    rows.window("shop", END, 2)
+    resolved_at = END - dt.timedelta(hours=1)
+    for fp in ("back", "quiet", "earlier"):
+        rows.error("shop", END - dt.timedelta(hours=2), fp)
+        store.save_error_status(triage.change("shop", fp, "resolved", "admin", ms(resolved_at)))
+    rows.error("shop", END - dt.timedelta(minutes=30), "earlier")  # regressed before the window
+    rows.error("shop", END - dt.timedelta(minutes=5), "earlier")
+    rows.error("shop", END - dt.timedelta(minutes=4), "back")  # regressed in it
+    rows.error("calm", END - dt.timedelta(minutes=4), "back")  # another app's group
+    rows.write(store)
+    [regressed] = judged(store, app("shop"), "error_regressed")
+    assert (regressed.breached, regressed.value) == (True, 1.0)
+    assert regressed.detail == {"detector": "error_regressed", "fingerprints": ["back"]}
+    assert [e.breached for e in judged(store, app("calm"), "error_regressed")] == [False]
+    # A window later: nothing new regressed, the incident resolves.
+    [later] = judged(store, app("shop"), "error_regressed", END + dt.timedelta(minutes=20))
+    assert later.breached is False
+
+
+def test_a_regressed_group_notifies_the_apps_channels(opener: Opener, receiver: Receiver) -> None:
+    store, rows = opener(), Rows()
+    store.create_app(app("shop", detectors={"channels": ["c1"]}))
+    hook = Channel(id="c1", name="ops", kind="webhook", url=receiver.url)
+    store.save_alert_item("channels", "c1", msgspec.to_builtins(hook))
+    rows.window("shop", END, 2)
+    rows.error("shop", END - dt.timedelta(hours=2), "back")
+    rows.error("shop", END - dt.timedelta(minutes=2), "back")
+    rows.write(store)
+    resolved_at = ms(END - dt.timedelta(hours=1))
+    store.save_error_status(triage.change("shop", "back", "resolved", "admin", resolved_at))
+    clock = END.replace(tzinfo=dt.UTC).timestamp()
+    s = Scheduler(store, SETTINGS, lambda fn: fn(store), lambda: clock, "a", sleep=lambda s: None)
+    s.tick()
+    [incident] = [i for i in store.incidents() if i.rule == "detector-error_regressed-shop"]
+    assert incident.state == "firing" and incident.detail["fingerprints"] == ["back"]
+    sent = [json.loads(r["body"]) for r in receiver.wait_for(1)]
+    assert incident.id in {b["incident"]["id"] for b in sent}
 
 
 def test_the_scheduler_runs_them_and_notifies_the_apps_channels(

@@ -19,7 +19,7 @@ from openrum.query.sql import run_query
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store import open_store
-from openrum.store.base import App, Token
+from openrum.store.base import App, ErrorStatus, Token
 from tests.conftest import start_server, stop_server
 from tests.store.conftest import url_for
 from tests.store.test_contract import ACTIONS, ERRORS, closed_session, table, touch
@@ -34,6 +34,7 @@ def counts(url: str) -> list[object]:
         out.append(store.select("SELECT count(*) FROM sessions WHERE closed", [])[1][0][0])
         out.append(store.select("SELECT round(sum(duration), 3) FROM actions", [])[1][0][0])
         out += [[a.id for a in store.list_apps()], [t.id for t in store.list_tokens()]]
+        out.append(store.error_statuses("shop"))
         return out
     finally:
         store.close()
@@ -44,6 +45,7 @@ def test_migrate_to_chdb(tmp_path: Path, chdb_path: Path) -> None:
     source = open_store(source_url)
     source.create_app(App(id="shop", name="Shop", origins=[], created=1))
     source.save_token(Token(id="t1", name="ci", token_hash="h", created=2))
+    source.save_error_status(ErrorStatus("shop", "fp1", "ignored", 3, "admin", events=10))
     source.write(Batch(actions=table(ACTIONS), errors=table(ERRORS)))
     source.write(Batch(sessions=table([touch(0, 5000, "/a"), touch(0, 10, "/b", sid="s2")])))
     assert source.close_sessions(closed_session(source)) == 1

@@ -14,7 +14,7 @@ export const RANGES = {
 // counts, real users (the default) or all (with synthetic monitors and bots): the API's user_type.
 const DEFAULTS = { range: "24h", stat: "p50", dim: "page", metric: "duration", by: "page_views", users: "real" };
 // Page-specific keys: kept while on the page, dropped when navigating to another page.
-const PAGE_KEYS = ["action", "fp", "session", "ux", "errors_only", "rage", "tag", "live", "rel"];
+const PAGE_KEYS = ["action", "fp", "session", "ux", "errors_only", "rage", "tag", "live", "rel", "status", "sort"];
 const KEYS = ["app", "range", "from", "to", "stat", "dim", "metric", "by", "users", ...PAGE_KEYS];
 export const NULL_VALUE = "∅"; // a filter on a missing value (e.g. no country known)
 
