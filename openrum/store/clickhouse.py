@@ -28,7 +28,15 @@ import pyarrow.compute as pc
 
 from openrum.query import rollup
 from openrum.rows import Batch
-from openrum.store.base import App, Delivery, Incident, LoginSession, StoreError, Token
+from openrum.store.base import (
+    App,
+    CheckResult,
+    Delivery,
+    Incident,
+    LoginSession,
+    StoreError,
+    Token,
+)
 from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
 
 _EVENT_TABLES = ("actions", "errors", "user_events")
@@ -36,7 +44,12 @@ _EVENT_TABLES = ("actions", "errors", "user_events")
 # an insert takes.
 LEASE_SETTLE_S = 1.0
 # Alert rules, channels and silences: JSON documents by id (openrum/alerts/).
-_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels", "silences": "alert_silences"}
+_ALERT_TABLES = {
+    "rules": "alert_rules",
+    "channels": "alert_channels",
+    "silences": "alert_silences",
+    "checks": "alert_checks",
+}
 _SESSION_TABLES = ("session_state", "session_closes", "session_open", "session_starts")
 _CLOSE_COLUMNS = (
     "app",
@@ -509,6 +522,28 @@ class ClickHouseStore:
             params,
         )
         return [Delivery(int(r[0]), r[1], r[2], r[3], int(r[4]), bool(r[5]), r[6]) for r in rows]
+
+    def save_check_result(self, result: CheckResult) -> None:
+        r = result
+        self._command(
+            "INSERT INTO check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [dt.datetime.fromtimestamp(r.time / 1000, dt.UTC), r.check, r.app, r.ok, r.status,
+             r.latency_ms, r.tls_days, r.error],
+        )  # fmt: skip
+
+    def check_results(self, check: str, since: int = 0, limit: int = 100) -> list[CheckResult]:
+        _, rows = self.select(
+            "SELECT toUnixTimestamp64Milli(time), check_id, app, ok, status, latency_ms, "
+            "tls_days, error FROM check_results WHERE check_id = ? "
+            "AND time >= fromUnixTimestamp64Milli(?) "
+            f"ORDER BY time DESC LIMIT {int(limit)}",
+            [check, since],
+        )
+        return [
+            CheckResult(int(r[0]), r[1], r[2], bool(r[3]), int(r[4]), float(r[5]),
+                        None if r[6] is None else float(r[6]), r[7])
+            for r in rows
+        ]  # fmt: skip
 
     def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
         # No compare-and-set here: a taker claims a free or lapsed lease, waits until claims
