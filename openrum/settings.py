@@ -343,6 +343,13 @@ class Settings:
         "Page views the same hour a week before needs for the traffic detector to judge (quiet "
         "hours are not judged).",
     )
+    # Availability checks (docs/alerts.md "Availability checks")
+    checks_min_every_s: int = _s(
+        60, "The shortest interval between two runs of one availability check (every_s)."
+    )
+    checks_concurrency: int = _s(
+        8, "Availability checks the server runs at the same time, at most (each round)."
+    )
     # HTTP connections (collect/connection.py)
     max_header_bytes: int = _s(
         65_536, "Largest request head (request line and headers) in bytes (431 above)."
@@ -421,6 +428,9 @@ class Settings:
         for name in ("alerts_interval_s", "alerts_lateness_s", "alerts_reminder_s"):
             if getattr(settings, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        for name in ("checks_min_every_s", "checks_concurrency"):
+            if getattr(settings, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
         if not 1 <= settings.detector_consecutive <= 100:
             raise ValueError("detector_consecutive must be between 1 and 100")
         for name in ("detector_apdex_drop_pct", "detector_traffic_drop_pct"):
