@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from openrum import __version__
 from openrum.alerts.channels import Channel
+from openrum.alerts.checks import Check
 from openrum.alerts.rules import Rule
 from openrum.alerts.silences import Silence
 from openrum.collect.beacon import Beacon
@@ -47,6 +48,7 @@ PARAMETERS = {
     "incident": "Only this incident's deliveries.",
     "state": "`firing` or `resolved`.",
     "next": "Where to go after signing in: a path on this server.",
+    "runs": "How many of each check's latest runs to include (default 30).",
 }
 _SCOPE = ("app", "from", "to", "filters", "user_type", "limit")
 _PUBLIC: list[dict[str, list[str]]] = []  # no authentication
@@ -190,6 +192,28 @@ ENDPOINTS = [
         "Delete a silence.",
         status=204,
         media=None,
+    ),
+    Endpoint("GET", "/api/v1/checks", "Checks and their latest runs.", query=("app", "runs")),
+    Endpoint(
+        "POST",
+        "/api/v1/checks",
+        "Create an availability check (administrators).",
+        Check,
+        status=201,
+    ),
+    Endpoint("PUT", "/api/v1/checks/{check_id}", "Replace an availability check.", Check),
+    Endpoint(
+        "DELETE",
+        "/api/v1/checks/{check_id}",
+        "Delete an availability check.",
+        status=204,
+        media=None,
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/checks/{check_id}/runs",
+        "A check's runs, newest first.",
+        query=("from", "limit"),
     ),
     Endpoint(
         "GET",
