@@ -343,6 +343,11 @@ class Settings:
         "Page views the same hour a week before needs for the traffic detector to judge (quiet "
         "hours are not judged).",
     )
+    detector_regression_interval_s: float = _s(
+        3600.0,
+        "How often the release regression detector compares an application's newest release with "
+        "the one before (each comparison reads up to regression_sample_limit actions per segment).",
+    )
     # Availability checks (docs/alerts.md "Availability checks")
     checks_min_every_s: int = _s(
         60, "The shortest interval between two runs of one availability check (every_s)."
@@ -425,7 +430,8 @@ class Settings:
                 raise ValueError(f"{name} must be 'drop' or 'tag'")
         if settings.alerts_delivery_attempts < 1:
             raise ValueError("alerts_delivery_attempts must be at least 1")
-        for name in ("alerts_interval_s", "alerts_lateness_s", "alerts_reminder_s"):
+        for name in ("alerts_interval_s", "alerts_lateness_s", "alerts_reminder_s",
+                     "detector_regression_interval_s"):  # fmt: skip
             if getattr(settings, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         for name in ("checks_min_every_s", "checks_concurrency"):

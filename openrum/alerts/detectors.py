@@ -21,7 +21,9 @@ from openrum.scoring.vitals import THRESHOLDS
 from openrum.settings import Settings
 from openrum.store.base import App, Store
 
-NAMES = ("error_spike", "new_error_group", "apdex_drop", "vital_poor", "traffic_drop")
+# release_regression is in openrum/alerts/release_watch.py: one incident per regression found.
+NAMES = ("error_spike", "new_error_group", "apdex_drop", "vital_poor", "traffic_drop",
+         "release_regression")  # fmt: skip
 VITALS = ("lcp", "inp", "cls")
 Judge = Callable[[Store, Settings, dt.datetime], Evaluation]
 TRAFFIC_SHIFT = dt.timedelta(days=7)  # the same hour of the week, a week before

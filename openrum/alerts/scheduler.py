@@ -22,14 +22,14 @@ from typing import Any
 
 import msgspec
 
-from openrum.alerts import channels, checks, detectors, evaluate, incidents, rules
+from openrum.alerts import channels, checks, detectors, evaluate, incidents, release_watch, rules
 from openrum.alerts.channels import Channel
 from openrum.alerts.rules import Rule
 from openrum.alerts.silences import Silence, muting
 from openrum.collect.metrics import Metrics
 from openrum.query.model import QueryError
 from openrum.settings import Settings
-from openrum.store.base import CheckResult, Delivery, Incident, Store, StoreError
+from openrum.store.base import App, CheckResult, Delivery, Incident, Store, StoreError
 
 log = logging.getLogger("openrum.alerts")
 
@@ -96,6 +96,7 @@ class Scheduler:
         self.metrics = metrics or Metrics()
         self.firing: Counter[str] = self.metrics.alerts_firing
         self.evaluations = 0
+        self.releases = release_watch.Watch()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="openrum-alerts", daemon=True)
 
@@ -131,7 +132,8 @@ class Scheduler:
             # The built-in detectors of every application, beside its own rules.
             judges: dict[str, detectors.Judge] = {}
             for app in self.store.list_apps():
-                for d in detectors.for_app(app, self.settings, stored):
+                for d in [*detectors.for_app(app, self.settings, stored),
+                          *self._regressions(app, stored, now_ms, firing)]:  # fmt: skip
                     active.append(d.rule)
                     judges[d.rule.id] = d.judge
             # The availability checks: those due run first, then their runs are judged.
@@ -162,6 +164,17 @@ class Scheduler:
                     del firing[rule_id]
         self.firing.clear()
         self.firing.update(i.severity for i in firing.values())
+
+    def _regressions(
+        self, app: App, stored: list[Rule], now_ms: int, firing: dict[str, Incident]
+    ) -> list[detectors.Detector]:
+        """The release regression detector's (a failed comparison is logged and counted)."""
+        try:
+            return self.releases.detectors(self.store, app, self.settings, stored, now_ms, firing)
+        except StoreError as e:
+            self.metrics.alert_evaluation_failures += 1
+            log.error("release regressions of %s cannot be compared: %s", app.id, e)
+            return []
 
     def _run_checks(self, probes: list[checks.Check], now_ms: int) -> None:
         """Run the checks that are due, at most ``checks_concurrency`` at once; store the runs."""

@@ -8,7 +8,7 @@ const RUNS = 30;
 const STATES = { up: ["▲", "Up"], down: ["▼", "Down"], unknown: ["●", "Not run yet"] };
 
 export function checksStrip(main, view) {
-  const box = el("section", { class: "checks", "aria-label": "Availability checks" });
+  const box = el("section", { class: "checks", "aria-label": "Availability checks", hidden: true });
   main.append(box);
   const load = async () => {
     let data;
@@ -17,7 +17,10 @@ export function checksStrip(main, view) {
     } catch {
       return; // the overview stands without its checks
     }
-    if (!view.stale()) box.replaceChildren(...data.checks.filter((c) => c.enabled).map(row));
+    if (view.stale()) return;
+    const rows = data.checks.filter((c) => c.enabled).map(row);
+    box.hidden = !rows.length; // no empty landmark
+    box.replaceChildren(...rows);
   };
   load();
   view.live(() => (view.stale() ? null : load()));
