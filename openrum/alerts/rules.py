@@ -131,7 +131,10 @@ def validate(rule: Rule, settings: Settings) -> Rule:
         raise RuleError("a rule id is 1 to 64 letters, digits, '_' or '-'")
     # The built-in detectors' and the availability checks' incidents carry these.
     if rule.id.startswith(("detector-", "check-")):
-        raise RuleError("rule ids starting with 'detector-' or 'check-' are the server's own")
+        raise RuleError(
+            "rule ids starting with 'detector-' or 'check-' are the built-in detectors' and the "
+            "availability checks'"
+        )
     # The query API's own checks: the metric, the filters, and that they fit together.
     end = dt.datetime(2000, 1, 2)
     compile_query(query(rule, end - dt.timedelta(hours=1), end), settings, end, DIALECTS["duckdb"])

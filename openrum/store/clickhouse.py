@@ -360,6 +360,9 @@ class ClickHouseStore:
         cutoff = dt.datetime.fromtimestamp(events_before / 1000, dt.UTC)
         for table in _EVENT_TABLES:
             counts[table] = self._delete(table, "app = ? AND time < ?", [app, cutoff])
+        counts["check_results"] = self._delete(
+            "check_results", "app = ? AND time < ?", [app, cutoff]
+        )
         old = dt.datetime.fromtimestamp(sessions_before / 1000, dt.UTC)
         for r in rollup.ROLLUPS:
             # Sessions are rolled up at their start and kept as long as sessions.

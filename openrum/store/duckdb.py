@@ -485,6 +485,11 @@ class DuckDBStore:
             [app, sessions_before],
         ).fetchall()
         counts["sessions"] = int(n)
+        [(n,)] = cur.execute(
+            "DELETE FROM check_results WHERE app = ? AND time < make_timestamp_ms(?)",
+            [app, events_before],
+        ).fetchall()
+        counts["check_results"] = int(n)
         return counts
 
     def list_apps(self) -> list[App]:

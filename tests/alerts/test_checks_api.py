@@ -62,12 +62,16 @@ def test_a_check_made_through_the_api_fails_and_recovers(
     assert fired["headers"]["x-openrum-event"] == "firing"
     incident = json.loads(fired["body"])["incident"]
     assert (incident["rule"]["id"], incident["metric"]) == ("check-home", "check_failures")
+    assert eventually(lambda: 'openrum_alerts_firing{severity="critical"} 1'
+                      in server.request("GET", "/metrics")[2].decode())  # fmt: skip
     failed = [r for r in runs() if not r["ok"]]
     assert len(failed) >= 2 and failed[0]["status"] == 0
     site.up()
     assert [r["headers"]["x-openrum-event"] for r in receiver.wait_for(2, timeout=30)] == [
         "firing", "resolved",
     ]  # fmt: skip
+    assert eventually(lambda: 'openrum_alerts_firing{severity="critical"} 0'
+                      in server.request("GET", "/metrics")[2].decode())  # fmt: skip
     status, listed = call(server, "GET", "/api/v1/checks/home/runs?limit=1", token=shop)
     assert status == 200 and listed["runs"][0]["ok"] is True
     assert call(server, "GET", "/api/v1/checks/home/runs?from=2999-01-01T00:00:00Z")[1] == {

@@ -808,6 +808,9 @@ def test_availability_checks_and_results(store: Store) -> None:
     assert store.check_results("home", limit=1) == [runs[2]]
     assert store.check_results("home", since=t + 60_000) == [runs[2], runs[1]]
     assert store.check_results("none") == []
+    # Runs are kept as long as events (retention_days).
+    assert store.expire("shop", t + 60_001, 0)["check_results"] == 3
+    assert store.check_results("home") == [runs[2]] and store.check_results("api") == []
     assert store.delete_alert_item("checks", "home") is True
 
 
