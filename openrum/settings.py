@@ -348,6 +348,18 @@ class Settings:
         "Page views the same hour a week before needs for the traffic detector to judge (quiet "
         "hours are not judged).",
     )
+    detector_regression_interval_s: float = _s(
+        3600.0,
+        "How often the release regression detector compares an application's newest release with "
+        "the one before (each comparison reads up to regression_sample_limit actions per segment).",
+    )
+    # Availability checks (docs/alerts.md "Availability checks")
+    checks_min_every_s: int = _s(
+        60, "The shortest interval between two runs of one availability check (every_s)."
+    )
+    checks_concurrency: int = _s(
+        8, "Availability checks the server runs at the same time, at most (each round)."
+    )
     # HTTP connections (collect/connection.py)
     max_header_bytes: int = _s(
         65_536, "Largest request head (request line and headers) in bytes (431 above)."
@@ -423,9 +435,13 @@ class Settings:
                 raise ValueError(f"{name} must be 'drop' or 'tag'")
         if settings.alerts_delivery_attempts < 1:
             raise ValueError("alerts_delivery_attempts must be at least 1")
-        for name in ("alerts_interval_s", "alerts_lateness_s", "alerts_reminder_s"):
+        for name in ("alerts_interval_s", "alerts_lateness_s", "alerts_reminder_s",
+                     "detector_regression_interval_s"):  # fmt: skip
             if getattr(settings, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        for name in ("checks_min_every_s", "checks_concurrency"):
+            if getattr(settings, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
         if not 1 <= settings.detector_consecutive <= 100:
             raise ValueError("detector_consecutive must be between 1 and 100")
         for name in ("detector_apdex_drop_pct", "detector_traffic_drop_pct"):

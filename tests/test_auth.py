@@ -23,6 +23,7 @@ PASSWORD = "correct horse battery"
 SILENCE = {"start": "2026-11-20T11:00:00Z", "end": "2026-11-20T12:00:00Z"}
 RULE = {"app": "a", "name": "x", "metric": "apdex", "condition": {"op": "below", "threshold": 1}}
 _TRIAGE = {"fingerprints": ["none"], "status": "resolved"}
+CHECK = {"app": "a", "name": "x", "url": "http://127.0.0.1:9/"}
 _MAPS = {"release": "1", "files": {"x.js.map": "{}"}}
 # (method, path, body, app it touches or None, kind): kind "read", "write" or "admin".
 REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
@@ -79,6 +80,13 @@ REQUESTS: list[tuple[str, str, dict[str, Any] | None, str | None, str]] = [
     ("GET", "/api/v1/releases?app=b", None, "b", "read"),
     ("GET", "/api/v1/releases/none/regressions?app=a", None, "a", "read"),
     ("GET", "/api/v1/releases/none/regressions?app=b", None, "b", "read"),
+    ("GET", "/api/v1/checks", None, None, "read"),
+    ("GET", "/api/v1/checks?app=a", None, "a", "read"),
+    ("GET", "/api/v1/checks?app=b", None, "b", "read"),
+    ("POST", "/api/v1/checks", CHECK, None, "admin"),
+    ("PUT", "/api/v1/checks/none", CHECK, None, "admin"),
+    ("DELETE", "/api/v1/checks/none", None, None, "admin"),
+    ("GET", "/api/v1/checks/none/runs", None, None, "read"),
     ("GET", "/api/v1/incidents", None, None, "read"),
     ("GET", "/api/v1/incidents?app=a", None, "a", "read"),
     ("GET", "/api/v1/incidents?app=b", None, "b", "read"),

@@ -49,6 +49,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "condition": {"op": "below", "threshold": 0.8},
     },
     "Channel": {"name": "ops", "kind": "slack", "url": "https://hooks.slack.example/x"},
+    "Check": {"app": "a", "name": "Home", "url": "https://shop.example/"},
     "Silence": {"start": "2026-11-20T11:00:00Z", "end": "2026-11-20T12:00:00Z", "app": "a"},
 }
 

@@ -23,8 +23,10 @@ from openrum.scoring.vitals import THRESHOLDS
 from openrum.settings import Settings
 from openrum.store.base import App, Store
 
+# release_regression is in openrum/alerts/release_watch.py: one incident per regression found.
 NAMES = (
     "error_spike", "new_error_group", "apdex_drop", "vital_poor", "traffic_drop", "error_regressed",
+    "release_regression",
 )  # fmt: skip
 VITALS = ("lcp", "inp", "cls")
 Judge = Callable[[Store, Settings, dt.datetime], Evaluation]

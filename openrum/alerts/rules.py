@@ -129,8 +129,12 @@ def validate(rule: Rule, settings: Settings) -> Rule:
         raise RuleError("consecutive must be between 1 and 100")
     if rule.id and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", rule.id):
         raise RuleError("a rule id is 1 to 64 letters, digits, '_' or '-'")
-    if rule.id.startswith("detector-"):  # the built-in detectors' incidents carry these
-        raise RuleError("rule ids starting with 'detector-' are the built-in detectors'")
+    # The built-in detectors' and the availability checks' incidents carry these.
+    if rule.id.startswith(("detector-", "check-")):
+        raise RuleError(
+            "rule ids starting with 'detector-' or 'check-' are the built-in detectors' and the "
+            "availability checks'"
+        )
     # The query API's own checks: the metric, the filters, and that they fit together.
     end = dt.datetime(2000, 1, 2)
     compile_query(query(rule, end - dt.timedelta(hours=1), end), settings, end, DIALECTS["duckdb"])

@@ -1,7 +1,8 @@
 """The alert scheduler: a thread of the server that, every ``alerts_interval_s``, takes (or
-renews) the store's ``alerts`` lease and, holding it, evaluates every enabled rule and every
-application's built-in detectors (openrum/alerts/detectors.py), steps its
-incident, and notifies. With several collectors on one store only the lease holder evaluates, so
+renews) the store's ``alerts`` lease and, holding it, runs the availability checks that are due
+(openrum/alerts/checks.py), evaluates every enabled rule, every application's built-in detectors
+(openrum/alerts/detectors.py) and every check's latest runs, steps its incident, and notifies.
+With several collectors on one store only the lease holder evaluates (and runs the checks), so
 each incident is notified once; another takes over when the holder stops renewing it.
 
 Reads (the rules' queries) run on this thread; writes go through ``write`` (the batch writer's
@@ -16,18 +17,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
 
-from openrum.alerts import channels, detectors, evaluate, incidents, rules
+from openrum.alerts import channels, checks, detectors, evaluate, incidents, release_watch, rules
 from openrum.alerts.channels import Channel
 from openrum.alerts.rules import Rule
 from openrum.alerts.silences import Silence, muting
 from openrum.collect.metrics import Metrics
 from openrum.query.model import QueryError
 from openrum.settings import Settings
-from openrum.store.base import Delivery, Incident, Store, StoreError
+from openrum.store.base import App, CheckResult, Delivery, Incident, Store, StoreError
 
 log = logging.getLogger("openrum.alerts")
 
@@ -43,6 +45,17 @@ def load_rules(store: Store) -> list[Rule]:
             out.append(rules.decode(body))
         except QueryError as e:
             log.error("alert rule %s cannot be read: %s", body.get("id"), e)
+    return out
+
+
+def load_checks(store: Store) -> list[checks.Check]:
+    """The stored availability checks (one that no longer decodes is skipped and logged)."""
+    out = []
+    for body in store.alert_items("checks"):
+        try:
+            out.append(checks.decode(body))
+        except QueryError as e:
+            log.error("availability check %s cannot be read: %s", body.get("id"), e)
     return out
 
 
@@ -83,6 +96,7 @@ class Scheduler:
         self.metrics = metrics or Metrics()
         self.firing: Counter[str] = self.metrics.alerts_firing
         self.evaluations = 0
+        self.releases = release_watch.Watch()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="openrum-alerts", daemon=True)
 
@@ -118,9 +132,16 @@ class Scheduler:
             # The built-in detectors of every application, beside its own rules.
             judges: dict[str, detectors.Judge] = {}
             for app in self.store.list_apps():
-                for d in detectors.for_app(app, self.settings, stored):
+                for d in [*detectors.for_app(app, self.settings, stored),
+                          *self._regressions(app, stored, now_ms, firing)]:  # fmt: skip
                     active.append(d.rule)
                     judges[d.rule.id] = d.judge
+            # The availability checks: those due run first, then their runs are judged.
+            probes = [c for c in load_checks(self.store) if c.enabled]
+            self._run_checks(probes, now_ms)
+            for c in probes:
+                active.append(checks.rule_of(c))
+                judges[active[-1].id] = checks.judge_of(c)
             chans = load_channels(self.store)
             quiet = load_silences(self.store)
             for rule in active:
@@ -143,6 +164,34 @@ class Scheduler:
                     del firing[rule_id]
         self.firing.clear()
         self.firing.update(i.severity for i in firing.values())
+
+    def _regressions(
+        self, app: App, stored: list[Rule], now_ms: int, firing: dict[str, Incident]
+    ) -> list[detectors.Detector]:
+        """The release regression detector's (a failed comparison is logged and counted)."""
+        try:
+            return self.releases.detectors(self.store, app, self.settings, stored, now_ms, firing)
+        except StoreError as e:
+            self.metrics.alert_evaluation_failures += 1
+            log.error("release regressions of %s cannot be compared: %s", app.id, e)
+            return []
+
+    def _run_checks(self, probes: list[checks.Check], now_ms: int) -> None:
+        """Run the checks that are due, at most ``checks_concurrency`` at once; store the runs."""
+        slack = int(self.settings.alerts_interval_s * 500)
+        due = [c for c in probes
+               if checks.due(c, next(iter(self.store.check_results(c.id, limit=1)), None),
+                             now_ms, slack)]  # fmt: skip
+        if not due:
+            return
+        workers = min(len(due), self.settings.checks_concurrency)
+        with checks.client() as client, ThreadPoolExecutor(workers, "openrum-check") as pool:
+            results = list(pool.map(lambda c: checks.run(c, client, now_ms), due))
+        for result in results:
+            self._save_run(result)
+
+    def _save_run(self, result: CheckResult) -> None:
+        self.write(lambda s: s.save_check_result(result))
 
     def _evaluate(
         self,

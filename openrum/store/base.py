@@ -84,6 +84,19 @@ class ErrorStatus(msgspec.Struct, omit_defaults=True):
     sessions: int | None = None  # ignored until this many more sessions
 
 
+class CheckResult(msgspec.Struct):
+    """One run of an availability check (docs/alerts.md "Availability checks")."""
+
+    time: int  # epoch ms
+    check: str
+    app: str
+    ok: bool
+    status: int  # the HTTP status; 0 when no answer came
+    latency_ms: float
+    tls_days: float | None = None  # days until the certificate expires (https only)
+    error: str = ""  # why it failed; empty when ok
+
+
 class Store(Protocol):
     """What every storage engine provides. ``write`` is called from one writer thread only."""
 
@@ -156,11 +169,11 @@ class Store(Protocol):
 
     # -- alerts (docs/alerts.md) ---------------------------------------------------------------
     def save_alert_item(self, kind: str, item_id: str, body: dict[str, Any]) -> None:
-        """Create or replace an alert rule (``kind`` "rules"), channel ("channels") or silence
-        ("silences")."""
+        """Create or replace an alert rule (``kind`` "rules"), channel ("channels"), silence
+        ("silences") or availability check ("checks")."""
 
     def alert_items(self, kind: str) -> list[dict[str, Any]]:
-        """Every alert rule, channel or silence, oldest first."""
+        """Every alert rule, channel, silence or check, oldest first."""
 
     def delete_alert_item(self, kind: str, item_id: str) -> bool:
         """Delete a rule, channel or silence; False when there was none with that id."""
@@ -186,6 +199,12 @@ class Store(Protocol):
     def error_statuses(self, app: str, fingerprints: list[str] | None = None) -> list[ErrorStatus]:
         """The stored statuses of an application's error groups (of ``fingerprints`` when
         given)."""
+
+    def save_check_result(self, result: CheckResult) -> None:
+        """Append a run of an availability check."""
+
+    def check_results(self, check: str, since: int = 0, limit: int = 100) -> list[CheckResult]:
+        """Runs of one check at or after ``since`` (epoch ms), newest first."""
 
     def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
         """Hold the lease ``name`` until ``now_ms + ttl_ms`` if it is free, expired or already

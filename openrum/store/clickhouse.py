@@ -28,7 +28,16 @@ import pyarrow.compute as pc
 
 from openrum.query import rollup
 from openrum.rows import Batch
-from openrum.store.base import App, Delivery, ErrorStatus, Incident, LoginSession, StoreError, Token
+from openrum.store.base import (
+    App,
+    CheckResult,
+    Delivery,
+    ErrorStatus,
+    Incident,
+    LoginSession,
+    StoreError,
+    Token,
+)
 from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
 
 _EVENT_TABLES = ("actions", "errors", "user_events")
@@ -36,7 +45,12 @@ _EVENT_TABLES = ("actions", "errors", "user_events")
 # an insert takes.
 LEASE_SETTLE_S = 1.0
 # Alert rules, channels and silences: JSON documents by id (openrum/alerts/).
-_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels", "silences": "alert_silences"}
+_ALERT_TABLES = {
+    "rules": "alert_rules",
+    "channels": "alert_channels",
+    "silences": "alert_silences",
+    "checks": "alert_checks",
+}
 _SESSION_TABLES = ("session_state", "session_closes", "session_open", "session_starts")
 _CLOSE_COLUMNS = (
     "app",
@@ -347,6 +361,9 @@ class ClickHouseStore:
         cutoff = dt.datetime.fromtimestamp(events_before / 1000, dt.UTC)
         for table in _EVENT_TABLES:
             counts[table] = self._delete(table, "app = ? AND time < ?", [app, cutoff])
+        counts["check_results"] = self._delete(
+            "check_results", "app = ? AND time < ?", [app, cutoff]
+        )
         old = dt.datetime.fromtimestamp(sessions_before / 1000, dt.UTC)
         for r in rollup.ROLLUPS:
             # Sessions are rolled up at their start and kept as long as sessions.
@@ -540,6 +557,28 @@ class ClickHouseStore:
             ErrorStatus(r[0], r[1], r[2], int(r[3]), r[4], r[5],
                         None if r[6] is None else int(r[6]),
                         None if r[7] is None else int(r[7]), None if r[8] is None else int(r[8]))
+            for r in rows
+        ]  # fmt: skip
+
+    def save_check_result(self, result: CheckResult) -> None:
+        r = result
+        self._command(
+            "INSERT INTO check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [dt.datetime.fromtimestamp(r.time / 1000, dt.UTC), r.check, r.app, r.ok, r.status,
+             r.latency_ms, r.tls_days, r.error],
+        )  # fmt: skip
+
+    def check_results(self, check: str, since: int = 0, limit: int = 100) -> list[CheckResult]:
+        _, rows = self.select(
+            "SELECT toUnixTimestamp64Milli(time), check_id, app, ok, status, latency_ms, "
+            "tls_days, error FROM check_results WHERE check_id = ? "
+            "AND time >= fromUnixTimestamp64Milli(?) "
+            f"ORDER BY time DESC LIMIT {int(limit)}",
+            [check, since],
+        )
+        return [
+            CheckResult(int(r[0]), r[1], r[2], bool(r[3]), int(r[4]), float(r[5]),
+                        None if r[6] is None else float(r[6]), r[7])
             for r in rows
         ]  # fmt: skip
 

@@ -25,7 +25,16 @@ import pyarrow as pa
 from openrum.query import rollup_duckdb
 from openrum.rows import Batch
 from openrum.settings import Settings, background
-from openrum.store.base import App, Delivery, ErrorStatus, Incident, LoginSession, StoreError, Token
+from openrum.store.base import (
+    App,
+    CheckResult,
+    Delivery,
+    ErrorStatus,
+    Incident,
+    LoginSession,
+    StoreError,
+    Token,
+)
 
 log = logging.getLogger("openrum.store")
 
@@ -111,7 +120,12 @@ _LATEST = (
 
 _DEFAULTS = Settings()
 # Alert rules, channels and silences: JSON documents by id (openrum/alerts/).
-_ALERT_TABLES = {"rules": "alert_rules", "channels": "alert_channels", "silences": "alert_silences"}
+_ALERT_TABLES = {
+    "rules": "alert_rules",
+    "channels": "alert_channels",
+    "silences": "alert_silences",
+    "checks": "alert_checks",
+}
 
 
 class DuckDBStore:
@@ -472,6 +486,11 @@ class DuckDBStore:
             [app, sessions_before],
         ).fetchall()
         counts["sessions"] = int(n)
+        [(n,)] = cur.execute(
+            "DELETE FROM check_results WHERE app = ? AND time < make_timestamp_ms(?)",
+            [app, events_before],
+        ).fetchall()
+        counts["check_results"] = int(n)
         return counts
 
     def list_apps(self) -> list[App]:
@@ -626,6 +645,22 @@ class DuckDBStore:
             params,
         )
         return [ErrorStatus(*r) for r in rows]
+
+    def save_check_result(self, result: CheckResult) -> None:
+        r = result
+        self._cursor().execute(
+            "INSERT INTO check_results VALUES (make_timestamp_ms(?), ?, ?, ?, ?, ?, ?, ?)",
+            [r.time, r.check, r.app, r.ok, r.status, r.latency_ms, r.tls_days, r.error],
+        )
+
+    def check_results(self, check: str, since: int = 0, limit: int = 100) -> list[CheckResult]:
+        _, rows = self.select(
+            "SELECT epoch_ms(time), check_id, app, ok, status, latency_ms, tls_days, error "
+            "FROM check_results WHERE check_id = ? AND time >= make_timestamp_ms(?) "
+            "ORDER BY time DESC LIMIT ?",
+            [check, since, limit],
+        )
+        return [CheckResult(*r) for r in rows]
 
     def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
         # One statement: DuckDB's transactions make two takers conflict, and one fails (two

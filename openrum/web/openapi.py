@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from openrum import __version__
 from openrum.alerts.channels import Channel
+from openrum.alerts.checks import Check
 from openrum.alerts.rules import Rule
 from openrum.alerts.silences import Silence
 from openrum.collect.beacon import Beacon
@@ -51,6 +52,7 @@ PARAMETERS = {
     "sort": "Error groups: `errors` (default), `sessions`, `frustrated` or `last_seen`.",
     "status": "Error groups of these statuses (comma-separated): `unresolved`, `resolved`, "
     "`ignored`, `regressed`.",
+    "runs": "How many of each check's latest runs to include (default 30).",
 }
 _SCOPE = ("app", "from", "to", "filters", "user_type", "limit")
 _PUBLIC: list[dict[str, list[str]]] = []  # no authentication
@@ -197,6 +199,28 @@ ENDPOINTS = [
         "Delete a silence.",
         status=204,
         media=None,
+    ),
+    Endpoint("GET", "/api/v1/checks", "Checks and their latest runs.", query=("app", "runs")),
+    Endpoint(
+        "POST",
+        "/api/v1/checks",
+        "Create an availability check (administrators).",
+        Check,
+        status=201,
+    ),
+    Endpoint("PUT", "/api/v1/checks/{check_id}", "Replace an availability check.", Check),
+    Endpoint(
+        "DELETE",
+        "/api/v1/checks/{check_id}",
+        "Delete an availability check.",
+        status=204,
+        media=None,
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/checks/{check_id}/runs",
+        "A check's runs, newest first.",
+        query=("from", "limit"),
     ),
     Endpoint(
         "GET",

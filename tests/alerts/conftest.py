@@ -75,6 +75,43 @@ def receiver(receiver_factory: Callable[[int], Receiver]) -> Receiver:
     return receiver_factory(0)
 
 
+class Site:
+    """A site process (tests/alerts/site.py) on a fixed port, stopped and started again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def up(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.alerts.site", str(self.port)], cwd=ROOT
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the site did not start")
+
+    def down(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """A site that answers 200 ``shop is open`` (up when the test starts)."""
+    s = Site()
+    s.up()
+    yield s
+    s.down()
+
+
 @dataclass
 class Mailbox:
     """What a real SMTP server (aiosmtpd) received."""

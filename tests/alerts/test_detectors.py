@@ -246,3 +246,6 @@ def test_user_rules_cannot_take_a_detectors_id() -> None:
                 condition=Condition("below", 1))  # fmt: skip
     with pytest.raises(RuleError, match="built-in detectors"):
         validate(rule, SETTINGS)
+    check = msgspec.structs.replace(rule, id="check-home")  # an availability check's incidents
+    with pytest.raises(RuleError, match="availability checks"):
+        validate(check, SETTINGS)

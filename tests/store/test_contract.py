@@ -31,7 +31,16 @@ from openrum.query.model import Query, QueryError, parse_time
 from openrum.query.sql import plan, run_query
 from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch, UserEventRow
 from openrum.settings import Settings
-from openrum.store.base import App, Delivery, Incident, LoginSession, Store, StoreError, Token
+from openrum.store.base import (
+    App,
+    CheckResult,
+    Delivery,
+    Incident,
+    LoginSession,
+    Store,
+    StoreError,
+    Token,
+)
 from tests.store.conftest import BACKENDS, Opener, url_for
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, 0)
@@ -781,6 +790,29 @@ def test_incidents_and_deliveries(store: Store) -> None:
     store.log_delivery(Delivery(ms(NOW), "i2", "c1", "firing", 1, True, "250 OK"))
     assert store.deliveries("i1") == tries[::-1]
     assert len(store.deliveries()) == 3 and store.deliveries(limit=1) == [tries[1]]
+
+
+def test_availability_checks_and_results(store: Store) -> None:
+    check = {"id": "home", "app": "shop", "url": "https://shop.example/", "expect_text": "it's"}
+    store.save_alert_item("checks", "home", check)
+    assert store.alert_items("checks") == [check] and store.alert_items("rules") == []
+    t = ms(NOW)
+    runs = [
+        CheckResult(t, "home", "shop", True, 200, 85.5, 41.25),
+        CheckResult(t + 60_000, "home", "shop", False, 503, 12.0, 41.2, "HTTP 503, expected 200"),
+        CheckResult(t + 120_000, "home", "shop", False, 0, 10_000.0, None, "timed out"),
+        CheckResult(t + 60_000, "api", "shop", True, 204, 3.0),
+    ]
+    for r in runs:
+        store.save_check_result(r)
+    assert store.check_results("home") == runs[2::-1]  # newest first, that check's only
+    assert store.check_results("home", limit=1) == [runs[2]]
+    assert store.check_results("home", since=t + 60_000) == [runs[2], runs[1]]
+    assert store.check_results("none") == []
+    # Runs are kept as long as events (retention_days).
+    assert store.expire("shop", t + 60_001, 0)["check_results"] == 3
+    assert store.check_results("home") == [runs[2]] and store.check_results("api") == []
+    assert store.delete_alert_item("checks", "home") is True
 
 
 def test_one_holder_of_a_lease(opener: Opener) -> None:

@@ -5,12 +5,14 @@ import { el, fmtMs, fmtNum, fmtPct, fmtMeasure, kpi, rating, ratingOf, shareBar,
 import { ERROR_DIMS, STATS, VITALS, statLabel } from "../catalogue.js";
 import { chart, chartBox, LEGEND_BELOW, timeAxis, seriesTooltip, overTime, onSlots, gappedLine, RATING_COLOURS } from "../charts.js";
 import { go } from "../state.js";
+import { checksStrip } from "./overview-checks.js";
 
 export async function overview(main, view) {
   const { state } = view;
   main.append(el("h1", {}, "Overview"));
   const kpis = el("div", { class: "grid kpis" });
   main.append(kpis);
+  checksStrip(main, view);
   const live = { live: true };
 
   let empty = null;
