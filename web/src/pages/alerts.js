@@ -61,7 +61,8 @@ function incidentTable(incidents, label) {
     { label: "Sample", num: 1, fmt: (_, i) => fmtNum(i.detail.sample) },
     { label: "Started", fmt: (_, i) => fmtTime(i.start) },
     { label: "Ended", fmt: (_, i) => (i.end ? fmtTime(i.end) : "–") },
-    { label: "", fmt: (_, i) => (i.detail.link ? el("a", { href: i.detail.link }, "Show in dashboard") : "") },
+    // The server writes the link (a view of this dashboard); anything else is not followed.
+    { label: "", fmt: (_, i) => (String(i.detail.link || "").startsWith("/#/") ? el("a", { href: i.detail.link }, "Show in dashboard") : "") },
   ], incidents, { label });
 }
 
@@ -142,7 +143,7 @@ function ruleEditor(view, card, channelList, done) {
       el("div", { class: "form-grid" },
         field("Name", name), field("Metric", metric, "Any metric of the query API, e.g. lcp:p75, apdex, action_error_share."),
         field("Window", windowSel), field("Condition", baseline), field("Fires when the value is", op),
-        field("Threshold (a change in % against a baseline)", threshold), field("Minimum sample", minSample, "No judgement on fewer actions, sessions or page views."),
+        field("Threshold (for a change: in %)", threshold), field("Minimum sample", minSample, "No judgement on fewer actions, sessions or page views."),
         field("Evaluations in a row", consecutive), field("Severity", severity), field("Lateness (s)", lateness, "How long after a window ends it is judged.")),
       el("div", { class: "form-row" }, el("span", { class: "label" }, "Filters"), filters.node),
       picks ? el("fieldset", { class: "channels" }, el("legend", {}, "Notify"),
@@ -180,7 +181,8 @@ export async function alertsPage(main, view) {
     writer ? null : " You may read this page; changing it needs a login or a token that may write."));
   let firing = [];
   let channels = null;
-  if (admin) channels = (await api("/api/v1/alerts/channels")).channels;
+  // The rule form offers the channels; when they cannot be read, the Channels card says why.
+  if (admin) channels = await api("/api/v1/alerts/channels").then((r) => r.channels, () => null);
   const flash = statusLine();
   main.append(flash.node);
 
