@@ -92,6 +92,7 @@ bench: setup chromium wrk
 	$(PY) -m bench.agent_cost
 	$(PY) -m bench.dashboard_load
 	$(PY) -m bench.regressions
+	$(PY) -m bench.alerts
 
 wrk:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \

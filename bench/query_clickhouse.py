@@ -116,7 +116,9 @@ SELECT app, session_id, start, last_seen, last_seen, entry_page, exit_page, 1.0,
 FROM ({sessions})
 """
 CLOSES = """
-INSERT INTO session_closes
+INSERT INTO session_closes (app, session_id, start, last_seen, last_received, entry_page,
+    exit_page, user_tag, ended, closed, end_reason, duration, actions, errors, rage_clicks, bounce,
+    ux_score)
 SELECT app, session_id, start, last_seen, last_seen, entry_page, exit_page, NULL, true, true,
        'inactivity',
        toFloat64(toUnixTimestamp64Milli(last_seen) - toUnixTimestamp64Milli(start)), n, 0, 0,

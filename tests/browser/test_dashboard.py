@@ -370,7 +370,7 @@ def test_links_name_every_page(page: Page, demo: LiveServer) -> None:
     page.goto(f"{demo.url}/#/overview?app=demo&range=6h&stat=p90")
     settle(page)
     hrefs = page.locator("nav#nav a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
-    assert len(hrefs) == 9
+    assert len(hrefs) == 10
     for href in hrefs:
         assert re.search(r"app=demo", href) and "range=6h" in href and "stat=p90" in href
     expect(page.locator("#range")).to_have_value("6h")

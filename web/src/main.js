@@ -19,7 +19,8 @@ const RENDERERS = { overview: async () => overview,
   errors: () => import("./pages/errors.js").then((m) => m.errorsPage),
   sessions: () => import("./pages/sessions.js").then((m) => m.sessionsPage),
   settings: () => import("./pages/settings.js").then((m) => m.settingsPage),
-  releases: () => import("./pages/releases.js").then((m) => m.releasesPage) };
+  releases: () => import("./pages/releases.js").then((m) => m.releasesPage),
+  alerts: () => import("./pages/alerts.js").then((m) => m.alertsPage) };
 // Near real time: a beacon is stored within about a second; the overview asks again every 3 s.
 const LIVE_MS = 3000;
 const ctx = { apps: [], me: null, gen: 0, live: [], render, reloadApps, lastPage: "" };

@@ -4,7 +4,7 @@
 export const PAGES = [
   ["overview", "Overview"], ["compare", "Compare"], ["map", "Map"], ["performance", "Performance"],
   ["actions", "User actions"], ["errors", "Errors"], ["sessions", "Sessions"], ["releases", "Releases"],
-  ["settings", "Settings"],
+  ["alerts", "Alerts"], ["settings", "Settings"],
 ];
 export const RANGES = {
   "15m": ["Last 15 minutes", 15 * 60e3], "1h": ["Last hour", 3600e3], "6h": ["Last 6 hours", 6 * 3600e3],
