@@ -1,0 +1,262 @@
+"""Foreign agents' payloads (docs/ingest.md): each translator on payloads recorded from the real
+SDK in Chromium (tests/foreign/recorded, made by tests/foreign/record.py), and the collector's
+ingest endpoints in-process: stored like native beacons, bad payloads rejected with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+import msgspec
+import pytest
+
+from openrum.collect.beacon import Action, Beacon, Drop, Error
+from openrum.collect.foreign import Request, boomerang, jsurl, strip_url
+from openrum.server import Server
+from openrum.settings import Settings
+from openrum.store.base import App
+from openrum.store.duckdb import DuckDBStore
+from tests.conftest import UA_CHROME
+
+RECORDED = Path(__file__).parent / "foreign" / "recorded"
+ORIGIN = "https://shop.example"
+FORM = "application/x-www-form-urlencoded"
+
+
+def recorded(name: str) -> bytes:
+    return (RECORDED / name).read_bytes()
+
+
+def translated(fmt: Any, body: bytes, media_type: str = FORM) -> list[Beacon]:
+    out = fmt.translate(Request(body, media_type.encode(), "shop", 1_800_000_000_000))
+    assert not isinstance(out, Drop), out
+    return list(out)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def test_jsurl_decodes_what_boomerang_encodes() -> None:
+    text = "~(~(d~'mxbxll6p~f~(~(c~71~l~21873~wo~'*2fload))~m~'boom*20from*20click~t~'TypeError))"
+    assert jsurl.decode(text) == [
+        {
+            "d": "mxbxll6p",
+            "f": [{"c": 71.0, "l": 21873.0, "wo": "/load"}],
+            "m": "boom from click",
+            "t": "TypeError",
+        }
+    ]
+    assert jsurl.decode("~(~)") == []
+    assert jsurl.decode("~(a~true~b~null~c~-1.5~d~'**20ac!)") == {
+        "a": True,
+        "b": None,
+        "c": -1.5,
+        "d": "€$",
+    }
+    for bad in ("", "~", "~(a~1", "~'x*2", "~bogus", "~(" * 100, "~1~2"):
+        with pytest.raises(ValueError):
+            jsurl.decode(bad)
+
+
+def test_urls_lose_their_query_string_and_keep_route_fragments() -> None:
+    assert strip_url("https://a.example/p?q=1#top") == "https://a.example/p"
+    assert strip_url("https://a.example/#/cart?x=1") == "https://a.example/#/cart?x=1"
+    assert strip_url("https://a.example/#!/cart") == "https://a.example/#!/cart"
+
+
+# -- Boomerang -------------------------------------------------------------------------------
+def test_boomerang_page_load_beacon_is_a_load_action_with_timings_vitals_and_errors() -> None:
+    body = recorded("boomerang-load.txt")
+    params = dict(parse_qsl(body.decode()))
+    [b] = translated(boomerang.FORMAT, body)
+    assert b.app == "shop"
+    assert (b.sid, b.page) == (params["rt.si"], params["pid"])
+    assert b.agent.startswith("boomerang")
+    load, error = b.events
+    assert isinstance(load, Action) and isinstance(error, Error)
+    start = int(params["nt_nav_st"])
+    assert (load.type, load.start, load.duration) == ("load", start, float(params["t_done"]))
+    assert load.url == params["u"] and "?" not in load.url
+    assert load.nt is not None
+    assert load.nt["responseStart"] == int(params["nt_res_st"]) - start
+    assert load.nt["loadEventEnd"] == int(params["nt_load_end"]) - start
+    assert "secureConnectionStart" not in load.nt  # 0: plain HTTP, no TLS
+    assert load.vitals["lcp"].value == float(params["pt.lcp"])
+    assert load.vitals["lcp"].target == params["pt.lcp.e"]
+    assert load.vitals["fcp"].value == float(params["pt.fcp"])
+    assert load.vitals["cls"].value == float(params["c.cls"])
+    assert load.vitals["ttfb"].value == load.nt["responseStart"]
+    assert load.long_tasks == int(params["c.lt.n"])
+    # The error thrown during the load, in the load action, its stack in the native format.
+    assert (error.type, error.name, error.action) == ("js", "TypeError", "load")
+    assert error.message == "Cannot read properties of null (reading 'boom')"
+    assert error.stack and error.stack.startswith("at ")
+    assert error.source == params["u"] and error.line and error.col
+    assert b.sent >= load.start + (load.duration or 0)
+
+
+def test_boomerang_xhr_beacon_is_an_xhr_action_with_its_request_error() -> None:
+    body = recorded("boomerang-xhr.txt")
+    params = dict(parse_qsl(body.decode()))
+    [b] = translated(boomerang.FORMAT, body)
+    action, error = b.events
+    assert isinstance(action, Action) and isinstance(error, Error)
+    assert (action.type, action.start) == ("xhr", int(params["rt.tstart"]))
+    assert action.duration == float(params["t_done"])
+    assert action.url == params["pgu"]  # the page's URL; `u` is the request's
+    assert (error.type, error.status, error.action) == ("request", 500, action.id)
+    assert error.source == params["u"]
+    assert error.message == f"HTTP 500 {params['u']}"
+    # Without the Errors plugin, http.errno alone makes the request error.
+    without = urlencode({k: v for k, v in params.items() if k != "err"}).encode()
+    [b] = translated(boomerang.FORMAT, without)
+    assert [(e.type, getattr(e, "status", None)) for e in b.events] == [
+        ("xhr", None),
+        ("request", 500),
+    ]
+
+
+def test_boomerang_error_beacon_and_beacons_with_nothing_to_store() -> None:
+    [b] = translated(boomerang.FORMAT, recorded("boomerang-error.txt"))
+    [error] = b.events
+    assert isinstance(error, Error)
+    assert (error.type, error.message, error.action) == ("js", "boom from click", None)
+    assert error.stack == f"at HTMLButtonElement.onclick ({error.source}:{error.line}:{error.col})"
+    assert b.sent >= error.time
+    unload = urlencode({"pid": "p1", "rt.quit": "", "rt.si": "s1", "c.cls": "0.2"}).encode()
+    assert translated(boomerang.FORMAT, unload) == []
+
+
+def test_boomerang_translation_is_the_same_each_time() -> None:
+    """A re-sent beacon yields the same event ids, which the store deduplicates on."""
+    for name in ("boomerang-load.txt", "boomerang-xhr.txt", "boomerang-error.txt"):
+        first = msgspec.json.encode(translated(boomerang.FORMAT, recorded(name)))
+        assert msgspec.json.encode(translated(boomerang.FORMAT, recorded(name))) == first
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"\xff\xfe", "invalid_utf8"),
+        (b"u=https%3A%2F%2Fa.example%2F&t_done=12", "missing_field"),
+        (b"pid=p1&err=~(~(m~'x", "malformed_field"),
+        (b"pid=p1&err=%5B1%2C", "malformed_field"),
+        (b"pid=p1&err=~(a~1)", "malformed_field"),
+        (b"&".join(b"k%d=1" % i for i in range(1001)) + b"&pid=p1", "malformed_form"),
+    ],
+)
+def test_boomerang_bad_payloads_are_dropped_with_a_reason(body: bytes, reason: str) -> None:
+    out = boomerang.translate(Request(body, FORM.encode(), "shop", 0))
+    assert isinstance(out, Drop) and out.reason == reason
+
+
+# -- the endpoints, in-process -----------------------------------------------------------------
+pytestmark_anyio = pytest.mark.anyio
+
+
+@pytest.fixture
+async def server(store: DuckDBStore, tmp_path: Path) -> AsyncIterator[Server]:
+    store.create_app(App(id="shop", name="Shop", origins=[ORIGIN], created=0))
+    srv = Server(store, Settings.load({}, environ={}), tmp_path)
+    srv.writer.start()
+    yield srv
+    srv.writer.stop()
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=server.app, client=("198.51.100.7", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://collector") as c:
+        yield c
+
+
+def rows(server: Server, sql: str) -> list[tuple[Any, ...]]:
+    assert server.writer.flush()
+    return server.store.select(sql, [])[1]
+
+
+@pytestmark_anyio
+async def test_boomerang_get_and_post_are_stored(server: Server, client: httpx.AsyncClient) -> None:
+    headers = {"origin": ORIGIN, "user-agent": UA_CHROME, "content-type": FORM}
+    r = await client.post(
+        "/ingest/boomerang/shop", content=recorded("boomerang-load.txt"), headers=headers
+    )
+    assert r.status_code == 202, r.text
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    # An image beacon: the query string, no Origin header, the page as Referer.
+    query = recorded("boomerang-xhr.txt").decode()
+    referer = {"referer": ORIGIN + "/load", "user-agent": UA_CHROME}
+    r = await client.get(f"/ingest/boomerang/shop?{query}", headers=referer)
+    assert r.status_code == 202, r.text
+    assert rows(server, "SELECT action_type, page FROM actions ORDER BY time") == [
+        ("load", "/load"),
+        ("xhr", "/load"),
+    ]
+    assert rows(server, "SELECT error_type, status FROM errors ORDER BY time") == [
+        ("js", None),
+        ("request", 500),
+    ]
+    assert server.metrics.beacons_accepted == 2
+
+
+@pytestmark_anyio
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "reason"),
+    [
+        ("POST", "/ingest/boomerang/nope", {"origin": ORIGIN}, "load", 403, "unknown_app"),
+        (
+            "POST",
+            "/ingest/boomerang/shop",
+            {"origin": "https://evil.example"},
+            "load",
+            403,
+            "origin_not_allowed",
+        ),
+        (
+            "GET",
+            "/ingest/boomerang/shop",
+            {"referer": "https://evil.example/p"},
+            "load",
+            403,
+            "origin_not_allowed",
+        ),
+        (
+            "POST",
+            "/ingest/boomerang/shop",
+            {"content-type": "image/png"},
+            "load",
+            415,
+            "unsupported_media_type",
+        ),
+        ("PUT", "/ingest/boomerang/shop", {}, "load", 405, "method_not_allowed"),
+        ("POST", "/ingest/boomerang/shop", {}, "pid=p1&err=~(~(m~'x", 400, "malformed_field"),
+        ("POST", "/ingest/boomerang/shop", {}, "x" * 70_000, 413, "body_too_large"),
+    ],
+)
+async def test_boomerang_rejections_have_a_reason_and_are_counted(
+    server: Server,
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: str,
+    status: int,
+    reason: str,
+) -> None:
+    content = recorded("boomerang-load.txt") if body == "load" else body.encode()
+    sent = {"content-type": FORM, **headers}
+    if method == "GET":
+        r = await client.get(f"{path}?{content.decode()}", headers=sent)
+    else:
+        r = await client.request(method, path, content=content, headers=sent)
+    assert (r.status_code, r.headers["x-openrum-reason"]) == (status, reason)
+    assert server.metrics.rejected[reason] == 1
+    assert rows(server, "SELECT count(*) FROM actions") == [(0,)]
+
+
+@pytestmark_anyio
+async def test_unknown_ingest_formats_are_not_found(client: httpx.AsyncClient) -> None:
+    for path in ("/ingest/nope/shop", "/ingest/boomerang/", "/ingest/boomerang/shop/x"):
+        r = await client.post(path, content=b"x")
+        assert (r.status_code, r.headers["x-openrum-reason"]) == (404, "unknown_ingest_path")

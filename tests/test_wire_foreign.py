@@ -1,0 +1,71 @@
+"""The ingest endpoints of foreign agents (docs/ingest.md) on a real `openrum serve` process:
+payloads recorded from the real SDKs are stored and queryable like native beacons; bad ones get
+a 4xx with a reason that /metrics counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import UA_CHROME, LiveServer
+from tests.test_wire import create_app, raw_request, wait_for
+
+ORIGIN = "https://shop.example"
+RECORDED = Path(__file__).parent / "foreign" / "recorded"
+FORM = {"content-type": "application/x-www-form-urlencoded", "user-agent": UA_CHROME}
+
+
+def recorded(name: str) -> bytes:
+    return (RECORDED / name).read_bytes()
+
+
+def everything(app: str) -> dict[str, object]:
+    return {"app": app, "user_type": "all", "from": "2000-01-01T00:00:00Z"}
+
+
+def test_boomerang_beacons_are_stored_and_bad_ones_counted(live_server: LiveServer) -> None:
+    app = create_app(live_server)
+    path = f"/ingest/boomerang/{app}"
+    status, headers, _ = live_server.post(
+        path, recorded("boomerang-load.txt"), {**FORM, "origin": ORIGIN}, auth=False
+    )
+    assert status == 202
+    assert headers["access-control-allow-origin"] == ORIGIN
+    query = recorded("boomerang-xhr.txt").decode()
+    status, _, _ = live_server.request(
+        "GET", f"{path}?{query}", headers={**FORM, "referer": ORIGIN + "/"}, auth=False
+    )
+    assert status == 202
+    status, _ = raw_request(
+        live_server, "POST", path, recorded("boomerang-error.txt"), {**FORM, "origin": ORIGIN}
+    )
+    assert status == 202
+    wait_for(
+        live_server,
+        {**everything(app), "metrics": ["count"], "dimensions": ["action_type", "page"]},
+        [
+            {"action_type": "load", "page": "/load", "count": 1},
+            {"action_type": "xhr", "page": "/load", "count": 1},
+        ],
+        timeout=5,
+    )
+    wait_for(
+        live_server,
+        {**everything(app), "metrics": ["errors"], "dimensions": ["error_type"]},
+        [{"error_type": "js", "errors": 2}, {"error_type": "request", "errors": 1}],
+        timeout=5,
+    )
+    bad = [
+        (path, b"pid=p1&err=~(~(m~'x", {**FORM, "origin": ORIGIN}, 400, "malformed_field"),
+        (path, b"u=x&t_done=1", {**FORM, "origin": ORIGIN}, 400, "missing_field"),
+        (path, b"pid=p1", {**FORM, "origin": "https://evil.example"}, 403, "origin_not_allowed"),
+        ("/ingest/boomerang/nope", b"pid=p1", FORM, 403, "unknown_app"),
+        (path, b"{}", {**FORM, "content-type": "application/json"}, 415, "unsupported_media_type"),
+        ("/ingest/nope/" + app, b"{}", FORM, 404, "unknown_ingest_path"),
+    ]
+    for where, body, sent, want, reason in bad:
+        assert raw_request(live_server, "POST", where, body, sent) == (want, reason), reason
+    metrics = live_server.request("GET", "/metrics")[2].decode()
+    for *_, reason in bad:
+        assert f'openrum_beacons_rejected_total{{reason="{reason}"}} 1' in metrics, reason
+    assert json.loads(live_server.request("GET", "/healthz")[2])["status"] == "ok"
