@@ -4,6 +4,7 @@ ingest endpoints in-process: stored like native beacons, bad payloads rejected w
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ import httpx
 import msgspec
 import pytest
 
-from openrum.collect.beacon import Action, Beacon, Drop, Error
-from openrum.collect.foreign import Request, boomerang, jsurl, strip_url
+from openrum.collect.beacon import Action, Beacon, Drop, Error, UserEvent
+from openrum.collect.foreign import Request, boomerang, faro, jsurl, strip_url
 from openrum.server import Server
 from openrum.settings import Settings
 from openrum.store.base import App
@@ -151,6 +152,113 @@ def test_boomerang_bad_payloads_are_dropped_with_a_reason(body: bytes, reason: s
     assert isinstance(out, Drop) and out.reason == reason
 
 
+# -- Grafana Faro ----------------------------------------------------------------------------
+FARO = ("faro-load-start.json", "faro-navigation.json", "faro-lcp-error.json", "faro-hidden.json")
+
+
+def faro_payloads() -> list[dict[str, Any]]:
+    return [json.loads(recorded(name)) for name in FARO]
+
+
+def test_faro_payloads_of_a_page_view_make_one_load_action_that_gains_its_vitals() -> None:
+    translator = faro.Faro()
+    start, navigation, lcp_error, hidden = faro_payloads()
+    out = [translated(translator, recorded(name), "application/json") for name in FARO]
+    sid = start["meta"]["session"]["id"]
+    assert {b.sid for [b] in out} == {sid}
+    assert len({b.page for [b] in out}) == 1
+    # Before the navigation event: the error, and FCP kept for the load action.
+    [first] = out[0]
+    [error] = first.events
+    assert isinstance(error, Error) and error.action is None
+    assert error.message == start["exceptions"][0]["value"] and error.name == "TypeError"
+    assert first.env.release == "1.4.2" and first.agent == "faro-web 2.12.1"
+    # The navigation: the load action with its timings, FCP and TTFB.
+    [second] = out[1]
+    [load] = second.events
+    assert isinstance(load, Action) and load.type == "load"
+    attributes = navigation["events"][0]["attributes"]
+    assert load.duration == float(attributes["duration"])
+    assert load.nt is not None
+    assert load.nt["loadEventEnd"] == float(attributes["duration"])
+    assert load.nt["responseStart"] == float(attributes["ttfb"])
+    assert load.nt["requestStart"] == float(attributes["ttfb"]) - float(attributes["requestTime"])
+    assert set(load.vitals) == {"fcp", "ttfb"}
+    assert load.vitals["fcp"].id == start["measurements"][0]["context"]["id"]
+    # Each later vital re-sends the load action, whole, with a higher seq (the store keeps it).
+    [third] = out[2]
+    again, error = third.events
+    assert isinstance(again, Action) and isinstance(error, Error)
+    assert again.id == load.id and third.seq > second.seq
+    assert again.vitals["lcp"].value == lcp_error["measurements"][0]["values"]["lcp"]
+    assert again.vitals["lcp"].target == "#hero"
+    assert error.action == load.id and error.stack and error.stack.startswith("at HTMLButton")
+    [fourth] = out[3]
+    [last] = fourth.events
+    assert isinstance(last, Action) and fourth.seq > third.seq
+    assert set(last.vitals) == {"fcp", "ttfb", "lcp", "inp", "cls"}
+    inp = hidden["measurements"][0]
+    assert last.vitals["inp"].value == inp["values"]["inp"]
+    assert last.vitals["inp"].target == "#b"
+    assert last.vitals["inp"].phase == {
+        "input_delay": inp["values"]["input_delay"],
+        "processing": inp["values"]["processing_duration"],
+        "presentation": inp["values"]["presentation_delay"],
+    }
+    assert last.vitals["cls"].value == hidden["measurements"][1]["values"]["cls"]
+    # Sent again, a payload changes nothing: no re-sent action, the same error id.
+    assert translated(translator, recorded(FARO[3]), "application/json") == []
+    [b] = translated(translator, recorded(FARO[2]), "application/json")
+    assert [e.id for e in b.events] == [error.id]
+
+
+def test_faro_translation_is_the_same_each_time_and_user_meta_is_a_user_tag() -> None:
+    runs = []
+    for _ in range(2):
+        translator = faro.Faro()
+        runs.append(
+            [
+                msgspec.json.encode(translated(translator, recorded(n), "application/json"))
+                for n in FARO
+            ]
+        )
+    assert runs[0] == runs[1]
+    payload = faro_payloads()[3]
+    payload["meta"]["user"] = {"id": "u-42", "username": "ada", "email": "ada@example.com"}
+    [b] = translated(faro.Faro(), json.dumps(payload).encode(), "application/json")
+    [tag] = b.events  # a translator that saw no navigation: the vitals wait for it
+    assert isinstance(tag, UserEvent) and (tag.type, tag.value) == ("user_tag", "ada")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{", "malformed_json"),
+        (b"[]", "invalid_field"),
+        (b'{"events": []}', "invalid_field"),
+        (
+            b'{"meta": {}, "exceptions": [{"type": "E", "value": "x", "timestamp": "soon"}]}',
+            "malformed_field",
+        ),
+        (
+            b'{"meta": {}, "exceptions": [{"type": "E", "value": "x", '
+            b'"timestamp": "2026-12-06T14:37:20"}]}',
+            "malformed_field",
+        ),
+        (b'{"meta": {"page": {"url": 3}}}', "invalid_field"),
+        (
+            b'{"meta": {}, "measurements": [{"type": "web-vitals", "values": {"lcp": "x"}, '
+            b'"timestamp": "2026-12-06T14:37:20Z"}]}',
+            "invalid_field",
+        ),
+        (b'{"meta": {}}' + b" " * 10 + b"\xff", "malformed_json"),
+    ],
+)
+def test_faro_bad_payloads_are_dropped_with_a_reason(body: bytes, reason: str) -> None:
+    out = faro.Faro().translate(Request(body, b"application/json", "shop", 0))
+    assert isinstance(out, Drop) and out.reason == reason, out
+
+
 # -- the endpoints, in-process -----------------------------------------------------------------
 pytestmark_anyio = pytest.mark.anyio
 
@@ -253,6 +361,27 @@ async def test_boomerang_rejections_have_a_reason_and_are_counted(
     assert (r.status_code, r.headers["x-openrum-reason"]) == (status, reason)
     assert server.metrics.rejected[reason] == 1
     assert rows(server, "SELECT count(*) FROM actions") == [(0,)]
+
+
+@pytestmark_anyio
+async def test_faro_payloads_are_stored_with_the_faro_session(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    headers = {"origin": ORIGIN, "user-agent": UA_CHROME, "content-type": "application/json"}
+    r = await client.options(
+        "/ingest/faro/shop",
+        headers={**headers, "access-control-request-headers": "idempotency-key, x-faro-session-id"},
+    )
+    assert r.status_code == 204
+    assert "idempotency-key" in r.headers["access-control-allow-headers"]
+    for name in FARO:
+        r = await client.post("/ingest/faro/shop", content=recorded(name), headers=headers)
+        assert r.status_code == 202, r.text
+    sid = faro_payloads()[0]["meta"]["session"]["id"]
+    assert rows(
+        server, "SELECT session_id, action_type, page, lcp > 0, cls > 0, inp FROM actions"
+    ) == [(sid, "load", "/load", True, True, 168.0)]
+    assert rows(server, "SELECT count(*), count(action_event_id) FROM errors") == [(2, 1)]
 
 
 @pytestmark_anyio

@@ -69,3 +69,42 @@ def test_boomerang_beacons_are_stored_and_bad_ones_counted(live_server: LiveServ
     for *_, reason in bad:
         assert f'openrum_beacons_rejected_total{{reason="{reason}"}} 1' in metrics, reason
     assert json.loads(live_server.request("GET", "/healthz")[2])["status"] == "ok"
+
+
+def test_faro_payloads_are_stored_and_bad_ones_counted(live_server: LiveServer) -> None:
+    app = create_app(live_server)
+    path = f"/ingest/faro/{app}"
+    sent = {"content-type": "application/json", "origin": ORIGIN, "user-agent": UA_CHROME}
+    for name in ("faro-load-start", "faro-navigation", "faro-lcp-error", "faro-hidden"):
+        status, headers, _ = live_server.post(path, recorded(f"{name}.json"), sent, auth=False)
+        assert status == 202
+        assert headers["access-control-allow-origin"] == ORIGIN
+    wait_for(
+        live_server,
+        {**everything(app), "metrics": ["count", "sessions"], "dimensions": ["action_type"]},
+        [{"action_type": "load", "count": 1, "sessions": 1}],
+        timeout=5,
+    )
+    rows = live_server.query({**everything(app), "metrics": ["lcp:max", "cls:max", "inp:max"]})
+    [vitals] = rows["rows"]
+    assert vitals["lcp:max"] > 0 and vitals["cls:max"] > 0 and vitals["inp:max"] == 168
+    wait_for(
+        live_server,
+        {**everything(app), "metrics": ["errors"], "dimensions": ["error_type"]},
+        [{"error_type": "js", "errors": 2}],
+        timeout=5,
+    )
+    bad = [
+        (b"{", 400, "malformed_json"),
+        (b'{"events": []}', 400, "invalid_field"),
+        (
+            b'{"meta": {}, "exceptions": [{"type": "E", "value": "x", "timestamp": "now"}]}',
+            400,
+            "malformed_field",
+        ),
+    ]
+    for body, want, reason in bad:
+        assert raw_request(live_server, "POST", path, body, sent) == (want, reason), reason
+    metrics = live_server.request("GET", "/metrics")[2].decode()
+    for *_, reason in bad:
+        assert f'openrum_beacons_rejected_total{{reason="{reason}"}} 1' in metrics, reason

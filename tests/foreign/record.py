@@ -5,15 +5,16 @@ ones are renamed after what each holds)."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import sys
+import threading
 from typing import Any
 
-from playwright.sync_api import Request as BrowserRequest
-from playwright.sync_api import Route, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from tests.browser.agent_site import CHROMIUM_ARGS, Site, chromium, page
-from tests.foreign.agents import HERE, boomerang, inline
+from tests.foreign.agents import HERE, boomerang, bundle, inline
 
 BUSY = "function busy(ms) { const t = performance.now(); while (performance.now() - t < ms); }"
 BODY = f"""
@@ -35,32 +36,63 @@ def head(agent: str, sink: str) -> str:
         config = {
             "beacon_url": sink,
             "Errors": {"enabled": True, "sendAfterOnload": True},
-            "Continuity": {"enabled": True},
+            "Continuity": {"enabled": True, "waitAfterOnload": True},
             "EventTiming": {"enabled": True},
             "instrument_xhr": True,
             "AutoXHR": {"monitorFetch": True, "alwaysSendXhr": True},
         }
         return f"<script>window.BOOMR_CONFIG = {json.dumps(config)};</script>" + inline(boomerang())
+    if agent == "faro":
+        return f"<script>window.FARO_URL = {json.dumps(sink)};</script>" + inline(bundle("faro"))
     raise SystemExit(f"unknown agent {agent}")
 
 
+class Sink:
+    """An HTTP server on its own port that records every request sent to it and answers like a
+    collector (CORS preflights included): what the agent sends when the page goes away too."""
+
+    def __init__(self) -> None:
+        self.got: list[dict[str, Any]] = []
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self, status: int) -> None:
+                self.send_response(status)
+                self.send_header("access-control-allow-origin", "*")
+                self.send_header("access-control-allow-headers", "*")
+                self.send_header("access-control-allow-methods", "GET, POST")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def do_OPTIONS(self) -> None:
+                self.answer(204)
+
+            def do_GET(self) -> None:
+                query = self.path.partition("?")[2].encode()
+                sink.got.append({"path": self.path, "headers": dict(self.headers), "body": query})
+                self.answer(204)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                sink.got.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                self.answer(200)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 def record(agent: str) -> list[dict[str, Any]]:
-    site = Site()
+    site, sink = Site(), Sink()
     site.start()
-    got: list[dict[str, Any]] = []
-    url = site.add("/load", page(head(agent, site.origin + "/sink"), BODY))
+    url = site.add("/load", page(head(agent, sink.url + "/sink"), BODY))
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-            ctx = browser.new_context()
-
-            def capture(route: Route, request: BrowserRequest) -> None:
-                body = request.post_data_buffer or request.url.partition("?")[2].encode()
-                got.append({"path": request.url, "headers": request.headers, "body": body})
-                route.fulfill(status=204, headers={"access-control-allow-origin": "*"})
-
-            ctx.route("**/sink**", capture)
-            tab = ctx.new_page()
+            tab = browser.new_context().new_page()
             tab.goto(url)
             tab.wait_for_load_state("load")
             tab.wait_for_timeout(1500)
@@ -69,11 +101,12 @@ def record(agent: str) -> list[dict[str, Any]]:
             tab.click("#t")
             tab.wait_for_timeout(3000)
             tab.goto("about:blank")
-            tab.wait_for_timeout(500)
+            tab.wait_for_timeout(1500)
             browser.close()
     finally:
         site.stop()
-    return got
+        sink.server.shutdown()
+    return sink.got
 
 
 def main() -> None:
@@ -81,7 +114,7 @@ def main() -> None:
     for i, item in enumerate(record(agent)):
         path = HERE / "recorded" / f"{agent}-{i}.bin"
         path.write_bytes(item["body"])
-        print(path.name, item["headers"].get("content-type"), len(item["body"]))
+        print(path.name, item["path"], item["headers"].get("Content-Type"), len(item["body"]))
 
 
 if __name__ == "__main__":

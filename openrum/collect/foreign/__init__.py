@@ -54,9 +54,9 @@ def stable_id(*parts: object) -> str:
 
 def formats() -> dict[str, Format]:
     """Every foreign format by the first path segment after ``/ingest/``."""
-    from openrum.collect.foreign import boomerang
+    from openrum.collect.foreign import boomerang, faro
 
-    return {f.name: f for f in (boomerang.FORMAT,)}
+    return {f.name: f for f in (boomerang.FORMAT, faro.format_())}
 
 
 def route(path: str, table: dict[str, Format]) -> tuple[Format, str] | None:
