@@ -15,7 +15,7 @@ import msgspec
 import pytest
 
 from openrum.collect.beacon import Action, Beacon, Drop, Error, UserEvent
-from openrum.collect.foreign import Request, boomerang, faro, jsurl, strip_url
+from openrum.collect.foreign import Request, boomerang, faro, jsurl, otlp, strip_url
 from openrum.server import Server
 from openrum.settings import Settings
 from openrum.store.base import App
@@ -259,6 +259,93 @@ def test_faro_bad_payloads_are_dropped_with_a_reason(body: bytes, reason: str) -
     assert isinstance(out, Drop) and out.reason == reason, out
 
 
+# -- OpenTelemetry ---------------------------------------------------------------------------
+PROTOBUF = "application/x-protobuf"
+
+
+@pytest.mark.parametrize(("suffix", "media_type"), [("json", "application/json"), ("pb", PROTOBUF)])
+def test_otlp_traces_make_the_load_and_xhr_actions_and_request_errors(
+    suffix: str, media_type: str
+) -> None:
+    [b] = translated(otlp.TRACES, recorded(f"otlp-traces.{suffix}"), media_type)
+    load, xhr, error = b.events
+    assert isinstance(load, Action) and isinstance(xhr, Action) and isinstance(error, Error)
+    assert b.sid and b.sid == b.sid.strip() and not b.sid.startswith("otel-")  # session.id
+    assert load.type == "load" and load.url.endswith("/load") and load.nt is not None
+    assert load.duration == load.nt["loadEventEnd"] > load.nt["domComplete"] > 0
+    assert load.nt["responseStart"] >= load.nt["requestStart"] >= load.nt["fetchStart"] == 0
+    assert "secureConnectionStart" not in load.nt  # plain HTTP
+    assert 0 < load.vitals["fcp"].value < load.duration
+    assert load.vitals["ttfb"].value == load.nt["responseStart"]
+    assert (xhr.type, xhr.requests, xhr.name) == ("xhr", 1, 'click on //*[@id="b"]')
+    assert xhr.duration and xhr.duration >= 150  # the click handler's busy loop
+    assert (error.type, error.status, error.action) == ("request", 500, xhr.id)
+    assert error.message == f"HTTP 500 {error.source}" and error.source.endswith("/status/500")
+    assert b.sent >= error.time
+
+
+def test_otlp_json_and_protobuf_translate_alike() -> None:
+    """Recorded from two page views: the same events, with their own ids and times."""
+
+    def shape(b: Beacon) -> list[tuple[str, str]]:
+        return [(e.__class__.__name__, getattr(e, "type", "")) for e in b.events]
+
+    for name, fmt in (("otlp-traces", otlp.TRACES), ("otlp-logs-click", otlp.LOGS)):
+        [j] = translated(fmt, recorded(f"{name}.json"), "application/json")
+        [p] = translated(fmt, recorded(f"{name}.pb"), PROTOBUF)
+        assert shape(j) == shape(p)
+
+
+@pytest.mark.parametrize(("suffix", "media_type"), [("json", "application/json"), ("pb", PROTOBUF)])
+def test_otlp_exception_log_records_are_errors(suffix: str, media_type: str) -> None:
+    [load] = translated(otlp.LOGS, recorded(f"otlp-logs-load.{suffix}"), media_type)
+    [click] = translated(otlp.LOGS, recorded(f"otlp-logs-click.{suffix}"), media_type)
+    [during] = load.events
+    [thrown] = click.events
+    assert isinstance(during, Error) and isinstance(thrown, Error)
+    assert (during.type, during.name) == ("js", "TypeError")
+    assert during.message == "Cannot read properties of null (reading 'boom')"
+    assert thrown.message == "boom from click"
+    assert thrown.stack and thrown.stack.startswith("at HTMLButtonElement")
+    assert thrown.source and thrown.source.endswith("/load") and thrown.line and thrown.col
+    assert load.sid == click.sid and load.page == click.page
+    [traces] = translated(
+        otlp.TRACES, recorded(f"otlp-traces.{suffix}"), media_type
+    )  # the same page view's spans
+    assert (traces.sid, traces.page) == (load.sid, load.page)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "body", "media_type", "reason"),
+    [
+        (otlp.TRACES, b"{", "application/json", "malformed_json"),
+        (otlp.TRACES, b'{"resourceSpans": 3}', "application/json", "invalid_field"),
+        (otlp.TRACES, b"\x0a\xff\xff", PROTOBUF, "malformed_protobuf"),
+        (otlp.LOGS, b"\x0a\x05\x0a\x03", PROTOBUF, "malformed_protobuf"),
+        (
+            otlp.TRACES,
+            b'{"resourceSpans": [{"scopeSpans": [{"scope": {"name": "x-document-load"}, '
+            b'"spans": [{"name": "documentLoad", "startTimeUnixNano": "-5", '
+            b'"endTimeUnixNano": "1"}]}]}]}',
+            "application/json",
+            "malformed_field",
+        ),
+        (
+            otlp.LOGS,
+            b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": "soon", '
+            b'"attributes": [{"key": "exception.type", "value": {"stringValue": "E"}}]}]}]}]}',
+            "application/json",
+            "malformed_field",
+        ),
+    ],
+)
+def test_otlp_bad_payloads_are_dropped_with_a_reason(
+    fmt: Any, body: bytes, media_type: str, reason: str
+) -> None:
+    out = fmt.translate(Request(body, media_type.encode(), "shop", 0))
+    assert isinstance(out, Drop) and out.reason == reason, out
+
+
 # -- the endpoints, in-process -----------------------------------------------------------------
 pytestmark_anyio = pytest.mark.anyio
 
@@ -385,7 +472,30 @@ async def test_faro_payloads_are_stored_with_the_faro_session(
 
 
 @pytestmark_anyio
+async def test_otlp_requests_are_answered_as_otlp_and_stored(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    for suffix, media_type, answer in (("json", "application/json", b"{}"), ("pb", PROTOBUF, b"")):
+        headers = {"origin": ORIGIN, "user-agent": UA_CHROME, "content-type": media_type}
+        for signal in ("traces", "logs-load", "logs-click"):
+            path = "/ingest/otlp/shop/v1/" + signal.split("-")[0]
+            r = await client.post(
+                path, content=recorded(f"otlp-{signal}.{suffix}"), headers=headers
+            )
+            assert (r.status_code, r.content) == (200, answer), r.text
+    assert rows(server, "SELECT action_type, count(*) FROM actions GROUP BY 1 ORDER BY 1") == [
+        ("load", 2),
+        ("xhr", 2),
+    ]
+    assert rows(server, "SELECT error_type, count(*) FROM errors GROUP BY 1 ORDER BY 1") == [
+        ("js", 4),
+        ("request", 2),
+    ]
+
+
+@pytestmark_anyio
 async def test_unknown_ingest_formats_are_not_found(client: httpx.AsyncClient) -> None:
-    for path in ("/ingest/nope/shop", "/ingest/boomerang/", "/ingest/boomerang/shop/x"):
+    paths = ("/ingest/nope/shop", "/ingest/boomerang/", "/ingest/boomerang/shop/x")
+    for path in (*paths, "/ingest/otlp/shop", "/ingest/otlp/shop/v1/metrics"):
         r = await client.post(path, content=b"x")
         assert (r.status_code, r.headers["x-openrum-reason"]) == (404, "unknown_ingest_path")

@@ -108,3 +108,47 @@ def test_faro_payloads_are_stored_and_bad_ones_counted(live_server: LiveServer) 
     metrics = live_server.request("GET", "/metrics")[2].decode()
     for *_, reason in bad:
         assert f'openrum_beacons_rejected_total{{reason="{reason}"}} 1' in metrics, reason
+
+
+def test_otlp_traces_and_logs_are_stored_and_bad_ones_counted(live_server: LiveServer) -> None:
+    app = create_app(live_server)
+    for suffix, media_type in (("json", "application/json"), ("pb", "application/x-protobuf")):
+        sent = {"content-type": media_type, "origin": ORIGIN, "user-agent": UA_CHROME}
+        for signal in ("traces", "logs-load", "logs-click"):
+            path = f"/ingest/otlp/{app}/v1/{signal.split('-')[0]}"
+            status, _, _ = live_server.post(
+                path, recorded(f"otlp-{signal}.{suffix}"), sent, auth=False
+            )
+            assert status == 200
+    wait_for(
+        live_server,
+        {**everything(app), "metrics": ["count", "sessions"], "dimensions": ["action_type"]},
+        [
+            {"action_type": "load", "count": 2, "sessions": 2},
+            {"action_type": "xhr", "count": 2, "sessions": 2},
+        ],
+        timeout=5,
+    )
+    wait_for(
+        live_server,
+        {**everything(app), "metrics": ["errors"], "dimensions": ["error_type"]},
+        [{"error_type": "js", "errors": 4}, {"error_type": "request", "errors": 2}],
+        timeout=5,
+    )
+    path = f"/ingest/otlp/{app}/v1/traces"
+    json_sent = {"content-type": "application/json", "origin": ORIGIN}
+    bad = [
+        (b"{", json_sent, 400, "malformed_json"),
+        (
+            b"\x0a\xff",
+            {**json_sent, "content-type": "application/x-protobuf"},
+            400,
+            "malformed_protobuf",
+        ),
+        (b"{}", {**json_sent, "content-type": "text/plain"}, 415, "unsupported_media_type"),
+    ]
+    for body, headers, want, reason in bad:
+        assert raw_request(live_server, "POST", path, body, headers) == (want, reason), reason
+    metrics = live_server.request("GET", "/metrics")[2].decode()
+    for *_, reason in bad:
+        assert f'openrum_beacons_rejected_total{{reason="{reason}"}} 1' in metrics, reason

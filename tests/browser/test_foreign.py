@@ -51,10 +51,15 @@ BODY = f"""
 <h1 style="font-size:40px">Fresh coffee, delivered</h1>
 <div id="slot"></div>
 <img id="hero" src="/img.png?ms=400" width="600" height="300">
-<button id="fail" onclick="fetch('/status/500')">Order</button>
-<button id="throw" onclick="throw new TypeError('boom from click')">Break</button>
+<button id="fail">Order</button>
+<button id="throw">Break</button>
 <script>
 {BUSY}
+// Listeners added by script: the OpenTelemetry user-interaction instrumentation sees those.
+document.getElementById("fail").addEventListener("click", () => fetch("/status/500"));
+document.getElementById("throw").addEventListener("click", () => {{
+  throw new TypeError("boom from click");
+}});
 busy(60);
 // During the load, once the async native snippet is running (an error before it is not its).
 (function fail() {{ window.openrum ? null.boom : setTimeout(fail, 5); }})();
@@ -125,7 +130,7 @@ def view(ctx: BrowserContext, url: str, after_load: int) -> None:
     p.close()
 
 
-def measures(server: LiveServer, app: str, errors: int = 3) -> dict[str, Any]:
+def measures(server: LiveServer, app: str, errors: int = 3, vitals: bool = True) -> dict[str, Any]:
     """Per page view: the load time, LCP and CLS of its load action (the export API's rows);
     the p75s and the error counts by type of the query API (the dashboard's)."""
     rows = poll(
@@ -208,3 +213,31 @@ def test_faro_reports_what_the_native_agent_reports(
     for _ in range(VIEWS):
         view(ctx, url, after_load=500)
     compare(measures(collector, native, 3), measures(collector, other, 2), ("js",))
+
+
+@pytest.mark.parametrize("protocol", ["json", "protobuf"])
+def test_opentelemetry_reports_what_the_native_agent_reports(
+    request: pytest.FixtureRequest,
+    ctx: BrowserContext,
+    site: Site,
+    collector: LiveServer,
+    protocol: str,
+) -> None:
+    """The OpenTelemetry web SDK measures no Web Vitals: the load time and the errors (failed
+    requests as spans, uncaught errors as exception log records) are compared."""
+    native, other = apps(request, collector, site)
+    config = {"url": f"{collector.url}/ingest/otlp/{other}", "protocol": protocol}
+    head = (
+        snippet(collector.url, native)
+        + f"<script>window.OTEL_CONFIG = {json.dumps(config)};</script>"
+        + inline(bundle("otel"))
+    )
+    url = site.add(f"/otel-{protocol}", page(head, BODY))
+    for _ in range(VIEWS):
+        view(ctx, url, after_load=500)
+    mine, theirs = measures(collector, native), measures(collector, other, vitals=False)
+    assert len(mine["loads"]) == len(theirs["loads"]) == VIEWS
+    for (load, *_), (other_load, *_) in zip(mine["loads"], theirs["loads"], strict=True):
+        # OpenTelemetry's document load span starts at fetchStart, not at navigation start.
+        assert other_load == pytest.approx(load, abs=LOAD_MS)
+    assert theirs["errors"] == mine["errors"] == {"js": 2 * VIEWS, "request": VIEWS}

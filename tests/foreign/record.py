@@ -31,6 +31,21 @@ setTimeout(() => {{
 </script>"""
 
 
+# The same page with listeners added by script (the OpenTelemetry user-interaction
+# instrumentation sees addEventListener, not onclick attributes).
+LISTENERS = (
+    BODY.replace(" onclick=\"busy(150); fetch('/status/500')\"", "")
+    .replace(" onclick=\"throw new TypeError('boom from click')\"", "")
+    .replace(
+        "</script>",
+        "document.getElementById('b').addEventListener('click', () => "
+        "{ busy(150); fetch('/status/500'); });\n"
+        "document.getElementById('t').addEventListener('click', () => "
+        "{ throw new TypeError('boom from click'); });\n</script>",
+    )
+)
+
+
 def head(agent: str, sink: str) -> str:
     if agent == "boomerang":
         config = {
@@ -44,6 +59,11 @@ def head(agent: str, sink: str) -> str:
         return f"<script>window.BOOMR_CONFIG = {json.dumps(config)};</script>" + inline(boomerang())
     if agent == "faro":
         return f"<script>window.FARO_URL = {json.dumps(sink)};</script>" + inline(bundle("faro"))
+    if agent in ("otlp-json", "otlp-protobuf"):
+        config = {"url": sink, "protocol": agent.removeprefix("otlp-")}
+        return f"<script>window.OTEL_CONFIG = {json.dumps(config)};</script>" + inline(
+            bundle("otel")
+        )
     raise SystemExit(f"unknown agent {agent}")
 
 
@@ -88,7 +108,8 @@ class Sink:
 def record(agent: str) -> list[dict[str, Any]]:
     site, sink = Site(), Sink()
     site.start()
-    url = site.add("/load", page(head(agent, sink.url + "/sink"), BODY))
+    body = LISTENERS if agent.startswith("otlp") else BODY
+    url = site.add("/load", page(head(agent, sink.url + "/sink"), body))
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)

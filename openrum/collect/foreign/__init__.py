@@ -54,9 +54,9 @@ def stable_id(*parts: object) -> str:
 
 def formats() -> dict[str, Format]:
     """Every foreign format by the first path segment after ``/ingest/``."""
-    from openrum.collect.foreign import boomerang, faro
+    from openrum.collect.foreign import boomerang, faro, otlp
 
-    return {f.name: f for f in (boomerang.FORMAT, faro.format_())}
+    return {f.name: f for f in (boomerang.FORMAT, faro.format_(), otlp.TRACES, otlp.LOGS)}
 
 
 def route(path: str, table: dict[str, Format]) -> tuple[Format, str] | None:
