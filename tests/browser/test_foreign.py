@@ -8,6 +8,7 @@ API, land within the tolerances below of the native agent's.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -109,7 +110,8 @@ def ctx(chrome: Browser) -> Iterator[BrowserContext]:
 
 def apps(request: pytest.FixtureRequest, collector: LiveServer, site: Site) -> tuple[str, str]:
     """Two new applications allowed from the site: the native agent's and the foreign one's."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name)[:50]
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name)
+    name = name[:40] + "-" + hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
     create_app(collector, f"{name}-native", site.origin)
     create_app(collector, f"{name}-foreign", site.origin)
     return f"{name}-native", f"{name}-foreign"
@@ -165,7 +167,8 @@ def compare(native: dict[str, Any], other: dict[str, Any], errors: tuple[str, ..
         assert theirs[0] == pytest.approx(mine[0], abs=LOAD_MS), (mine, theirs)
         assert theirs[1] == pytest.approx(mine[1], abs=LCP_MS), (mine, theirs)
         assert theirs[2] == pytest.approx(mine[2], abs=CLS), (mine, theirs)
-        assert mine[2] > 0 and mine[1] >= 400  # the shift, the slow image
+        assert mine[1] >= 400  # the slow image
+    assert any(mine[2] > 0 for mine in native["loads"])  # the late banner shifted the page
     for metric, tolerance in (
         ("load_event_end:p75", LOAD_MS),
         ("lcp:p75", LCP_MS),
