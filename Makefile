@@ -10,13 +10,13 @@ DATA ?= data
 PORT ?= 8080
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup python agent web geo bundlers chromium wrk lint typecheck unit-js pytest fuzz bench clean
+.PHONY: run test setup python agent web geo bundlers foreign-agents chromium wrk lint typecheck unit-js pytest fuzz bench clean
 
 run: setup
 	@$(PY) -m openrum demo --data $(DATA) --if-empty
 	@$(PY) -m openrum serve --data $(DATA) --port $(PORT)
 
-test: setup bundlers chromium
+test: setup bundlers foreign-agents chromium
 	$(MAKE) lint typecheck unit-js fuzz pytest
 
 setup: python agent web geo
@@ -49,6 +49,11 @@ geoip/node_modules/.package-lock.json: geoip/package.json geoip/package-lock.jso
 bundlers: tests/sourcemaps/node_modules/.package-lock.json
 tests/sourcemaps/node_modules/.package-lock.json: tests/sourcemaps/package.json tests/sourcemaps/package-lock.json
 	npm --prefix tests/sourcemaps ci --no-audit --no-fund --loglevel=error
+
+# The RUM agents OpenRUM ingests from (docs/ingest.md), run in Chromium by the browser tests.
+foreign-agents: tests/foreign/node_modules/.package-lock.json
+tests/foreign/node_modules/.package-lock.json: tests/foreign/package.json tests/foreign/package-lock.json
+	npm --prefix tests/foreign ci --no-audit --no-fund --loglevel=error
 
 # Debian's Chromium for the browser tiers (Playwright cannot download its own browsers here).
 chromium:
@@ -99,4 +104,4 @@ wrk:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 
 clean:
-	rm -rf $(VENV) agent/node_modules web/node_modules geoip/node_modules tests/sourcemaps/node_modules openrum/web/static openrum/collect/static
+	rm -rf $(VENV) agent/node_modules web/node_modules geoip/node_modules tests/sourcemaps/node_modules tests/foreign/node_modules openrum/web/static openrum/collect/static

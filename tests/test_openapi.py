@@ -21,6 +21,11 @@ from tests.conftest import LiveServer
 OUTSIDE_ROUTER = {
     ("POST", "/api/v1/beacon"),
     ("OPTIONS", "/api/v1/beacon"),
+    ("GET", "/ingest/boomerang/{app}"),
+    ("POST", "/ingest/boomerang/{app}"),
+    ("POST", "/ingest/faro/{app}"),
+    ("POST", "/ingest/otlp/{app}/v1/traces"),
+    ("POST", "/ingest/otlp/{app}/v1/logs"),
     ("GET", "/openrum.js"),
     ("GET", "/healthz"),
     ("GET", "/login"),

@@ -24,7 +24,7 @@ import msgspec
 
 from openrum import __version__
 from openrum.collect import beacon as wire
-from openrum.collect import spool
+from openrum.collect import foreign, spool
 from openrum.collect.limits import RateLimiter, inflate
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Raw, Spool
@@ -109,6 +109,7 @@ class Collector:
         self._all_origins: frozenset[str] = frozenset()
         self._cors_cache: dict[str, list[tuple[bytes, bytes]]] = {}
         self.agent = Agent()
+        self.formats = foreign.formats()
         # Behind trusted proxies the client address comes from headers (enrich/ip.py).
         self.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_headers)
         self.detector = Detector(settings.app_detection_rules, settings.default_app)
@@ -131,6 +132,14 @@ class Collector:
             path = scope["path"]
             if path == "/api/v1/beacon":
                 await self.beacon(scope, receive, send)
+                return
+            if path.startswith("/ingest/"):
+                found = foreign.route(path, self.formats)
+                if found is None:
+                    detail = "see docs/ingest.md for the ingest endpoints"
+                    await self._reject(send, 404, "unknown_ingest_path", detail, [])
+                else:
+                    await self.beacon(scope, receive, send, *found)
                 return
             if path == "/openrum.js" or path == "/healthz":
                 if scope["method"] not in ("GET", "HEAD"):
@@ -156,11 +165,25 @@ class Collector:
         body = msgspec.json.encode(answer)
         await _respond(send, status, body, [(b"content-type", b"application/json")])
 
-    # -- POST /api/v1/beacon ------------------------------------------------------------------
-    async def beacon(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # -- POST /api/v1/beacon, and /ingest/{format}/{app} (docs/ingest.md) ----------------------
+    async def beacon(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        fmt: foreign.Format | None = None,
+        path_app: str = "",
+    ) -> None:
+        """A native beacon; or, with ``fmt``, a foreign agent's payload for the application
+        ``path_app``, translated into native beacons that then go the native beacon's way."""
         raw_headers = scope["headers"]
         headers = dict(raw_headers)  # a repeated header: the last one counts
         origin = headers.get(b"origin", b"").decode("latin-1")
+        # The page's origin for the application's origin check: an image beacon (Boomerang's
+        # GET) carries no Origin header, only a Referer.
+        page_origin = origin
+        if fmt is not None and not origin:
+            page_origin = normalise_origin(headers.get(b"referer", b"").decode("latin-1"))
         length_header = headers.get(b"content-length", b"")
         length = int(length_header) if length_header.isdigit() else -1
         ctype = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
@@ -168,12 +191,18 @@ class Collector:
         ua = headers.get(b"user-agent", b"").decode("latin-1")[:1024]
         method = scope["method"]
         cors = self._cors(origin)
+        methods = fmt.methods if fmt else ("POST",)
         if method == "OPTIONS":
-            await self._preflight(send, origin, cors)
+            await self._preflight(send, origin, cors, fmt)
             return
-        if method != "POST":
+        if method not in methods:
+            allow = ", ".join(("OPTIONS", *methods)).encode()
             await self._reject(
-                send, 405, "method_not_allowed", "use POST", [*cors, (b"allow", b"OPTIONS, POST")]
+                send,
+                405,
+                "method_not_allowed",
+                f"use {' or '.join(methods)}",
+                [*cors, (b"allow", allow)],
             )
             return
         client = scope.get("client")
@@ -197,12 +226,20 @@ class Collector:
         if length > limit:
             await self._reject(send, 413, "body_too_large", f"body over {limit} bytes", cors)
             return
-        if ctype not in _ACCEPTED_TYPES:
-            await self._reject(
-                send, 415, "unsupported_media_type", "send text/plain or application/json", cors
-            )
+        accepted: tuple[bytes, ...] = fmt.media_types if fmt else _ACCEPTED_TYPES
+        if method == "GET":  # Boomerang's image beacon: the query string is the payload
+            ctype = b"application/x-www-form-urlencoded"
+        elif ctype not in accepted:
+            wanted = " or ".join(t.decode() for t in accepted)
+            await self._reject(send, 415, "unsupported_media_type", f"send {wanted}", cors)
             return
-        body = await self._read_body(receive, limit)
+        body: bytes | wire.Drop | None
+        if method == "GET":
+            body = bytes(scope.get("query_string", b""))
+            if len(body) > limit:
+                body = wire.Drop("body_too_large", 413, f"query string over {limit} bytes")
+        else:
+            body = await self._read_body(receive, limit)
         if body is not None and not isinstance(body, wire.Drop) and encoding:
             body = inflate(body, encoding, self.settings.max_decompressed_bytes)
         if body is None:
@@ -211,12 +248,14 @@ class Collector:
         if isinstance(body, wire.Drop):
             await self._reject(send, body.status, body.reason, body.detail, cors)
             return
-        decoded = wire.decode(body, self.settings.max_events_per_beacon)
-        if isinstance(decoded, wire.Drop):
-            await self._reject(send, decoded.status, decoded.reason, decoded.detail, cors)
+        beacons = self._decode(body, fmt, ctype, path_app, now)
+        if isinstance(beacons, wire.Drop):
+            await self._reject(send, beacons.status, beacons.reason, beacons.detail, cors)
             return
-        app = decoded.app
-        if not app:
+        origin = page_origin
+        app = beacons[0][1].app if beacons else path_app
+        if not app and beacons:
+            decoded = beacons[0][1]
             # No application id: detected by the page's URL (cached), so that the origin check
             # and the rate limit below are the detected application's; the batch step detects
             # the same application again from the spooled body.
@@ -254,6 +293,10 @@ class Collector:
                 [*cors, (b"retry-after", str(math.ceil(wait)).encode())],
             )
             return
+        if not beacons and fmt is not None:
+            # Nothing OpenRUM stores (a Boomerang unload beacon): accepted, nothing spooled.
+            await _respond(send, fmt.ok, fmt.ok_body(ctype), cors[:1])
+            return
         # Masked before it is kept anywhere, even in the spool (the full address stays in memory
         # only, for the rate limit above).
         masked = self._masked.get(ip)
@@ -262,19 +305,25 @@ class Collector:
             if len(self._masked) >= 65_536:
                 self._masked.clear()
             self._masked[ip] = masked
-        item = Raw(body, len(decoded.events), int(now * 1000), masked, ua, origin or None)
-        durable = self.spool.append(spool.encode(item))
-        if durable is None:
-            await self._reject(
-                send,
-                503,
-                "spool_full",
-                "collector busy, retry later",
-                [*cors, (b"retry-after", b"1")],
-            )
-            return
+        events = 0
+        pending = []
+        for native_body, native in beacons:
+            events += len(native.events)
+            item = Raw(native_body, len(native.events), int(now * 1000), masked, ua, origin or None)
+            durable = self.spool.append(spool.encode(item))
+            if durable is None:
+                await self._reject(
+                    send,
+                    503,
+                    "spool_full",
+                    "collector busy, retry later",
+                    [*cors, (b"retry-after", b"1")],
+                )
+                return
+            pending.append(durable)
         try:
-            await durable
+            for durable in pending:
+                await durable
         except OSError:
             log.exception("spool write failed")
             await self._reject(
@@ -286,10 +335,35 @@ class Collector:
             )
             return
         self.metrics.beacons_accepted += 1
-        self.metrics.events_accepted += len(decoded.events)
+        self.metrics.events_accepted += events
         self.metrics.bytes_accepted += len(body)
         # Accepted: the agent reads only the status, so no header but the origin's is needed.
-        await _respond(send, 202, b"", cors[:1])
+        if fmt is None:
+            await _respond(send, 202, b"", cors[:1])
+        else:
+            await _respond(send, fmt.ok, fmt.ok_body(ctype), cors[:1])
+
+    def _decode(
+        self, body: bytes, fmt: foreign.Format | None, ctype: bytes, app: str, now: float
+    ) -> list[tuple[bytes, wire.Beacon]] | wire.Drop:
+        """The native beacons of a body with their JSON (what is spooled), or why not."""
+        limit = self.settings.max_events_per_beacon
+        if fmt is None:
+            decoded = wire.decode(body, limit)
+            return decoded if isinstance(decoded, wire.Drop) else [(body, decoded)]
+        translated = fmt.translate(foreign.Request(body, ctype, app, int(now * 1000)))
+        if isinstance(translated, wire.Drop):
+            return translated
+        # Each native beacon is decoded again, as the batch step will: the same checks as a
+        # native beacon's (event counts, numbers the browser can send exactly).
+        beacons = []
+        for native in translated:
+            encoded = msgspec.json.encode(native)
+            decoded = wire.decode(encoded, limit)
+            if isinstance(decoded, wire.Drop):
+                return decoded
+            beacons.append((encoded, decoded))
+        return beacons
 
     async def _read_body(self, receive: Receive, limit: int) -> bytes | wire.Drop | None:
         """The request body; a Drop when too large or too slow; None if the client left."""
@@ -318,18 +392,26 @@ class Collector:
             return wire.Drop("body_too_large", 413, f"body over {limit} bytes")
         return body
 
-    async def _preflight(self, send: Send, origin: str, cors: list[tuple[bytes, bytes]]) -> None:
+    async def _preflight(
+        self,
+        send: Send,
+        origin: str,
+        cors: list[tuple[bytes, bytes]],
+        fmt: foreign.Format | None = None,
+    ) -> None:
         if origin and not cors:
             await self._reject(send, 403, "origin_not_allowed", "origin not allowed", [])
             return
+        methods = ", ".join(fmt.methods).encode() if fmt else b"POST"
+        allow = fmt.allow_headers if fmt else b"content-type, content-encoding"
         await _respond(
             send,
             204,
             b"",
             [
                 *cors,
-                (b"access-control-allow-methods", b"POST"),
-                (b"access-control-allow-headers", b"content-type, content-encoding"),
+                (b"access-control-allow-methods", methods),
+                (b"access-control-allow-headers", allow),
                 (b"access-control-max-age", str(self.settings.cors_max_age_s).encode()),
             ],
         )

@@ -91,6 +91,16 @@ ENDPOINTS = [
         media=None,
         security=_PUBLIC,
     ),
+    *(
+        Endpoint(method, path, summary, status=status, media=None, security=_PUBLIC)
+        for method, path, summary, status in (
+            ("GET", "/ingest/boomerang/{app}", "Boomerang's image beacon (docs/ingest.md).", 202),
+            ("POST", "/ingest/boomerang/{app}", "Boomerang's beacon (docs/ingest.md).", 202),
+            ("POST", "/ingest/faro/{app}", "The Faro Web SDK's payload (docs/ingest.md).", 202),
+            ("POST", "/ingest/otlp/{app}/v1/traces", "OTLP/HTTP traces (docs/ingest.md).", 200),
+            ("POST", "/ingest/otlp/{app}/v1/logs", "OTLP/HTTP logs (docs/ingest.md).", 200),
+        )
+    ),
     Endpoint("GET", "/openrum.js", "The agent bundle.", media="text/javascript", security=_PUBLIC),
     Endpoint("GET", "/healthz", "Whether the server stores what it accepts.", security=_PUBLIC),
     Endpoint(
