@@ -29,4 +29,6 @@ export const RAGE_MS = num(data.rageMs, 1000);
 export const RAGE_PX = num(data.ragePx, 30);
 /** Distinct errors per beacon; repeats of one are folded into its count. */
 export const MAX_ERRORS = num(data.maxErrors, 10);
+/** Origins besides the page's own whose requests get a W3C traceparent header (space-separated). */
+export const TRACE = String(data.trace).split(" ");
 export const beforeSend = (win.openrumConfig || {}).beforeSend;

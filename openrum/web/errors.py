@@ -29,6 +29,7 @@ from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.web.api import ApiError
 from openrum.web.scope import Scope, interval_for, iso, json_response, limit_of, request_scope
+from openrum.web.traces import add_trace_link
 
 # Errors and affected sessions are estimates of the full traffic: each error counts its session's
 # sampling weight; distinct sessions are scaled by the mean weight.
@@ -42,7 +43,7 @@ _DAILY_GROUPS = next(r.daily for r in rollup.ROLLUPS if r.groups)
 _SAMPLE_COLUMNS = (
     "time", "error_type", "error_name", "message", "stack", "source", "line", "col", "status",
     "url", "page", "browser", "browser_version", "os", "device", "country", "release",
-    "session_id",
+    "session_id", "trace_id",
 )  # fmt: skip
 
 
@@ -123,7 +124,11 @@ def groups(store: Store, scope: Scope, limit: int = 100) -> list[dict[str, Any]]
 
 
 def detail(
-    store: Store, scope: Scope, fingerprint: str, symbolicator: Symbolicator | None = None
+    store: Store,
+    scope: Scope,
+    fingerprint: str,
+    symbolicator: Symbolicator | None = None,
+    trace_url: str = "",
 ) -> dict[str, Any] | None:
     """One error group: its summary, breakdowns by browser, release, page and OS, counts over
     time, and the five latest samples, each with its stack's frames resolved through the
@@ -160,6 +165,7 @@ def detail(
     out["samples"] = [{c: iso(v) for c, v in zip(_SAMPLE_COLUMNS, r, strict=True)} for r in rows]
     for sample in out["samples"]:
         sample["message"] = error_message(sample["error_name"], sample["message"])
+        add_trace_link(sample, trace_url)
         if symbolicator is not None:
             frames = symbolicator.resolve(scope.app, sample["release"], sample["stack"])
             sample["frames"] = [f.to_json() for f in frames]
@@ -183,7 +189,9 @@ def routes(
     async def one_group(request: Request) -> Response:
         scope = request_scope(request, settings, collector.apps, "errors", now)
         fingerprint = request.path_params["fingerprint"]
-        found = await run_in_threadpool(detail, store, scope, fingerprint, symbolicator)
+        found = await run_in_threadpool(
+            detail, store, scope, fingerprint, symbolicator, settings.trace_url
+        )
         if found is None:
             raise ApiError(f"no error {fingerprint!r} in this range", 404)
         return json_response(found)

@@ -82,7 +82,8 @@ async function detail(main, view, state) {
           valueText(s.os), " · ", valueText(s.device), " · release ", valueText(s.release), s.status ? ` · HTTP ${s.status}` : ""),
         el("div", {}, el("span", { class: "muted" }, "URL "), el("span", { class: "dimval" }, s.url)),
         s.stack ? stackOf(s) : el("p", { class: "muted small" }, "No stack trace (", s.error_type === "request" ? "a request error" : "not reported by the browser", ")."),
-        el("a", { href: link(view.state, { page: "sessions", session: s.session_id, fp: "" }) }, "Open this session"))));
+        el("a", { href: link(view.state, { page: "sessions", session: s.session_id, fp: "" }) }, "Open this session"),
+        s.trace_url ? [" · ", el("a", { href: s.trace_url, target: "_blank", rel: "noopener noreferrer", class: "trace-link" }, "Backend trace")] : null)));
     }, { cls: "span2" });
   }, { cls: "span-all" });
   main.append(grid);
