@@ -25,6 +25,6 @@ def error_message(name: str | None, message: str) -> str:
 
 def top_frame(stack: str | None) -> tuple[str, int, int] | None:
     """(source, line, column) of the first frame of ``stack``: where an error without its own
-    source (the agent sends it for an uncaught error only, from the event) was thrown."""
+    source (the agent sends none from 1.2 on) was made."""
     m = _TOP_FRAME.match(stack) if stack else None
     return (m.group(1), int(m.group(2)), int(m.group(3))) if m else None
