@@ -79,6 +79,7 @@ class ActionRow(Dims, kw_only=True):
     weight: float = 1.0
     agent_version: str = ""
     trigger: str | None = None  # the input that started the action (a route change's click)
+    trace_id: str | None = None  # the backend trace of its requests (W3C traceparent)
 
 
 class ErrorRow(Dims, kw_only=True):
@@ -104,6 +105,7 @@ class ErrorRow(Dims, kw_only=True):
     page: str
     agent_version: str = ""
     weight: float = 1.0  # the session's sampling weight: errors are counted as estimates
+    trace_id: str | None = None  # a failed request's backend trace (W3C traceparent)
 
 
 class UserEventRow(Dims, kw_only=True):

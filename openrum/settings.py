@@ -78,6 +78,12 @@ class Settings:
         "Time limit of each download when an application fetches its source maps from its own "
         "origins (its config's `sourcemap_fetch`, off by default).",
     )
+    trace_url: str = _s(
+        "",
+        "Backend traces (docs/errors.md): a URL template with `{trace_id}`, e.g. a Jaeger or "
+        "Grafana Tempo trace page; the dashboard links an action and a request error the agent "
+        "traced to it (empty: no links).",
+    )
     # Ingest limits (applied in the batch step: values are truncated or cleared, and counted)
     max_url_length: int = _s(2048, "URLs longer than this are truncated.")
     max_name_length: int = _s(512, "Action names, titles and user tags longer than this are cut.")
@@ -451,6 +457,8 @@ class Settings:
                      "detector_error_spike_pct"):  # fmt: skip
             if getattr(settings, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        if settings.trace_url and not _is_trace_url(settings.trace_url):
+            raise ValueError("trace_url must be an http(s) URL template with {trace_id}")
         if settings.keep_fragment not in FRAGMENT_MODES:
             raise ValueError("keep_fragment must be 'routes', 'all' or 'none'")
         return settings
@@ -480,6 +488,12 @@ def markdown() -> str:
     for name, kind, default, help_ in Settings.table():
         lines.append(f"| `{name}` | {kind} | `{default!r}` | {help_} |")
     return "\n".join(lines) + "\n"
+
+
+def _is_trace_url(url: str) -> bool:
+    """An http(s) URL with ``{trace_id}`` in it (a Grafana link has it in its query)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and "{trace_id}" in url
 
 
 def _is_base_url(url: str) -> bool:

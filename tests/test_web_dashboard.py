@@ -283,6 +283,20 @@ async def test_the_snippet_carries_the_hash_routes_setting(
 
 
 @pytest.mark.anyio
+async def test_the_snippet_carries_the_trace_origins(client: httpx.AsyncClient) -> None:
+    origins = ["https://api.shop.example", "http://127.0.0.1:9000"]
+    r = await client.patch(
+        "/api/v1/apps/shop", content=json.dumps({"config": {"trace_origins": origins}})
+    )
+    assert r.status_code == 200, r.text
+    assert 'data-trace="https://api.shop.example http://127.0.0.1:9000"' in r.json()["snippet"]
+    r = await client.patch(
+        "/api/v1/apps/shop", content=json.dumps({"config": {"trace_origins": []}})
+    )
+    assert "data-trace" not in r.json()["snippet"]
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("body", "says"),
     [
@@ -295,6 +309,8 @@ async def test_the_snippet_carries_the_hash_routes_setting(
         ({"config": {"dnt": "maybe"}}, "dnt"),
         ({"config": {"optin": "yes"}}, "optin"),
         ({"config": {"ip_mask_level": 3}}, "ip_mask_level"),
+        ({"config": {"trace_origins": "https://api.shop.example"}}, "trace_origins"),
+        ({"config": {"trace_origins": ["https://API.shop.example:443/v1"]}}, "trace_origins"),
         ({"origins": ["not an origin"]}, "origin"),
         ({"name": " "}, "name"),
         ({"colour": "red"}, "invalid request"),

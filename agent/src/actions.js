@@ -89,7 +89,7 @@ const input = (verb, then) => (e) => {
 };
 
 /** @returns {boolean} whether the last input is the cause of what starts now */
-const inWindow = () => now() - inputAt <= INPUT_WINDOW_MS;
+const inWindow = () => now() <= inputAt + INPUT_WINDOW_MS;
 
 /**
  * A fetch/XHR started: it belongs to the open action (or starts an xhr action right after a user

@@ -1,32 +1,57 @@
-// Per-application options: data-* attributes of the snippet's <script> tag, so no extra request
-// is needed (docs/agent.md lists them all), and `window.openrumConfig` for the beforeSend hook.
-import { doc, nav, win } from "./lib/guard.js";
+// Per-application options: the data-* attributes of the snippet's <script> tag (so no extra
+// request is needed), or the options of `init` for apps that bundle the agent (docs/agent.md
+// lists them all), and `window.openrumConfig` for the beforeSend hook.
+import { env } from "./env.js";
+import { nav, win } from "./lib/guard.js";
 
-// The snippet's own tag (set while an async classic script first runs).
-const script = doc.currentScript;
-const data = (script && script.dataset) || {};
-const num = (v, dflt) => (v ? +v : dflt);
-
-export const APP = data.app;
-export const ENDPOINT = data.endpoint || "/api/v1/beacon";
-export const RELEASE = data.release;
+export let APP;
+export let ENDPOINT;
 /** Percentage of sessions measured (decided once per session). */
-export const SAMPLE = Math.min(num(data.sample, 100), 100);
+export let SAMPLE;
 /** Opt-in: nothing is stored or sent until the site calls `openrum.consent(true)`. */
-export const OPTIN = data.optin == "1";
+export let OPTIN;
 /** Do Not Track / Global Privacy Control: `off` (send nothing), `ignore`, or anonymous (default). */
-export const DNT = data.dnt;
+export let DNT;
 /** Do Not Track or Global Privacy Control, unless `ignore`d: measured anonymously (or not at all). */
-export const PRIVATE = (nav.doNotTrack == "1" || nav.globalPrivacyControl) && DNT != "ignore";
-export const KEEP_QUERY = data.query == "1";
+export let PRIVATE;
+export let KEEP_QUERY;
 /** Fragments that are routes (kept, and their changes route changes): every one with
  * `data-hash="1"`, none with `"0"`, else those of hash routers (`#/…`, `#!/…`). */
-export const HASH_ROUTES = data.hash == "1" ? /#/ : data.hash != "0" && /^#!?\//;
+export let HASH_ROUTES;
 /** A persistent visitor id in localStorage (off by default; never for an anonymous browser). */
-export const TRACK_USERS = data.trackUsers == "1" && !PRIVATE;
-export const RAGE_CLICKS = num(data.rageClicks, 3);
-export const RAGE_MS = num(data.rageMs, 1000);
-export const RAGE_PX = num(data.ragePx, 30);
+export let TRACK_USERS;
+export let RAGE_CLICKS;
+export let RAGE_MS;
+export let RAGE_PX;
 /** Distinct errors per beacon; repeats of one are folded into its count. */
-export const MAX_ERRORS = num(data.maxErrors, 10);
-export const beforeSend = (win.openrumConfig || {}).beforeSend;
+export let MAX_ERRORS;
+/** The origins whose requests get a W3C traceparent header: the page's own, and those allowed. */
+export let TRACE;
+export let beforeSend;
+
+/**
+ * Read the options `o`: a tag's dataset (strings) or init's object (numbers and booleans work
+ * too: `true == "1"`, `false == "0"`).
+ */
+export const configure = (o) => {
+  // A number; 0 from init is one, as "0" from an attribute is.
+  const num = (v, dflt) => (v === 0 || v ? +v : dflt);
+  APP = o.app;
+  ENDPOINT = o.endpoint || "/api/v1/beacon";
+  env.release = o.release; // sent with every beacon
+  SAMPLE = Math.min(num(o.sample, 100), 100);
+  OPTIN = o.optin == "1";
+  DNT = o.dnt;
+  PRIVATE = (nav.doNotTrack == "1" || nav.globalPrivacyControl) && DNT != "ignore";
+  KEEP_QUERY = o.query == "1";
+  HASH_ROUTES = o.hash == "1" ? /#/ : o.hash != "0" && /^#!?\//;
+  TRACK_USERS = o.trackUsers == "1" && !PRIVATE;
+  RAGE_CLICKS = num(o.rageClicks, 3);
+  RAGE_MS = num(o.rageMs, 1000);
+  RAGE_PX = num(o.ragePx, 30);
+  MAX_ERRORS = num(o.maxErrors, 10);
+  // The page's own origin, and those of the option: space-separated in an attribute, a list (its
+  // commas) in init's options.
+  TRACE = (location.origin + " " + o.trace).split(/[ ,]/);
+  beforeSend = o.beforeSend || (win.openrumConfig || {}).beforeSend;
+};

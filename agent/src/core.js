@@ -8,7 +8,7 @@ import { stripUrl } from "./lib/url.js";
 /** Events to send with the next beacon. */
 export const dirty = new Set();
 /** The page view id (a new one after a back/forward cache restore). */
-export let page = rid();
+export let page;
 export const newPage = () => (page = rid());
 let ids = 0;
 

@@ -2,12 +2,12 @@
 // resource loads, CSP violations, request errors (requests.js) and the site's own (API). Repeats
 // within one beacon are folded into one event with a count; at most MAX_ERRORS distinct errors
 // go in one beacon.
-import { open, view } from "./actions.js";
-import { MAX_ERRORS } from "./config.js";
-import { put, touch } from "./core.js";
-import { doc, now, on, perf, win } from "./lib/guard.js";
 import { formatStack, parseStack } from "./lib/stack.js";
 import { stripUrl } from "./lib/url.js";
+import { put, touch } from "./core.js";
+import { doc, now, on, perf, win } from "./lib/guard.js";
+import { MAX_ERRORS } from "./config.js";
+import { open, view } from "./actions.js";
 
 /** Errors of the next beacon by key (emptied when a beacon is sent). */
 export const seen = new Map();
@@ -27,17 +27,15 @@ export const error = (type, message, fields, a = open || view) => {
   if (a && a.duration == null) touch(a);
 };
 
-/** The fields of an Error object (or anything thrown): name, stack, top frame. */
-export const describe = (err, fields) => {
-  const frames = parseStack(err && err.stack);
-  const top = frames[0];
-  return {
-    name: (err && err.name) || undefined,
-    stack: formatStack(frames),
-    ...(top && { source: top.url, line: top.line, col: top.col }),
-    ...fields,
-  };
-};
+/**
+ * The fields of an Error object (or anything thrown): name and stack (the collector reads the
+ * source, line and column of its top frame), and `fields`.
+ */
+export const describe = (err, fields) => ({
+  name: (err && err.name) || undefined,
+  stack: formatStack(parseStack(err && err.stack)),
+  ...fields,
+});
 
 const resource = (tag, url) => {
   const source = stripUrl(url);
@@ -53,14 +51,8 @@ export const watchErrors = () => {
     const t = e.target;
     // A resource that failed to load (img, script, link, …): no bubbling, hence capture.
     if (t && t != win && t.tagName) resource(t.localName, t.currentSrc || t.src || t.href);
-    else {
-      const err = e.error;
-      error(
-        "js",
-        e.message || String(err),
-        describe(err, e.filename && { source: stripUrl(e.filename), line: e.lineno, col: e.colno }),
-      );
-    }
+    // An uncaught error: its position is its stack's top frame (the collector reads it there).
+    else error("js", e.message || e.error, describe(e.error));
   });
   on("unhandledrejection", (e) => {
     const r = e.reason;
@@ -72,7 +64,7 @@ export const watchErrors = () => {
     "securitypolicyviolation",
     (e) => {
       const source = stripUrl(e.blockedURI);
-      error("csp", `${e.effectiveDirective || e.violatedDirective} blocked ${source}`, { source });
+      error("csp", `${e.effectiveDirective} blocked ${source}`, { source });
     },
     doc,
   );

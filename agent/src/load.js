@@ -6,19 +6,19 @@
 import { begin, loadEnded } from "./actions.js";
 import { doc, epoch, on, perf } from "./lib/guard.js";
 import { navEntry } from "./lib/page.js";
-import { reportTTFB } from "./vitals/ttfb.js";
 
 /** @returns {object} the load action of this page, measured once the load event is over */
 export const watchLoad = () => {
-  const load = begin("load", "", Math.round(perf.timeOrigin));
+  const load = begin("load", "", epoch(0));
   const finish = () => {
     const n = navEntry();
     if (!n) return;
     const nt = {};
     const all = n.toJSON();
     for (const k in all) if (/(Start|End)$|^dom/.test(k) && all[k] > 0) nt[k] = all[k];
+    // TTFB, as web-vitals' onTTFB, is responseStart after prerender activation: the collector
+    // reads it from these (0 after a back/forward cache restore: agent.js).
     load.nt = nt;
-    reportTTFB(load, n);
     loadEnded(load, epoch(n.loadEventEnd));
   };
   // After the load event's own task, so that loadEventEnd is set (as web-vitals' onTTFB).

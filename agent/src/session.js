@@ -5,18 +5,24 @@ import { APP, OPTIN, SAMPLE, TRACK_USERS } from "./config.js";
 import { now, rid, safe, win } from "./lib/guard.js";
 import { nextSession } from "./lib/session.js";
 
-const KEY = "openrum:" + APP;
+let KEY;
 let store;
-try {
-  store = TRACK_USERS ? win.localStorage : win.sessionStorage;
-} catch (e) {
-  // Storage is blocked (sandboxed frame, privacy settings): the session lives in this page only.
-}
-
 /** Whether the site consented (always, unless the app is in opt-in mode). */
-export let consent = !OPTIN;
+export let consent;
+export let session;
 const next = (s) => nextSession(s, now(), rid, SAMPLE, Math.random);
-export let session = next(read(KEY));
+
+/** Read this page's session (once the options are known). */
+export const openSession = () => {
+  KEY = "openrum:" + APP;
+  try {
+    store = TRACK_USERS ? win.localStorage : win.sessionStorage;
+  } catch (e) {
+    // Storage is blocked (sandboxed frame, privacy settings): the session lives in this page only.
+  }
+  consent = !OPTIN;
+  session = next(read(KEY));
+};
 
 function read(key) {
   return safe(() => JSON.parse(store.getItem(key)))();
@@ -43,7 +49,8 @@ export const endSession = () => {
 export const setConsent = (on) => {
   consent = on;
   if (on) save();
-  else safe(() => store.removeItem(KEY) || store.removeItem(KEY + ":v"))();
+  // The visitor id, then the session (the inner call runs first; removeItem takes one argument).
+  else safe(() => store.removeItem(KEY, store.removeItem(KEY + ":v")))();
 };
 
 /** @returns {string|undefined} the persistent visitor id, only when the app tracks users */

@@ -4,19 +4,17 @@
 // or 503 makes the agent hold its events for Retry-After seconds; when the page goes away,
 // navigator.sendBeacon sends it. Each falls back to the other.
 import { APP, ENDPOINT, SAMPLE, beforeSend } from "./config.js";
-import { PAGE, dirty, url } from "./core.js";
-import { env } from "./env.js";
-import { seen } from "./errors.js";
-import { doc, nav, now } from "./lib/guard.js";
-import { sessionId } from "./lib/session.js";
 import { nativeFetch } from "./requests.js";
 import { consent, save, session, visitor } from "./session.js";
+import { doc, nav, now } from "./lib/guard.js";
+import { seen } from "./errors.js";
+import { PAGE, dirty, url } from "./core.js";
+import { env } from "./env.js";
+import { sessionId } from "./lib/session.js";
 
-export const VERSION = "1.1.0";
+export const VERSION = "1.2.0";
 export const MAX_BYTES = 60000; // under the collector's 65,536, with room for the envelope
 export const MAX_EVENTS = 100;
-
-const size = (s) => new Blob([s]).size;
 
 /** Send every changed event; `leaving` when the page is going away. */
 export const flush = (leaving) => {
@@ -28,7 +26,7 @@ export const flush = (leaving) => {
   let bytes = 0;
   let pg; // a beacon carries one page view's events (an earlier view's after a bfcache restore)
   for (const ev of events) {
-    const n = size(JSON.stringify(ev));
+    const n = new Blob([JSON.stringify(ev)]).size; // bytes, as the collector counts them
     if (chunk.length && (bytes + n > MAX_BYTES || chunk.length >= MAX_EVENTS || ev[PAGE] != pg)) send(chunk, leaving, pg), (chunk = []), (bytes = 0);
     chunk.push(ev);
     bytes += n;

@@ -18,16 +18,34 @@ PROTOCOL_VERSION = 1
 # rejected by the decoder instead of arriving as arbitrary-precision Python ints.
 SafeInt = Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+# A W3C Trace Context trace id: 32 lowercase hex digits (a link target: nothing else gets through).
+TraceId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
+
+
+class Brand(msgspec.Struct, forbid_unknown_fields=False, gc=False):
+    """One entry of NavigatorUAData's ``brands`` or ``fullVersionList``."""
+
+    brand: str = ""
+    version: str = ""
 
 
 class ClientHints(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False, gc=False):
-    """User-Agent Client Hints (navigator.userAgentData.getHighEntropyValues)."""
+    """User-Agent Client Hints: what navigator.userAgentData.getHighEntropyValues answers, as
+    the agent (1.2 on) sends it, or as earlier agents did (``brands`` as ``Brand/version``
+    strings, ``platform_version``)."""
 
-    brands: list[str] = []
+    brands: list[str | Brand] = []
+    fullVersionList: list[Brand] = []
     mobile: bool | None = None
     platform: str | None = None
     platform_version: str | None = None
+    platformVersion: str | None = None
     model: str | None = None
+
+    def brand_versions(self) -> list[str]:
+        """``Brand/version`` of each brand, their full versions where the browser gave them."""
+        found = self.fullVersionList or self.brands
+        return [b if isinstance(b, str) else f"{b.brand}/{b.version}" for b in found]
 
 
 class Env(msgspec.Struct, omit_defaults=True, gc=False):
@@ -71,6 +89,7 @@ class Action(msgspec.Struct, tag_field="kind", tag="action", omit_defaults=True,
     long_tasks: Count = 0
     long_task_ms: float = 0.0
     requests: Count = 0  # fetch/XHR requests that belong to the action
+    trace: TraceId | None = None  # the backend trace of its requests (their traceparent)
 
 
 class Error(msgspec.Struct, tag_field="kind", tag="error", omit_defaults=True, gc=False):
@@ -89,6 +108,7 @@ class Error(msgspec.Struct, tag_field="kind", tag="error", omit_defaults=True, g
     col: Count | None = None
     status: Count | None = None  # HTTP status of a failed request
     count: Annotated[int, msgspec.Meta(ge=1, le=2**31)] = 1  # repeats folded by the agent
+    trace: TraceId | None = None  # a failed request's backend trace (its traceparent)
 
 
 class UserEvent(msgspec.Struct, tag_field="kind", tag="user", omit_defaults=True, gc=False):

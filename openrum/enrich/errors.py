@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+# The top frame of a stack as the agent formats it: `at fn (url:line:col)` (a position of at most
+# 15 digits: anything a beacon's integers may hold).
+_TOP_FRAME = re.compile(r"at .* \((.+):(\d{1,15}):(\d{1,15})\)$", re.MULTILINE)
+
 
 def error_message(name: str | None, message: str) -> str:
     """The message of an error without its type, which is stored apart (``error_name``).
@@ -15,3 +21,10 @@ def error_message(name: str | None, message: str) -> str:
             if message.startswith(prefix) and len(message) > len(prefix):
                 return message[len(prefix) :]
     return message
+
+
+def top_frame(stack: str | None) -> tuple[str, int, int] | None:
+    """(source, line, column) of the first frame of ``stack``: where an error without its own
+    source (the agent sends none from 1.2 on) was made."""
+    m = _TOP_FRAME.match(stack) if stack else None
+    return (m.group(1), int(m.group(2)), int(m.group(3))) if m else None

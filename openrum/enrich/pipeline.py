@@ -24,6 +24,7 @@ import copy
 import gc
 import hashlib
 import logging
+import math
 import re
 import struct
 from collections import Counter
@@ -38,7 +39,7 @@ import pyarrow.compute as pc
 from openrum.collect import beacon as wire
 from openrum.collect.spool import Raw
 from openrum.enrich import geo, ua, urls
-from openrum.enrich.errors import error_message
+from openrum.enrich.errors import error_message, top_frame
 from openrum.enrich.ip import mask_ip
 from openrum.enrich.personal import mask_personal, mask_stack, mask_url
 from openrum.enrich.rules import AppRules, Detector, page_url, rules_for
@@ -369,7 +370,13 @@ class Pipeline:
             env = b.env
             h = env.uach
             hints = (
-                ua.hints_of(h.brands, h.mobile, h.platform, h.platform_version, h.model)
+                ua.hints_of(
+                    h.brand_versions(),
+                    h.mobile,
+                    h.platform,
+                    h.platform_version or h.platformVersion,
+                    h.model,
+                )
                 if h is not None
                 else None
             )
@@ -502,7 +509,7 @@ class Pipeline:
                     vitals = e.vitals or _NO_VITALS
                     lcp, inp, cls = vitals.get("lcp"), vitals.get("inp"), vitals.get("cls")
                     fcp, ttfb, fid = vitals.get("fcp"), vitals.get("ttfb"), vitals.get("fid")
-                    phase = (inp.phase if inp is not None else None) or _NO_VITALS
+                    phase = _inp_phases(inp) if inp is not None and inp.phase else _NO_VITALS
                     name = (mask_personal(e.name) if mask else e.name) if e.name else ""
                     full_name = name or f"{_VERB[e.type]} {page}"
                     trigger = e.trigger
@@ -531,13 +538,14 @@ class Pipeline:
                             None if cls is None else cls.value,
                             None if inp is None else inp.value,
                             None if fcp is None else fcp.value,
-                            None if ttfb is None else ttfb.value,
+                            _ttfb(e.nt) if ttfb is None else ttfb.value,
                             None if fid is None else fid.value,
                             phase.get("input_delay"),
                             phase.get("processing"),
                             phase.get("presentation"),
                             *(_timings(e.nt) if e.nt else _NO_TIMINGS),
                             e.long_task_ms,
+                            e.trace,
                         )
                     )  # fmt: skip
                 elif type(e) is Error:
@@ -548,26 +556,29 @@ class Pipeline:
                     message = mask_personal(message) if mask else message
                     stack = mask_stack(e.stack) if mask and e.stack else e.stack
                     release = b.dims[_RELEASE]
-                    fkey = (e.type, message, stack, e.source, app, release)
+                    raw_source, line, col = e.source, e.line, e.col
+                    if raw_source is None and e.stack:  # the top frame's (agent 1.2 on)
+                        raw_source, line, col = top_frame(e.stack) or (None, line, col)
+                    fkey = (e.type, message, stack, raw_source, app, release)
                     fp = fingerprints.get(fkey)
                     if fp is None:
                         fp = fingerprints[fkey] = fingerprint(
-                            e.type, message, stack, e.source, self._grouping(app, release, stack)
+                            e.type, message, stack, raw_source, self._grouping(app, release, stack)
                         )
-                    source = urls.strip_url(e.source) if e.source else e.source
+                    source = urls.strip_url(raw_source) if raw_source else raw_source
                     if mask and source:
                         source = mask_url(source)
                     cut += (
                         (len(e.message) > n_msg)
                         + (e.stack is not None and len(e.stack) > n_stack)
                         + (e.name is not None and len(e.name) > n)
-                        + (e.source is not None and len(e.source) > n_url)
+                        + (raw_source is not None and len(raw_source) > n_url)
                     )
                     errs.append(
                         (
                             bi, ui, eid, b.received, t, e.id, e.action, e.type,
                             _cut(e.name, n), message[:n_msg], fp, _cut(stack, n_stack),
-                            _cut(source, n_url), e.line, e.col, e.status, e.count,
+                            _cut(source, n_url), line, col, e.status, e.count, e.trace,
                         )
                     )  # fmt: skip
                 else:
@@ -777,6 +788,29 @@ def _errors_in(errors: list[tuple[int, int]] | None, start: int, duration: float
     return sum(count for t, count in errors if t <= end)
 
 
+def _ttfb(nt: dict[str, float] | None) -> float | None:
+    """TTFB as web-vitals' onTTFB: the load's responseStart after prerender activation, from
+    its Navigation Timing (the agent sends no ``ttfb`` vital from 1.2 on)."""
+    if not nt or "responseStart" not in nt:
+        return None
+    return max(nt["responseStart"] - nt.get("activationStart", 0.0), 0.0)
+
+
+def _inp_phases(inp: wire.Vital) -> dict[str, float]:
+    """INP's phases (docs/protocol.md ``phase``): as sent by agents before 1.2, or made of the
+    event timing entry's timestamps the agent sends from 1.2 on (web-vitals' attribution:
+    rounded as JavaScript's Math.round)."""
+    phase = inp.phase or _NO_VITALS
+    start, begun, ended = (phase.get(k) for k in ("startTime", "processingStart", "processingEnd"))
+    if start is None or begun is None or ended is None:
+        return phase
+    return {
+        "input_delay": math.floor(begun - start + 0.5),
+        "processing": math.floor(ended - begun + 0.5),
+        "presentation": math.floor(max(start + inp.value - ended, 0) + 0.5),
+    }
+
+
 def _transpose(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
     return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
 
@@ -797,7 +831,7 @@ def _first_known(seen: list[tuple[int, tuple[Any, ...]]]) -> tuple[Any, ...]:
 _ACTION_RAW = (
     "bi", "ui", "eid", "seq", "time", "event_id", "action_type", "action_name", "trigger",
     "lcp_target", "inp_target", "cls_target", "long_tasks", "requests", "errors", "t", "f",
-    "metric", "error_frustrates", *MEASURES,
+    "metric", "error_frustrates", *MEASURES, "trace_id",
 )  # fmt: skip
 # The actions' own columns: all but the key, the time and those joined by beacon and URL.
 _ACTION_OWN = tuple(
@@ -809,7 +843,7 @@ _ACTION_OWN = tuple(
 _OWN: dict[type[msgspec.Struct], tuple[str, ...]] = {
     ErrorRow: (
         "event_id", "action_event_id", "error_type", "error_name", "message", "fingerprint",
-        "stack", "source", "line", "col", "status", "count",
+        "stack", "source", "line", "col", "status", "count", "trace_id",
     ),
     UserEventRow: (
         "event_id", "action_event_id", "event_type", "value", "x", "y", "count",

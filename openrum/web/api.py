@@ -58,6 +58,7 @@ _SNIPPET_OPTIONS = {
     "dnt": "data-dnt",
     "keep_query": "data-query",
     "keep_fragment": "data-hash",
+    "trace_origins": "data-trace",
 }
 
 
@@ -73,6 +74,8 @@ def snippet(app_id: str, base_url: str, config: dict[str, Any] | None = None) ->
         value = (config or {}).get(key)
         if key == "keep_fragment":
             value = "0" if value is False else _HASH_OPTION.get(value, value)
+        elif key == "trace_origins":  # space-separated in the attribute
+            value = " ".join(value or ()) or None
         if value is None or value is False or (key == "sample" and value == 100):
             continue
         text = "1" if value is True else f"{value:g}" if isinstance(value, float) else str(value)

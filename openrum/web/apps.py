@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.alerts.detectors import NAMES as DETECTORS
-from openrum.collect.app import Collector
+from openrum.collect.app import Collector, normalise_origin
 from openrum.collect.writer import BatchWriter
 from openrum.settings import FRAGMENT_MODES
 from openrum.store.base import App, Store
@@ -82,6 +82,14 @@ def check_config(config: dict[str, Any]) -> None:
                     raise ApiError(f"apdex.{kind}: f must be at least t")
                 if "metric" in spec:
                     _choice(spec["metric"], f"apdex.{kind}.metric", APDEX_METRICS)
+        elif key == "trace_origins":  # the agent compares them as they are with URL.origin
+            if not isinstance(value, list) or not all(
+                isinstance(o, str) and o and normalise_origin(o) == o for o in value
+            ):
+                raise ApiError(
+                    "trace_origins must be a list of origins like https://api.shop.example "
+                    "(lower case, no default port, no path)"
+                )
         elif key == "detectors":
             _detectors(value)
         elif key == "retention_days":

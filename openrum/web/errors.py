@@ -39,6 +39,7 @@ from openrum.settings import Settings
 from openrum.store.base import App, ErrorStatus, Store
 from openrum.web.api import ApiError, principal, require_app
 from openrum.web.scope import Scope, interval_for, iso, json_response, limit_of, request_scope
+from openrum.web.traces import add_trace_link
 
 # Errors and affected sessions are estimates of the full traffic: each error counts its session's
 # sampling weight; distinct sessions are scaled by the mean weight.
@@ -52,7 +53,7 @@ _DAILY_GROUPS = next(r.daily for r in rollup.ROLLUPS if r.groups)
 _SAMPLE_COLUMNS = (
     "time", "error_type", "error_name", "message", "stack", "source", "line", "col", "status",
     "url", "page", "browser", "browser_version", "os", "device", "country", "release",
-    "session_id",
+    "session_id", "trace_id",
 )  # fmt: skip
 # How the list can be sorted: the column of the groups' query to order by (``frustrated`` is
 # counted after it), highest first.
@@ -190,6 +191,7 @@ def detail(
     fingerprint: str,
     symbolicator: Symbolicator | None = None,
     fetching: Callable[[str], bool] | None = None,
+    trace_url: str = "",
 ) -> dict[str, Any] | None:
     """One error group: its summary, breakdowns by browser, release, page and OS, counts over
     time, and the five latest samples, each with its stack's frames resolved through the
@@ -226,6 +228,7 @@ def detail(
     out["samples"] = [{c: iso(v) for c, v in zip(_SAMPLE_COLUMNS, r, strict=True)} for r in rows]
     for sample in out["samples"]:
         sample["message"] = error_message(sample["error_name"], sample["message"])
+        add_trace_link(sample, trace_url)
         if symbolicator is not None:
             frames = symbolicator.resolve(
                 scope.app, sample["release"], sample["stack"], fetch_from=fetching
@@ -421,7 +424,9 @@ def routes(
         scope = request_scope(request, settings, collector.apps, "errors", now)
         fingerprint = request.path_params["fingerprint"]
         fetching = fetch_from(collector.apps.get(scope.app))
-        found = await run_in_threadpool(detail, store, scope, fingerprint, symbolicator, fetching)
+        found = await run_in_threadpool(
+            detail, store, scope, fingerprint, symbolicator, fetching, settings.trace_url
+        )
         if found is None:
             raise ApiError(f"no error {fingerprint!r} in this range", 404)
         return json_response(found)

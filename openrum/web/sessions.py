@@ -33,6 +33,7 @@ from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.web.api import ApiError, require_app
 from openrum.web.scope import Scope, iso, json_response, limit_of, request_scope
+from openrum.web.traces import add_trace_link
 
 SESSION_COLUMNS = (
     "session_id", "start", "last_seen", "closed", "end_reason", "duration", "actions", "errors",
@@ -291,9 +292,10 @@ def live_counts(store: Store, app: str, found: list[dict[str, Any]]) -> None:
 VITALS = ("lcp", "inp", "cls", "fcp", "ttfb")
 
 
-def timeline(store: Store, app: str, session_id: str) -> dict[str, Any] | None:
+def timeline(store: Store, app: str, session_id: str, trace_url: str = "") -> dict[str, Any] | None:
     """One session, its events in time order and its page views' Web Vitals (each with its
-    rating); None when there is no such session."""
+    rating); None when there is no such session. Actions and request errors with a backend
+    trace link to it through ``trace_url`` (the setting)."""
     _, rows = store.select(
         f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE app = ? AND session_id = ?",
         [app, session_id],
@@ -307,17 +309,19 @@ def timeline(store: Store, app: str, session_id: str) -> dict[str, Any] | None:
         (
             "action",
             "SELECT time, event_id, action_type, action_name, page, url, duration, apdex, "
-            "errors, lcp, inp, cls, trigger FROM actions WHERE app = ? AND session_id = ?",
+            "errors, lcp, inp, cls, trigger, trace_id FROM actions WHERE app = ? AND "
+            "session_id = ?",
             (
                 "time", "id", "type", "name", "page", "url", "duration", "apdex", "errors",
-                "lcp", "inp", "cls", "trigger",
+                "lcp", "inp", "cls", "trigger", "trace_id",
             ),
         ),
         (
             "error",
             "SELECT time, event_id, error_type, error_name, message, page, status, count, "
-            "action_event_id FROM errors WHERE app = ? AND session_id = ?",
-            ("time", "id", "type", "name", "message", "page", "status", "count", "action"),
+            "action_event_id, trace_id FROM errors WHERE app = ? AND session_id = ?",
+            ("time", "id", "type", "name", "message", "page", "status", "count", "action",
+             "trace_id"),
         ),
         (
             "user",
@@ -334,6 +338,7 @@ def timeline(store: Store, app: str, session_id: str) -> dict[str, Any] | None:
     events.sort(key=lambda e: (e["time"], order[e["kind"]], e["id"]))
     for e in events:
         e["time"] = iso(e["time"])
+        add_trace_link(e, trace_url)
     return {"session": session, "timeline": events, "vitals": page_vitals(store, app, session_id)}
 
 
@@ -387,7 +392,7 @@ def routes(
         if app not in collector.apps:
             raise ApiError(f"no application {app!r}", 404)
         session_id = request.path_params["session_id"]
-        found = await run_in_threadpool(timeline, store, app, session_id)
+        found = await run_in_threadpool(timeline, store, app, session_id, settings.trace_url)
         if found is None:
             raise ApiError(f"no session {session_id!r}", 404)
         return json_response(found)

@@ -72,6 +72,8 @@ class Site:
         self.pages: dict[str, tuple[str, dict[str, str]]] = {}
         self.sink: list[bytes] = []  # bodies POSTed to /sink
         self.sink_answers: list[tuple[int, dict[str, str]]] = []  # answers for /sink, in order
+        # Every request the site got: (method, path with query, headers, lower-case names).
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._server: http.server.ThreadingHTTPServer | None = None
 
     def add(self, path: str, body: str, headers: dict[str, str] | None = None) -> str:
@@ -90,15 +92,29 @@ class Site:
                 self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
             ) -> None:
                 self.send_response(status)
-                self.send_header("content-type", ctype)
-                self.send_header("content-length", str(len(body)))
                 # Not cached unless a page says otherwise (its headers replace these).
-                for k, v in {"cache-control": "no-store", **(headers or {})}.items():
+                headers = {"content-type": ctype, "cache-control": "no-store", **(headers or {})}
+                headers["content-length"] = str(len(body))
+                for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(body)
 
+            def seen(self) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                site.requests.append((self.command, self.path, headers))
+
+            def do_OPTIONS(self) -> None:
+                # A CORS preflight: another origin's page may send a traceparent header.
+                self.seen()
+                self.reply(204, b"", "text/plain", {
+                    "access-control-allow-origin": "*",
+                    "access-control-allow-methods": "GET, POST",
+                    "access-control-allow-headers": "traceparent",
+                })  # fmt: skip
+
             def do_GET(self) -> None:
+                self.seen()
                 url = urllib.parse.urlsplit(self.path)
                 args = dict(urllib.parse.parse_qsl(url.query))
                 time.sleep(int(args.get("ms", "0")) / 1000)
@@ -114,11 +130,16 @@ class Site:
                     code = int(path.rsplit("/", 1)[1])
                     self.reply(code, b'{"error": "test"}', "application/json")
                 elif path == "/api":
-                    self.reply(200, json.dumps({"ok": True, **args}).encode(), "application/json")
+                    # Readable from another origin's pages (without custom headers).
+                    cors = {"access-control-allow-origin": "*"}
+                    self.reply(
+                        200, json.dumps({"ok": True, **args}).encode(), "application/json", cors
+                    )
                 else:
                     self.reply(404, b"not found", "text/plain")
 
             def do_POST(self) -> None:
+                self.seen()
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 if self.path.startswith("/sink"):

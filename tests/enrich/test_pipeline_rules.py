@@ -69,9 +69,24 @@ def test_client_hints_reach_the_rows() -> None:
         "platform": "Windows",
         "platform_version": "15.0.0",
     }
-    batch, _ = run([raw(body), raw(beacon("shop"))])
-    os_versions = sorted(r["os_version"] for r in batch.actions.to_pylist())
-    assert os_versions == ["10", "11"]
+    # As the agent sends them from 1.2 on: getHighEntropyValues's answer as it is.
+    raw_hints = beacon("shop")
+    raw_hints["env"]["uach"] = {
+        "architecture": "x86",
+        "brands": [{"brand": "Google Chrome", "version": "131"}],
+        "fullVersionList": [
+            {"brand": "Not_A Brand", "version": "24.0.0.0"},
+            {"brand": "Google Chrome", "version": "131.0.6778.86"},
+        ],
+        "mobile": False,
+        "model": "",
+        "platform": "Windows",
+        "platformVersion": "15.0.0",
+    }
+    batch, _ = run([raw(body), raw(raw_hints), raw(beacon("shop"))])
+    rows = batch.actions.to_pylist()
+    assert sorted(r["os_version"] for r in rows) == ["10", "11", "11"]
+    assert rows[0]["browser_version"] == rows[1]["browser_version"] == "131.0"
 
 
 def test_addresses_are_masked_then_located(tmp_path: Path) -> None:
@@ -267,6 +282,63 @@ def test_personal_data_is_masked_in_stack_traces_which_then_group_as_one() -> No
     rows = batch.errors.to_pylist()
     assert sorted(r["stack"] for r in rows) == sorted(e["stack"] for e in events)
     assert len({r["fingerprint"] for r in rows}) == 2
+
+
+def test_ttfb_of_a_page_load_from_its_navigation_timing() -> None:
+    base = load_action()
+    vitals = {k: v for k, v in base["vitals"].items() if k != "ttfb"}
+    prerendered = {**base["nt"], "activationStart": 120}
+    events = [
+        load_action("a1", vitals={**vitals, "ttfb": {"id": "t", "value": 280}}),  # as sent
+        load_action("a2", vitals=vitals),  # responseStart: 300
+        load_action("a3", vitals=vitals, nt=prerendered),  # after activation
+        load_action("a4", vitals=vitals, nt={"fetchStart": 1}),  # no responseStart: none
+    ]
+    batch, _ = run([raw(beacon("shop", events=events))])
+    ttfb = {r["event_id"]: r["ttfb"] for r in batch.actions.to_pylist()}
+    assert ttfb == {"a1": 280, "a2": 300, "a3": 180, "a4": None}
+
+
+def test_inp_phases_from_the_entrys_timestamps_or_as_sent() -> None:
+    raw_phase = {"startTime": 1000.4, "processingStart": 1012.9, "processingEnd": 1150.5}
+    sent = {"input_delay": 13, "processing": 137, "presentation": 50}
+    rows = []
+    for phase in (raw_phase, sent):
+        vitals = {"inp": {"id": "i", "value": 200, "target": "button#pay", "phase": phase}}
+        batch, _ = run([raw(beacon("shop", events=[load_action(vitals=vitals)]))])
+        [row] = batch.actions.to_pylist()
+        rows.append(
+            (row["inp"], row["inp_input_delay"], row["inp_processing"], row["inp_presentation"])
+        )
+    # As web-vitals: 1012.9 - 1000.4, 1150.5 - 1012.9, 1000.4 + 200 - 1150.5, rounded.
+    assert rows == [(200, 13, 138, 50), (200, 13, 137, 50)]
+
+
+def test_an_errors_position_is_its_stacks_top_frame_when_not_sent() -> None:
+    stack = (
+        "at checkout (https://shop.example/static/app.js:120:17)\nat https://shop.example/x.js:1:2"
+    )
+    base = {"kind": "error", "type": "custom", "time": now_ms(), "message": "x", "stack": stack}
+    sent = {
+        **base,
+        "id": "e1",
+        "source": "https://shop.example/static/app.js",
+        "line": 120,
+        "col": 17,
+    }
+    derived = {**base, "id": "e2"}  # as the agent sends it from 1.2 on
+    batch, _ = run([raw(beacon("shop", events=[sent])), raw(beacon("shop", events=[derived]))])
+    rows = [(r["source"], r["line"], r["col"], r["fingerprint"]) for r in batch.errors.to_pylist()]
+    assert rows[0] == rows[1]
+    assert rows[0][:3] == ("https://shop.example/static/app.js", 120, 17)
+    # A position too large for a column, or a stack not of the agent's format: none.
+    for odd in (
+        "at f (https://shop.example/a.js:1234567890123456:1)",
+        "Error: x\n  at f (a.js:1:2)",
+    ):
+        batch, _ = run([raw(beacon("shop", events=[{**base, "id": "e3", "stack": odd}]))])
+        [row] = batch.errors.to_pylist()
+        assert (row["source"], row["line"], row["col"]) == (None, None, None)
 
 
 @pytest.mark.parametrize(

@@ -598,6 +598,16 @@ def test_write_and_read_back(store: Store) -> None:
     assert rows == [("rage_click", 1.5, 4)]
 
 
+def test_trace_ids_are_stored(store: Store) -> None:
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    actions = table([action(1, NOW, trace_id=trace), action(2, NOW)])
+    store.write(Batch(actions=actions, errors=table([error(3, NOW, trace_id=trace)])))
+    _, rows = store.select("SELECT eid, trace_id FROM actions ORDER BY eid", [])
+    assert rows == [(1, trace), (2, None)]
+    _, rows = store.select("SELECT trace_id FROM errors", [])
+    assert rows == [(trace,)]
+
+
 def test_resent_events_are_stored_once(opener: Opener) -> None:
     one, two = opener(), opener()  # two collectors writing to the same store
     batch = Batch(actions=table([action(1, NOW), action(2, NOW)]), errors=table([error(3, NOW)]))

@@ -11,11 +11,12 @@ export const safe = (fn) =>
     }
   };
 
-// Short aliases of globals: the minifier renames module-level names, not globals.
-export const win = window;
-export const doc = document;
-export const perf = performance;
-export const nav = navigator;
+// Short aliases of globals: the minifier renames module-level names, not globals. Read from
+// globalThis: importing the package where there is no window (server-side rendering) is no error.
+export const win = globalThis;
+export const doc = win.document;
+export const perf = win.performance;
+export const nav = win.navigator;
 
 /** Listen for `type` on `target` (window by default), capturing, through `safe`. */
 export const on = (type, fn, target = win, opts = true) => target.addEventListener(type, safe(fn), opts);

@@ -27,7 +27,7 @@ export const watchVisibility = () => {
 };
 
 /** The page is being hidden (a visibilitychange event at `t`). */
-export const markHidden = (t) => hiddenAt == 1 / 0 && (hiddenAt = t);
+export const markHidden = (t) => (hiddenAt = Math.min(hiddenAt, t));
 
 /** After a back/forward cache restore, the page counts as never hidden again. */
 export const resetVisibility = () => setTimeout(() => (hiddenAt = initialHidden()));

@@ -40,9 +40,9 @@ const handle = (entries) => {
     reported = e.duration;
     const end = ends.get(e.interactionId);
     vital(owner, "inp", e.duration, selector(e.target), {
-      input_delay: Math.round(e.processingStart - e.startTime),
-      processing: Math.round(end - e.processingStart),
-      presentation: Math.round(Math.max(e.startTime + e.duration - end, 0)),
+      startTime: e.startTime,
+      processingStart: e.processingStart,
+      processingEnd: end,
     });
   }
 };

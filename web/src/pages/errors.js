@@ -199,7 +199,8 @@ async function detail(main, view, state) {
         el("div", {}, el("span", { class: "muted" }, "URL "), el("span", { class: "dimval" }, s.url)),
         s.stack ? stackOf(s) : el("p", { class: "muted small" }, "No stack trace (", s.error_type === "request" ? "a request error" : "not reported by the browser", ")."),
         crumbsOf(s),
-        el("a", { href: link(view.state, { page: "sessions", session: s.session_id, fp: "" }) }, "Open this session"))));
+        el("a", { href: link(view.state, { page: "sessions", session: s.session_id, fp: "" }) }, "Open this session"),
+        s.trace_url ? [" · ", el("a", { href: s.trace_url, target: "_blank", rel: "noopener noreferrer", class: "trace-link" }, "Backend trace")] : null)));
     }, { cls: "span2" });
     view.panel(grid, "Affected sessions", async (q) => {
       q.fill(el("ul", { class: "plain" }, d.sessions.map((x) => el("li", {},

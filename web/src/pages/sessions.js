@@ -116,16 +116,18 @@ function unavailable(p) {
       "every other page works as it is.")));
 }
 
-// Timeline entries, whatever their source: {time, kind: action|error|event, label, detail, cls}.
+// Timeline entries, whatever their source: {time, kind: action|error|event, label, detail, cls,
+// trace}: the link to the backend trace of an action's requests or of a failed request (the
+// server's trace_url setting), when there is one.
 function normalise(e) {
   const time = e.time;
   if (e.kind === "action") {
     // A route change a click caused: the click is its trigger, shown with it.
-    return { time, kind: "action", cls: e.apdex, label: e.name,
+    return { time, kind: "action", cls: e.apdex, label: e.name, trace: e.trace_url,
       detail: [e.type, e.trigger && e.trigger !== e.name ? `after ${e.trigger}` : "", fmtMs(e.duration), e.page, e.errors ? `${e.errors} error(s)` : ""].filter(Boolean).join(" · ") };
   }
   if (e.kind === "error") {
-    return { time, kind: "error", cls: "F", label: e.message,
+    return { time, kind: "error", cls: "F", label: e.message, trace: e.trace_url,
       detail: [e.type, e.name, e.status ? `HTTP ${e.status}` : "", e.page, e.count > 1 ? `×${e.count}` : ""].filter(Boolean).join(" · ") };
   }
   const type = e.type || "event";
@@ -185,7 +187,8 @@ async function timeline(main, view, id) {
           el("span", { class: "when" }, "+" + fmtMs(Date.parse(e.time) - first)),
           el("span", { class: `dot c-${e.cls || "none"}`, "aria-hidden": "true" }),
           el("span", { class: "what" }, el("b", {}, e.label), e.cls && e.kind === "action" ? el("span", {}, " ", rating(e.cls)) : null,
-            el("div", { class: "small muted" }, e.detail)))))
+            el("div", { class: "small muted" }, e.detail,
+              e.trace ? [" · ", el("a", { href: e.trace, target: "_blank", rel: "noopener noreferrer", class: "trace-link" }, "backend trace")] : null)))))
     );
     chart(p, node, {
       grid: { left: 80, right: 24, top: 16, bottom: 28 },
