@@ -177,7 +177,7 @@ def report(size: int, kept: dict[str, Any], notes: dict[str, str]) -> None:
     body = [
         f"## Bytes per column (`python -m bench.store_bytes --size {size}`)",
         "",
-        f"{machine()}. {size:,} generated actions (and one error per 40 actions; one session "
+        f"{size:,} generated actions (and one error per 40 actions; one session "
         "per 5 actions) of `bench.query` (DuckDB) and `bench.query_clickhouse` (ClickHouse, "
         "chdb, after the background merges); the rollups are counted apart. DuckDB: the blocks "
         "each column's segments take; ClickHouse: compressed bytes of the active parts. "
@@ -185,7 +185,7 @@ def report(size: int, kept: dict[str, Any], notes: dict[str, str]) -> None:
         "store grows (their rows are per hour and key, holding few events at this size; "
         "`bench.query` at 10M: 12 B/event).",
         "",
-        *[f"- {label}: {note}" for label, note in notes.items() if label in kept],
+        *[f"- {label}: {notes[label]}" for label in kept if label in notes],
         "",
         *totals_md(kept),
     ]
@@ -220,8 +220,9 @@ def main() -> int:
         return 0
     kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     notes = kept.pop("notes", {})
-    if args.note:
-        notes[args.label] = args.note
+    # What the label's store is (kept from an earlier run unless given), and where it ran.
+    note = args.note or notes.get(args.label, "").rsplit(" (", 1)[0]
+    notes[args.label] = f"{note} ({machine()})".strip()
     kept.setdefault(args.label, {}).update(run)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({**kept, "notes": notes}, indent=1, sort_keys=True) + "\n")
