@@ -1,7 +1,9 @@
 -- Timings in whole milliseconds: the batch step rounds them since this version (CLS, unitless, is
 -- kept as measured). Whole numbers take about a quarter of the bytes of measured ones (DuckDB's
 -- ALP stores them as small integers; bench/store_bytes), so the actions stored before are
--- rounded too, copied in the order received as 005 keeps them. The rollups keep their sums.
+-- rounded too, copied in the order they are stored (DuckDB keeps insertion order: the order
+-- received, which the look-up of re-sent events relies on; see 005), which needs no sort.
+-- The rollups keep their sums.
 
 CREATE TABLE actions_v14 (
     eid UBIGINT NOT NULL,
@@ -48,6 +50,6 @@ SELECT * REPLACE (
     round(network_time) AS network_time, round(frontend_time) AS frontend_time,
     round(long_task_ms) AS long_task_ms
 )
-FROM actions ORDER BY received;
+FROM actions;
 DROP TABLE actions;
 ALTER TABLE actions_v14 RENAME TO actions;
