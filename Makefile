@@ -92,6 +92,7 @@ bench: setup chromium wrk
 	$(PY) -m bench.query
 	$(PY) -m bench.query_clickhouse --duckdb 10000000 --chdb 10000000
 	$(PY) -m bench.query_clickhouse --duckdb --chdb 100000000 --section query_clickhouse_100m
+	$(PY) -m bench.store_bytes
 	$(PY) -m bench.ingest_clickhouse
 	$(PY) -m bench.agent_size
 	$(PY) -m bench.agent_cost

@@ -69,12 +69,15 @@ SELECT number AS eid, 'bench' AS app, t AS time, t AS received,
        multiIf(h % 10 < 6, 'load', h % 10 < 8, 'route_change', 'xhr') AS action_type,
        concat('action ', toString(h % 40)) AS action_name,
        concat('https://shop.example/p', toString(h % 300)) AS url, {page} AS page,
-       d AS duration, d * 1.3 AS lcp, (h % 1000) / 4000.0 AS cls, toFloat64(50 + h % 400) AS inp,
-       d * 0.6 AS fcp, d * 0.15 AS ttfb, toFloat64(h % 7) AS dns, toFloat64(h % 13) AS tcp,
-       toFloat64(h % 11) AS tls, d * 0.12 AS request, d * 0.03 AS response,
-       d * 0.5 AS dom_processing, d * 0.55 AS dom_interactive, d * 0.6 AS dom_content_loaded,
-       d * 0.95 AS dom_complete, d AS load_event_end, d * 0.12 AS server_time,
-       d * 0.08 AS network_time, d * 0.8 AS frontend_time, 0 AS long_tasks, 0.0 AS long_task_ms,
+       round(d) AS duration, round(d * 1.3) AS lcp, (h % 1000) / 4000.0 AS cls,
+       toFloat64(50 + h % 400) AS inp, round(d * 0.6) AS fcp, round(d * 0.15) AS ttfb,
+       toFloat64(h % 7) AS dns, toFloat64(h % 13) AS tcp, toFloat64(h % 11) AS tls,
+       round(d * 0.12) AS request, round(d * 0.03) AS response,
+       round(d * 0.5) AS dom_processing, round(d * 0.55) AS dom_interactive,
+       round(d * 0.6) AS dom_content_loaded, round(d * 0.95) AS dom_complete,
+       round(d) AS load_event_end, round(d * 0.12) AS server_time,
+       round(d * 0.08) AS network_time, round(d * 0.8) AS frontend_time,
+       0 AS long_tasks, 0.0 AS long_task_ms,
        1 AS requests, 0 AS errors,
        multiIf(d <= 3000, 'S', d <= 12000, 'T', 'F') AS apdex, 1.0 AS weight,
        '0.1.0' AS agent_version, {browser} AS browser, toString(120 + h % 12) AS browser_version,
@@ -123,7 +126,8 @@ SELECT app, session_id, start, last_seen, last_seen, entry_page, exit_page, NULL
        'inactivity',
        toFloat64(toUnixTimestamp64Milli(last_seen) - toUnixTimestamp64Milli(start)), n, 0, 0,
        n <= 1,
-       ['satisfying', 'satisfying', 'tolerable', 'frustrating'][cityHash64(session_id) % 4 + 1]
+       ['satisfying', 'satisfying', 'tolerable', 'frustrating'][cityHash64(session_id) % 4 + 1],
+       'real', 1.0
 FROM ({sessions}) WHERE over
 """
 # What touches and the closer leave in `session_open`: the sessions not closed.

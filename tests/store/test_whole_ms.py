@@ -1,0 +1,78 @@
+"""Migrations duckdb/014 and clickhouse/015: a store written before them (timings as measured,
+fractions of a millisecond and all) keeps every row, with its timings rounded to whole ms (CLS
+as it was), and answers the dashboard's queries as before."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from openrum.rows import Batch
+from openrum.store.base import Store
+from openrum.store.clickhouse import ClickHouseStore
+from openrum.store.duckdb import DuckDBStore
+from tests.store.conftest import Opener
+from tests.store.test_contract import NOW, action, ask, error, table
+
+DUCKDB = 14
+CLICKHOUSE = "015_whole_ms_timings.sql"
+
+
+def _before_the_migration(store: Store) -> None:
+    """Undo the migration's record (and, on ClickHouse, its codecs), as in a store of before."""
+    if isinstance(store, DuckDBStore):
+        store._con.execute(f"DELETE FROM schema_migrations WHERE version = {DUCKDB}")
+    else:
+        assert isinstance(store, ClickHouseStore)
+        store.t.command(f"DELETE FROM schema_migrations WHERE name = '{CLICKHOUSE}'")
+        store.t.command("ALTER TABLE actions MODIFY COLUMN eid UInt64 CODEC(LZ4)")
+
+
+def _settled(store: Store) -> None:
+    """Wait for ClickHouse's mutations (they run in the background)."""
+    if isinstance(store, DuckDBStore):
+        return
+    for _ in range(300):
+        _, rows = store.select(
+            "SELECT count() FROM system.mutations WHERE database = currentDatabase() "
+            "AND NOT is_done",
+            [],
+        )
+        if rows == [(0,)]:
+            return
+        time.sleep(0.1)
+    pytest.fail("the migration's mutation did not finish")
+
+
+def test_the_migration_rounds_stored_timings(opener: Opener) -> None:
+    store = opener()
+    _before_the_migration(store)
+    rows = [
+        action(i, NOW.replace(hour=10, minute=i), duration=1000.4 + i, lcp=2500.5, cls=0.1234,
+               inp=96.5, dns=0.3, long_task_ms=51.6)
+        for i in range(1, 11)
+    ]  # fmt: skip
+    store.write(Batch(actions=table(rows), errors=table([error(100, NOW.replace(hour=10))])))
+    before = ask(store, metrics=["count", "page_views", "errors", "cls:p75"])
+    store.migrate()
+    _settled(store)
+    _, stored = store.select(
+        "SELECT eid, duration, lcp, cls, inp, dns, long_task_ms FROM actions ORDER BY eid", []
+    )
+    assert stored == [(i, 1000.0 + i, 2501.0, 0.1234, 97.0, 0.0, 52.0) for i in range(1, 11)]
+    if isinstance(store, DuckDBStore):  # still in the order received (005: re-sent look-ups)
+        assert store.select("SELECT eid FROM actions", [])[1] == [(i,) for i in range(1, 11)]
+    assert ask(store, metrics=["count", "page_views", "errors", "cls:p75"]) == before
+    [row] = ask(store, metrics=["duration:p50", "lcp:p75"], exact=True)
+    assert row["lcp:p75"] == 2501.0
+    if isinstance(store, ClickHouseStore):
+        _, codecs = store.select(
+            "SELECT name, compression_codec FROM system.columns WHERE database = "
+            "currentDatabase() AND table = 'actions' AND name IN ('eid', 'city')",
+            [],
+        )
+        assert dict(codecs) == {"eid": "CODEC(Delta(8), ZSTD(1))", "city": "CODEC(ZSTD(1))"}
+    # Re-sent after it: still stored once.
+    store.write(Batch(actions=table(rows[:3])))
+    assert store.select("SELECT count(*) FROM actions", [])[1] == [(10,)]
