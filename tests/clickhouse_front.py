@@ -1,5 +1,6 @@
-"""A ClickHouse HTTP front over chdb: the part of ClickHouse's HTTP interface that clickhouse-connect
-uses, every statement executed by the real ClickHouse engine (chdb) in this process.
+"""A ClickHouse HTTP front over chdb: the part of ClickHouse's HTTP interface that
+clickhouse-connect uses, every statement executed by the real ClickHouse engine (chdb) in this
+process.
 
     python -m tests.clickhouse_front DATA_DIR [--port N]   (prints ``listening on HOST:PORT``)
 
@@ -9,9 +10,10 @@ engine anyway. It translates HTTP only — requests to engine calls, results and
 
 - ``GET /ping`` (and ``/``) answers ``Ok.``;
 - a statement is the ``query`` parameter followed by the request body (POST) — the body is
-  decompressed first by its ``Content-Encoding`` (lz4, zstd, gzip, deflate);
-- ``param_NAME`` parameters are the values of ``{NAME:Type}`` placeholders, passed to the engine,
-  which binds them (as a server does);
+  decompressed first by its ``Content-Encoding`` (lz4, zstd, gzip, deflate) — or the ``query``
+  field of a multipart/form-data body (clickhouse-connect sends long parameter values so);
+- ``param_NAME`` parameters (or form fields) are the values of ``{NAME:Type}`` placeholders,
+  passed to the engine, which binds them (as a server does);
 - ``database`` picks the statement's database; ``default_format`` the output format when the
   statement names none (``TabSeparated`` otherwise); the engine writes every format (Native,
   RowBinary, Arrow, JSON…) itself;
@@ -38,7 +40,7 @@ What it does not cover — do not read a passing test as proof of these on a ser
 - streaming: a result is built whole before it is sent; progress headers are not sent;
 - ``client_protocol_version``: Native output is in its version-0 form, which clickhouse-connect
   detects when it connects and reads as such;
-- external data (multipart form uploads), the ``/play``, ``/dashboard``, ``/replicas_status``
+- external data (files in a multipart form), the ``/play``, ``/dashboard``, ``/replicas_status``
   and predefined handlers, the ``X-ClickHouse-Format`` of a statement's own ``FORMAT`` clause
   (the header names the default format).
 """
@@ -46,6 +48,8 @@ What it does not cover — do not read a passing test as proof of these on a ser
 from __future__ import annotations
 
 import argparse
+import email.parser
+import email.policy
 import gzip
 import json
 import os
@@ -185,9 +189,7 @@ def _literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def handle(
-    engine: Engine, method: str, target: str, headers: dict[str, str], body: bytes
-) -> Reply:
+def handle(engine: Engine, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
     """One HTTP request to the engine and back. ``headers`` with lower-case names."""
     url = urlsplit(target)
     if url.path.rstrip("/") == "/ping" or (method in ("GET", "HEAD") and not url.query):
@@ -195,6 +197,13 @@ def handle(
     if url.path not in ("", "/"):
         return _error(404, 0, f"no handler for {url.path} (this front serves / and /ping)")
     query = dict(parse_qsl(url.query, keep_blank_values=True))
+    if headers.get("content-type", "").startswith("multipart/form-data"):
+        # Long parameter values come as form fields (``query`` and ``param_*``), not in the URL.
+        try:
+            query.update(_form_fields(headers["content-type"], body))
+        except ValueError as e:
+            return _error(400, 0, str(e))
+        body = b""
     encoding = headers.get("content-encoding", "").strip().lower()
     if body and encoding and encoding != "identity":
         if encoding not in CODECS:
@@ -242,8 +251,27 @@ def handle(
     return Reply(200, out, output)
 
 
+def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a multipart/form-data body. Raises ValueError for a file (external data,
+    which this front does not serve)."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields = {}
+    for part in message.iter_parts():
+        if part.get_filename() is not None:
+            raise ValueError("external data (a file in the form) is not supported by this front")
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = payload.decode()
+    return fields
+
+
 def _error(status: int, code: int, message: str, query_id: str = "") -> Reply:
-    headers = {"content-type": "text/plain; charset=UTF-8", "x-clickhouse-exception-code": str(code)}
+    headers = {
+        "content-type": "text/plain; charset=UTF-8",
+        "x-clickhouse-exception-code": str(code),
+    }
     if query_id:
         headers["x-clickhouse-query-id"] = query_id
     return Reply(status, headers, message.encode() + b"\n")
@@ -284,9 +312,15 @@ def serve(path: str, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            # A client closing its pooled connection is no error worth a traceback.
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                super().handle_error(request, client_address)
+
+    return Server((host, port), Handler)
 
 
 @dataclass

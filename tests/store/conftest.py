@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -38,7 +38,7 @@ class _Server:
     """The ClickHouse server of this test session and its pool of empty, migrated databases."""
 
     url: str | None = SERVER
-    pool: list[str] = []
+    pool: ClassVar[list[str]] = []
     shape: Any = None  # a migrated database's tables and migrations
 
 
@@ -96,7 +96,7 @@ def _server_database() -> str:
     return database
 
 
-def _recycle(database: str) -> None:
+def recycle(database: str) -> None:
     """Back to the pool, emptied, when its schema is the migrations' own; dropped otherwise."""
     t = _transport(database)
     try:
@@ -156,7 +156,7 @@ def opener(backend: str, chdb_path: Path, tmp_path: Path) -> Iterator[Opener]:
     for store in opened:
         store.close()
     if backend == "clickhouse":
-        _recycle(database)
+        recycle(database)
 
 
 @pytest.fixture
