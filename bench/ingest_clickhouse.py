@@ -127,6 +127,7 @@ def main() -> int:
         front = clickhouse_front.start(str(work / "front"))
         server = front.url
     results = []
+    load_before = os.getloadavg()[1]
     try:
         for n in args.processes:
             r = run(server, n, args.seconds, args.connections, work)
@@ -159,8 +160,9 @@ def main() -> int:
         f"database of {target}, each loaded by its own wrk ({args.connections} connections, "
         f"unique beacons of {EVENTS_PER_BEACON} events) for {args.seconds} s, then drained. "
         "Beacons/s: accepted during the load. Events stored/s: rows in the store over the load "
-        "and the drain. Stored once: every accepted event is a row, counted alike with and without `FINAL`."
-        + limits,
+        "and the drain. Stored once: every accepted event is a row, counted alike with and without "
+        f"`FINAL`. Load average (5 min) {load_before:.1f} before the run, "
+        f"{os.getloadavg()[1]:.1f} after: other jobs on the machine take CPU too." + limits,
         "",
         "| collectors | beacons accepted/s | events stored/s | drain (s) | accepted events "
         "| rows in the store | stored once |",
