@@ -111,8 +111,10 @@ class LiveServer:
         return result
 
 
-def start_server(data: Path, *extra: str, env: dict[str, str] | None = None) -> LiveServer:
-    """Start `openrum serve` on a free port and wait until /healthz answers."""
+def start_server(
+    data: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> LiveServer:
+    """Start `openrum serve` on a free port and wait until /healthz answers (``timeout`` s)."""
     port = free_port()
     data.mkdir(parents=True, exist_ok=True)
     log = data.parent / f"server-{port}.log"
@@ -134,7 +136,7 @@ def start_server(data: Path, *extra: str, env: dict[str, str] | None = None) -> 
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()}")
@@ -144,7 +146,7 @@ def start_server(data: Path, *extra: str, env: dict[str, str] | None = None) -> 
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("server did not start in 30 s")
+    raise RuntimeError(f"server did not start in {timeout:.0f} s: {log.read_text()}")
 
 
 def stop_server(server: LiveServer) -> None:

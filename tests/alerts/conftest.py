@@ -19,9 +19,16 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from tests.conftest import free_port
-from tests.store.conftest import backend, chdb_path, opener  # noqa: F401 -- the stores' fixtures
+from tests.store.conftest import chdb_path, opener  # noqa: F401 -- the stores' fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(params=["duckdb", "chdb"])
+def backend(request: pytest.FixtureRequest) -> str:
+    # The rules' queries run on every engine in tests/store/; clickhouse:// (HTTP) adds nothing
+    # to them but time. tests/alerts/test_servers.py (collectors sharing a store) runs on it too.
+    return str(request.param)
 
 
 @dataclass

@@ -1,14 +1,25 @@
 """Stores for the contract suite: a DuckDB file, the ClickHouse engine in process (chdb), and a
-ClickHouse server when ``OPENRUM_CLICKHOUSE_URL`` is set (``clickhouse://user:pass@host:8123/db``;
-each store gets a database of its own on it, dropped afterwards)."""
+ClickHouse server over HTTP (``clickhouse://``, clickhouse-connect): ``OPENRUM_CLICKHOUSE_URL``
+(``clickhouse://user:pass@host:8123/db``) when set, otherwise the HTTP front over chdb in
+tests/clickhouse_front.py, started once per test session. Each store gets a database of its own.
+
+Migrating a fresh ClickHouse database takes ~200 statements (seconds, more on a loaded machine), so
+databases are reused: after a test its database is emptied (every table truncated, the record of
+migrations kept) and handed to the next one — only when its schema is still exactly what the
+migrations make (same tables, same definitions, every migration recorded); otherwise it is dropped.
+"""
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -17,27 +28,93 @@ from openrum.store import open_store
 from openrum.store.base import Store
 
 SERVER = os.environ.get("OPENRUM_CLICKHOUSE_URL")
-BACKENDS = ["duckdb", "chdb", *(["clickhouse"] if SERVER else [])]
+BACKENDS = ["duckdb", "chdb", "clickhouse"]
 _numbers = itertools.count()
 
 Opener = Callable[[], Store]
 
 
-def _server_url(database: str) -> str:
-    assert SERVER
-    return urlunsplit(urlsplit(SERVER)._replace(path=f"/{database}"))
+class _Server:
+    """The ClickHouse server of this test session and its pool of empty, migrated databases."""
+
+    url: str | None = SERVER
+    pool: ClassVar[list[str]] = []
+    shape: Any = None  # a migrated database's tables and migrations
 
 
-def _drop_server_database(database: str) -> None:
+def server_url(database: str = "default") -> str:
+    """A URL of the ClickHouse server, on ``database``; the front starts on first use."""
+    if _Server.url is None:
+        from tests import clickhouse_front
+
+        data = tempfile.mkdtemp(prefix="openrum-clickhouse-front-")
+        front = clickhouse_front.start(data)
+        atexit.register(shutil.rmtree, data, True)
+        atexit.register(front.stop)  # runs first
+        _Server.url = front.url
+    return urlunsplit(urlsplit(_Server.url)._replace(path=f"/{database}"))
+
+
+def _transport(database: str = "default") -> Any:
     from openrum.store.transport import HttpTransport
 
-    HttpTransport(_server_url("default")).command(f"DROP DATABASE IF EXISTS `{database}`")
+    return HttpTransport(server_url(database))
 
 
-def _create_server_database(database: str) -> None:
-    from openrum.store.transport import HttpTransport
+def _command(sql: str, database: str = "default") -> None:
+    t = _transport(database)
+    try:
+        t.command(sql)
+    finally:
+        t.close()
 
-    HttpTransport(_server_url("default")).command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+
+def _shape(t: Any) -> tuple[Any, ...]:
+    """A database's tables (with their definitions) and the migrations recorded in it."""
+    from openrum.store.clickhouse import rows_of
+
+    tables = rows_of(t.query(
+        "SELECT name, engine, replaceAll(create_table_query, currentDatabase(), '') "
+        "FROM system.tables WHERE database = currentDatabase() ORDER BY name"
+    ))[1]  # fmt: skip
+    done = rows_of(t.query("SELECT name FROM schema_migrations ORDER BY name"))[1]
+    return tuple(tables), tuple(done)
+
+
+def _server_database() -> str:
+    """An empty, migrated database on the server: from the pool, or a new one."""
+    if _Server.pool:
+        return _Server.pool.pop()
+    database = f"contract_{os.getpid()}_{next(_numbers)}_{secrets.token_hex(4)}"
+    _command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    if _Server.shape is None:
+        open_store(server_url(database)).close()  # migrated: the shape to keep
+        t = _transport(database)
+        _Server.shape = _shape(t)
+        t.close()
+        atexit.register(_drop_pool)
+    return database
+
+
+def recycle(database: str) -> None:
+    """Back to the pool, emptied, when its schema is the migrations' own; dropped otherwise."""
+    t = _transport(database)
+    try:
+        if _shape(t) != _Server.shape:
+            t.command(f"DROP DATABASE IF EXISTS `{database}`")
+            return
+        for name, engine, _ in _Server.shape[0]:
+            if engine.endswith("MergeTree") and name != "schema_migrations":
+                t.command(f"TRUNCATE TABLE `{name}`")
+    finally:
+        t.close()
+    _Server.pool.append(database)
+
+
+def _drop_pool() -> None:
+    if SERVER:  # (the front's files go with it)
+        for database in _Server.pool:
+            _command(f"DROP DATABASE IF EXISTS `{database}`")
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +137,8 @@ def url_for(backend: str, chdb_path: Path, tmp_path: Path) -> tuple[str, str]:
         return f"duckdb:///{tmp_path / (database + '.duckdb')}", database
     if backend == "chdb":
         return f"chdb:///{chdb_path}?database={database}", database
-    _create_server_database(database)
-    return _server_url(database), database
+    database = _server_database()
+    return server_url(database), database
 
 
 @pytest.fixture
@@ -79,7 +156,7 @@ def opener(backend: str, chdb_path: Path, tmp_path: Path) -> Iterator[Opener]:
     for store in opened:
         store.close()
     if backend == "clickhouse":
-        _drop_server_database(database)
+        recycle(database)
 
 
 @pytest.fixture

@@ -7,11 +7,15 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from openrum.cli import main
 from openrum.query.model import Query
@@ -21,7 +25,7 @@ from openrum.settings import Settings
 from openrum.store import open_store
 from openrum.store.base import App, ErrorStatus, Token
 from tests.conftest import start_server, stop_server
-from tests.store.conftest import url_for
+from tests.store.conftest import recycle, url_for
 from tests.store.test_contract import ACTIONS, ERRORS, closed_session, table, touch
 
 TABLES = ("actions", "errors", "user_events", "sessions")
@@ -40,7 +44,16 @@ def counts(url: str) -> list[object]:
         store.close()
 
 
-def test_migrate_to_chdb(tmp_path: Path, chdb_path: Path) -> None:
+@pytest.fixture(params=["chdb", "clickhouse"])
+def target_url(request: pytest.FixtureRequest, chdb_path: Path, tmp_path: Path) -> Iterator[str]:
+    """A fresh ClickHouse store to migrate to: in process (chdb) or over HTTP (clickhouse://)."""
+    url, database = url_for(request.param, chdb_path, tmp_path)
+    yield url
+    if request.param == "clickhouse":
+        recycle(database)
+
+
+def test_migrate_to_clickhouse(tmp_path: Path, target_url: str) -> None:
     source_url = f"duckdb:///{tmp_path / 'old.duckdb'}"
     source = open_store(source_url)
     source.create_app(App(id="shop", name="Shop", origins=[], created=1))
@@ -50,7 +63,6 @@ def test_migrate_to_chdb(tmp_path: Path, chdb_path: Path) -> None:
     source.write(Batch(sessions=table([touch(0, 5000, "/a"), touch(0, 10, "/b", sid="s2")])))
     assert source.close_sessions(closed_session(source)) == 1
     source.close()
-    target_url, _ = url_for("chdb", chdb_path, tmp_path)
     args = ["migrate", "--from", source_url, "--to", target_url, "--batch-rows", "100"]
     assert main(args) == 0
     expected = counts(source_url)
@@ -144,12 +156,11 @@ def answers(url: str, app: str) -> list[list[dict[str, Any]]]:
         store.close()
 
 
-def test_migrate_after_a_server_has_run(tmp_path: Path, chdb_path: Path) -> None:
-    """Issue #20: ``openrum demo``, ``openrum serve`` for a few seconds (a login, a token, the
-    session closer, the audit log), then ``openrum migrate`` failed on the times a server stamps
-    ("Casting from timestamp[us, tz=UTC] to timestamp[ms, tz=UTC] would lose data"). Afterwards
-    both engines hold the same rows in every table and answer the query API alike."""
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file after ``openrum demo`` and a few seconds of ``openrum serve`` (a login, a
+    token, the session closer, the audit log): made once, copied by each test."""
+    data = tmp_path_factory.mktemp("served") / "data"
     run = [sys.executable, "-m", "openrum"]
     subprocess.run(
         [*run, "demo", "--data", str(data), "--sessions", "60", "--days", "2"],
@@ -168,8 +179,17 @@ def test_migrate_after_a_server_has_run(tmp_path: Path, chdb_path: Path) -> None
         time.sleep(2)  # the closer's first round
     finally:
         stop_server(server)
-    source_url = f"duckdb:///{data / 'openrum.duckdb'}"
-    target_url, _ = url_for("chdb", chdb_path, tmp_path)
+    return data / "openrum.duckdb"
+
+
+def test_migrate_after_a_server_has_run(served: Path, tmp_path: Path, target_url: str) -> None:
+    """Issue #20: ``openrum demo``, ``openrum serve`` for a few seconds, then ``openrum migrate``
+    failed on the times a server stamps ("Casting from timestamp[us, tz=UTC] to timestamp[ms,
+    tz=UTC] would lose data"). Afterwards both engines hold the same rows in every table and
+    answer the query API alike."""
+    for f in served.parent.glob(served.name + "*"):  # (with a write-ahead log, if any)
+        shutil.copy(f, tmp_path / f.name)
+    source_url = f"duckdb:///{tmp_path / 'openrum.duckdb'}"
     args = ["migrate", "--from", source_url, "--to", target_url, "--batch-rows", "500"]
     assert main(args) == 0
     expected = rows_of(source_url, SERVED)
