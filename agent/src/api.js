@@ -3,6 +3,7 @@
 import { begin, end } from "./actions.js";
 import { put } from "./core.js";
 import { describe, error } from "./errors.js";
+import { diagnose } from "./diag.js";
 import { now, safe, win } from "./lib/guard.js";
 import { endSession, setConsent } from "./session.js";
 import { dirty } from "./core.js";
@@ -39,5 +40,8 @@ export const installApi = (live, anonymous) => {
       if (!on) dirty.clear();
     }),
     flush: fn(flush),
+    /** Load the diagnostics module for the rest of this session. */
+    diagnose: fn(() => diagnose(1)),
+    _d: put,
   };
 };

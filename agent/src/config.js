@@ -8,6 +8,10 @@ const data = (script && script.dataset) || {};
 const num = (v, dflt) => (v ? +v : dflt);
 
 export const APP = data.app;
+/** The snippet's URL: the diagnostics module is beside it. */
+export const SRC = (script && script.src) || "";
+/** Percentage of sessions that load the diagnostics module. */
+export const DIAG = num(data.diag, 10);
 export const ENDPOINT = data.endpoint || "/api/v1/beacon";
 export const RELEASE = data.release;
 /** Percentage of sessions measured (decided once per session). */
