@@ -58,6 +58,8 @@ _SNIPPET_OPTIONS = {
     "dnt": "data-dnt",
     "keep_query": "data-query",
     "keep_fragment": "data-hash",
+    "diagnostics": "data-diag",
+    "diagnostics_resources": "data-diag-resources",
 }
 
 
