@@ -86,6 +86,13 @@ DIAG_MEASURES: dict[str, str] = {
     "diag_style_layout": "style_layout",
     "diag_interaction_ms": "interaction_ms",
     "diag_start": "start_ms",
+    "diag_end": "(start_ms + duration)",
+    "diag_dns": "dns",
+    "diag_connect": "connect",
+    "diag_tls": "tls",
+    "diag_request": "request",
+    "diag_response": "response",
+    "diag_transfer_size": "transfer_size",
 }
 SESSION_METRICS = (
     "live_sessions",
@@ -149,6 +156,9 @@ for _name, _col in (
     ("initiator", "initiator"),
     ("cache", "cache"),
     ("page_view_id", "page_view_id"),
+    ("render_blocking", "render_blocking"),
+    ("lcp_resource", "lcp"),
+    ("inp_interaction", "inp"),
 ):
     DIMENSIONS[_name] = {"diagnostics": _col}
 DIMENSIONS["error_type"] = {"errors": "error_type"}

@@ -307,10 +307,11 @@ def timeline(store: Store, app: str, session_id: str) -> dict[str, Any] | None:
         (
             "action",
             "SELECT time, event_id, action_type, action_name, page, url, duration, apdex, "
-            "errors, lcp, inp, cls, trigger FROM actions WHERE app = ? AND session_id = ?",
+            "errors, lcp, inp, cls, trigger, page_view_id FROM actions WHERE app = ? AND "
+            "session_id = ?",
             (
                 "time", "id", "type", "name", "page", "url", "duration", "apdex", "errors",
-                "lcp", "inp", "cls", "trigger",
+                "lcp", "inp", "cls", "trigger", "page_view",
             ),
         ),
         (

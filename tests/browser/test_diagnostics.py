@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.browser.agent_site import (
     CHROMIUM_ARGS,
@@ -28,6 +28,7 @@ from tests.conftest import LiveServer, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
+PASSWORD = "correct horse battery staple"
 BUSY = "function busy(ms) { const t = performance.now(); while (performance.now() - t < ms); }"
 CHECKOUT_JS = (
     BUSY
@@ -51,7 +52,9 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     if (agent / "node_modules").exists():  # test the sources as they are now
         subprocess.run(["npm", "--prefix", str(agent), "run", "--silent", "build"], check=True)
     assert (ROOT / "openrum" / "collect" / "static" / "openrum-diag.js").exists(), "make agent"
-    server = start_server(tmp_path_factory.mktemp("diag") / "data")
+    server = start_server(
+        tmp_path_factory.mktemp("diag") / "data", env={"OPENRUM_ADMIN_PASSWORD": PASSWORD}
+    )
     yield server
     stop_server(server)
 
@@ -152,6 +155,56 @@ def test_attribution_waterfall_and_third_party(
     assert {r["party"] for r in third} == {"third"}
     assert 190 <= sum(r["duration"] for r in third) < 500
     assert resources[f"{other.origin}/widget.js"]["render_blocking"] is True
+
+
+def test_the_dashboard_shows_why(
+    request: pytest.FixtureRequest,
+    collector: LiveServer,
+    sites: tuple[Site, Site],
+    chrome: Browser,
+    ctx: BrowserContext,
+) -> None:
+    shop, other = sites
+    app = app_for(request, collector, shop)
+    p: Page = ctx.new_page()
+    p.goto(slow_shop(collector, app, shop, other, diag="100"))
+    p.wait_for_function("window.openrum && window.openrum._diag", timeout=10_000)
+    p.wait_for_timeout(300)
+    p.click("#buy")
+    p.wait_for_timeout(500)
+    p.goto("about:blank")
+    rows = diagnostics(collector, app, lambda r: any(x["kind"] == "interaction" for x in r))
+    [sid] = {r["session_id"] for r in rows}
+
+    dash = chrome.new_context(viewport={"width": 1360, "height": 900})
+    d = dash.new_page()
+    errors: list[str] = []
+    d.on("pageerror", lambda e: errors.append(str(e)))
+    d.goto(collector.url + "/login")
+    d.fill("#password", PASSWORD)
+    d.click("button[type=submit]")
+    d.wait_for_selector("nav a[aria-current=page]", state="attached")
+    # Headless Chromium is synthetic traffic: the view includes it.
+    d.goto(f"{collector.url}/#/performance?app={app}&users=all")
+    waterfall = d.locator("section.card", has_text="Waterfall of a representative load")
+    expect(waterfall.locator("table")).to_contain_text("/css/site.css", timeout=15_000)
+    expect(waterfall.locator("table")).to_contain_text("render-blocking")
+    third = d.locator("section.card", has_text="Third parties")
+    expect(third.locator("table")).to_contain_text(other.origin.removeprefix("http://"))
+    scripts = d.locator("section.card", has_text="Scripts that make interactions slow")
+    expect(scripts.locator("table")).to_contain_text("slowCheckout")
+    expect(scripts.locator("table")).to_contain_text("BUTTON#buy.onclick")
+    d.screenshot(
+        path=str(ROOT / "docs" / "screenshots" / "performance-diagnostics.png"), full_page=True
+    )
+
+    # The session's timeline: its load opens the waterfall.
+    d.goto(f"{collector.url}/#/sessions?app={app}&users=all&session={sid}")
+    d.get_by_role("button", name="Waterfall").first.click()
+    opened = d.locator("section.card", has_text="Waterfall of")
+    expect(opened.locator("table")).to_contain_text("/css/site.css", timeout=15_000)
+    assert errors == []
+    dash.close()
 
 
 def test_not_loaded_outside_the_sample_unless_asked(
