@@ -153,6 +153,7 @@ const start = () => {
     },
     doc,
   );
+  api._diag = 2; // running (1: loaded, waiting for an idle moment)
 };
 
 if (api && api._d && !api._diag) {
