@@ -155,12 +155,13 @@ for _name, _col in (
     ("third_party_category", "category"),
     ("initiator", "initiator"),
     ("cache", "cache"),
-    ("page_view_id", "page_view_id"),
     ("render_blocking", "render_blocking"),
     ("lcp_resource", "lcp"),
     ("inp_interaction", "inp"),
 ):
     DIMENSIONS[_name] = {"diagnostics": _col}
+# A page view: its actions (load, route changes) and its diagnostics.
+DIMENSIONS["page_view_id"] = {"actions": "page_view_id", "diagnostics": "page_view_id"}
 DIMENSIONS["error_type"] = {"errors": "error_type"}
 DIMENSIONS["fingerprint"] = {"errors": "fingerprint"}
 DIMENSIONS["message"] = {"errors": "message"}

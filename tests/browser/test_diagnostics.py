@@ -173,8 +173,19 @@ def test_the_dashboard_shows_why(
     p.click("#buy")
     p.wait_for_timeout(500)
     p.goto("about:blank")
-    rows = diagnostics(collector, app, lambda r: any(x["kind"] == "interaction" for x in r))
-    [sid] = {r["session_id"] for r in rows}
+    # A page of the same shop without the widget: the third party's association with LCP.
+    plain = shop.add(f"/plain-{app}", page(snippet(collector.url, app, diag="100"), SHOP))
+    p.goto(plain)
+    p.wait_for_function("window.openrum && window.openrum._diag == 2", timeout=10_000)
+    p.goto("about:blank")
+    rows = diagnostics(
+        collector,
+        app,
+        lambda r: (
+            any(x["kind"] == "interaction" for x in r) and len({x["page_view_id"] for x in r}) == 2
+        ),
+    )
+    sid = next(r["session_id"] for r in rows if r["kind"] == "interaction")
 
     dash = chrome.new_context(viewport={"width": 1360, "height": 900})
     d = dash.new_page()
@@ -187,10 +198,15 @@ def test_the_dashboard_shows_why(
     # Headless Chromium is synthetic traffic: the view includes it.
     d.goto(f"{collector.url}/#/performance?app={app}&users=all")
     waterfall = d.locator("section.card", has_text="Waterfall of a representative load")
+    # The median of the two loads is the plain page's; the slowest decile's the checkout's.
+    expect(waterfall.locator("table")).to_contain_text("/plain-", timeout=15_000)
+    waterfall.get_by_role("button", name="Slowest decile").click()
     expect(waterfall.locator("table")).to_contain_text("/css/site.css", timeout=15_000)
     expect(waterfall.locator("table")).to_contain_text("render-blocking")
     third = d.locator("section.card", has_text="Third parties")
     expect(third.locator("table")).to_contain_text(other.origin.removeprefix("http://"))
+    widget = third.locator("tbody tr", has_text=other.origin.removeprefix("http://"))
+    expect(widget.locator("td").nth(5)).to_have_text(re.compile(r"^[+−]?\d"))  # LCP with − without
     scripts = d.locator("section.card", has_text="Scripts that make interactions slow")
     expect(scripts.locator("table")).to_contain_text("slowCheckout")
     expect(scripts.locator("table")).to_contain_text("BUTTON#buy.onclick")

@@ -105,10 +105,13 @@ export function diagnosticsPanels(view, parent) {
   view.panel(parent, "Third parties", async (p) => {
     const dims = ["origin", "third_party", "third_party_category"];
     const third = [["party", "is", "third"]];
-    const [blocking, bytes, [all]] = await Promise.all([
+    const [blocking, bytes, views, present, loads] = await Promise.all([
       query(state, { metrics: ["diag_total_ms", "diag_page_views"], dimensions: dims, limit: 100 }, { filters: [...third, ["diag_kind", "is", "script"]] }),
       query(state, { metrics: ["diag_bytes", "diag_count", "diag_page_views"], dimensions: dims, limit: 100 }, { filters: [...third, ["diag_kind", "in", ["resource", "origin"]]] }),
-      query(state, { metrics: ["diag_page_views"] }, { filters: RESOURCES }),
+      query(state, { metrics: ["diag_count"], dimensions: ["page_view_id"], limit: 10000 }, { filters: RESOURCES }),
+      // Which diagnosed page views each third party was on, and those page views' LCP and INP.
+      query(state, { metrics: ["diag_count"], dimensions: ["page_view_id", ...dims], limit: 10000 }, { filters: third }),
+      query(state, { metrics: ["lcp:max", "inp:max"], dimensions: ["page_view_id"], limit: 10000 }, { filters: [["action_type", "is", "load"]] }),
     ]);
     const by = new Map();
     const key = (r) => `${r.origin}\u0000${r.third_party}`;
@@ -117,10 +120,25 @@ export function diagnosticsPanels(view, parent) {
       const k = key(r), had = by.get(k) || { ...r, diag_bytes: null };
       by.set(k, { ...had, diag_total_ms: r.diag_total_ms, diag_page_views: Math.max(had.diag_page_views || 0, r.diag_page_views) });
     }
+    // Its association with LCP and INP: the median of the diagnosed page views it was on
+    // against that of those it was not on (a difference, not a cause).
+    const vitals = new Map(loads.map((r) => [r.page_view_id, r]));
+    const diagnosed = new Set(views.map((r) => r.page_view_id).filter((v) => vitals.has(v)));
+    const on = new Map();
+    for (const r of present) if (vitals.has(r.page_view_id)) (on.get(key(r)) || on.set(key(r), new Set()).get(key(r))).add(r.page_view_id);
+    const median = (xs) => { const v = xs.filter((x) => x != null).sort((a, b) => a - b); return v.length ? v[Math.floor((v.length - 1) / 2)] : null; };
+    const delta = (k, m) => {
+      const with_ = on.get(k) || new Set();
+      const a = median([...with_].map((v) => vitals.get(v)[`${m}:max`]));
+      const b = median([...diagnosed].filter((v) => !with_.has(v)).map((v) => vitals.get(v)[`${m}:max`]));
+      return a == null || b == null ? null : a - b;
+    };
     const rows = [...by.values()].sort((a, b) => (b.diag_total_ms || 0) - (a.diag_total_ms || 0) || (b.diag_bytes || 0) - (a.diag_bytes || 0));
     if (!rows.length) return p.fill(emptyNote("No third-party resource or script in this range's diagnostics."));
-    const pages = (all && all.diag_page_views) || 0;
+    const pages = views.length;
+    const signed = (v) => (v == null ? "–" : (v > 0 ? "+" : v < 0 ? "−" : "") + fmtMs(Math.abs(v)));
     p.fill(el("p", { class: "small muted" }, "Blocking time: the time its scripts ran in long animation frames, per diagnosed page view on average. ",
+      "LCP and INP: the median of the diagnosed page loads with it minus that of those without (an association, not a cause; none when it is on every one). ",
       "Providers from the third-party-web list."),
     table([
       { label: "Third party", fmt: (_, r) => [el("span", {}, r.third_party || valueText(r.origin)), el("div", { class: "small muted" }, r.third_party ? r.origin : "unknown provider")] },
@@ -128,6 +146,8 @@ export function diagnosticsPanels(view, parent) {
       { label: "Blocking / page view", num: 1, fmt: (_, r) => fmtMs(r.diag_total_ms == null ? null : r.diag_total_ms / Math.max(r.diag_page_views, 1)) },
       { key: "diag_bytes", label: "Bytes", num: 1, fmt: KB },
       { label: "Pages affected", num: 1, fmt: (_, r) => fmtPct(pages ? Math.min(r.diag_page_views / pages, 1) : null) },
+      { label: "LCP with − without", num: 1, fmt: (_, r) => signed(delta(key(r), "lcp")) },
+      { label: "INP with − without", num: 1, fmt: (_, r) => signed(delta(key(r), "inp")) },
     ], rows.slice(0, 25), { label: "Third parties" }));
   }, { cls: "span2" });
 
