@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openrum.cli import main
+from openrum.enrich.pipeline import Pipeline
 from openrum.query.model import Query
 from openrum.query.sql import run_query
 from openrum.rows import Batch
@@ -23,8 +24,9 @@ from openrum.store.base import App, Token
 from tests.conftest import start_server, stop_server
 from tests.store.conftest import url_for
 from tests.store.test_contract import ACTIONS, ERRORS, closed_session, table, touch
+from tests.store.test_diagnostics import SHOP, diag, raw
 
-TABLES = ("actions", "errors", "user_events", "sessions")
+TABLES = ("actions", "errors", "user_events", "sessions", "diagnostics")
 
 
 def counts(url: str) -> list[object]:
@@ -47,6 +49,8 @@ def test_migrate_to_chdb(tmp_path: Path, chdb_path: Path) -> None:
     source.write(Batch(actions=table(ACTIONS), errors=table(ERRORS)))
     source.write(Batch(sessions=table([touch(0, 5000, "/a"), touch(0, 10, "/b", sid="s2")])))
     assert source.close_sessions(closed_session(source)) == 1
+    diagnosed = Pipeline(Settings.load({}, environ={}), [SHOP]).run([raw("s3", [diag(1)])])
+    source.write(Batch(diagnostics=diagnosed.diagnostics))
     source.close()
     target_url, _ = url_for("chdb", chdb_path, tmp_path)
     args = ["migrate", "--from", source_url, "--to", target_url, "--batch-rows", "100"]
