@@ -118,6 +118,13 @@ def test_grouped_by_script_invoker_and_provider(diagnosed: Store) -> None:
          "invoker": "BUTTON#buy.onclick", "diag_count": 2, "diag_duration:p75": 300.0,
          "diag_page_views": 2},
     ]  # fmt: skip
+    # As the dashboard asks: approximate percentiles (no rollup keeps diagnostics).
+    rows = ask(diagnosed, False, metrics=["diag_duration:p75", "diag_end:max"],
+               dimensions=["diag_kind"], order_by="diag_kind")  # fmt: skip
+    assert [(r["diag_kind"], r["diag_end:max"]) for r in rows] == [
+        ("interaction", 3320.0), ("origin", None), ("resource", 1060.0), ("script", 3305.0),
+    ]  # fmt: skip
+    assert 600 <= rows[2]["diag_duration:p75"] <= 800  # exact: 750; sketches of 6 values differ
     rows = ask(
         diagnosed, metrics=["diag_total_ms", "diag_bytes", "diag_page_views"],
         dimensions=["third_party", "third_party_category"],
