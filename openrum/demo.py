@@ -23,7 +23,16 @@ from typing import TypeVar
 
 import msgspec
 
-from openrum.collect.beacon import Action, Beacon, ClientHints, Env, Error, UserEvent, Vital
+from openrum.collect.beacon import (
+    Action,
+    Beacon,
+    ClientHints,
+    Env,
+    Error,
+    Event,
+    UserEvent,
+    Vital,
+)
 from openrum.collect.spool import Raw
 from openrum.enrich import pipeline
 from openrum.settings import Settings
@@ -308,7 +317,7 @@ def _session(rng: random.Random, n: int, start_ms: int, fraction: float, app: st
             template = rng.choice(NEXT_PAGES)
         url = DEMO_ORIGIN + _concrete(template, rng)
         _, base, cls_base = PAGES[template]
-        events: list[Action | Error | UserEvent] = []
+        events: list[Event] = []
         load_id = "a0"
         ttfb = _lognormal(rng, 180 * v.country_factor * CONNECTION_FACTOR[v.connection], 0.5)
         dns = _lognormal(rng, 12 * v.country_factor, 0.8) if pv == 0 else 0.0

@@ -19,12 +19,25 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from openrum.rows import ActionRow, Batch, ClosedSession, ErrorRow, SessionTouch, UserEventRow
+from openrum.rows import (
+    ActionRow,
+    Batch,
+    ClosedSession,
+    DiagRow,
+    ErrorRow,
+    SessionTouch,
+    UserEventRow,
+)
 from openrum.store import open_store
 from openrum.store.base import Store, StoreError
 from openrum.store.duckdb import DuckDBStore
 
-_EVENTS = {"actions": ActionRow, "errors": ErrorRow, "user_events": UserEventRow}
+_EVENTS = {
+    "actions": ActionRow,
+    "errors": ErrorRow,
+    "user_events": UserEventRow,
+    "diagnostics": DiagRow,
+}
 
 
 class Progress:

@@ -1,8 +1,8 @@
 """Privacy controls: retention per application, erasure and export by user tag or session.
 
 Retention defaults come from settings; an application may override them in its config:
-``{"retention_days": {"events": 30, "sessions": 90}}``. Every erasure and export is written to
-the audit log by the caller (the API or the CLI), with who asked.
+``{"retention_days": {"events": 30, "sessions": 90, "diagnostics": 7}}``. Every erasure and
+export is written to the audit log by the caller (the API or the CLI), with who asked.
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ def expire_all(store: Store, settings: Settings, now_ms: int) -> dict[str, int]:
         events_before, sessions_before = cutoffs(app, settings, now_ms)
         for table, n in store.expire(app.id, events_before, sessions_before).items():
             total[table] = total.get(table, 0) + n
+        days = (app.config.get("retention_days") or {}).get(
+            "diagnostics", settings.retention_diagnostics_days
+        )
+        gone = store.expire_diagnostics(app.id, now_ms - int(days) * DAY_MS)
+        total["diagnostics"] = total.get("diagnostics", 0) + gone
         if maps is not None:
             gone = expire_maps(store, maps, app.id, events_before)
             total["sourcemaps"] = total.get("sourcemaps", 0) + gone

@@ -126,6 +126,52 @@ class UserEventRow(Dims, kw_only=True):
     page: str
 
 
+class DiagRow(Dims, kw_only=True):
+    """One item of a diagnostics event (docs/agent.md "Diagnostics"): a slow interaction, a
+    script of a long animation frame (in an interaction or not), a resource of the load
+    waterfall (or the navigation), or the totals of one origin's other resources."""
+
+    eid: int
+    app: str
+    time: int  # the item's start, epoch ms
+    received: int
+    session_id: str
+    page_view_id: str
+    event_id: str  # the diag event's id
+    kind: str  # interaction, script, resource, origin
+    url: str
+    page: str
+    item: str | None = None  # script source or resource URL (masked), the origin of totals
+    origin: str | None = None  # scheme://host[:port] of the item
+    party: str | None = None  # first, third (the app's origins and the page's are first party)
+    provider: str | None = None  # known third party (third-party-web), by the item's host
+    category: str | None = None  # the provider's category: ad, analytics, cdn, tag-manager, …
+    interaction: str | None = None  # the interaction's target element (its scripts' too)
+    interaction_type: str | None = None  # pointerdown, click, keydown, …
+    interaction_ms: float | None = None  # the interaction's duration (its scripts' too)
+    inp: bool = False  # the page's longest interaction when sent (the INP candidate)
+    function_name: str | None = None
+    invoker: str | None = None
+    invoker_type: str | None = None  # event-listener, user-callback, classic-script, long-task, …
+    start_ms: float | None = None  # ms since the page's time origin
+    duration: float | None = None
+    style_layout: float | None = None  # forced style and layout, ms
+    dns: float | None = None
+    connect: float | None = None
+    tls: float | None = None
+    request: float | None = None
+    response: float | None = None
+    transfer_size: int | None = None
+    body_size: int | None = None
+    cache: str | None = None  # hit, revalidated, network
+    initiator: str | None = None  # initiatorType; navigation
+    render_blocking: bool = False
+    lcp: bool = False
+    count: int | None = None  # resources in an origin's totals
+    weight: float = 1.0
+    agent_version: str = ""
+
+
 class SessionTouch(Dims, kw_only=True):
     """What one batch knows of a session; the store merges touches idempotently (min/max)."""
 
@@ -168,6 +214,7 @@ class Batch:
     errors: pa.Table | None = None
     user_events: pa.Table | None = None
     sessions: pa.Table | None = None
+    diagnostics: pa.Table | None = None
 
     def tables(self) -> dict[str, pa.Table]:
         """The non-empty tables by name."""
@@ -178,6 +225,7 @@ class Batch:
                 ("errors", self.errors),
                 ("user_events", self.user_events),
                 ("sessions", self.sessions),
+                ("diagnostics", self.diagnostics),
             )
             if t is not None and t.num_rows
         }

@@ -254,6 +254,9 @@ class Settings:
         90, "Raw events (actions, errors, user events) older than this are deleted."
     )
     retention_sessions_days: int = _s(395, "Sessions last seen longer ago than this are deleted.")
+    retention_diagnostics_days: int = _s(
+        30, "Diagnostics (script attribution, waterfalls) older than this are deleted."
+    )
     retention_interval_s: float = _s(3600.0, "How often the retention job runs.")
     # Query API
     query_max_rows: int = _s(10_000, "Most rows one query may return.")

@@ -282,6 +282,20 @@ async def test_agent_bundle_is_served_compressed_with_an_etag(
     assert r.status_code == 304
 
 
+async def test_diagnostics_module_is_served_beside_the_agent(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    module = server.collector.diag_agent
+    if module.body is None:
+        assert (await client.get("/openrum-diag.js")).status_code == 404
+        return
+    r = await client.get("/openrum-diag.js", headers={"accept-encoding": "br, gzip"})
+    assert r.status_code == 200
+    assert r.headers["content-encoding"] == "br"
+    assert r.headers["etag"] == module.etag.decode() != server.collector.agent.etag.decode()
+    assert (await client.post("/openrum-diag.js")).status_code == 405
+
+
 async def test_gzip_bodies_are_accepted_and_bombs_refused(
     server: Server, client: httpx.AsyncClient
 ) -> None:

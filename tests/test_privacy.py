@@ -70,7 +70,13 @@ def counts(store: DuckDBStore) -> dict[str, list[str]]:
 
 def test_erase_a_user_tag_everywhere_and_audit_it(filled: DuckDBStore) -> None:
     deleted = privacy.erase(filled, "shop", None, "alice", "tester")
-    assert deleted == {"actions": 2, "errors": 2, "user_events": 2, "sessions": 2}
+    assert deleted == {
+        "actions": 2,
+        "errors": 2,
+        "user_events": 2,
+        "diagnostics": 0,
+        "sessions": 2,
+    }
     assert counts(filled) == {
         "actions": ["s3", "s4"],
         "errors": ["s3", "s4"],
@@ -96,6 +102,7 @@ def test_export_everything_for_a_user_tag(filled: DuckDBStore) -> None:
         "actions": 1,
         "errors": 1,
         "user_events": 1,
+        "diagnostics": 0,
         "sessions": 1,
     }
     assert out["data"]["errors"][0]["message"] == "boom"
@@ -120,7 +127,13 @@ def test_retention_deletes_only_what_is_older(store: DuckDBStore, settings: Sett
         )
     )
     deleted = privacy.expire_all(store, settings, now)
-    assert deleted == {"actions": 1, "errors": 1, "user_events": 0, "sessions": 0}
+    assert deleted == {
+        "actions": 1,
+        "errors": 1,
+        "user_events": 0,
+        "sessions": 0,
+        "diagnostics": 0,
+    }
     assert counts(store)["actions"] == ["new"]
     assert counts(store)["sessions"] == ["new", "old"]
     assert privacy.expire_all(store, settings, now + 2 * day)["sessions"] == 1

@@ -26,7 +26,7 @@ export let view = 0;
 let pending = 0; // requests of `open` still running
 let last = 0; // epoch ms of the last activity of `open`
 let quietTimer;
-let loadDone = 0; // loadEventEnd has passed
+export let loadDone = 0; // loadEventEnd has passed
 let inputAt = -1; // epoch ms after the task of the last user input, Infinity during that task
 let inputStart = 0;
 let inputName = "";

@@ -5,6 +5,7 @@ import { begin, end } from "./actions.js";
 import { PRIVATE } from "./config.js";
 import { dirty, put } from "./core.js";
 import { describe, error } from "./errors.js";
+import { diagnose } from "./diag.js";
 import { now, safe, win } from "./lib/guard.js";
 import { endSession, setConsent } from "./session.js";
 import { flush } from "./transport.js";
@@ -41,6 +42,9 @@ export const api = {
     if (!on) dirty.clear();
   }),
   flush: fn(flush),
+  /** Load the diagnostics module for the rest of this session. */
+  diagnose: fn(() => diagnose(1)),
+  _d: put, // the diagnostics module's way into the next beacon
 };
 
 /** Install window.openrum; `on` says whether the agent measures. */

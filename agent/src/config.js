@@ -6,6 +6,10 @@ import { nav, win } from "./lib/guard.js";
 
 export let APP;
 export let ENDPOINT;
+/** The snippet's URL: the diagnostics module is beside it (none for a bundled agent). */
+export let SRC;
+/** Percentage of sessions that load the diagnostics module. */
+export let DIAG;
 /** Percentage of sessions measured (decided once per session). */
 export let SAMPLE;
 /** Opt-in: nothing is stored or sent until the site calls `openrum.consent(true)`. */
@@ -38,6 +42,8 @@ export const configure = (o) => {
   const num = (v, dflt) => (v === 0 || v ? +v : dflt);
   APP = o.app;
   ENDPOINT = o.endpoint || "/api/v1/beacon";
+  SRC = o.src;
+  DIAG = num(o.diag, 10);
   env.release = o.release; // sent with every beacon
   SAMPLE = Math.min(num(o.sample, 100), 100);
   OPTIN = o.optin == "1";

@@ -3,4 +3,5 @@
 import { init } from "./agent.js";
 import { doc } from "./lib/guard.js";
 
-init({ ...(doc.currentScript || {}).dataset });
+const tag = doc.currentScript || {};
+init({ ...tag.dataset, src: tag.src });

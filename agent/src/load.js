@@ -4,6 +4,7 @@
 // loadEventEnd, or later when requests started by onload handlers end later (actions.js).
 // https://www.w3.org/TR/navigation-timing-2/
 import { begin, loadEnded } from "./actions.js";
+import { diagnose } from "./diag.js";
 import { doc, epoch, on, perf } from "./lib/guard.js";
 import { navEntry } from "./lib/page.js";
 
@@ -20,6 +21,7 @@ export const watchLoad = () => {
     // reads it from these (0 after a back/forward cache restore: agent.js).
     load.nt = nt;
     loadEnded(load, epoch(n.loadEventEnd));
+    diagnose();
   };
   // After the load event's own task, so that loadEventEnd is set (as web-vitals' onTTFB).
   if (doc.readyState == "complete") setTimeout(finish);

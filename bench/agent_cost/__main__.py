@@ -1,8 +1,11 @@
 """bench/agent_cost: main-thread time each agent adds to a page load, in Chromium.
 
-Run: ``.venv/bin/python -m bench.agent_cost [--loads 10]``. Builds the bundles with
-bench/agent_size, then loads one test page (some DOM, an image, a few fetches, a click) with
-each agent — and with none — in Debian's Chromium, round-robin, ``--loads`` times each. After
+Run: ``.venv/bin/python -m bench.agent_cost [--loads 10] [--openrum-only]``. Builds the bundles
+with bench/agent_size (``--openrum-only``: OpenRUM's alone), then loads one test page (some DOM,
+an image, a few fetches, a click) with each agent — and with none — in Debian's Chromium,
+round-robin, ``--loads`` times each. OpenRUM runs twice: the snippet alone (``data-diag="0"``)
+and with its diagnostics module on every page view (``data-diag="100"``), whose difference is
+the module's cost on a page view that loads it. After
 each load has settled (1.5 s after the load event) it reads Chrome's own counters
 (CDP ``Performance.getMetrics``: ``TaskDuration``, the main thread's busy time, and
 ``ScriptDuration``) and reports the median added over the page without an agent. Every agent
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import shutil
 import statistics
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -22,7 +27,7 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from bench.agent_size.__main__ import AGENTS, OUT, build
+from bench.agent_size.__main__ import AGENT, AGENTS, OUT, build
 from bench.report import machine, write_section
 from tests.browser.agent_site import CHROMIUM_ARGS, IMAGE, chromium
 
@@ -39,6 +44,8 @@ Buy</button>
 for (let i = 0; i < 3; i++) fetch("/api?i=" + i);
 </script>
 </body></html>"""
+STATIC = AGENT.parent  # the collector's static folder: openrum.js, openrum-diag.js
+DIAG = "openrum+diag"  # OpenRUM with the diagnostics module on every page view
 ITEMS = "".join(f"<li>Product {i} <a href='/p/{i}'>details</a></li>" for i in range(300))
 
 
@@ -59,13 +66,18 @@ def serve(port_holder: list[int]) -> http.server.ThreadingHTTPServer:
             path = urllib.parse.urlsplit(self.path).path
             if path.startswith("/page/"):
                 stem = path.rsplit("/", 1)[1]
+                # OpenRUM: the snippet alone, or with its diagnostics module (which it fetches
+                # beside itself, /agents/openrum-diag.js).
+                diag = {"openrum": ' data-diag="0"', DIAG: ' data-diag="100"'}.get(stem, "")
                 agent = (
-                    f'<script async src="/agents/{stem}.js" data-app="bench" '
-                    f'data-endpoint="/sink"></script>'
+                    f'<script async src="/agents/{"openrum" if stem == DIAG else stem}.js" '
+                    f'data-app="bench" data-endpoint="/sink"{diag}></script>'
                     if stem != "none"
                     else ""
                 )
                 self.reply(200, PAGE.format(agent=agent, items=ITEMS).encode(), "text/html")
+            elif path == "/agents/openrum-diag.js":
+                self.reply(200, (STATIC / "openrum-diag.js").read_bytes(), "text/javascript")
             elif path.startswith("/agents/"):
                 self.reply(200, (OUT / Path(path).name).read_bytes(), "text/javascript")
             elif path == "/img.png":
@@ -100,12 +112,12 @@ def serve(port_holder: list[int]) -> http.server.ThreadingHTTPServer:
     return server
 
 
-def measure(loads: int) -> dict[str, dict[str, float]]:
+def measure(loads: int, stems: list[str]) -> dict[str, dict[str, float]]:
     """Median TaskDuration and ScriptDuration (ms) per agent stem, 'none' included."""
     port: list[int] = []
     server = serve(port)
     origin = f"http://127.0.0.1:{port[0]}"
-    stems = ["none", *(stem for stem, _ in AGENTS.values())]
+    stems = ["none", *stems]
     samples: dict[str, list[tuple[float, float]]] = {s: [] for s in stems}
     try:
         with sync_playwright() as p:
@@ -141,18 +153,51 @@ def measure(loads: int) -> dict[str, dict[str, float]]:
     }
 
 
+def openrum_only() -> dict[str, dict[str, int]]:
+    """Build OpenRUM's agent alone (no peers): its bundle and sizes, by stem."""
+    subprocess.run(["npm", "--prefix", str(AGENT.parents[3] / "agent"), "run", "--silent",
+                    "build"], check=True)  # fmt: skip
+    OUT.mkdir(parents=True, exist_ok=True)
+    shutil.copy(AGENT, OUT / "openrum.js")
+    return {"openrum": {"brotli": len((STATIC / "openrum.js.br").read_bytes())}}
+
+
+def diag_lines(result: dict[str, dict[str, float]], sizes: dict[str, dict[str, int]]) -> list[str]:
+    """The diagnostics module's rows: its cost per page view that loads it, and on average."""
+    module = len((STATIC / "openrum-diag.js.br").read_bytes())
+    base, full = result["openrum"], result[DIAG]
+    task, script = full["task"] - base["task"], full["script"] - base["script"]
+    return [
+        f"| OpenRUM + diagnostics module (loaded on this page view) | "
+        f"{sizes['openrum']['brotli']:,} + {module:,} B | "
+        f"{full['task'] - result['none']['task']:+.1f} ms | "
+        f"{full['script'] - result['none']['script']:+.1f} ms |",
+        "",
+        f"The diagnostics module adds {task:+.1f} ms of main-thread time ({script:+.1f} ms of "
+        "script) to a page view that loads it, after the load event; at the default "
+        f"`data-diag` of 10 % that is {task / 10:+.1f} ms ({script / 10:+.1f} ms) per page view "
+        "on average, and one request of "
+        f"{module:,} B (brotli) per diagnosed page view (cached after the first).",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loads", type=int, default=10, help="page loads per agent")
+    parser.add_argument(
+        "--openrum-only", action="store_true", help="OpenRUM alone and with diagnostics"
+    )
     args = parser.parse_args()
     started = time.monotonic()
-    sizes = build()
-    result = measure(args.loads)
+    sizes = openrum_only() if args.openrum_only else build()
+    agents = {"OpenRUM": AGENTS["OpenRUM"]} if args.openrum_only else AGENTS
+    result = measure(args.loads, [*(stem for stem, _ in agents.values()), DIAG])
     base = result["none"]
     lines = [
-        "## Agent cost",
+        "## Agent cost" + (": OpenRUM and its diagnostics module" if args.openrum_only else ""),
         "",
-        f"`python -m bench.agent_cost --loads {args.loads}` — main-thread time each agent adds "
+        f"`python -m bench.agent_cost --loads {args.loads}"
+        f"{' --openrum-only' if args.openrum_only else ''}` — main-thread time each agent adds "
         "to one page load (300-item list, an image, 4 fetches, a click), Debian's Chromium "
         "headless, round-robin over the agents, the median of "
         f"{args.loads} loads each (after a warm-up round). Added = the page's `TaskDuration` "
@@ -165,12 +210,13 @@ def main() -> int:
         "| agent | brotli | main thread added | script added |",
         "|---|---:|---:|---:|",
     ]
-    for name, (stem, _) in AGENTS.items():
+    for name, (stem, _) in agents.items():
         r = result[stem]
         lines.append(
             f"| {name} | {sizes[stem]['brotli']:,} B | {r['task'] - base['task']:+.1f} ms | "
             f"{r['script'] - base['script']:+.1f} ms |"
         )
+    lines += diag_lines(result, sizes)
     lines += [
         "",
         "Main-thread totals include style, layout and paint and move by tens of ms between "
@@ -179,7 +225,8 @@ def main() -> int:
         "",
         f"Measured on {machine()} in {time.monotonic() - started:.0f} s.",
     ]
-    write_section("agent_cost", "\n".join(lines))
+    # OpenRUM alone is a section of its own: it leaves the comparison with the peers as it is.
+    write_section("agent_cost_openrum" if args.openrum_only else "agent_cost", "\n".join(lines))
     print("\n".join(lines))
     return 0
 

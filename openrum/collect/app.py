@@ -66,17 +66,18 @@ def normalise_origin(origin: str) -> str:
 
 
 class Agent:
-    """The agent bundle, loaded once, with its brotli copy (made by agent/build.mjs), a gzip
+    """An agent bundle (the snippet ``openrum.js`` or the diagnostics module
+    ``openrum-diag.js``), loaded once, with its brotli copy (made by agent/build.mjs), a gzip
     variant and an ETag."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "openrum.js") -> None:
         static = resources.files("openrum.collect") / "static"
         try:
-            self.body: bytes | None = (static / "openrum.js").read_bytes()
+            self.body: bytes | None = (static / name).read_bytes()
         except (FileNotFoundError, OSError):
             self.body = None
         try:
-            self.brotli = (static / "openrum.js.br").read_bytes() if self.body else b""
+            self.brotli = (static / f"{name}.br").read_bytes() if self.body else b""
         except (FileNotFoundError, OSError):
             self.brotli = b""
         self.gzipped = gzip.compress(self.body, 9) if self.body else b""
@@ -110,6 +111,7 @@ class Collector:
         self._cors_cache: dict[str, list[tuple[bytes, bytes]]] = {}
         self.agent = Agent()
         self.formats = foreign.formats()
+        self.diag_agent = Agent("openrum-diag.js")
         # Behind trusted proxies the client address comes from headers (enrich/ip.py).
         self.client_address = ClientAddress(settings.trusted_proxies, settings.client_ip_headers)
         self.detector = Detector(settings.app_detection_rules, settings.default_app)
@@ -141,13 +143,13 @@ class Collector:
                 else:
                     await self.beacon(scope, receive, send, *found)
                 return
-            if path == "/openrum.js" or path == "/healthz":
+            if path in ("/openrum.js", "/openrum-diag.js", "/healthz"):
                 if scope["method"] not in ("GET", "HEAD"):
                     await _respond(send, 405, b"use GET\n", [(b"allow", b"GET, HEAD")])
                 elif path == "/healthz":
                     await self.health(send)
                 else:
-                    await self.agent_js(scope, send)
+                    await self.agent_js(scope, send, path == "/openrum-diag.js")
                 return
         if self.fallback is not None:
             await self.fallback(scope, receive, send)
@@ -452,8 +454,8 @@ class Collector:
         )
 
     # -- GET /openrum.js ----------------------------------------------------------------------
-    async def agent_js(self, scope: Scope, send: Send) -> None:
-        agent = self.agent
+    async def agent_js(self, scope: Scope, send: Send, diag: bool = False) -> None:
+        agent = self.diag_agent if diag else self.agent
         if agent.body is None:
             await _respond(send, 404, b"agent not built: run `make agent`\n", [])
             return

@@ -125,7 +125,81 @@ class UserEvent(msgspec.Struct, tag_field="kind", tag="user", omit_defaults=True
     count: Count | None = None  # clicks in a rage click
 
 
-Event = Action | Error | UserEvent
+# Diagnostics (docs/protocol.md ``kind: "diag"``): sent by the diagnostics module, bounded here
+# so that a decoded beacon stays small; the module never sends more.
+MAX_DIAG_SCRIPTS = 20
+MAX_DIAG_INTERACTIONS = 10
+MAX_DIAG_RESOURCES = 100
+MAX_DIAG_ORIGINS = 100
+Ms = Annotated[float, msgspec.Meta(ge=0, le=2**53)]
+
+
+class Script(msgspec.Struct, omit_defaults=True, gc=False):
+    """A script in a long animation frame (or a long task where LoAF is missing)."""
+
+    inv_type: str  # invokerType: event-listener, user-callback, classic-script, …; long-task
+    start: Ms  # ms since the time origin
+    dur: Ms
+    src: str | None = None  # sourceURL (query string dropped)
+    fn: str | None = None  # sourceFunctionName
+    inv: str | None = None  # invoker: `BUTTON#buy.onclick`, `TimerHandler:setTimeout`, …
+    fsl: Ms | None = None  # forcedStyleAndLayoutDuration
+
+
+class Interaction(msgspec.Struct, omit_defaults=True, gc=False):
+    """A slow interaction (or the INP candidate) and the scripts of the frames it overlaps."""
+
+    start: Ms
+    dur: Ms
+    type: str | None = None  # the event: pointerdown, click, keydown, …
+    target: str | None = None
+    inp: bool = False  # the longest interaction of the page when sent: the INP candidate
+    scripts: Annotated[list[Script], msgspec.Meta(max_length=MAX_DIAG_SCRIPTS)] = []
+
+
+class Resource(msgspec.Struct, omit_defaults=True, gc=False):
+    """A resource of the load waterfall (or the navigation itself): Resource Timing phases."""
+
+    url: str
+    type: str  # initiatorType; navigation
+    start: Ms
+    dur: Ms
+    dns: Ms | None = None
+    connect: Ms | None = None
+    tls: Ms | None = None
+    req: Ms | None = None  # responseStart − requestStart
+    res: Ms | None = None  # responseEnd − responseStart
+    size: Count | None = None  # transferSize
+    body: Count | None = None  # encodedBodySize
+    cache: Literal["hit", "revalidated", "network"] | None = None
+    blocking: bool = False  # renderBlockingStatus == "blocking"
+    lcp: bool = False  # the LCP element's resource
+
+
+class OriginTotal(msgspec.Struct, omit_defaults=True, gc=False):
+    """The resources of one origin not sent one by one."""
+
+    origin: str
+    count: Count
+    size: Count = 0
+    dur: Ms = 0.0
+
+
+class Diag(msgspec.Struct, tag_field="kind", tag="diag", omit_defaults=True, gc=False):
+    """What the diagnostics module measured (docs/agent.md "Diagnostics")."""
+
+    id: str
+    type: Literal["diag"]
+    time: SafeInt
+    url: str = ""
+    t0: SafeInt | None = None  # the page's time origin (performance.timeOrigin), client clock
+    interactions: Annotated[list[Interaction], msgspec.Meta(max_length=MAX_DIAG_INTERACTIONS)] = []
+    scripts: Annotated[list[Script], msgspec.Meta(max_length=MAX_DIAG_SCRIPTS)] = []
+    resources: Annotated[list[Resource], msgspec.Meta(max_length=MAX_DIAG_RESOURCES)] = []
+    origins: Annotated[list[OriginTotal], msgspec.Meta(max_length=MAX_DIAG_ORIGINS)] = []
+
+
+Event = Action | Error | UserEvent | Diag
 
 
 class Beacon(msgspec.Struct, omit_defaults=True, gc=False):

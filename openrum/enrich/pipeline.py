@@ -44,7 +44,8 @@ from openrum.enrich.ip import mask_ip
 from openrum.enrich.personal import mask_personal, mask_stack, mask_url
 from openrum.enrich.rules import AppRules, Detector, page_url, rules_for
 from openrum.enrich.symbolicate import Symbolicator, grouping_frames
-from openrum.rows import ActionRow, Batch, Dims, ErrorRow, SessionTouch, UserEventRow
+from openrum.enrich.thirdparty import origin_of, party, provider
+from openrum.rows import ActionRow, Batch, DiagRow, Dims, ErrorRow, SessionTouch, UserEventRow
 from openrum.scoring import apdex
 from openrum.settings import Settings
 from openrum.sourcemaps import open_maps
@@ -150,7 +151,7 @@ def _types(struct: type[msgspec.Struct]) -> dict[str, pa.DataType]:
 
 
 _TYPES: dict[type[msgspec.Struct], dict[str, pa.DataType]] = {
-    s: _types(s) for s in (ActionRow, ErrorRow, UserEventRow, SessionTouch)
+    s: _types(s) for s in (ActionRow, ErrorRow, UserEventRow, SessionTouch, DiagRow)
 }
 _US = pa.timestamp("us")
 _MS = pa.timestamp("ms")
@@ -285,6 +286,10 @@ class Pipeline:
                 rules = self.defaults
             self._configs[app.id] = (copy.deepcopy(app.config), rules)
         self._rules = {app: rules for app, (_, rules) in self._configs.items()}
+        # third_party: an application's own origins are first party (with each page's own).
+        self._first = {
+            app.id: frozenset(o[0] for o in map(origin_of, app.origins) if o) for app in apps
+        }
 
     def rules(self, app: str) -> AppRules:
         """The rules of ``app`` (the settings' defaults for an application not configured)."""
@@ -324,7 +329,7 @@ class Pipeline:
         beacons = self._drop_bots(beacons, ctx)
         bcols = self._beacon_columns(beacons)
         ucols = _columns(ActionRow, _URL_COLS, url_rows)
-        acts, errs, users = self._rows(beacons, url_index, ctx)
+        acts, errs, users, diags = self._rows(beacons, url_index, ctx)
         own, durations = self._actions(acts, ctx)
         pages = [page for _, page in url_rows]
         return Batch(
@@ -332,6 +337,7 @@ class Pipeline:
             errors=self._output(ErrorRow, errs, None, bcols, ucols),
             user_events=self._output(UserEventRow, users, None, bcols, ucols),
             sessions=self._sessions(beacons, pages, acts, durations, users),
+            diagnostics=self._output(DiagRow, diags, None, bcols, ucols) if diags else None,
         )
 
     # -- load, drop_times, detect_app, enrich_ua, mask_ip + locate ----------------------------
@@ -468,7 +474,9 @@ class Pipeline:
         beacons: list[_Beacon],
         url_index: dict[tuple[str, str], tuple[int, str, bool]],
         ctx: Context,
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    ) -> tuple[
+        list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]
+    ]:
         """Row tuples: (beacon index, URL index, event key, sort key, time, own values…).
 
         An action's own values are its raw measures and what scoring needs (``_ACTION_RAW``);
@@ -484,6 +492,7 @@ class Pipeline:
         acts: list[tuple[Any, ...]] = []
         errs: list[tuple[Any, ...]] = []
         users: list[tuple[Any, ...]] = []
+        diags: list[tuple[Any, ...]] = []
         cut = 0
         fingerprints: dict[tuple[str, str, str | None, str | None, str, str | None], str] = {}
         Action, Error = wire.Action, wire.Error  # looked up once
@@ -581,6 +590,12 @@ class Pipeline:
                             _cut(source, n_url), line, col, e.status, e.count, e.trace,
                         )
                     )  # fmt: skip
+                elif type(e) is wire.Diag:
+                    first = self._first.get(app, frozenset())
+                    page_origin = origin_of(raw_url)
+                    if page_origin:
+                        first = first | {page_origin[0]}
+                    cut += self._diag_rows(diags, bi, ui, base, b.received, t, e, first, mask, ctx)
                 else:
                     assert type(e) is wire.UserEvent
                     cut += e.value is not None and len(e.value) > n
@@ -592,7 +607,101 @@ class Pipeline:
                     )  # fmt: skip
         if cut:
             ctx.drops["truncated_string"] += cut
-        return acts, errs, users
+        return acts, errs, users, diags
+
+    def _diag_rows(
+        self,
+        out: list[tuple[Any, ...]],
+        bi: int,
+        ui: int,
+        base: Any,
+        received: int,
+        t: int,
+        e: wire.Diag,
+        first: frozenset[str],
+        mask: bool,
+        ctx: Context,
+    ) -> int:
+        """diagnostics: one row per item of a diag event (``_DIAG_OWN`` order), its URLs
+        stripped and masked, each classified first / third party and by known provider. An item
+        with a time beyond ``max_timing_ms`` is dropped (``diag_invalid_timing``). Returns the
+        strings cut."""
+        n, n_url = self.settings.max_name_length, self.settings.max_url_length
+        limit = float(self.settings.max_timing_ms)
+        t0 = t - e.time + e.t0 if e.t0 else None  # the page's time origin, server clock
+        cut = 0
+
+        def who(url: str | None) -> tuple[str | None, ...]:
+            found = origin_of(url) if url else None
+            if found is None:
+                return None, None, None, None
+            p = provider(found[1])
+            return found[0], party(found[0], first), *((p.name, p.category) if p else (None, None))
+
+        def clean(url: str | None) -> str | None:
+            nonlocal cut
+            if not url:
+                return None
+            url = urls.strip_url(url)
+            url = mask_url(url) if mask else url
+            cut += len(url) > n_url
+            return url[:n_url]
+
+        def text(value: str | None) -> str | None:
+            nonlocal cut
+            if not value:
+                return None
+            value = mask_personal(value) if mask else value
+            cut += len(value) > n
+            return value[:n]
+
+        def add(i: int, kind: str, start: float | None, *values: Any) -> None:
+            when = int(t0 + start) if t0 is not None and start is not None else t
+            out.append((bi, ui, _event_key(base, f"{e.id}:{i}"), received, when, e.id, kind,
+                        start, *values))  # fmt: skip
+
+        i = 0
+        bad = 0
+        scripts: list[tuple[tuple[Any, ...] | None, wire.Script]] = [(None, s) for s in e.scripts]
+        for x in e.interactions:
+            if x.dur > limit:
+                bad += 1
+                continue
+            target = text(x.target)
+            about = (target, text(x.type), x.dur, x.inp)
+            add(i, "interaction", x.start, None, None, None, None, None, *about, *_NO_SCRIPT,
+                x.dur, None, *_NO_RESOURCE)  # fmt: skip
+            i += 1
+            scripts.extend((about, s) for s in x.scripts)
+        for inter, s in scripts:
+            if s.dur > limit:
+                bad += 1
+                continue
+            item = clean(s.src)
+            add(i, "script", s.start, item, *who(item), *(inter or _NO_INTERACTION),
+                text(s.fn), text(s.inv), text(s.inv_type), s.dur, s.fsl, *_NO_RESOURCE)  # fmt: skip
+            i += 1
+        for r in e.resources:
+            if r.dur > limit:
+                bad += 1
+                continue
+            item = clean(r.url)
+            add(i, "resource", r.start, item, *who(item), *_NO_INTERACTION, *_NO_SCRIPT,
+                r.dur, None, r.dns, r.connect, r.tls, r.req, r.res, r.size, r.body, r.cache,
+                text(r.type), r.blocking, r.lcp, None)  # fmt: skip
+            i += 1
+        for o in e.origins:
+            found = origin_of(o.origin)
+            if found is None or o.dur > limit * max(o.count, 1):
+                bad += 1
+                continue
+            add(i, "origin", None, found[0], *who(found[0]), *_NO_INTERACTION, *_NO_SCRIPT,
+                o.dur, None, None, None, None, None, None, o.size, None, None, None, False,
+                False, o.count)  # fmt: skip
+            i += 1
+        if bad:
+            ctx.drops["diag_invalid_timing"] += bad
+        return cut
 
     def _grouping(self, app: str, release: str | None, stack: str | None) -> str | None:
         """symbolicate: the in-app frames an error is grouped by, resolved through its release's
@@ -853,4 +962,14 @@ _OWN: dict[type[msgspec.Struct], tuple[str, ...]] = {
     UserEventRow: (
         "event_id", "action_event_id", "event_type", "value", "x", "y", "count",
     ),
+    DiagRow: (
+        "event_id", "kind", "start_ms", "item", "origin", "party", "provider",
+        "category", "interaction", "interaction_type", "interaction_ms", "inp", "function_name",
+        "invoker", "invoker_type", "duration", "style_layout", "dns", "connect", "tls", "request",
+        "response", "transfer_size", "body_size", "cache", "initiator", "render_blocking", "lcp",
+        "count",
+    ),
 }  # fmt: skip
+_NO_INTERACTION = (None, None, None, False)
+_NO_SCRIPT = (None, None, None)
+_NO_RESOURCE = (None,) * 9 + (False, False, None)  # dns … initiator, blocking, lcp, count

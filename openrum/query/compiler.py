@@ -63,6 +63,8 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
     # session's sampling percentage): estimates of the full traffic, also where the sampling
     # rate changes within a range. Minimum and maximum are of the sampled values.
     w = d.weighted
+    if m.source == "diagnostics":
+        return _diag_sql(m, d, settings)
     if m.kind == "count":
         return w()
     if m.kind == "page_views":
@@ -119,6 +121,23 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
             f"{w(f'{col} IS NOT NULL', f'{col} * weight')} / nullif({w(f'{col} IS NOT NULL')}, 0)"
         )
     return f"{m.stat}({col})"
+
+
+def _diag_sql(m: Metric, d: Dialect, settings: Settings) -> str:
+    """Diagnostics metrics: of the diagnosed sessions' rows as they are (not scaled)."""
+    if m.kind == "diag_count":
+        return "count(*)"
+    if m.kind == "diag_page_views":
+        return "count(DISTINCT page_view_id)"
+    if m.kind == "diag_total_ms":
+        return "sum(duration)"
+    if m.kind == "diag_bytes":
+        return "sum(transfer_size)"
+    assert m.measure is not None and m.stat is not None
+    q = STATS[m.stat]
+    if q is not None:
+        return d.quantile(m.measure, q, settings.query_approximate_percentiles)
+    return f"{m.stat}({m.measure})"
 
 
 def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Dialect) -> Compiled:

@@ -63,14 +63,36 @@ SHARES = ("good_share", "needs_improvement_share", "poor_share")
 # Errors recorded on the actions themselves: how many, and the share of actions with one.
 ACTION_ERRORS = ("action_errors", "action_error_share")
 
-Source = Literal["actions", "errors", "sessions"]
+Source = Literal["actions", "errors", "sessions", "diagnostics"]
 # The time a row is placed at for ranges and intervals: a session at its start.
-TIME_COLUMN: dict[Source, str] = {"actions": "time", "errors": "time", "sessions": "start"}
+TIME_COLUMN: dict[Source, str] = {
+    "actions": "time",
+    "errors": "time",
+    "sessions": "start",
+    "diagnostics": "time",
+}
 # Measures of completed sessions usable as session_MEASURE:STAT (sessions table columns).
 SESSION_MEASURES: dict[str, str] = {
     "session_duration": "duration",
     "session_actions": "actions",
     "session_errors": "errors",
+}
+# Diagnostics (docs/agent.md "Diagnostics"): rows of the diagnosed sessions only, not scaled to
+# the full traffic. Counts of items and of the page views they came from, sums of their time and
+# bytes, and DIAG_MEASURE:STAT.
+DIAG_METRICS = ("diag_count", "diag_page_views", "diag_total_ms", "diag_bytes")
+DIAG_MEASURES: dict[str, str] = {
+    "diag_duration": "duration",
+    "diag_style_layout": "style_layout",
+    "diag_interaction_ms": "interaction_ms",
+    "diag_start": "start_ms",
+    "diag_end": "(start_ms + duration)",
+    "diag_dns": "dns",
+    "diag_connect": "connect",
+    "diag_tls": "tls",
+    "diag_request": "request",
+    "diag_response": "response",
+    "diag_transfer_size": "transfer_size",
 }
 SESSION_METRICS = (
     "live_sessions",
@@ -81,7 +103,7 @@ SESSION_METRICS = (
 
 # Dimension name → column, per source table that has it.
 DIMENSIONS: dict[str, dict[Source, str]] = {
-    name: {"actions": name, "errors": name, "sessions": name}
+    name: {"actions": name, "errors": name, "sessions": name, "diagnostics": name}
     for name in (
         "page",
         "browser",
@@ -101,11 +123,12 @@ DIMENSIONS["action_type"] = {"actions": "action_type"}
 DIMENSIONS["action_name"] = {"actions": "action_name"}
 DIMENSIONS["trigger"] = {"actions": "trigger"}  # the input that started an action
 DIMENSIONS["apdex_class"] = {"actions": "apdex"}
-DIMENSIONS["page"] = {"actions": "page", "errors": "page"}
+DIMENSIONS["page"] = {"actions": "page", "errors": "page", "diagnostics": "page"}
 DIMENSIONS["session_id"] = {
     "actions": "session_id",
     "errors": "session_id",
     "sessions": "session_id",
+    "diagnostics": "session_id",
 }
 # Sessions: their UX score, entry and exit page, user tag and how they ended.
 for _name in ("ux_score", "entry_page", "exit_page", "user_tag", "end_reason"):
@@ -117,6 +140,28 @@ for _vital in VITAL_THRESHOLDS:
 # the interaction behind the INP, the element that shifted most in the CLS.
 for _vital in ("lcp", "inp", "cls"):
     DIMENSIONS[f"{_vital}_target"] = {"actions": f"{_vital}_target"}
+# Diagnostics: what an item is and whose (script attribution, waterfall, third parties).
+for _name, _col in (
+    ("diag_kind", "kind"),  # interaction, script, resource, origin
+    ("diag_item", "item"),  # a script's source or a resource's URL
+    ("script_source", "item"),
+    ("function_name", "function_name"),
+    ("invoker", "invoker"),
+    ("invoker_type", "invoker_type"),
+    ("interaction", "interaction"),
+    ("party", "party"),
+    ("origin", "origin"),
+    ("third_party", "provider"),
+    ("third_party_category", "category"),
+    ("initiator", "initiator"),
+    ("cache", "cache"),
+    ("render_blocking", "render_blocking"),
+    ("lcp_resource", "lcp"),
+    ("inp_interaction", "inp"),
+):
+    DIMENSIONS[_name] = {"diagnostics": _col}
+# A page view: its actions (load, route changes) and its diagnostics.
+DIMENSIONS["page_view_id"] = {"actions": "page_view_id", "diagnostics": "page_view_id"}
 DIMENSIONS["error_type"] = {"errors": "error_type"}
 DIMENSIONS["fingerprint"] = {"errors": "fingerprint"}
 DIMENSIONS["message"] = {"errors": "message"}
@@ -176,8 +221,12 @@ def resolve_metric(name: str) -> Metric:
         return Metric(name, "errors", name)
     if name in SESSION_METRICS:
         return Metric(name, "sessions", name)
+    if name in DIAG_METRICS:
+        return Metric(name, "diagnostics", name)
     if ":" in name:
         measure, stat = name.split(":", 1)
+        if measure in DIAG_MEASURES and stat in STATS:
+            return Metric(name, "diagnostics", "diag_stat", DIAG_MEASURES[measure], stat)
         if measure in SESSION_MEASURES and stat in STATS:
             return Metric(name, "sessions", "session_stat", SESSION_MEASURES[measure], stat)
         if measure in MEASURES and stat in STATS:
@@ -187,7 +236,8 @@ def resolve_metric(name: str) -> Metric:
     raise QueryError(
         f"unknown metric {name!r}; valid: count, page_views, sessions, apdex, "
         f"{', '.join(ACTION_ERRORS)}, errors, "
-        f"error_sessions, {', '.join(SESSION_METRICS)}, "
+        f"error_sessions, {', '.join(SESSION_METRICS)}, {', '.join(DIAG_METRICS)}, "
+        f"{'/'.join(DIAG_MEASURES)}:STAT, "
         f"{'/'.join(SESSION_MEASURES)}:STAT, "
         f"MEASURE:STAT with MEASURE in {', '.join(MEASURES)} and STAT in "
         f"{', '.join(STATS)}, and VITAL:SHARE with VITAL in {', '.join(VITAL_THRESHOLDS)} and "

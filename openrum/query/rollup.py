@@ -426,6 +426,8 @@ def _merge(m: Metric, settings: Settings) -> str | None:
     """How a metric reads from rollup columns, or None when no rollup keeps it."""
     if m.source == "sessions":
         return _merge_session(m, settings)
+    if m.source == "diagnostics":
+        return None  # no rollup: diagnostics are read raw
     if m.kind == "count":
         return "sum(weight_sum)"
     if m.kind == "page_views":

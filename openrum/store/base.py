@@ -136,6 +136,10 @@ class Store(Protocol):
         """Delete events that started before ``events_before`` and sessions last seen before
         ``sessions_before`` (epoch ms); rows deleted per table."""
 
+    def expire_diagnostics(self, app: str, before: int) -> int:
+        """Delete diagnostics (the ``diagnostics`` table) from before ``before`` (epoch ms);
+        rows deleted."""
+
     # -- accounts, logins, tokens, audit (docs/security.md) ------------------------------------
     def password_hash(self, username: str) -> str | None:
         """The stored password hash of a user, or None."""

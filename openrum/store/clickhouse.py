@@ -41,6 +41,8 @@ from openrum.store.base import (
 from openrum.store.transport import ChdbTransport, HttpTransport, Transport, TransportError, bind
 
 _EVENT_TABLES = ("actions", "errors", "user_events")
+# Erased and exported with a session's events; expired by their own retention.
+_DIAG_TABLES = ("diagnostics",)
 # A lease taker's wait for claims racing with its own to land (``take_lease``): far longer than
 # an insert takes.
 LEASE_SETTLE_S = 1.0
@@ -333,7 +335,7 @@ class ClickHouseStore:
         if not session_ids:
             return counts
         ids = list(session_ids)
-        for table in _EVENT_TABLES:
+        for table in (*_EVENT_TABLES, *_DIAG_TABLES):
             counts[table] = self._delete(table, "app = ? AND session_id IN ?", [app, ids])
         _, rows = self.select(
             "SELECT count() FROM sessions WHERE app = ? AND session_id IN ?", [app, ids]
@@ -345,7 +347,7 @@ class ClickHouseStore:
 
     def export(self, app: str, session_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
-        for table in (*_EVENT_TABLES, "sessions"):
+        for table in (*_EVENT_TABLES, *_DIAG_TABLES, "sessions"):
             if not session_ids:
                 out[table] = []
                 continue
@@ -355,6 +357,10 @@ class ClickHouseStore:
             )
             out[table] = [dict(zip(columns, r, strict=True)) for r in rows]
         return out
+
+    def expire_diagnostics(self, app: str, before: int) -> int:
+        cutoff = dt.datetime.fromtimestamp(before / 1000, dt.UTC)
+        return self._delete("diagnostics", "app = ? AND time < ?", [app, cutoff])
 
     def expire(self, app: str, events_before: int, sessions_before: int) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -70,6 +70,8 @@ FROM batch AS b
 WHERE sessions.app = b.app AND sessions.session_id = b.session_id AND NOT sessions.closed
 """
 _EVENT_TABLES = ("actions", "errors", "user_events")
+# Erased and exported with a session's events; expired by their own retention.
+_DIAG_TABLES = ("diagnostics",)
 # Re-sent events (a beacon sent again, or spooled beacons stored again after a crash) are found
 # among the rows received since the batch's earliest receive time less ``resend_window_s``: the
 # event tables have no index (an index of every stored key would grow with the store, and DuckDB
@@ -440,7 +442,7 @@ class DuckDBStore:
             f"WHERE app = ? AND session_id IN ({marks})",
             [app, *session_ids],
         ).fetchall()
-        for table in (*_EVENT_TABLES, "sessions"):
+        for table in (*_EVENT_TABLES, *_DIAG_TABLES, "sessions"):
             [(n,)] = cur.execute(
                 f"DELETE FROM {table} WHERE app = ? AND session_id IN ({marks})",
                 [app, *session_ids],
@@ -453,9 +455,9 @@ class DuckDBStore:
     def export(self, app: str, session_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         if not session_ids:
-            return {t: [] for t in (*_EVENT_TABLES, "sessions")}
+            return {t: [] for t in (*_EVENT_TABLES, *_DIAG_TABLES, "sessions")}
         marks = ", ".join("?" * len(session_ids))
-        for table in (*_EVENT_TABLES, "sessions"):
+        for table in (*_EVENT_TABLES, *_DIAG_TABLES, "sessions"):
             columns, rows = self.select(
                 f"SELECT * FROM {table} WHERE app = ? AND session_id IN ({marks}) ORDER BY 1",
                 [app, *session_ids],
@@ -492,6 +494,13 @@ class DuckDBStore:
         ).fetchall()
         counts["check_results"] = int(n)
         return counts
+
+    def expire_diagnostics(self, app: str, before: int) -> int:
+        cur = self._cursor()
+        [(n,)] = cur.execute(
+            "DELETE FROM diagnostics WHERE app = ? AND time < make_timestamp_ms(?)", [app, before]
+        ).fetchall()
+        return int(n)
 
     def list_apps(self) -> list[App]:
         _, rows = self.select(

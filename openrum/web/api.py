@@ -59,6 +59,8 @@ _SNIPPET_OPTIONS = {
     "keep_query": "data-query",
     "keep_fragment": "data-hash",
     "trace_origins": "data-trace",
+    "diagnostics": "data-diag",
+    "diagnostics_resources": "data-diag-resources",
 }
 
 

@@ -52,6 +52,10 @@ def check_config(config: dict[str, Any]) -> None:
     for key, value in config.items():
         if key in ("sample",):
             _number(value, "sample (% of sessions)", 0.01, 100)
+        elif key == "diagnostics":
+            _number(value, "diagnostics (% of sessions)", 0, 100)
+        elif key == "diagnostics_resources":
+            _number(value, "diagnostics_resources", 0, 100)
         elif key in (
             "optin",
             "keep_query",

@@ -309,11 +309,11 @@ def timeline(store: Store, app: str, session_id: str, trace_url: str = "") -> di
         (
             "action",
             "SELECT time, event_id, action_type, action_name, page, url, duration, apdex, "
-            "errors, lcp, inp, cls, trigger, trace_id FROM actions WHERE app = ? AND "
+            "errors, lcp, inp, cls, trigger, trace_id, page_view_id FROM actions WHERE app = ? AND "
             "session_id = ?",
             (
                 "time", "id", "type", "name", "page", "url", "duration", "apdex", "errors",
-                "lcp", "inp", "cls", "trigger", "trace_id",
+                "lcp", "inp", "cls", "trigger", "trace_id", "page_view",
             ),
         ),
         (

@@ -70,6 +70,7 @@ class Site:
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.pages: dict[str, tuple[str, dict[str, str]]] = {}
+        self.files: dict[str, tuple[str, str]] = {}  # path → (body, content type)
         self.sink: list[bytes] = []  # bodies POSTed to /sink
         self.sink_answers: list[tuple[int, dict[str, str]]] = []  # answers for /sink, in order
         # Every request the site got: (method, path with query, headers, lower-case names).
@@ -79,6 +80,11 @@ class Site:
     def add(self, path: str, body: str, headers: dict[str, str] | None = None) -> str:
         """Serve ``body`` as HTML at ``path``; returns the page's URL."""
         self.pages[path] = (body, headers or {})
+        return self.origin + path
+
+    def add_file(self, path: str, body: str, ctype: str) -> str:
+        """Serve ``body`` as ``ctype`` at ``path`` (``?ms=N`` delays it too); returns its URL."""
+        self.files[path] = (body, ctype)
         return self.origin + path
 
     # -- the server -----------------------------------------------------------------------
@@ -122,6 +128,9 @@ class Site:
                 if path in site.pages:
                     body, headers = site.pages[path]
                     self.reply(200, body.encode(), "text/html; charset=utf-8", headers)
+                elif path in site.files:
+                    body, ctype = site.files[path]
+                    self.reply(200, body.encode(), ctype)
                 elif path == "/img.png":
                     self.reply(200, IMAGE, "image/png")
                 elif path == "/web-vitals.js":
@@ -175,7 +184,10 @@ class Site:
 
 
 def snippet(collector: str, app: str, **options: str) -> str:
-    """The snippet as `openrum apps create` prints it, with extra data-* options."""
+    """The snippet as `openrum apps create` prints it, with extra data-* options. The
+    diagnostics module is off unless asked for (``diag="100"``): its own beacon would make the
+    tests that count beacons depend on a 10 % draw."""
+    options = {"diag": "0", **options}
     extra = "".join(f' data-{k.replace("_", "-")}="{html.escape(v)}"' for k, v in options.items())
     return (
         f'<script async src="{collector}/openrum.js" data-app="{app}" '

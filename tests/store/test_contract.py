@@ -858,7 +858,7 @@ def test_privacy_erase_export_expire(store: Store) -> None:
         1, 1, 0, 1,
     ]  # fmt: skip
     assert store.erase("shop", ["a"]) == {"actions": 1, "errors": 1, "user_events": 0,
-                                          "sessions": 1}  # fmt: skip
+                                          "diagnostics": 0, "sessions": 1}  # fmt: skip
     assert store.sessions_of("shop", "jane") == []
     counts = store.expire("shop", ms(NOW - dt.timedelta(days=90)), ms(NOW - dt.timedelta(days=1)))
     assert counts["actions"] == 1

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from openrum.cli import main
+from openrum.enrich.pipeline import Pipeline
 from openrum.query.model import Query
 from openrum.query.sql import run_query
 from openrum.rows import Batch
@@ -27,8 +28,9 @@ from openrum.store.base import App, ErrorStatus, Token
 from tests.conftest import start_server, stop_server
 from tests.store.conftest import recycle, url_for
 from tests.store.test_contract import ACTIONS, ERRORS, closed_session, table, touch
+from tests.store.test_diagnostics import SHOP, diag, raw
 
-TABLES = ("actions", "errors", "user_events", "sessions")
+TABLES = ("actions", "errors", "user_events", "sessions", "diagnostics")
 
 
 def counts(url: str) -> list[object]:
@@ -62,6 +64,8 @@ def test_migrate_to_clickhouse(tmp_path: Path, target_url: str) -> None:
     source.write(Batch(actions=table(ACTIONS), errors=table(ERRORS)))
     source.write(Batch(sessions=table([touch(0, 5000, "/a"), touch(0, 10, "/b", sid="s2")])))
     assert source.close_sessions(closed_session(source)) == 1
+    diagnosed = Pipeline(Settings.load({}, environ={}), [SHOP]).run([raw("s3", [diag(1)])])
+    source.write(Batch(diagnostics=diagnosed.diagnostics))
     source.close()
     args = ["migrate", "--from", source_url, "--to", target_url, "--batch-rows", "100"]
     assert main(args) == 0

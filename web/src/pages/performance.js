@@ -6,6 +6,7 @@ import { NAV_PHASES } from "../catalogue.js";
 import { chart, chartBox, LEGEND_BELOW, timeAxis, seriesTooltip, overTime, onSlots, gappedLine } from "../charts.js";
 import { go, withFilter } from "../state.js";
 import { histogram } from "./overview.js";
+import { diagnosticsPanels } from "./diagnostics.js";
 
 const LOADS = [["action_type", "is", "load"]];
 // Okabe–Ito without yellow (too pale on white): one colour per phase.
@@ -79,6 +80,11 @@ export async function performancePage(main, view) {
   main.append(el("h2", { class: "section" }, "What the Web Vitals point at ",
     el("span", { class: "muted" }, pageFilter ? "the elements most often reported" : "the elements most often reported, per page")), targets);
   attribution(view, targets, [], !pageFilter);
+
+  // Why: the diagnostics module's waterfall, third parties and slow-interaction scripts.
+  const why = el("div", { class: "wide" });
+  main.append(el("h2", { class: "section" }, "Why it is slow ", el("span", { class: "muted" }, "diagnostics of a sample of sessions")), why);
+  diagnosticsPanels(view, why);
 
   view.panel(main, "Key user actions", async (p) => {
     const keys = Object.keys((view.app && view.app.config && view.app.config.key_actions) || {});

@@ -2,6 +2,7 @@
 // filters the whole range and pages with a cursor) and a session's page: its environment, its
 // page views' Web Vitals and its timeline (actions coloured by Apdex, page changes, errors, rage
 // clicks). Uses the sessions API (GET /api/v1/sessions, /api/v1/sessions/{id}).
+import { attributionOf, waterfall } from "./diagnostics.js";
 import { get, api } from "../api.js";
 import { el, esc, fmtMs, fmtMeasure, fmtNum, fmtTime, fmtAgo, table, emptyNote, rating, kpi, select, valueText } from "../dom.js";
 import { chart, chartBox, RATING_COLOURS } from "../charts.js";
@@ -123,7 +124,7 @@ function normalise(e) {
   const time = e.time;
   if (e.kind === "action") {
     // A route change a click caused: the click is its trigger, shown with it.
-    return { time, kind: "action", cls: e.apdex, label: e.name, trace: e.trace_url,
+    return { time, kind: "action", cls: e.apdex, label: e.name, trace: e.trace_url, type: e.type, pageView: e.page_view,
       detail: [e.type, e.trigger && e.trigger !== e.name ? `after ${e.trigger}` : "", fmtMs(e.duration), e.page, e.errors ? `${e.errors} error(s)` : ""].filter(Boolean).join(" · ") };
   }
   if (e.kind === "error") {
@@ -138,6 +139,17 @@ function normalise(e) {
 
 async function timeline(main, view, id) {
   const { state } = view;
+  // An action's diagnostics (its page view's waterfall, or the scripts of its slow
+  // interactions), in a panel after the timeline; diagnostics run for a sample of sessions.
+  let shown = null;
+  const diagnose = (e) => {
+    if (shown) shown.card.remove();
+    const t = Date.parse(e.time);
+    const window = { from: new Date(t - 3600e3), to: new Date(t + 7 * 3600e3) };
+    const title = e.type === "load" ? `Waterfall of ${e.label}` : `Script attribution of ${e.label}`;
+    shown = view.panel(main, title, (p) => (e.type === "load" ? waterfall(p, state, e.pageView, window) : attributionOf(p, state, e.pageView, window)), { cls: "" });
+    shown.card.scrollIntoView({ block: "nearest" });
+  };
   main.append(el("p", { class: "crumbs" }, el("a", { href: link(state, { session: "" }) }, "Sessions"), " › ", el("span", { class: "mono" }, id)));
   main.append(el("h1", {}, "Session timeline"));
   // One request for the whole page; each panel shows its part of the answer.
@@ -188,7 +200,9 @@ async function timeline(main, view, id) {
           el("span", { class: `dot c-${e.cls || "none"}`, "aria-hidden": "true" }),
           el("span", { class: "what" }, el("b", {}, e.label), e.cls && e.kind === "action" ? el("span", {}, " ", rating(e.cls)) : null,
             el("div", { class: "small muted" }, e.detail,
-              e.trace ? [" · ", el("a", { href: e.trace, target: "_blank", rel: "noopener noreferrer", class: "trace-link" }, "backend trace")] : null)))))
+              e.trace ? [" · ", el("a", { href: e.trace, target: "_blank", rel: "noopener noreferrer", class: "trace-link" }, "backend trace")] : null),
+            e.kind === "action" && e.pageView ? el("button", { type: "button", class: "ghost small", onclick: () => diagnose(e) },
+              e.type === "load" ? "Waterfall" : "Script attribution") : null))))
     );
     chart(p, node, {
       grid: { left: 80, right: 24, top: 16, bottom: 28 },
