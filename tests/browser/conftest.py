@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from tests.browser.agent_site import CHROMIUM_ARGS
 from tests.conftest import free_port
@@ -23,6 +23,14 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def ctx(browser: Browser) -> Iterator[BrowserContext]:
+    """A browser context of its own (cookies, storage, cache) for one test."""
+    c = browser.new_context()
+    yield c
+    c.close()
 
 
 class Site:

@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import BrowserContext
 
 from tests.browser.agent_site import (
-    CHROMIUM_ARGS,
     ROOT,
     Site,
-    chromium,
     create_app,
     page,
     poll,
@@ -71,21 +69,6 @@ def site() -> Iterator[Site]:
     s.start()
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def ctx(chrome: Browser) -> Iterator[BrowserContext]:
-    c = chrome.new_context()
-    yield c
-    c.close()
 
 
 def install(app_dir: Path) -> Path:

@@ -8,12 +8,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.browser.agent_site import (
-    CHROMIUM_ARGS,
     Site,
-    chromium,
     create_app,
     page,
     poll,
@@ -53,21 +51,6 @@ def sites() -> Iterator[tuple[Site, Site, Site]]:
         s.stop()
 
 
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def ctx(chrome: Browser) -> Iterator[BrowserContext]:
-    c = chrome.new_context()
-    yield c
-    c.close()
-
-
 CHECKOUT = """
 <button id="pay">Pay now</button>
 <p id="out"></p>
@@ -92,7 +75,7 @@ def traceparents(site: Site, step: str) -> list[str | None]:
 
 
 def test_traceparent_reaches_the_backend_and_links_the_stored_action(
-    chrome: Browser, ctx: BrowserContext, collector: LiveServer, sites: tuple[Site, Site, Site]
+    browser: Browser, ctx: BrowserContext, collector: LiveServer, sites: tuple[Site, Site, Site]
 ) -> None:
     own, allowed, other = sites
     app = "traced"
@@ -148,7 +131,7 @@ def test_traceparent_reaches_the_backend_and_links_the_stored_action(
     assert errors == []
 
     # The dashboard links the action and the request error to the trace.
-    w = sign_in(chrome, collector)
+    w = sign_in(browser, collector)
     p = w.page
     p.goto(
         f"{collector.url}/#/sessions?app={app}&range=7d&users=all&session={action['session_id']}"

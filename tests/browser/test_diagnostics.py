@@ -11,13 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.agent_site import (
-    CHROMIUM_ARGS,
     ROOT,
     Site,
-    chromium,
     create_app,
     page,
     poll,
@@ -68,21 +66,6 @@ def sites() -> Iterator[tuple[Site, Site]]:
     yield shop, other
     shop.stop()
     other.stop()
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def ctx(chrome: Browser) -> Iterator[BrowserContext]:
-    c = chrome.new_context()
-    yield c
-    c.close()
 
 
 def app_for(request: pytest.FixtureRequest, collector: LiveServer, shop: Site) -> str:
@@ -161,7 +144,7 @@ def test_the_dashboard_shows_why(
     request: pytest.FixtureRequest,
     collector: LiveServer,
     sites: tuple[Site, Site],
-    chrome: Browser,
+    browser: Browser,
     ctx: BrowserContext,
 ) -> None:
     shop, other = sites
@@ -187,7 +170,7 @@ def test_the_dashboard_shows_why(
     )
     sid = next(r["session_id"] for r in rows if r["kind"] == "interaction")
 
-    dash = chrome.new_context(viewport={"width": 1360, "height": 900})
+    dash = browser.new_context(viewport={"width": 1360, "height": 900})
     d = dash.new_page()
     errors: list[str] = []
     d.on("pageerror", lambda e: errors.append(str(e)))

@@ -16,13 +16,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.agent_site import (
-    CHROMIUM_ARGS,
     ROOT,
     Site,
-    chromium,
     create_app,
     page,
     poll,
@@ -91,21 +89,6 @@ def site() -> Iterator[Site]:
     s.start()
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def ctx(chrome: Browser) -> Iterator[BrowserContext]:
-    c = chrome.new_context()
-    yield c
-    c.close()
 
 
 def apps(request: pytest.FixtureRequest, collector: LiveServer, site: Site) -> tuple[str, str]:
