@@ -8,7 +8,7 @@ reference cycle), so a batch of thousands of them costs no collector passes in t
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -223,12 +223,30 @@ class Beacon(msgspec.Struct, omit_defaults=True, gc=False):
 _decoder = msgspec.json.Decoder(Beacon)
 
 
+T = TypeVar("T")
+
+
 class Drop(msgspec.Struct, frozen=True):
     """A rejected beacon or event: the reason is a short token, counted and sent back."""
 
     reason: str
     status: int = 400
     detail: str = ""
+
+
+def decode_json(decoder: msgspec.json.Decoder[T], body: bytes) -> T | Drop:
+    """``body`` decoded by ``decoder``, or the Drop naming why not: the reasons every JSON ingest
+    endpoint counts."""
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as e:
+        return Drop("invalid_field", detail=str(e))
+    except msgspec.DecodeError as e:
+        return Drop("malformed_json", detail=str(e))
+    except RecursionError:
+        return Drop("too_deep", detail="JSON nested too deeply")
+    except UnicodeDecodeError as e:  # msgspec raises it for invalid UTF-8 inside a string
+        return Drop("invalid_utf8", detail=str(e))
 
 
 def decode(body: bytes, max_events: int) -> Beacon | Drop:
@@ -239,16 +257,9 @@ def decode(body: bytes, max_events: int) -> Beacon | Drop:
         body.decode()
     except UnicodeDecodeError as e:
         return Drop("invalid_utf8", detail=str(e))
-    try:
-        beacon = _decoder.decode(body)
-    except msgspec.ValidationError as e:
-        return Drop("invalid_field", detail=str(e))
-    except msgspec.DecodeError as e:
-        return Drop("malformed_json", detail=str(e))
-    except RecursionError:
-        return Drop("too_deep", detail="JSON nested too deeply")
-    except UnicodeDecodeError as e:  # msgspec raises it for invalid UTF-8 inside a string
-        return Drop("invalid_utf8", detail=str(e))
+    beacon = decode_json(_decoder, body)
+    if isinstance(beacon, Drop):
+        return beacon
     if beacon.v != PROTOCOL_VERSION:
         return Drop("unsupported_version", detail=f"protocol v{beacon.v}; this collector speaks v1")
     if len(beacon.events) > max_events:

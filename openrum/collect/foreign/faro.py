@@ -18,7 +18,17 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from openrum.collect.beacon import Action, Beacon, Drop, Env, Error, Event, UserEvent, Vital
+from openrum.collect.beacon import (
+    Action,
+    Beacon,
+    Drop,
+    Env,
+    Error,
+    Event,
+    UserEvent,
+    Vital,
+    decode_json,
+)
 from openrum.collect.foreign import Format, Request, stable_id, stack, strip_url
 
 _MAX_PAGE_VIEWS = 20_000  # page views whose load action is kept for merging
@@ -195,16 +205,9 @@ class Faro:
         return found
 
     def translate(self, req: Request) -> list[Beacon] | Drop:
-        try:
-            payload = _decoder.decode(req.body)
-        except msgspec.ValidationError as e:
-            return Drop("invalid_field", detail=str(e))
-        except msgspec.DecodeError as e:
-            return Drop("malformed_json", detail=str(e))
-        except RecursionError:
-            return Drop("too_deep", detail="JSON nested too deeply")
-        except UnicodeDecodeError as e:
-            return Drop("invalid_utf8", detail=str(e))
+        payload = decode_json(_decoder, req.body)
+        if isinstance(payload, Drop):
+            return payload
         try:
             return self._translate(payload, req)
         except ValueError as e:  # a timestamp that is not one

@@ -19,7 +19,7 @@ from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from openrum.collect.beacon import Action, Beacon, Drop, Error, Event, Vital
+from openrum.collect.beacon import Action, Beacon, Drop, Error, Event, Vital, decode_json
 from openrum.collect.foreign import Format, Request, stable_id, stack, strip_url
 
 _PROTOBUF = b"application/x-protobuf"
@@ -154,16 +154,7 @@ def _decode(req: Request, schema: type[Any], proto: type[Message]) -> Any:
             return msgspec.convert(data, schema)
         except msgspec.ValidationError as e:
             return Drop("invalid_field", detail=str(e))
-    try:
-        return msgspec.json.decode(req.body, type=schema)
-    except msgspec.ValidationError as e:
-        return Drop("invalid_field", detail=str(e))
-    except msgspec.DecodeError as e:
-        return Drop("malformed_json", detail=str(e))
-    except RecursionError:
-        return Drop("too_deep", detail="JSON nested too deeply")
-    except UnicodeDecodeError as e:
-        return Drop("invalid_utf8", detail=str(e))
+    return decode_json(msgspec.json.Decoder(schema), req.body)
 
 
 def _hex_ids(data: Any) -> None:
