@@ -38,8 +38,8 @@ def test_a_round_evaluates_every_rule_and_detector(tmp_path: Path) -> None:
         assert {k for k in done[0].rules if not k.startswith("detector-")} == {
             f"r{i}" for i in range(10)
         }
-        # Error spike, Apdex drop, the three vitals, traffic drop, new error group.
-        assert len(detectors) == 7
+        # Error spike, Apdex drop, the three vitals, traffic drop, new and regressed error groups.
+        assert len(detectors) == 8
         assert all(r.cpu_s > 0 and r.wall_s > 0 for r in done)
         assert set(done[1].rules) == set(done[0].rules)  # still the lease holder
     finally:

@@ -133,6 +133,7 @@ def test_retention_deletes_only_what_is_older(store: DuckDBStore, settings: Sett
         "user_events": 0,
         "sessions": 0,
         "diagnostics": 0,
+        "check_results": 0,
     }
     assert counts(store)["actions"] == ["new"]
     assert counts(store)["sessions"] == ["new", "old"]

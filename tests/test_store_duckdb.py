@@ -180,7 +180,7 @@ def test_a_version_4_store_keeps_its_rows(tmp_path: Path) -> None:
         con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
     t = dt.datetime(2026, 11, 20, 12)
     rows = table([action(2, t, received=ms(t) + 9000), action(1, t)])
-    con.register("batch", rows.drop_columns(["trigger"]))  # a later column (007)
+    con.register("batch", rows.drop_columns(["trigger", "trace_id"]))  # later columns (007, 016)
     con.execute("INSERT INTO actions BY NAME SELECT * FROM batch")
     con.register("touched", sessions(touch(ms(t), ms(t) + 9000, "/a")).sessions)
     con.execute("INSERT INTO sessions BY NAME SELECT * FROM touched")
