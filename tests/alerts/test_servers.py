@@ -143,7 +143,7 @@ def shared_store(chdb_path: Path, tmp_path: Path) -> Iterator[str]:
     store.create_app(App(id="shop", name="Shop", origins=[ORIGIN], created=0))
     store.close()
     yield url
-    recycle(database)
+    recycle("clickhouse", database, chdb_path)
 
 
 def holder(url: str) -> str | None:

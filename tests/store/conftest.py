@@ -4,9 +4,10 @@ ClickHouse server over HTTP (``clickhouse://``, clickhouse-connect): ``OPENRUM_C
 tests/clickhouse_front.py, started once per test session. Each store gets a database of its own.
 
 Migrating a fresh ClickHouse database takes ~200 statements (seconds, more on a loaded machine), so
-databases are reused: after a test its database is emptied (every table truncated, the record of
-migrations kept) and handed to the next one — only when its schema is still exactly what the
-migrations make (same tables, same definitions, every migration recorded); otherwise it is dropped.
+the suite's databases (chdb's and the server's) are reused: after a test its database is emptied
+(every table truncated, the record of migrations kept) and handed to the next one — only when its
+schema is still exactly what the migrations make (same tables, same definitions, every migration
+recorded); otherwise it is dropped.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -35,11 +36,20 @@ Opener = Callable[[], Store]
 
 
 class _Server:
-    """The ClickHouse server of this test session and its pool of empty, migrated databases."""
+    """The ClickHouse server of this test session."""
 
     url: str | None = SERVER
-    pool: ClassVar[list[str]] = []
-    shape: Any = None  # a migrated database's tables and migrations
+
+
+class _Pool:
+    """Empty, migrated databases of one engine (chdb, the server), and a migrated one's shape."""
+
+    def __init__(self) -> None:
+        self.free: list[str] = []
+        self.shape: Any = None  # a migrated database's tables and migrations
+
+
+_POOLS = {"chdb": _Pool(), "clickhouse": _Pool()}
 
 
 def server_url(database: str = "default") -> str:
@@ -55,14 +65,26 @@ def server_url(database: str = "default") -> str:
     return urlunsplit(urlsplit(_Server.url)._replace(path=f"/{database}"))
 
 
-def _transport(database: str = "default") -> Any:
-    from openrum.store.transport import HttpTransport
+def _url(backend: str, database: str, chdb_path: Path) -> str:
+    if backend == "chdb":
+        return f"chdb:///{chdb_path}?database={database}"
+    return server_url(database)
 
+
+def _transport(backend: str, database: str, chdb_path: Path) -> Any:
+    from openrum.store.transport import ChdbTransport, HttpTransport
+
+    if backend == "chdb":  # the data path as the stores' URLs name it (chdb takes one)
+        return ChdbTransport(
+            _url(backend, database, chdb_path)[len("chdb://") :].split("?")[0], database
+        )
     return HttpTransport(server_url(database))
 
 
 def _command(sql: str, database: str = "default") -> None:
-    t = _transport(database)
+    from openrum.store.transport import HttpTransport
+
+    t = HttpTransport(server_url(database))
     try:
         t.command(sql)
     finally:
@@ -81,39 +103,43 @@ def _shape(t: Any) -> tuple[Any, ...]:
     return tuple(tables), tuple(done)
 
 
-def _server_database() -> str:
-    """An empty, migrated database on the server: from the pool, or a new one."""
-    if _Server.pool:
-        return _Server.pool.pop()
+def _pooled_database(backend: str, chdb_path: Path) -> str:
+    """An empty, migrated database of ``backend``: from its pool, or a new one."""
+    pool = _POOLS[backend]
+    if pool.free:
+        return pool.free.pop()
     database = f"contract_{os.getpid()}_{next(_numbers)}_{secrets.token_hex(4)}"
-    _command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-    if _Server.shape is None:
-        open_store(server_url(database)).close()  # migrated: the shape to keep
-        t = _transport(database)
-        _Server.shape = _shape(t)
+    if backend == "clickhouse":
+        _command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    if pool.shape is None:
+        open_store(_url(backend, database, chdb_path)).close()  # migrated: the shape to keep
+        t = _transport(backend, database, chdb_path)
+        pool.shape = _shape(t)
         t.close()
-        atexit.register(_drop_pool)
+        if backend == "clickhouse":
+            atexit.register(_drop_pool)
     return database
 
 
-def recycle(database: str) -> None:
+def recycle(backend: str, database: str, chdb_path: Path) -> None:
     """Back to the pool, emptied, when its schema is the migrations' own; dropped otherwise."""
-    t = _transport(database)
+    pool = _POOLS[backend]
+    t = _transport(backend, database, chdb_path)
     try:
-        if _shape(t) != _Server.shape:
+        if _shape(t) != pool.shape:
             t.command(f"DROP DATABASE IF EXISTS `{database}`")
             return
-        for name, engine, _ in _Server.shape[0]:
+        for name, engine, _ in pool.shape[0]:
             if engine.endswith("MergeTree") and name != "schema_migrations":
                 t.command(f"TRUNCATE TABLE `{name}`")
     finally:
         t.close()
-    _Server.pool.append(database)
+    pool.free.append(database)
 
 
 def _drop_pool() -> None:
     if SERVER:  # (the front's files go with it)
-        for database in _Server.pool:
+        for database in _POOLS["clickhouse"].free:
             _command(f"DROP DATABASE IF EXISTS `{database}`")
 
 
@@ -137,14 +163,18 @@ def url_for(backend: str, chdb_path: Path, tmp_path: Path) -> tuple[str, str]:
         return f"duckdb:///{tmp_path / (database + '.duckdb')}", database
     if backend == "chdb":
         return f"chdb:///{chdb_path}?database={database}", database
-    database = _server_database()
+    database = _pooled_database(backend, chdb_path)
     return server_url(database), database
 
 
 @pytest.fixture
 def opener(backend: str, chdb_path: Path, tmp_path: Path) -> Iterator[Opener]:
     """Opens stores on one fresh database of ``backend``: call it twice for two writers."""
-    url, database = url_for(backend, chdb_path, tmp_path)
+    if backend == "duckdb":
+        url, database = url_for(backend, chdb_path, tmp_path)
+    else:  # a database of the pool, emptied after the test
+        database = _pooled_database(backend, chdb_path)
+        url = _url(backend, database, chdb_path)
     opened: list[Store] = []
 
     def open_() -> Store:
@@ -155,8 +185,8 @@ def opener(backend: str, chdb_path: Path, tmp_path: Path) -> Iterator[Opener]:
     yield open_
     for store in opened:
         store.close()
-    if backend == "clickhouse":
-        recycle(database)
+    if backend != "duckdb":
+        recycle(backend, database, chdb_path)
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def target_url(request: pytest.FixtureRequest, chdb_path: Path, tmp_path: Path) 
     url, database = url_for(request.param, chdb_path, tmp_path)
     yield url
     if request.param == "clickhouse":
-        recycle(database)
+        recycle("clickhouse", database, chdb_path)
 
 
 def test_migrate_to_clickhouse(tmp_path: Path, target_url: str) -> None:
