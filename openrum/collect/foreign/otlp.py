@@ -224,6 +224,14 @@ def _traces(rs: _ResourceSpans, req: Request) -> Beacon | None:
     for event in events:
         if not event.url:
             event.url = url
+    return _beacon(req, sid, url, events, resource)
+
+
+def _beacon(
+    req: Request, sid: str, url: str, events: list[Event], resource: dict[str, str]
+) -> Beacon:
+    """The native beacon of one page view's events: OpenTelemetry has no page-view id, so a
+    page view is one URL of a session."""
     return Beacon(
         v=1,
         app=req.app,
@@ -355,16 +363,7 @@ def _logs(rl: _ResourceLogs, req: Request) -> Beacon | None:
         )
     if not events:
         return None
-    return Beacon(
-        v=1,
-        app=req.app,
-        sid=sid,
-        page=f"otel-{stable_id(sid, url)}",
-        sent=int(max(_end(e) for e in events)),
-        events=events,
-        url=url,
-        agent=_agent(resource),
-    )
+    return _beacon(req, sid, url, events, resource)
 
 
 def _ok_body(media_type: bytes) -> bytes:
