@@ -166,7 +166,7 @@ SELECT i::UBIGINT AS eid, 'bench' AS app,
        'region ' || (h // 24) % 12 AS region, 'city ' || (h // 24) % 60 AS city,
        '4g' AS connection, ['2026.11.1', '2026.11.2', '2026.11.3'][(i * 3 // {n}) + 1] AS release
 FROM (SELECT i, (hash(i) % 1000000007)::BIGINT AS h,
-             exp(7.2 + 0.6 * sqrt(-2 * ln(random() + 1e-9)) * cos(2 * pi() * random())) AS d
+             exp(7.2 + 0.6 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())) AS d
       FROM range({start}, {end}) t(i))
 """
 ERRORS = """

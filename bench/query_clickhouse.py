@@ -86,7 +86,7 @@ SELECT number AS eid, 'bench' AS app, t AS time, t AS received,
        concat('city ', toString(intDiv(h, 24) % 60)) AS city, '4g' AS connection,
        {release} AS release
 FROM (SELECT number, cityHash64(number) % 1000000007 AS h, {time} AS t,
-             exp(7.2 + 0.6 * sqrt(-2 * log(randCanonical() + 1e-9))
+             exp(7.2 + 0.6 * sqrt(-2 * log(1 - randCanonical()))
                  * cos(2 * pi() * randCanonical())) AS d
       FROM numbers({start}, {count}))
 SETTINGS max_insert_threads = 2
@@ -121,7 +121,7 @@ FROM ({sessions})
 CLOSES = """
 INSERT INTO session_closes (app, session_id, start, last_seen, last_received, entry_page,
     exit_page, user_tag, ended, closed, end_reason, duration, actions, errors, rage_clicks, bounce,
-    ux_score)
+    ux_score, user_type, weight)
 SELECT app, session_id, start, last_seen, last_seen, entry_page, exit_page, NULL, true, true,
        'inactivity',
        toFloat64(toUnixTimestamp64Milli(last_seen) - toUnixTimestamp64Milli(start)), n, 0, 0,

@@ -7,9 +7,14 @@ from pathlib import Path
 
 from bench.alerts import describe, install, make_rules, rounds, summary
 from bench.alerts.__main__ import row
+import pytest
+
 from bench.query import NOW, fill
+from bench.query_clickhouse import fill_clickhouse
 from openrum.alerts.rules import validate
 from openrum.settings import Settings
+from openrum.store.base import Store
+from openrum.store.clickhouse import open_clickhouse
 from openrum.store.duckdb import DuckDBStore
 
 SETTINGS = Settings.load({}, environ={})
@@ -28,10 +33,16 @@ def test_the_rules_are_valid_varied_and_the_same_for_a_seed() -> None:
     assert "`lcp:p75` above 2500" in " ".join(describe(r) for r in made)
 
 
-def test_a_round_evaluates_every_rule_and_detector(tmp_path: Path) -> None:
-    store = DuckDBStore(tmp_path / "bench.duckdb")
+@pytest.mark.parametrize("engine", ["duckdb", "chdb"])
+def test_a_round_evaluates_every_rule_and_detector(tmp_path: Path, engine: str) -> None:
+    store: Store
+    if engine == "duckdb":
+        store = duck = DuckDBStore(tmp_path / "bench.duckdb")
+        fill(duck, 5_000)
+    else:  # bench/query_clickhouse's generator, which bench/alerts --chdb runs on
+        store = ch = open_clickhouse(f"chdb:///{tmp_path}")
+        fill_clickhouse(ch, 5_000)
     try:
-        fill(store, 5_000)
         install(store, make_rules(10, SETTINGS))
         done = rounds(store, SETTINGS, NOW, 2)
         detectors = {k for k in done[0].rules if k.startswith("detector-")}
