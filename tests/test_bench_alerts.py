@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.alerts import describe, install, make_rules, rounds, summary
-from bench.alerts.__main__ import row
 import pytest
 
+from bench.alerts import describe, install, make_rules, rounds, summary
+from bench.alerts.__main__ import row
 from bench.query import NOW, fill
 from bench.query_clickhouse import fill_clickhouse
 from openrum.alerts.rules import validate
