@@ -311,6 +311,22 @@ class Settings:
         "Alert windows end this long before now: beacons arrive up to the agent's flush delay "
         "after the actions they report (a page sends its events when it is hidden).",
     )
+    alerts_window_steps: int = _s(
+        60,
+        "An alert window moves by 1/this of its length from one evaluation to the next, or by "
+        "alerts_interval_s when that is longer: a 1-day window every 24 minutes.",
+    )
+    alerts_baseline_step_s: float = _s(
+        900.0,
+        "Baselines (the same window a day or a week before, a 7-day median) are measured on "
+        "windows ending on a grid of the window's length, at most this: the same ones for every "
+        "evaluation in between.",
+    )
+    alerts_baseline_prefetch: int = _s(
+        2,
+        "Baseline windows each rule measures ahead per evaluation, for its next grid step "
+        "(spreading the measurement over the evaluations in between).",
+    )
     alerts_lease_s: float = _s(
         180.0,
         "With several collectors on one store, the one evaluating alerts holds a lease this long "
@@ -445,10 +461,11 @@ class Settings:
         if settings.alerts_delivery_attempts < 1:
             raise ValueError("alerts_delivery_attempts must be at least 1")
         for name in ("alerts_interval_s", "alerts_lateness_s", "alerts_reminder_s",
+                     "alerts_baseline_step_s", "alerts_baseline_prefetch",
                      "detector_regression_interval_s"):  # fmt: skip
             if getattr(settings, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
-        for name in ("checks_min_every_s", "checks_concurrency"):
+        for name in ("checks_min_every_s", "checks_concurrency", "alerts_window_steps"):
             if getattr(settings, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if not 1 <= settings.detector_consecutive <= 100:

@@ -31,11 +31,14 @@ from openrum.store.duckdb import DuckDBStore
 
 ROUND_CPU_S = 2.0
 RULE_S = 0.1
+# Rounds after a start before every rule has moved one step (a day's window moves every 24
+# minutes) and measured its baselines ahead: reported apart from the steady state.
+WARMUP = 24
 
 
 def measure(store: Store, settings: Settings, rule_count: int, count: int) -> list[Round]:
     install(store, make_rules(rule_count, settings))
-    done = rounds(store, settings, NOW, count + 1)
+    done = rounds(store, settings, NOW, 1 + WARMUP + count)
     for i, r in enumerate(done):
         slowest = max(r.rules.items(), key=lambda kv: kv[1][0])
         print(f"  round {i}: {r.cpu_s:.2f} s CPU, {r.wall_s:.2f} s wall, {len(r.rules)} rules; "
@@ -49,16 +52,19 @@ def rule_cells(s: dict[str, float], kind: str) -> str:
     return f"{cells} ms{'' if s[f'rule_{kind}_max'] <= RULE_S else ' ✗'}"
 
 
-def row(engine: str, n: int, done: list[Round], names: dict[str, str]) -> str:
-    """The table row of one engine and size: the first round, then the later ones."""
-    first, later = done[0], done[1:]
+def row(engine: str, n: int, done: list[Round], names: dict[str, str], warmup: int) -> str:
+    """The table row of one engine and size: the first round, the warm-up's, then the later
+    ones (the steady state the targets are for)."""
+    first, warm, later = done[0], done[1 : 1 + warmup], done[1 + warmup :]
     s = summary(later)
     slow_id, (slow_s, _) = max(
         ((k, v) for r in later for k, v in r.rules.items()), key=lambda kv: kv[1][0]
     )
-    ok_round = max(r.cpu_s for r in done) <= ROUND_CPU_S
+    warm_rule = max((v[0] for r in warm for v in r.rules.values()), default=0.0)
+    warm_cells = f"{max(r.cpu_s for r in warm):.2f} s / {warm_rule * 1000:.0f} ms" if warm else "–"
+    ok_round = max(r.cpu_s for r in later) <= ROUND_CPU_S
     return (
-        f"| {engine} | {n:,} | {len(first.rules)} | {first.cpu_s:.2f} s | "
+        f"| {engine} | {n:,} | {len(first.rules)} | {first.cpu_s:.2f} s | {warm_cells} | "
         f"{s['round_cpu_median']:.2f} / {s['round_cpu_max']:.2f} s{'' if ok_round else ' ✗'} | "
         f"{s['round_wall_median']:.2f} s | {rule_cells(s, 'cpu')} | {rule_cells(s, 'wall')} | "
         f"{names.get(slow_id, slow_id)}: {slow_s * 1000:.0f} ms |"
@@ -105,7 +111,7 @@ def main() -> int:
             store.close()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        rows.append(row(engine, n, done, names))
+        rows.append(row(engine, n, done, names, WARMUP))
         notes.append(f"{engine}, {n:,} actions: measured under {before} (after: {after})")
         if not args.no_write:
             report(rows, notes, args)
@@ -128,16 +134,20 @@ def report(rows: list[str], notes: list[str], args: argparse.Namespace) -> None:
                 "CPU time is the process's (every engine thread); a rule's time covers its "
                 "queries, baselines and consecutive windows. Wall times grow with the machine's "
                 "load (below); CPU times much less. Targets: a round ≤ "
-                f"{ROUND_CPU_S:g} s of CPU, every rule ≤ {RULE_S * 1000:.0f} ms (✗ marks a miss). "
-                f"The first round has cold caches and opens the incidents; {args.rounds} more "
-                "follow.",
+                f"{ROUND_CPU_S:g} s of CPU, every rule ≤ {RULE_S * 1000:.0f} ms (✗ marks a miss), "
+                "in the steady state. The first round after a start measures every window and "
+                "baseline (and opens the incidents); in the "
+                f"{WARMUP} rounds after it each rule's window moves one step and its baselines "
+                "begin to be measured ahead (their highest round CPU and slowest rule are "
+                f"reported apart); {args.rounds} rounds of the steady state follow.",
                 "",
                 *[f"- {note}" for note in notes],
                 "",
-                "| engine | actions | rules evaluated | first round CPU | later rounds CPU "
-                "(median / max) | round wall time (median) | one rule, CPU (median / p95 / max) "
-                "| one rule, wall (median / p95 / max) | slowest rule (wall) |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+                "| engine | actions | rules evaluated | first round CPU | warm-up: round CPU "
+                "/ slowest rule (max) | later rounds CPU (median / max) | round wall time "
+                "(median) | one rule, CPU (median / p95 / max) | one rule, wall (median / p95 / "
+                "max) | slowest rule (wall) |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
                 *rows,
             ]
         ),

@@ -126,11 +126,10 @@ def _vital(rule: Rule, vital: str) -> Judge:
         e = evaluate.evaluate(store, rule, settings, end)
         if not e.breached:
             return e
+        days = evaluate.shifted(rule, settings, e.start, e.end, BASELINES["median"])
         baseline, _ = evaluate.baseline_of(
-            median,
-            [evaluate.measure(store, rule, settings, e.start - d, e.end - d)
-             for d in BASELINES["median"]],
-        )  # fmt: skip
+            median, [evaluate.measure(store, rule, settings, s, e) for s, e in days]
+        )
         breached = None if baseline is None else baseline <= good
         return replace(e, breached=breached, baseline=baseline)
 
@@ -144,9 +143,8 @@ def _traffic(rule: Rule) -> Judge:
     def judge(store: Store, settings: Settings, end: dt.datetime) -> Evaluation:
         start = end - dt.timedelta(seconds=WINDOWS[rule.window])
         value, _ = evaluate.measure(store, rule, settings, start, end)
-        before, _ = evaluate.measure(
-            store, rule, settings, start - TRAFFIC_SHIFT, end - TRAFFIC_SHIFT
-        )
+        [(s, e)] = evaluate.shifted(rule, settings, start, end, [TRAFFIC_SHIFT])
+        before, _ = evaluate.measure(store, rule, settings, s, e)
         value = value or 0.0
         if before is None or before < rule.min_sample:
             return Evaluation(start, end, value, value, None, before)

@@ -1,19 +1,32 @@
 """Evaluate a rule: measure its metric and sample with the query API over a window, compare with
-its condition. Time arrives as an argument; the only I/O is ``store`` through ``run_query``.
+its condition. Time arrives as an argument; the only I/O is ``store`` through the query API.
 
 Late data: beacons reach the collector up to the agent's flush delay after the actions they
 report (a page sends its events when it is hidden), so a window is judged only once it ended
 ``alerts_lateness_s`` (or the rule's ``lateness_s``) ago (``evaluation_ends``); data arriving
 later still counts in the replay.
+
+What an evaluation costs (docs/alerts.md "What evaluation costs"): a rule's windows end on a
+grid, its ``step`` (the evaluation interval, or 1/``alerts_window_steps`` of a long window), so
+the window a round judges is the same window in the next rounds: measured once, its value is
+kept (``Kept``) for the rounds that judge it again. Baselines are measured to the
+``baseline_grid`` (the window's length, 15 minutes at most by default): the same windows for every round until the
+grid moves on, and measured ahead of time, a few per round (``prefetch``), for the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from openrum.alerts.rules import (
     BASELINES,
@@ -24,7 +37,7 @@ from openrum.alerts.rules import (
     query,
     sample_metric,
 )
-from openrum.query.sql import run_query
+from openrum.query.sql import query_rows
 from openrum.settings import Settings
 from openrum.store.base import Store
 
@@ -75,35 +88,164 @@ def baseline_of(rule: Rule, points: list[tuple[float | None, float]]) -> tuple[f
     return statistics.median(v for v, _ in usable), min(n for _, n in usable)
 
 
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+def step(rule: Rule, settings: Settings) -> dt.timedelta:
+    """How far a rule's window moves from one evaluation to the next: the evaluation interval,
+    or 1/``alerts_window_steps`` of its window when longer (a day's window moves by 24 minutes:
+    a minute changes 0.07 % of it)."""
+    # Checks and release regressions judge no window of the query API.
+    window = WINDOWS.get(rule.window, 0) / settings.alerts_window_steps
+    return dt.timedelta(seconds=max(settings.alerts_interval_s, window))
+
+
+def baseline_grid(rule: Rule, settings: Settings) -> dt.timedelta:
+    """The grid the baseline windows end on: the window's length, at most
+    ``alerts_baseline_step_s``, or the rule's step when longer."""
+    longest = min(WINDOWS.get(rule.window, 0), settings.alerts_baseline_step_s)
+    return max(step(rule, settings), dt.timedelta(seconds=longest))
+
+
+def _floor(t: dt.datetime, grid: dt.timedelta) -> dt.datetime:
+    return EPOCH + (t - EPOCH) // grid * grid
+
+
+def phase(rule: Rule, settings: Settings) -> dt.timedelta:
+    """Where a rule's grid starts within its step, in whole evaluation intervals: drawn from its
+    id, so that the day-long windows of many rules do not all move in the same round."""
+    interval = dt.timedelta(seconds=settings.alerts_interval_s)
+    slots = step(rule, settings) // interval if interval else 0
+    if slots <= 1:
+        return dt.timedelta(0)
+    drawn = int.from_bytes(hashlib.sha256(rule.id.encode()).digest()[:4], "big")
+    return drawn % slots * interval
+
+
 def evaluation_ends(
     rule: Rule, now: dt.datetime, settings: Settings, count: int
 ) -> list[dt.datetime]:
-    """The ends of the ``count`` latest evaluation windows at ``now``, latest first: the whole
-    second the rule's lateness before now, then one evaluation interval apart."""
-    latest = (now - lateness(rule, settings)).replace(microsecond=0)
-    step = dt.timedelta(seconds=settings.alerts_interval_s)
-    return [latest - i * step for i in range(count)]
+    """The ends of the ``count`` latest evaluation windows at ``now``, latest first: the latest
+    point of the rule's grid (whole steps since the epoch, moved by its ``phase``) the rule's
+    lateness before now, then one step apart."""
+    every, offset = step(rule, settings), phase(rule, settings)
+    latest = _floor(now - lateness(rule, settings) - offset, every) + offset
+    return [latest - i * every for i in range(count)]
+
+
+def shifted(
+    rule: Rule,
+    settings: Settings,
+    start: dt.datetime,
+    end: dt.datetime,
+    shifts: list[dt.timedelta],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The windows the baseline of ``[start, end)`` is measured on: as long, ending at the last
+    point of the baseline grid at or before ``end``, moved back by each shift."""
+    last = _floor(end, baseline_grid(rule, settings))
+    return [(last - (end - start) - d, last - d) for d in shifts]
+
+
+class Kept:
+    """Measurements of windows already judged, kept from round to round: a window is judged
+    once its lateness has passed, so it is measured once. Those no round has read for
+    ``keep_rounds`` rounds are dropped (``next_round``)."""
+
+    def __init__(self) -> None:
+        self.round = 0
+        self.measured = 0  # windows measured (not found kept), for ``prefetch``
+        self._kept: dict[bytes, tuple[int, tuple[float | None, float]]] = {}
+
+    def get(self, key: bytes) -> tuple[float | None, float] | None:
+        found = self._kept.get(key)
+        if found is None:
+            return None
+        self._kept[key] = (self.round, found[1])
+        return found[1]
+
+    def put(self, key: bytes, measured: tuple[float | None, float]) -> None:
+        self.measured += 1
+        self._kept[key] = (self.round, measured)
+
+    def next_round(self, keep_rounds: int) -> None:
+        self.round += 1
+        oldest = self.round - keep_rounds
+        self._kept = {k: v for k, v in self._kept.items() if v[0] >= oldest}
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._kept
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+_KEPT: ContextVar[Kept | None] = ContextVar("openrum_alerts_kept", default=None)
+
+
+@contextlib.contextmanager
+def keeping(kept: Kept) -> Iterator[None]:
+    """Within this block, ``measure`` reads and fills ``kept`` (the scheduler's rounds)."""
+    token = _KEPT.set(kept)
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
 
 
 def measure(
     store: Store, rule: Rule, settings: Settings, start: dt.datetime, end: dt.datetime
 ) -> tuple[float | None, float]:
     """The rule's metric and its sample over ``[start, end)``."""
-    [row] = run_query(store, query(rule, start, end), settings, end)["rows"] or [{}]
-    return _number(row.get(rule.metric)), _number(row.get(sample_metric(rule))) or 0.0
+    q = query(rule, start, end)
+    kept = _KEPT.get()
+    key = msgspec.json.encode(q)
+    if kept is not None and (found := kept.get(key)) is not None:
+        return found
+    [row] = query_rows(store, q, settings, end) or [{}]
+    measured = _number(row.get(rule.metric)), _number(row.get(sample_metric(rule))) or 0.0
+    if kept is not None:
+        kept.put(key, measured)
+    return measured
 
 
 def evaluate(store: Store, rule: Rule, settings: Settings, end: dt.datetime) -> Evaluation:
     """Judge the rule on the window that ends at ``end``."""
     start = end - dt.timedelta(seconds=WINDOWS[rule.window])
     value, sample = measure(store, rule, settings, start, end)
+    windows = shifted(rule, settings, start, end, BASELINES[rule.condition.baseline])
     baseline, baseline_sample = baseline_of(
-        rule,
-        [measure(store, rule, settings, start - shift, end - shift)
-         for shift in BASELINES[rule.condition.baseline]],
-    )  # fmt: skip
+        rule, [measure(store, rule, settings, s, e) for s, e in windows]
+    )
     breached = judge(rule, value, sample, baseline, baseline_sample)
     return Evaluation(start, end, value, sample, breached, baseline)
+
+
+def prefetch(
+    store: Store, rule: Rule, settings: Settings, now: dt.datetime, most: int, busy: bool = False
+) -> int:
+    """Measure (and keep, within ``keeping``) up to ``most`` of the baseline windows that are
+    not kept yet of the rule's first evaluation on the next point of its baseline grid — days
+    old already, so the rounds before the grid moves on share the work instead of the one after
+    it; none when the evaluation was ``busy`` measuring its own window and rounds enough are
+    left. How many it measured."""
+    kept = _KEPT.get()
+    shifts = BASELINES[rule.condition.baseline]
+    if kept is None or not shifts:
+        return 0
+    [latest] = evaluation_ends(rule, now, settings, 1)
+    grid = baseline_grid(rule, settings)
+    end = _floor(latest, grid) + grid  # the next evaluation whose baseline windows are new
+    start = end - dt.timedelta(seconds=WINDOWS[rule.window])
+    missing = [(s, e) for s, e in shifted(rule, settings, start, end, shifts)
+               if msgspec.json.encode(query(rule, s, e)) not in kept]  # fmt: skip
+    # Spread over the rounds left before the grid moves on: a day's window measures one a round.
+    rounds_left = max((end - latest) / dt.timedelta(seconds=settings.alerts_interval_s or 1), 1)
+    if busy and len(missing) < rounds_left:
+        return 0
+    todo = missing[: min(most, math.ceil(len(missing) / rounds_left))]
+    for s, e in todo:
+        measure(store, rule, settings, s, e)
+    return len(todo)
 
 
 def replay(
@@ -112,25 +254,24 @@ def replay(
     """The rule judged on the back-to-back windows of the last ``days`` days (aligned to the
     window, the last one ending the rule's lateness before now), oldest first: one bucketed
     query for the values and their baselines."""
-    step = WINDOWS[rule.window]
-    edge = now - lateness(rule, settings)
-    epoch = dt.datetime(1970, 1, 1)
-    end = epoch + dt.timedelta(seconds=(edge - epoch) // dt.timedelta(seconds=step) * step)
+    width = dt.timedelta(seconds=WINDOWS[rule.window])
+    end = _floor(now - lateness(rule, settings), width)
     start = end - dt.timedelta(days=days)
     shifts = BASELINES[rule.condition.baseline]
-    q = query(rule, start - max(shifts, default=dt.timedelta(0)), end, rule.window,
-              settings.query_max_rows)  # fmt: skip
-    rows = run_query(store, q, settings, now)["rows"]
+    # The baseline grid is a multiple of the window or divides it: its windows are buckets too.
+    q = query(rule, start - max(shifts, default=dt.timedelta(0)) - baseline_grid(rule, settings),
+              end, rule.window, settings.query_max_rows)  # fmt: skip
+    rows = query_rows(store, q, settings, now)
     sample = sample_metric(rule)
     found: dict[str, tuple[float | None, float]] = {
         r["time"]: (_number(r.get(rule.metric)), _number(r.get(sample)) or 0.0) for r in rows
     }
     out = []
-    width = dt.timedelta(seconds=step)
     t = start
     while t < end:
         value, n = found.get(_key(t), (None, 0.0))
-        baseline, base_n = baseline_of(rule, [found.get(_key(t - d), (None, 0.0)) for d in shifts])
+        windows = shifted(rule, settings, t, t + width, shifts)
+        baseline, base_n = baseline_of(rule, [found.get(_key(s), (None, 0.0)) for s, _ in windows])
         out.append(
             Evaluation(t, t + width, value, n, judge(rule, value, n, baseline, base_n), baseline)
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import secrets
 import threading
 import time
@@ -97,6 +98,7 @@ class Scheduler:
         self.firing: Counter[str] = self.metrics.alerts_firing
         self.evaluations = 0
         self.releases = release_watch.Watch()
+        self.kept = evaluate.Kept()  # measured windows, judged again in later rounds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="openrum-alerts", daemon=True)
 
@@ -144,14 +146,16 @@ class Scheduler:
                 judges[active[-1].id] = checks.judge_of(c)
             chans = load_channels(self.store)
             quiet = load_silences(self.store)
-            for rule in active:
-                try:
-                    muted = muting(quiet, rule, now) is not None
-                    judge = judges.get(rule.id) or detectors.ruled(rule)
-                    self._evaluate(rule, judge, firing, chans, now, now_ms, muted)
-                except (QueryError, StoreError) as e:  # the next rules are evaluated still
-                    self.metrics.alert_evaluation_failures += 1
-                    log.error("alert rule %s cannot be evaluated: %s", rule.id, e)
+            with evaluate.keeping(self.kept):
+                for rule in active:
+                    try:
+                        muted = muting(quiet, rule, now) is not None
+                        judge = judges.get(rule.id) or detectors.ruled(rule)
+                        self._evaluate(rule, judge, firing, chans, now, now_ms, muted)
+                    except (QueryError, StoreError) as e:  # the next rules are evaluated still
+                        self.metrics.alert_evaluation_failures += 1
+                        log.error("alert rule %s cannot be evaluated: %s", rule.id, e)
+            self.kept.next_round(max((self._keep_rounds(r) for r in active), default=1))
             # A deleted or disabled rule's incident ends with it (no notification: its rule
             # and channels are gone).
             for rule_id, incident in list(firing.items()):
@@ -164,6 +168,14 @@ class Scheduler:
                     del firing[rule_id]
         self.firing.clear()
         self.firing.update(i.severity for i in firing.values())
+
+    def _keep_rounds(self, rule: Rule) -> int:
+        """How many rounds a measurement of the rule is read again in: its windows, kept as
+        long as they stay on the grid (and judged ``consecutive`` times), and its baselines
+        measured ahead of their grid step."""
+        interval = max(self.settings.alerts_interval_s, 1e-3)
+        grid = evaluate.baseline_grid(rule, self.settings).total_seconds()
+        return rule.consecutive + math.ceil(grid / interval) + 1
 
     def _regressions(
         self, app: App, stored: list[Rule], now_ms: int, firing: dict[str, Incident]
@@ -207,11 +219,17 @@ class Scheduler:
         count = 1 if current else rule.consecutive
         ends = evaluate.evaluation_ends(rule, now, self.settings, count)
         recent: list[evaluate.Evaluation] = []
+        measured = self.kept.measured
         for end in ends:  # latest first; an unbreached window settles it (incidents.step)
             recent.append(judge(self.store, self.settings, end))
             if not recent[-1].breached:
                 break
         self.evaluations += 1
+        # The first round measures everything anyway: the next grid point's baselines too.
+        first = len(rules.BASELINES["median"])
+        most = self.settings.alerts_baseline_prefetch if self.kept.round else first
+        busy = self.kept.measured > measured
+        evaluate.prefetch(self.store, rule, self.settings, now, most, busy)
         incident, event = incidents.step(rule, current, recent)
         if incident is None:
             return

@@ -57,37 +57,27 @@ def plan(
     return planned or (sql, params)
 
 
+def query_rows(
+    store: Store, q: Query, settings: Settings, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """The rows of a query's answer, without its ``meta`` (what the alert rules read)."""
+    return _rows(store, q, settings, now)[1]
+
+
 def run_query(
     store: Store, q: Query, settings: Settings, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Run a query on a store; return ``{"rows": [...], "meta": {...}}``. Raises QueryError."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    dialect = DIALECTS[store.engine]
-    q = with_user_type(q)
-    if any(resolve_metric(m).kind in ("sessions", "error_sessions") for m in q.metrics):
-        start, end = time_range(q, now, settings.query_default_hours)
-        settings = counting_sessions(store, settings, q.app, start, end)
-    compiled = compile_query(q, settings, now, dialect)
-    sql, params = plan(store.engine, q, settings, now, compiled.sql, compiled.params)
     began = time.perf_counter()
-    _, rows = store.select(sql, params)
+    columns, out = _rows(store, q, settings, now)
     took = (time.perf_counter() - began) * 1000
-    out = [{c: _value(v) for c, v in zip(compiled.columns, row, strict=True)} for row in rows]
-    # Counts are sums of sampling weights: whole numbers of the estimated full traffic.
-    counts = [m for m in q.metrics if resolve_metric(m).kind in COUNTS]
-    for row in out:
-        for m in counts:
-            if isinstance(row[m], float):
-                row[m] = round(row[m])
-    if "apdex" in compiled.columns:
-        for row in out:
-            row["apdex_rating"] = rating(row["apdex"])
     start, end = time_range(q, now, settings.query_default_hours)
-    rate = dialect.sampled(store, q.app, start, end)
+    rate = DIALECTS[store.engine].sampled(store, q.app, start, end)
     return {
         "rows": out,
         "meta": {
-            "columns": compiled.columns,
+            "columns": columns,
             "from": start.isoformat(timespec="milliseconds") + "Z",
             "to": end.isoformat(timespec="milliseconds") + "Z",
             "interval": q.interval,
@@ -98,3 +88,27 @@ def run_query(
             "sampling": round(rate, 4),
         },
     }
+
+
+def _rows(
+    store: Store, q: Query, settings: Settings, now: dt.datetime
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """A query's columns and rows, shaped: compiled, planned and run."""
+    q = with_user_type(q)
+    if any(resolve_metric(m).kind in ("sessions", "error_sessions") for m in q.metrics):
+        start, end = time_range(q, now, settings.query_default_hours)
+        settings = counting_sessions(store, settings, q.app, start, end)
+    compiled = compile_query(q, settings, now, DIALECTS[store.engine])
+    sql, params = plan(store.engine, q, settings, now, compiled.sql, compiled.params)
+    _, rows = store.select(sql, params)
+    out = [{c: _value(v) for c, v in zip(compiled.columns, row, strict=True)} for row in rows]
+    # Counts are sums of sampling weights: whole numbers of the estimated full traffic.
+    counts = [m for m in q.metrics if resolve_metric(m).kind in COUNTS]
+    for row in out:
+        for m in counts:
+            if isinstance(row[m], float):
+                row[m] = round(row[m])
+    if "apdex" in compiled.columns:
+        for row in out:
+            row["apdex_rating"] = rating(row["apdex"])
+    return compiled.columns, out

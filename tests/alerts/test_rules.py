@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -146,13 +147,34 @@ def test_median_baseline(
     assert ev.baseline_of(r, points) == expected
 
 
-def test_evaluation_windows_end_lateness_before_now_on_a_whole_second() -> None:
+def test_evaluation_windows_end_on_the_interval_grid_lateness_before_now() -> None:
     ends = ev.evaluation_ends(rule(), NOW + dt.timedelta(seconds=42.5), SETTINGS, 3)
     assert ends == [
-        dt.datetime(2026, 11, 20, 11, 55, 42),
-        dt.datetime(2026, 11, 20, 11, 54, 42),
-        dt.datetime(2026, 11, 20, 11, 53, 42),
+        dt.datetime(2026, 11, 20, 11, 55),
+        dt.datetime(2026, 11, 20, 11, 54),
+        dt.datetime(2026, 11, 20, 11, 53),
     ]
+    # A round a few seconds late judges the same windows (whose measurements it kept).
+    assert ev.evaluation_ends(rule(), NOW + dt.timedelta(seconds=59.9), SETTINGS, 3) == ends
+    # A long window moves by 1/60 of itself: a day's by 24 minutes, from a whole minute of its
+    # own (drawn from the rule's id) so that many rules' windows do not all move at once.
+    moved = set()
+    for i in range(40):
+        day = rule(window="1d", id=f"r{i}")
+        latest, before = ev.evaluation_ends(day, NOW + dt.timedelta(seconds=42.5), SETTINGS, 2)
+        assert latest - before == dt.timedelta(minutes=24) and latest.second == 0
+        assert NOW - dt.timedelta(minutes=29) < latest <= NOW - dt.timedelta(minutes=5)
+        later = NOW + dt.timedelta(minutes=23, seconds=59)
+        assert ev.evaluation_ends(day, later, SETTINGS, 1) == [latest + dt.timedelta(minutes=24)]
+        moved.add(latest.minute % 24)
+    assert len(moved) >= 15
+    # A short interval: 15 minutes move by 15 s at least.
+    half = dataclasses.replace(SETTINGS, alerts_interval_s=0.5)
+    assert rule().window == "15m"
+    latest, before = ev.evaluation_ends(rule(), NOW + dt.timedelta(seconds=0.7), half, 2)
+    edge = NOW + dt.timedelta(seconds=0.7 - 300)
+    assert latest - before == dt.timedelta(seconds=15)
+    assert dt.timedelta(0) <= edge - latest < dt.timedelta(seconds=15)
     # A rule's own lateness (sessions are closed 30 min after their last action).
     later = rule(metric="bounce_rate", lateness_s=2400)
     assert ev.evaluation_ends(later, NOW, SETTINGS, 1) == [dt.datetime(2026, 11, 20, 11, 20)]

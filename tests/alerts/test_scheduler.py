@@ -7,12 +7,17 @@ import dataclasses
 import datetime as dt
 import json
 import threading
+from typing import Any
 
 import msgspec
+import pytest
 
+from openrum.alerts import evaluate
 from openrum.alerts.channels import Channel
 from openrum.alerts.rules import Condition, Rule
 from openrum.alerts.scheduler import Scheduler
+from openrum.query.model import Query
+from openrum.query.sql import query_rows
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import Store
@@ -133,3 +138,69 @@ def test_reminders_and_removed_rules(opener: Opener, receiver: Receiver) -> None
     [resolved] = store.incidents()
     assert (resolved.state, resolved.detail["resolved_because"]) == ("resolved", "rule removed")
     assert len(receiver.requests()) == 2 and s.firing == {}
+
+
+def test_a_window_is_measured_once_however_many_rounds_judge_it(
+    opener: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = opener()
+    rule = Rule(id="r3", app="shop", name="slow", metric="lcp:p75", window="5m",
+                condition=Condition("above", 4000), consecutive=3, min_sample=1)  # fmt: skip
+    store.save_alert_item("rules", "r3", msgspec.to_builtins(rule))
+    # Slow loads from 11:57:30: the windows ending 11:59 and 11:58 are breached, 11:57 empty.
+    store.write(loads(0, NOW - dt.timedelta(minutes=2.5), 5, 6000.0))
+    measured: list[dt.datetime] = []
+
+    def spy(s: Store, q: Query, settings: Settings, now: dt.datetime) -> list[dict[str, Any]]:
+        if q.app == "shop" and q.metrics[0] == "lcp:p75":
+            measured.append(now)
+        return query_rows(s, q, settings, now)
+
+    monkeypatch.setattr(evaluate, "query_rows", spy)
+    clock = Clock()
+    s = scheduler(store, clock, "a")
+    s.tick()
+    assert measured == [NOW - dt.timedelta(minutes=m) for m in (1, 2, 3)]
+    assert store.incidents() == []  # two breached windows of three
+    measured.clear()
+    clock.t = at(1)
+    s.tick()  # the windows ending 12:00, 11:59 and 11:58: only the first is new
+    assert measured == [NOW]
+    [incident] = store.incidents()
+    assert incident.state == "firing"
+
+
+def test_baselines_are_measured_ahead_a_few_per_round(
+    opener: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = opener()
+    rule = Rule(id="r4", app="shop", name="slower than usual", metric="lcp:p75", window="5m",
+                condition=Condition("above", 50, "median"))  # fmt: skip
+    store.save_alert_item("rules", "r4", msgspec.to_builtins(rule))
+    measured: list[tuple[dt.datetime, dt.datetime]] = []
+
+    def spy(s: Store, q: Query, settings: Settings, now: dt.datetime) -> list[dict[str, Any]]:
+        if q.app == "shop" and q.metrics[0] == "lcp:p75":
+            measured.append((dt.datetime.fromisoformat(q.start[:-1]), now))
+        return query_rows(s, q, settings, now)
+
+    monkeypatch.setattr(evaluate, "query_rows", spy)
+    clock = Clock()
+    s = scheduler(store, clock, "a")
+    days = [dt.timedelta(days=d) for d in range(1, 8)]
+    per_round = []
+    for minute in range(1, 8):  # windows ending 12:00 (on the 5-minute grid) to 12:06
+        clock.t = at(minute)
+        measured.clear()
+        s.tick()
+        per_round.append(len(measured))
+        end = NOW + dt.timedelta(minutes=minute - 1)
+        grid = NOW + dt.timedelta(minutes=5 * ((minute - 1) // 5))
+        # The window itself and, for the baseline, the 5-minute windows ending on the grid.
+        assert measured[0] == (end - dt.timedelta(minutes=5), end)
+        if minute in (1, 6):  # cold, then the grid's next point: its windows are all kept
+            base = [(grid - dt.timedelta(minutes=5) - d, grid - d) for d in days]
+            assert measured[1:8] == base if minute == 1 else not set(base) & set(measured)
+    # Ahead, spread over the rounds before 12:05 (at most two a round): its seven are there
+    # when it comes, and 12:10's follow.
+    assert per_round == [10, 3, 2, 2, 2, 3, 3]
