@@ -10,8 +10,9 @@ What an evaluation costs (docs/alerts.md "What evaluation costs"): a rule's wind
 grid, its ``step`` (the evaluation interval, or 1/``alerts_window_steps`` of a long window), so
 the window a round judges is the same window in the next rounds: measured once, its value is
 kept (``Kept``) for the rounds that judge it again. Baselines are measured to the
-``baseline_grid`` (the window's length, 15 minutes at most by default): the same windows for every round until the
-grid moves on, and measured ahead of time, a few per round (``prefetch``), for the next one.
+``baseline_grid`` (the window's length, 15 minutes at most by default): the same windows for
+every round until the grid moves on, and measured ahead of time, a few per round
+(``prefetch``), for the next one.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import json
 
 import msgspec
 
+from openrum import releases
 from openrum.alerts import detectors
 from openrum.alerts.detectors import Detector
 from openrum.alerts.evaluate import Evaluation
@@ -24,7 +25,6 @@ from openrum.alerts.rules import Condition, Rule
 from openrum.regressions import METRICS, Finding, compare, regressions
 from openrum.settings import Settings
 from openrum.store.base import App, Incident, Store
-from openrum.web import releases
 
 NAME = "release_regression"
 PREFIX = f"detector-{NAME}-"

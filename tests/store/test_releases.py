@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from openrum import releases
 from openrum.collect.spool import Raw
 from openrum.enrich.pipeline import Pipeline
 from openrum.settings import Settings
 from openrum.store import open_store
 from openrum.store.base import Store
-from openrum.web import releases
 from openrum.web.api import ApiError
+from openrum.web.releases import regressions
 from tests.conftest import UA_CHROME
 from tests.store.conftest import BACKENDS, url_for
 from tests.test_query import UA_IPHONE, load, received
@@ -75,7 +76,7 @@ def test_releases_newest_first_with_their_previous(filled: Store) -> None:
 
 
 def test_the_slower_segment_regressed_and_nothing_else(filled: Store) -> None:
-    out = releases.regressions(filled, "shop", "2.0", None, settings())
+    out = regressions(filled, "shop", "2.0", None, settings())
     assert out["against"]["release"] == "1.0" and out["segments"] == 4
     regressed = {
         (tuple(f["segment"].items()), f["metric"])
@@ -123,7 +124,7 @@ def test_bad_releases(
     filled: Store, release: str, against: str | None, status: int, says: str
 ) -> None:
     with pytest.raises(ApiError) as e:
-        releases.regressions(filled, "shop", release, against, settings())
+        regressions(filled, "shop", release, against, settings())
     assert e.value.status == status and says in str(e.value)
 
 
