@@ -67,6 +67,11 @@ CASES: list[dict[str, Any]] = [
         "order_by": ["country"],
     },
     {"metrics": ["count", "lcp:p90"], "interval": "1d"},
+    {  # two levels of one measure and another measure's, per key: one histogram list each
+        "metrics": ["duration:p50", "duration:p90", "lcp:p75"],
+        "dimensions": ["page"],
+        "order_by": ["page"],
+    },
 ]
 RANGES = [
     ("2026-11-18T00:00:00Z", "2026-11-21T00:00:00Z"),  # whole days
@@ -202,6 +207,11 @@ def test_rebuild_recounts_what_write_kept(store: DuckDBStore) -> None:
     again = rollup_rows(store)
     assert [r[:4] for r in again] == [r[:4] for r in kept]
     assert [r[4] for r in again] == pytest.approx([r[4] for r in kept])  # sums, in any order
+    # Stored in the order of their application and hour, as writes append them: the zone maps
+    # of ``hour`` find a range's rows.
+    for t in rollup_duckdb.TABLES:
+        keys = store.select(f"SELECT app, hour FROM {t}", [])[1]
+        assert keys == sorted(keys), t
 
 
 def test_compaction_leaves_one_row_per_key(tmp_path: Path) -> None:
