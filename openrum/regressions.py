@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import stats
+
+# scipy.stats is imported where a comparison runs, not with this module: it costs the server
+# ~60 MB of memory and ~2 s of start-up (the alerts import this module), and most servers never
+# compare two releases.
 
 Kind = Literal["p75", "share", "apdex"]
 # A segment: its dimensions and values, e.g. (("page", "/cart"), ("device", "mobile")).
@@ -131,6 +134,8 @@ def mann_whitney(x: np.ndarray, y: np.ndarray) -> float:
     """The two-sided p-value of the Mann–Whitney U test (normal approximation with the tie and
     continuity corrections): scipy.stats.mannwhitneyu's, at a fifth of its cost (its argument
     checking dominates at these sizes, and a comparison runs one test per segment and metric)."""
+    from scipy import stats
+
     n1, n2 = len(x), len(y)
     both = np.concatenate([x, y])
     ranks = stats.rankdata(both)
@@ -156,6 +161,8 @@ def _absolute(metric: str, t: Thresholds) -> float:
 
 
 def _tests(segment: Segment, a: Sample, b: Sample, t: Thresholds) -> list[_Test]:
+    from scipy import stats
+
     out: list[_Test] = []
     for m in METRICS.values():
         if m.kind == "p75":
@@ -205,6 +212,8 @@ def _material(test: _Test, t: Thresholds) -> bool:
 
 
 def _interval(test: _Test, t: Thresholds, seed: int) -> tuple[float, float]:
+    from scipy import stats
+
     z = float(stats.norm.ppf(0.5 + t.confidence / 2))
     if test.a is None or test.b is None:  # Wald
         return test.effect - z * test.se, test.effect + z * test.se
@@ -242,6 +251,8 @@ def compare(
         tests += _tests(segment, before[segment], after[segment], thresholds)
     if not tests:
         return 0, []
+    from scipy import stats
+
     qs = stats.false_discovery_control([x.p for x in tests], method="bh")
     out: list[Finding] = []
     for test, q in zip(tests, qs, strict=True):
