@@ -14,7 +14,12 @@ take what CPU time is left on either core (``--pinned`` keeps all of it on CPU 0
 3. peak: `openrum serve` at full load for the same time;
 4. sustained: `openrum serve` at ``--rate`` beacons/s of 5 events for ``--seconds``, sampling
    RSS and queue depth, then checking that every accepted event is in the store; once on the
-   server of the peak phase (default settings), once on a server set for a small memory.
+   server of the peak phase (default settings), once on a server set for a small memory;
+5. memory: a server with default settings on a store of 10M actions (bench/query's generated
+   week, ``--store-actions``), idle, then paced at ``--light-rate`` (2,000/s) for ``--seconds``:
+   PSS summed over the server and its child processes, and each process's.
+
+``--phases`` runs some of them alone (docs/ is written only when all ran).
 """
 
 from __future__ import annotations
@@ -159,7 +164,7 @@ def generate_store(data: Path, actions: int) -> dict[str, float]:
 
     path = data / "openrum.duckdb"
     if not path.exists():
-        store = DuckDBStore(path)
+        store = DuckDBStore(path, memory_limit="1GB")  # one-off statements of 2M rows
         took, rebuilt, _ = fill(store, actions)
         # Weeks old: the session closer has closed them (else the server's first minutes would
         # go to closing 2 million sessions, a one-off the idle phase is not about).
@@ -442,6 +447,30 @@ proportional set size summed, which counts once the library pages the processes 
 (Python's and pyarrow's among them) — peaked at {r["peak_pss_mb"]:.0f} MB (sampled every second of the
 sustained phase and the drain)."""
 
+    def memory(idle: dict[str, Any], light: dict[str, Any], store: dict[str, float]) -> str:
+        roles = sorted(set(idle["by_process"]) | set(light["peak_pss_by_process"]))
+
+        def mb(d: dict[str, float], role: str) -> str:
+            return f"{d[role]:,.0f} MB" if role in d else "—"
+
+        rows = "\n".join(
+            f"| {role} | {mb(idle['by_process'], role)} | "
+            f"{mb(light['peak_pss_by_process'], role)} |"
+            for role in roles
+        )
+        return f"""Memory on a store of {store["actions"]:,.0f} actions ({store["file_mb"]:,.0f} MB,
+bench/query's generated week), default settings: PSS summed over the server and its child
+processes. Idle (sampled every second for 10 s, 10 s after the start): median
+**{idle["median_pss_mb"]:.0f} MB**, at most {idle["max_pss_mb"]:.0f} MB (target ≤ 200 MB). Paced
+at {args.light_rate:,}/s for {args.seconds} s ({light["rate"]:,.0f} accepted/s, p99
+{light["p99"]:.2f} ms; every accepted event stored: **{every(light)}**; largest write queue
+{light["max_queue"]:,.0f} beacons, drained {light["drain_s"]:.1f} s after the load stopped):
+median **{light["median_pss_mb"]:.0f} MB**, peak {light["peak_pss_mb"]:.0f} MB (target ≤ 300 MB).
+
+| process | idle (median) | at {args.light_rate:,}/s (at the summed peak) |
+|---|---:|---:|
+{rows}"""
+
     write_section(
         "ingest",
         f"""
@@ -467,6 +496,8 @@ server of the peak phase (default settings), then on a new server set for a smal
 Sustained phase, default settings: {outcome(default)}
 
 Sustained phase, small memory: {outcome(small)}
+
+{memory(report["idle"], report["light"], report["store"])}
 
 Non-2xx answers at full load: {peak.non_2xx:,}.
 
