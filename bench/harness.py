@@ -154,6 +154,35 @@ def pss_mb(pid: int) -> float:
     return total / 1024
 
 
+def _role(pid: int) -> str:
+    """What a process of a server's tree is, from its command line."""
+    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    for needle, role in (
+        ("resource_tracker", "resource tracker"),
+        ("spawn_main", "batch step"),
+        ("fsync", "spool fsync helper"),
+        ("forkserver", "forkserver"),
+    ):
+        if needle in cmd:
+            return role
+    return "other: " + cmd[:60]
+
+
+def pss_by_process(pid: int) -> dict[str, float]:
+    """``pss_mb`` of each process of a server's tree on its own (MB): ``server`` (``pid``), and
+    each descendant named by its role (batch step, spool fsync helper, resource tracker)."""
+    out: dict[str, float] = {}
+    for p in _tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
+            role = "server" if p == pid else _role(p)
+        except FileNotFoundError:
+            continue
+        pss = sum(int(line.split()[1]) for line in lines if line.startswith("Pss:")) / 1024
+        out[role] = out.get(role, 0.0) + pss
+    return out
+
+
 def loop_cpu_s(pid: int) -> float:
     """CPU time (user + system, seconds) of a process's main thread: a server's event loop."""
     fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -197,35 +226,37 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-def start_openrum(
-    port: int, pin: bool = True, log: Path | None = None, settings: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[bytes], Path]:
-    """A fresh data directory with the application `bench` (any origin), and `openrum serve` on
-    it: per-address rate limit off (all load comes from 127.0.0.1), /metrics public, and
-    ``settings`` (name → value)."""
+def create_app(data: Path) -> None:
+    """The application `bench` (any origin) in the data directory ``data``."""
     import sys
-    import tempfile
 
-    data = Path(tempfile.mkdtemp(prefix="openrum-bench-"))
-    py = sys.executable
     subprocess.run(
         [
-            py,
-            "-m",
-            "openrum",
-            "apps",
-            "create",
-            "Bench",
-            "--id",
-            "bench",
-            "--origin",
-            "*",
-            "--data",
-            str(data),
+            *(sys.executable, "-m", "openrum", "apps", "create", "Bench", "--id", "bench"),
+            *("--origin", "*", "--data", str(data)),
         ],
         check=True,
         capture_output=True,
     )
+
+
+def start_openrum(
+    port: int,
+    pin: bool = True,
+    log: Path | None = None,
+    settings: dict[str, str] | None = None,
+    data: Path | None = None,
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """`openrum serve` on the data directory ``data`` (else a fresh one with the application
+    `bench`, any origin): per-address rate limit off (all load comes from 127.0.0.1),
+    /metrics public, and ``settings`` (name → value)."""
+    import sys
+    import tempfile
+
+    if data is None:
+        data = Path(tempfile.mkdtemp(prefix="openrum-bench-"))
+        create_app(data)
+    py = sys.executable
     server = start(
         [
             py,

@@ -193,6 +193,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from openrum.collect.connection import protocol
     from openrum.enrich.process import system_allocator, without_pandas
+    from openrum.malloc import limit_arenas
     from openrum.server import Server
 
     overrides = dict(args.setting)
@@ -203,6 +204,7 @@ def serve(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, public_url=bind_url(args.host, args.port))
     data = Path(args.data)
     store_url = _store_url(args)
+    limit_arenas()  # before the store's and the server's threads start
     system_allocator()
     if store_url.startswith("duckdb:"):
         without_pandas()

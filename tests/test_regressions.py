@@ -8,7 +8,19 @@ import pytest
 from scipy import stats
 
 from bench.regressions import rates, sample
-from openrum.regressions import Sample, Thresholds, compare, mann_whitney, regressions
+from openrum.regressions import (
+    METRICS,
+    Sample,
+    Thresholds,
+    _interval,
+    _Test,
+    benjamini_hochberg,
+    compare,
+    mann_whitney,
+    normal_sf,
+    rankdata,
+    regressions,
+)
 
 SEG = (("page", "/checkout"), ("device", "mobile"))
 
@@ -38,6 +50,42 @@ def test_false_alarms_with_no_change_across_all_segments_and_metrics() -> None:
 def test_mann_whitney_matches_scipy(x: np.ndarray, y: np.ndarray) -> None:
     expected = stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic").pvalue
     assert mann_whitney(x, y) == pytest.approx(float(expected), rel=1e-9, abs=1e-12)
+
+
+def test_the_statistics_match_scipy() -> None:
+    rng = np.random.default_rng(3)
+    tied = np.round(rng.normal(0, 2, 500))
+    assert np.array_equal(rankdata(tied), stats.rankdata(tied))
+    for z in (0.0, 0.5, 1.96, 4.0, 9.0):
+        assert normal_sf(z) == pytest.approx(float(stats.norm.sf(z)), rel=1e-12, abs=1e-300)
+    ps = np.r_[rng.uniform(0, 1, 40), [0.001, 0.001, 0.04]]
+    expected = stats.false_discovery_control(ps, method="bh")
+    assert np.allclose(benjamini_hochberg(list(ps)), expected, rtol=1e-12)
+
+
+def test_the_bootstrap_interval_is_scipys_percentile_interval() -> None:
+    """The same resampling scheme and seed as scipy.stats.bootstrap: the same interval."""
+    rng = np.random.default_rng(11)
+    a, b = rng.lognormal(7, 0.5, 700), rng.lognormal(7.2, 0.5, 900)
+    test = _Test(SEG, METRICS["load_duration"], 0.0, 0.0, 0.0, 0.0, 700, 900, 0.0, a, b)
+    t = Thresholds()
+
+    def ratio(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.asarray(np.percentile(y, 75, axis=axis) / np.percentile(x, 75, axis=axis))
+
+    res = stats.bootstrap(
+        (a, b),
+        ratio,
+        n_resamples=t.bootstrap,
+        batch=100,
+        confidence_level=t.confidence,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(5),
+    )
+    low, high = _interval(test, t, 5)
+    assert low == pytest.approx(res.confidence_interval.low, rel=1e-3)
+    assert high == pytest.approx(res.confidence_interval.high, rel=1e-3)
 
 
 def test_a_regression_carries_its_effect_interval_and_sample_sizes() -> None:

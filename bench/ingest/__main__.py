@@ -14,7 +14,12 @@ take what CPU time is left on either core (``--pinned`` keeps all of it on CPU 0
 3. peak: `openrum serve` at full load for the same time;
 4. sustained: `openrum serve` at ``--rate`` beacons/s of 5 events for ``--seconds``, sampling
    RSS and queue depth, then checking that every accepted event is in the store; once on the
-   server of the peak phase (default settings), once on a server set for a small memory.
+   server of the peak phase (default settings), once on a server set for a small memory;
+5. memory: a server with default settings on a store of 10M actions (bench/query's generated
+   week, ``--store-actions``), idle, then paced at ``--light-rate`` (2,000/s) for ``--seconds``:
+   PSS summed over the server and its child processes, and each process's.
+
+``--phases`` runs some of them alone (docs/ is written only when all ran).
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -34,9 +41,11 @@ from typing import Any, NamedTuple
 from bench.harness import (
     EVENTS_PER_BEACON,
     WrkResult,
+    create_app,
     loop_cpu_s,
     metrics,
     percentile,
+    pss_by_process,
     pss_mb,
     query,
     rss_mb,
@@ -65,25 +74,30 @@ SMALL = {"store_memory_mb": "64", "store_checkpoint_mb": "32", "write_max_events
 
 
 def sustained(
-    url: str, server: subprocess.Popen[bytes], data: Path, args: argparse.Namespace
+    url: str, server: subprocess.Popen[bytes], data: Path, args: argparse.Namespace, rate: int
 ) -> dict[str, Any]:
-    """Paced load at ``args.rate`` for ``args.seconds``, then the drain: latency, memory, and
+    """Paced load at ``rate`` for ``args.seconds``, then the drain: latency, memory, and
     whether every accepted event is stored."""
     # Paced load: each connection waits `delay` after each answer, so
     # rate = connections / (delay + latency). The latency at this rate is not known ahead
     # (the spool's fsync and the batch step's share of the CPU set it): two 5 s calibration
     # runs measure it, each at the delay the previous one called for.
     connections = args.sustained_connections
-    delay_ms = 1000 * connections / args.rate
+    delay_ms = 1000 * connections / rate
     for _ in range(2):
         calibration = wrk(url, 5, connections, "cal", delay_ms).communicate()[0]
         got = float(re.search(r"Requests/sec:\s+([\d.]+)", calibration).group(1))  # type: ignore[union-attr]
         latency_ms = max(1000 * connections / max(got, 1.0) - delay_ms, 0.0)
-        delay_ms = max(1000 * connections / args.rate - latency_ms, 0.1)
+        delay_ms = max(1000 * connections / rate - latency_ms, 0.1)
         settle(url)
+    whole = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+    counted = {"app": "bench", "metrics": ["count", "errors"], **whole}
+    before = query(url, data, counted)["rows"][0]  # what the store held (the idle phase's rows)
     start_m = metrics(url)
     samples: list[tuple[float, float, float]] = []
-    peak_pss = max_spool = 0.0
+    pss: list[float] = []
+    max_spool = 0.0
+    peak_by_process: dict[str, float] = {}
     load = wrk(url, args.seconds, connections, "sus", delay_ms)
     began = time.monotonic()
     while load.poll() is None:
@@ -91,7 +105,11 @@ def sustained(
         m = metrics(url)
         samples.append((time.monotonic() - began, rss_mb(server.pid), m["openrum_queue_depth"]))
         max_spool = max(max_spool, m["openrum_spool_bytes"])
-        peak_pss = max(peak_pss, pss_mb(server.pid))
+        by_process = pss_by_process(server.pid)
+        pss.append(sum(by_process.values()))
+        if pss[-1] >= max(pss):
+            peak_by_process = by_process
+    peak_pss = max(pss)
     out = load.communicate()[0]
     drain_began = time.monotonic()
     while metrics(url)["openrum_queue_depth"] > 0 and time.monotonic() - drain_began < 300:
@@ -104,8 +122,7 @@ def sustained(
     def stored(m: dict[str, float]) -> float:
         return sum(v for k, v in m.items() if k.startswith("openrum_events_stored_total"))
 
-    whole = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
-    row = query(url, data, {"app": "bench", "metrics": ["count", "errors"], **whole})["rows"][0]
+    row = query(url, data, counted)["rows"][0]
     accepted = end_m["openrum_beacons_accepted_total"] - start_m["openrum_beacons_accepted_total"]
     return {
         "connections": connections,
@@ -120,17 +137,65 @@ def sustained(
         ),
         "stored_events": stored(end_m) - stored(start_m),
         # Each beacon: 3 actions, 1 error, 1 user event. The query API counts actions and
-        # errors, over the whole run (every phase on this server).
-        "queried": row["count"] + row["errors"],
-        "expected_queried": end_m["openrum_events_accepted_total"] / EVENTS_PER_BEACON * 4,
+        # errors: those the store held before the paced load are taken out.
+        "queried": row["count"] + row["errors"] - before["count"] - before["errors"],
+        "expected_queried": (
+            end_m["openrum_events_accepted_total"] - start_m["openrum_events_accepted_total"]
+        )
+        / EVENTS_PER_BEACON
+        * 4,
         "peak_rss_mb": rss_mb(server.pid, "VmHWM"),
         "server_rss_mb": rss_mb(server.pid, "VmHWM", children=False),
         "peak_pss_mb": peak_pss,
+        "median_pss_mb": statistics.median(pss),
+        "peak_pss_by_process": peak_by_process,
         "drain_s": drain,
         "max_queue": max(q for _, _, q in samples),
         "max_spool_mb": max_spool / 2**20,
         "samples": samples,
     }
+
+
+def generate_store(data: Path, actions: int) -> dict[str, float]:
+    """A store of ``actions`` actions (and their errors and sessions, a week of them: bench/query's
+    data) with the application `bench`, in the data directory ``data``, unless it holds one."""
+    from bench.query import fill
+    from openrum.store.duckdb import DuckDBStore
+
+    path = data / "openrum.duckdb"
+    if not path.exists():
+        store = DuckDBStore(path, memory_limit="1GB")  # one-off statements of 2M rows
+        took, rebuilt, _ = fill(store, actions)
+        # Weeks old: the session closer has closed them (else the server's first minutes would
+        # go to closing 2 million sessions, a one-off the idle phase is not about).
+        store._con.execute("UPDATE sessions SET closed = true")
+        store.close()
+        create_app(data)
+        print(f"store of {actions:,} actions generated in {took + rebuilt:.0f} s", flush=True)
+    return {"actions": actions, "file_mb": path.stat().st_size / 2**20}
+
+
+def idle(pid: int, wait_s: float = 10.0, samples: int = 10) -> dict[str, Any]:
+    """The server's memory at rest: summed PSS sampled every second for ``samples`` s after
+    ``wait_s`` (its start-up work done), and each process's median."""
+    time.sleep(wait_s)
+    taken = []
+    for _ in range(samples):
+        taken.append(pss_by_process(pid))
+        time.sleep(1.0)
+    sums = [sum(t.values()) for t in taken]
+    roles = sorted({role for t in taken for role in t})
+    return {
+        "median_pss_mb": statistics.median(sums),
+        "max_pss_mb": max(sums),
+        "by_process": {r: statistics.median(t.get(r, 0.0) for t in taken) for r in roles},
+    }
+
+
+# The phases (--phases): the bare endpoints (raw ASGI, raw ASGI decoding, Node); `openrum serve`
+# with writes paused; at full load; paced at --rate with default settings, then small-memory
+# ones; and on a store of --store-actions actions: idle, then paced at --light-rate.
+PHASES = ("ceiling", "paused", "peak", "sustained", "small", "idle", "light")
 
 
 # The ASGI endpoints' server: uvicorn with the event loop and HTTP parser of `openrum serve`.
@@ -170,12 +235,39 @@ def main() -> int:
         action="store_true",
         help="keep the servers (every process and thread) on CPU 0",
     )
+    parser.add_argument(
+        "--phases",
+        nargs="+",
+        choices=PHASES,
+        default=list(PHASES),
+        help="run only these phases (docs/ is written only when every phase ran)",
+    )
+    parser.add_argument(
+        "--light-rate",
+        type=int,
+        default=2_000,
+        help="beacons/s of the sustained phase on the store",
+    )
+    parser.add_argument(
+        "--store-actions",
+        type=int,
+        default=10_000_000,
+        help="actions in the store of the idle and light phases",
+    )
+    parser.add_argument(
+        "--store-dir",
+        type=Path,
+        help="data directory of the idle and light phases: kept, and its store generated only "
+        "when it has none (the light phase adds its beacons to it)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/ingest needs wrk: apt-get install wrk")
+    phases = set(args.phases)
     py = sys.executable
     port = 18_000 + os.getpid() % 1000
     url = f"http://127.0.0.1:{port}"
+    report: dict[str, Any] = {}
 
     runs: dict[str, Peak] = {}
     node = ["node", str(Path(__file__).with_name("bare_node.mjs")), str(port)]
@@ -187,6 +279,8 @@ def main() -> int:
         ),
         ("node", node),
     ):
+        if "ceiling" not in phases:
+            break
         bare = start(cmd, port, pin=args.pinned)
         try:
             runs[name] = peak_run(url, bare.pid, args)
@@ -199,64 +293,89 @@ def main() -> int:
     # The whole request without the store's work beside it: writes paused (SIGUSR1, as for a
     # backup: docs/operations.md), the spool takes every beacon. A server of its own, so that
     # its backlog is not the next phases'.
-    server, data = start_openrum(port, pin=args.pinned, log=args.log, settings=openrum_settings)
-    try:
-        os.kill(server.pid, signal.SIGUSR1)
-        time.sleep(1)  # the writer thread pauses after the batch in flight (none: it is idle)
-        runs["paused"] = peak_run(url, server.pid, args)
-    finally:
-        stop(server)
-        shutil.rmtree(data, ignore_errors=True)
+    if "paused" in phases:
+        server, data = start_openrum(port, pin=args.pinned, log=args.log, settings=openrum_settings)
+        try:
+            os.kill(server.pid, signal.SIGUSR1)
+            time.sleep(1)  # the writer thread pauses after the batch in flight (none: it is idle)
+            runs["paused"] = peak_run(url, server.pid, args)
+        finally:
+            stop(server)
+            shutil.rmtree(data, ignore_errors=True)
 
-    server, data = start_openrum(port, pin=args.pinned, log=args.log, settings=openrum_settings)
-    try:
-        before = metrics(url)
-        runs["peak"] = peak_run(url, server.pid, args)
-        peak = runs["peak"].wrk
-        after = metrics(url)
-        peak_accepted = (
-            after["openrum_beacons_accepted_total"] - before["openrum_beacons_accepted_total"]
-        )
-        settle(url)  # the peak phase's beacons are stored before the sustained phase
-        default = sustained(url, server, data, args)
-    finally:
-        stop(server)
-        shutil.rmtree(data, ignore_errors=True)
+    if phases & {"peak", "sustained"}:
+        server, data = start_openrum(port, pin=args.pinned, log=args.log, settings=openrum_settings)
+        try:
+            if "peak" in phases:
+                before = metrics(url)
+                runs["peak"] = peak_run(url, server.pid, args)
+                peak = runs["peak"].wrk
+                after = metrics(url)
+                accepted = (
+                    after["openrum_beacons_accepted_total"]
+                    - before["openrum_beacons_accepted_total"]
+                )
+                report |= {
+                    "peak_rps": peak.rps,
+                    "peak_accepted_per_s": accepted / peak.seconds,
+                    "peak_p50": peak.p50_ms,
+                    "peak_p99": peak.p99_ms,
+                    "peak_non_2xx": peak.non_2xx,
+                }
+                settle(url)  # the peak phase's beacons are stored before the sustained phase
+            if "sustained" in phases:
+                report["sustained"] = sustained(url, server, data, args, args.rate)
+        finally:
+            stop(server)
+            shutil.rmtree(data, ignore_errors=True)
     # The same sustained phase on a server set for a small memory (docs/operations.md).
-    server, data = start_openrum(port, pin=args.pinned, log=args.log, settings=SMALL)
-    try:
-        small = sustained(url, server, data, args)
-    finally:
-        stop(server)
-        shutil.rmtree(data, ignore_errors=True)
-    ceiling, decode, paused = runs["ceiling"].wrk, runs["decode"].wrk, runs["paused"].wrk
-    node_rps = runs["node"].wrk.rps
-    report = {
-        "node_rps": node_rps,
-        "peak_of_node": peak.rps / node_rps,
-        "loop_us_per_request": {name: run.loop_us for name, run in runs.items()},
-        "loop_busy": {name: run.loop_busy for name, run in runs.items()},
-        "decode_rps": decode.rps,
-        "paused_rps": paused.rps,
-        "ceiling_rps": ceiling.rps,
-        "ceiling_p50": ceiling.p50_ms,
-        "ceiling_p99": ceiling.p99_ms,
-        "peak_rps": peak.rps,
-        "peak_accepted_per_s": peak_accepted / peak.seconds,
-        "peak_p50": peak.p50_ms,
-        "peak_p99": peak.p99_ms,
-        "peak_non_2xx": peak.non_2xx,
-        "sustained": default,
-        "sustained_small_memory": small,
-    }
+    if "small" in phases:
+        server, data = start_openrum(port, pin=args.pinned, log=args.log, settings=SMALL)
+        try:
+            report["sustained_small_memory"] = sustained(url, server, data, args, args.rate)
+        finally:
+            stop(server)
+            shutil.rmtree(data, ignore_errors=True)
+    # A server on a store of --store-actions actions, default settings: idle, then paced at
+    # --light-rate.
+    if phases & {"idle", "light"}:
+        data = args.store_dir or Path(tempfile.mkdtemp(prefix="openrum-bench-store-"))
+        report["store"] = generate_store(data, args.store_actions)
+        server, data = start_openrum(port, pin=args.pinned, log=args.log, data=data)
+        try:
+            if "idle" in phases:
+                report["idle"] = idle(server.pid)
+            if "light" in phases:
+                report["light"] = sustained(url, server, data, args, args.light_rate)
+        finally:
+            stop(server)
+            if args.store_dir is None:
+                shutil.rmtree(data, ignore_errors=True)
+    if "ceiling" in runs:
+        report |= {
+            "ceiling_rps": runs["ceiling"].wrk.rps,
+            "ceiling_p50": runs["ceiling"].wrk.p50_ms,
+            "ceiling_p99": runs["ceiling"].wrk.p99_ms,
+            "decode_rps": runs["decode"].wrk.rps,
+            "node_rps": runs["node"].wrk.rps,
+        }
+        if "peak" in runs:
+            report["peak_of_node"] = runs["peak"].wrk.rps / runs["node"].wrk.rps
+    if "paused" in runs:
+        report["paused_rps"] = runs["paused"].wrk.rps
+    report["loop_us_per_request"] = {name: run.loop_us for name, run in runs.items()}
+    report["loop_busy"] = {name: run.loop_busy for name, run in runs.items()}
     shown = {
         k: {n: v for n, v in r.items() if n != "samples"}
         for k, r in report.items()
         if isinstance(r, dict)
     }
     print(json.dumps({**report, **shown}, indent=1))
-    if args.no_write:
+    if args.no_write or phases != set(PHASES):
         return 0
+    ceiling, decode, paused = runs["ceiling"].wrk, runs["decode"].wrk, runs["paused"].wrk
+    peak, node_rps = runs["peak"].wrk, runs["node"].wrk.rps
+    default, small = report["sustained"], report["sustained_small_memory"]
     PLOTS.mkdir(parents=True, exist_ok=True)
     (PLOTS / "ingest-throughput.svg").write_text(
         bars(
@@ -319,7 +438,7 @@ def main() -> int:
     def outcome(r: dict[str, Any]) -> str:
         return f"""{r["accepted"]:,.0f} beacons ({r["accepted_events"]:,.0f} events) accepted,
 {r["stored_events"]:,.0f} events stored; the query API counts {r["queried"]:,.0f} actions + errors
-for {r["expected_queried"]:,.0f} expected over the server's whole run — every accepted event
+for {r["expected_queried"]:,.0f} expected (beside those stored before) — every accepted event
 stored: **{every(r)}**. Largest write queue: {r["max_queue"]:,.0f} beacons (the spool held
 {r["max_spool_mb"]:,.0f} MB at most); drained {r["drain_s"]:.1f} s after the load stopped. Peak RSS
 (VmHWM) of the server process: **{r["server_rss_mb"]:.0f} MB**; of the server and its child processes (batch step, spool fsync
@@ -327,6 +446,30 @@ helper, resource tracker), summed: {r["peak_rss_mb"]:.0f} MB. Their physical mem
 proportional set size summed, which counts once the library pages the processes share
 (Python's and pyarrow's among them) — peaked at {r["peak_pss_mb"]:.0f} MB (sampled every second of the
 sustained phase and the drain)."""
+
+    def memory(idle: dict[str, Any], light: dict[str, Any], store: dict[str, float]) -> str:
+        roles = sorted(set(idle["by_process"]) | set(light["peak_pss_by_process"]))
+
+        def mb(d: dict[str, float], role: str) -> str:
+            return f"{d[role]:,.0f} MB" if role in d else "—"
+
+        rows = "\n".join(
+            f"| {role} | {mb(idle['by_process'], role)} | "
+            f"{mb(light['peak_pss_by_process'], role)} |"
+            for role in roles
+        )
+        return f"""Memory on a store of {store["actions"]:,.0f} actions ({store["file_mb"]:,.0f} MB,
+bench/query's generated week), default settings: PSS summed over the server and its child
+processes. Idle (sampled every second for 10 s, 10 s after the start): median
+**{idle["median_pss_mb"]:.0f} MB**, at most {idle["max_pss_mb"]:.0f} MB (target ≤ 200 MB). Paced
+at {args.light_rate:,}/s for {args.seconds} s ({light["rate"]:,.0f} accepted/s, p99
+{light["p99"]:.2f} ms; every accepted event stored: **{every(light)}**; largest write queue
+{light["max_queue"]:,.0f} beacons, drained {light["drain_s"]:.1f} s after the load stopped):
+median **{light["median_pss_mb"]:.0f} MB**, peak {light["peak_pss_mb"]:.0f} MB (target ≤ 300 MB).
+
+| process | idle (median) | at {args.light_rate:,}/s (at the summed peak) |
+|---|---:|---:|
+{rows}"""
 
     write_section(
         "ingest",
@@ -353,6 +496,8 @@ server of the peak phase (default settings), then on a new server set for a smal
 Sustained phase, default settings: {outcome(default)}
 
 Sustained phase, small memory: {outcome(small)}
+
+{memory(report["idle"], report["light"], report["store"])}
 
 Non-2xx answers at full load: {peak.non_2xx:,}.
 

@@ -25,6 +25,7 @@ from openrum import privacy, sessions
 from openrum.collect.metrics import Metrics
 from openrum.collect.spool import Range, Raw, Spool, read_batch
 from openrum.enrich.process import BatchStepError, PipelineProcess, data_tag
+from openrum.malloc import trim
 from openrum.rows import Batch
 from openrum.settings import Settings, background
 from openrum.store.base import Store, StoreError
@@ -266,6 +267,7 @@ class BatchWriter:
             self._prune()
             del batch  # its buffers go back to the system before the next batch
             pa.default_memory_pool().release_unused()
+            trim()  # and what the store's write freed
             with self._progress:
                 self.written += records
                 self._progress.notify_all()

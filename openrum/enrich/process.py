@@ -30,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from openrum.collect.spool import Range, Raw, read_batch
+from openrum.malloc import limit_arenas, trim
 from openrum.rows import Batch
 from openrum.settings import Settings, background
 from openrum.store.base import App, Store
@@ -90,6 +91,7 @@ def _child(
     from openrum.enrich.pipeline import Context, Pipeline
 
     background(settings.background_nice, settings.background_idle)
+    limit_arenas()
     without_pandas()
     system_allocator()
     # A stop signal sent to the whole process group (Ctrl-C, a service manager) is the parent's
@@ -127,6 +129,7 @@ def _child(
             conn.send((False, f"{type(e).__name__}: {e}"))
         result = None
         pa.default_memory_pool().release_unused()  # a batch's buffers go back to the system
+        trim()
 
 
 # A batch goes back to the writer through a file in shared memory, which the writer maps: through
