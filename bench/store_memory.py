@@ -28,8 +28,8 @@ from bench.store_growth import duckdb_mb, renamed, template
 from openrum.settings import Settings
 from openrum.store.duckdb import DuckDBStore
 
-# (store_memory_mb, store_checkpoint_mb): the former defaults first, the defaults (128 / 64), the
-# small-memory settings (docs/operations.md) last.
+# (store_memory_mb, store_checkpoint_mb): the defaults first, the small-memory settings
+# (docs/operations.md) last.
 PAIRS = ((256, 256), (192, 128), (160, 128), (128, 64), (96, 48), (64, 32))
 
 

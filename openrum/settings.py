@@ -99,7 +99,7 @@ class Settings:
     # Batch writer
     flush_interval_s: float = _s(1.0, "Longest wait before spooled beacons are written (<= 1 s).")
     write_max_events: int = _s(
-        20_000,
+        50_000,
         "Events per store write at most: a backlog is read, enriched and written in batches of "
         "this size (larger batches cost the store less per event, and take more memory).",
     )
@@ -280,10 +280,10 @@ class Settings:
     )
     # Store
     store_memory_mb: int = _s(
-        128,
+        256,
         "Memory the embedded store may use (it spills past it): its cache, the rows written since "
         "the last checkpoint (up to store_checkpoint_mb), and a write's working tables "
-        "(docs/operations.md; 128 MB writes ~36,000 events/s on 2 cores, 256 MB ~54,000).",
+        "(docs/operations.md).",
     )
     resend_window_s: float = _s(
         7 * 3600.0,
@@ -293,7 +293,7 @@ class Settings:
         "after a crash are always found (they keep their receive time).",
     )
     store_checkpoint_mb: int = _s(
-        64,
+        256,
         "Write-ahead log size at which the embedded store checkpoints (DuckDB's default is 16 MB): "
         "fewer checkpoints cost less time, and the rows written since the last one take memory.",
     )
