@@ -222,10 +222,12 @@ class ClickHouseDialect(Dialect):
 # sessions that can start in a range only. A session's start is its close's (`session_closes`)
 # once closed, else the least start of its `session_state` rows (a merge keeps the least), so a
 # session starting in the range has a close row or a state row starting in it. Those sessions
-# are merged whole (all their rows); the caller's WHERE keeps the ones that do start in it.
+# are merged whole (all their rows); the caller's WHERE keeps the ones that do start in it. The
+# rows are found unmerged (no FINAL): the least start is one row's, a close row keeps its start.
 _STARTING = (
     "SELECT session_id FROM session_state WHERE app = ? AND start >= ? AND start < ? "
-    "UNION ALL SELECT session_id FROM session_closes WHERE app = ? AND start >= ? AND start < ?"
+    "SETTINGS final = 0 UNION ALL SELECT session_id FROM session_closes WHERE app = ? "
+    "AND start >= ? AND start < ? SETTINGS final = 0"
 )
 SESSIONS_IN = f"""(SELECT l.app AS app, l.session_id AS session_id,
        if(ifNull(c.closed, false), assumeNotNull(c.start), l.start) AS start,
