@@ -180,8 +180,9 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
         if q.interval:
             select.insert(0, f"{dialect.bucket(tcol, INTERVALS[q.interval])} AS time")
         select += [f'{_metric_sql(m, dialect, settings)} AS "{m.name}"' for m in ms]
+        table, table_params = dialect.source(source, q.app, start, end)
         where = ["app = ?", f"{tcol} >= ?", f"{tcol} < ?"]
-        params += [q.app, start, end]
+        params += [*table_params, q.app, start, end]
         for name, op, value in q.filters:
             col = DIMENSIONS[name][source]
             if op == "is":
@@ -205,7 +206,7 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
         # Group by position: a key's alias ("time") may shadow a column of the same name.
         group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
         subqueries.append(
-            f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(where)}{group}"
+            f"SELECT {', '.join(select)} FROM {table} WHERE {' AND '.join(where)}{group}"
         )
 
     if len(subqueries) == 1:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from openrum.query.model import Source
     from openrum.store.base import Store
 
 
@@ -150,6 +151,14 @@ class Dialect:
     def in_list(self, column: str, n: int) -> str:
         return f"{column} IN ({', '.join('?' * n)})"
 
+    def source(
+        self, source: Source, app: str, start: dt.datetime, end: dt.datetime
+    ) -> tuple[str, list[Any]]:
+        """What a query reads ``source`` from (a table, a view or a subquery with its columns)
+        for ``app``'s rows placed in [start, end), and its parameters: a superset of those
+        rows; the caller's WHERE keeps them."""
+        return source, []
+
 
 class ClickHouseDialect(Dialect):
     """ClickHouse's SQL; queries that rollups can answer run on them (openrum/query/rollup.py)."""
@@ -199,5 +208,55 @@ class ClickHouseDialect(Dialect):
     def actions_in(self, store: Store, app: str, start: dt.datetime, end: dt.datetime) -> int:
         return 0  # distinct counts are exact on the raw rows
 
+    def source(
+        self, source: Source, app: str, start: dt.datetime, end: dt.datetime
+    ) -> tuple[str, list[Any]]:
+        if source != "sessions":
+            return source, []
+        starting = [app, start, end, app, start, end]
+        return SESSIONS_IN, [app, *starting, app, *starting]
+
+
+# ClickHouse's `sessions` view (store/sql/clickhouse/003_sessions.sql) merges every session of
+# every application before a WHERE on `app` and `start` can apply: this is the same view over the
+# sessions that can start in a range only. A session's start is its close's (`session_closes`)
+# once closed, else the least start of its `session_state` rows (a merge keeps the least), so a
+# session starting in the range has a close row or a state row starting in it. Those sessions
+# are merged whole (all their rows); the caller's WHERE keeps the ones that do start in it. The
+# rows are found unmerged (no FINAL): the least start is one row's, a close row keeps its start.
+_STARTING = (
+    "SELECT session_id FROM session_state WHERE app = ? AND start >= ? AND start < ? "
+    "SETTINGS final = 0 UNION ALL SELECT session_id FROM session_closes WHERE app = ? "
+    "AND start >= ? AND start < ? SETTINGS final = 0"
+)
+SESSIONS_IN = f"""(SELECT l.app AS app, l.session_id AS session_id,
+       if(ifNull(c.closed, false), assumeNotNull(c.start), l.start) AS start,
+       if(ifNull(c.closed, false), assumeNotNull(c.last_seen), l.last_seen) AS last_seen,
+       if(ifNull(c.closed, false), assumeNotNull(c.last_received), l.last_received)
+           AS last_received,
+       if(ifNull(c.closed, false), assumeNotNull(c.entry_page), l.entry_page) AS entry_page,
+       if(ifNull(c.closed, false), assumeNotNull(c.exit_page), l.exit_page) AS exit_page,
+       l.weight AS weight, l.visitor_id AS visitor_id,
+       if(ifNull(c.closed, false), c.user_tag, l.user_tag) AS user_tag,
+       if(ifNull(c.closed, false), assumeNotNull(c.ended), l.ended) AS ended,
+       l.d.browser AS browser, l.d.browser_version AS browser_version, l.d.os AS os,
+       l.d.os_version AS os_version, l.d.device AS device, l.d.user_type AS user_type,
+       l.d.country AS country, l.d.region AS region, l.d.city AS city, l.d.lat AS lat,
+       l.d.lon AS lon, l.d.connection AS connection, l.d.release AS release,
+       ifNull(c.closed, false) AS closed, c.end_reason AS end_reason, c.duration AS duration,
+       c.actions AS actions, c.errors AS errors, c.rage_clicks AS rage_clicks,
+       c.bounce AS bounce, c.ux_score AS ux_score
+FROM (SELECT s.app AS app, s.session_id AS session_id,
+             min(s.start) AS start, max(s.last_seen) AS last_seen,
+             max(s.last_received) AS last_received,
+             argMinMerge(s.entry_page) AS entry_page, argMaxMerge(s.exit_page) AS exit_page,
+             argMinMerge(s.weight) AS weight, argMinMerge(s.visitor_id) AS visitor_id,
+             argMaxMerge(s.user_tag) AS user_tag, max(s.ended) AS ended,
+             argMinMerge(s.dims) AS d
+      FROM session_state AS s
+      WHERE s.app = ? AND s.session_id IN ({_STARTING})
+      GROUP BY s.app, s.session_id) AS l
+LEFT ANY JOIN (SELECT * FROM session_closes WHERE app = ? AND session_id IN ({_STARTING})) AS c
+    ON c.app = l.app AND c.session_id = l.session_id) AS sessions"""
 
 DIALECTS: dict[str, Dialect] = {"duckdb": Dialect(), "clickhouse": ClickHouseDialect()}
