@@ -234,13 +234,16 @@ def prefetch(
     if kept is None or not shifts:
         return 0
     [latest] = evaluation_ends(rule, now, settings, 1)
-    grid = baseline_grid(rule, settings)
-    end = _floor(latest, grid) + grid  # the next evaluation whose baseline windows are new
+    every, grid = step(rule, settings), baseline_grid(rule, settings)
+    end = _floor(latest, grid) + grid  # the baseline grid's next point
     start = end - dt.timedelta(seconds=WINDOWS[rule.window])
     missing = [(s, e) for s, e in shifted(rule, settings, start, end, shifts)
                if msgspec.json.encode(query(rule, s, e)) not in kept]  # fmt: skip
-    # Spread over the rounds left before the grid moves on: a day's window measures one a round.
-    rounds_left = max((end - latest) / dt.timedelta(seconds=settings.alerts_interval_s or 1), 1)
+    # Spread over the rounds left until the first evaluation that needs them (the next step
+    # when the rule's step is the grid): a day's window measures one a round.
+    first = latest + every if every >= grid else end
+    interval = dt.timedelta(seconds=settings.alerts_interval_s or 1)
+    rounds_left = max((first - (now - lateness(rule, settings))) / interval, 1)
     if busy and len(missing) < rounds_left:
         return 0
     todo = missing[: min(most, math.ceil(len(missing) / rounds_left))]
