@@ -246,7 +246,10 @@ def prefetch(
     rounds_left = max((first - (now - lateness(rule, settings))) / interval, 1)
     if busy and len(missing) < rounds_left:
         return 0
-    todo = missing[: min(most, math.ceil(len(missing) / rounds_left))]
+    # One a round for the rounds left after this one; this one takes the rest (the first round
+    # after a start, whose ``most`` is all of them, when the step is near).
+    now_or_never = len(missing) - (math.floor(rounds_left) - 1)
+    todo = missing[: min(most, max(math.ceil(len(missing) / rounds_left), now_or_never))]
     for s, e in todo:
         measure(store, rule, settings, s, e)
     return len(todo)

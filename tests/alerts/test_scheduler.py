@@ -201,6 +201,35 @@ def test_baselines_are_measured_ahead_a_few_per_round(
         if minute in (1, 6):  # cold, then the grid's next point: its windows are all kept
             base = [(grid - dt.timedelta(minutes=5) - d, grid - d) for d in days]
             assert measured[1:8] == base if minute == 1 else not set(base) & set(measured)
-    # Ahead, spread over the rounds before 12:05 (at most two a round): its seven are there
-    # when it comes, and 12:10's follow.
-    assert per_round == [10, 3, 2, 2, 2, 3, 3]
+    # Ahead: the first round three of 12:05's seven, the next four rounds one each, so they are
+    # there when it comes; then 12:10's, at most two a round.
+    assert per_round == [11, 2, 2, 2, 2, 3, 3]
+
+
+def test_a_days_window_measures_one_window_a_round_after_the_first(
+    opener: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = opener()
+    rule = Rule(id="r5", app="shop", name="slower than usual today", metric="lcp:p75",
+                window="1d", condition=Condition("above", 50, "median"))  # fmt: skip
+    store.save_alert_item("rules", "r5", msgspec.to_builtins(rule))
+    measured: list[str] = []
+
+    def spy(s: Store, q: Query, settings: Settings, now: dt.datetime) -> list[dict[str, Any]]:
+        if q.app == "shop":
+            measured.append(q.end)
+        return query_rows(s, q, settings, now)
+
+    monkeypatch.setattr(evaluate, "query_rows", spy)
+    clock = Clock()
+    s = scheduler(store, clock, "a")
+    per_round = []
+    for minute in range(30):  # the window moves every 24 minutes
+        clock.t = at(minute)
+        measured.clear()
+        s.tick()
+        per_round.append(len(measured))
+    # Cold: the window, its 7 baselines and the next step's 7 when the step is near, or fewer.
+    assert 8 <= per_round[0] <= 15
+    # Then one a round: the window when it moves, else one of the next step's baselines.
+    assert max(per_round[1:]) == 1 and sum(per_round[1:]) >= 8
