@@ -34,6 +34,7 @@ from openrum.alerts.rules import (
     MEDIAN_MIN_DAYS,
     WINDOWS,
     Rule,
+    iso,
     lateness,
     query,
     sample_metric,
@@ -176,9 +177,6 @@ class Kept:
     def __contains__(self, key: bytes) -> bool:
         return key in self._kept
 
-    def __len__(self) -> int:
-        return len(self._kept)
-
 
 _KEPT: ContextVar[Kept | None] = ContextVar("openrum_alerts_kept", default=None)
 
@@ -199,7 +197,7 @@ def measure(
     """The rule's metric and its sample over ``[start, end)``."""
     q = query(rule, start, end)
     kept = _KEPT.get()
-    key = msgspec.json.encode(q)
+    key = msgspec.json.encode(q) if kept is not None else b""
     if kept is not None and (found := kept.get(key)) is not None:
         return found
     [row] = query_rows(store, q, settings, end) or [{}]
@@ -223,16 +221,16 @@ def evaluate(store: Store, rule: Rule, settings: Settings, end: dt.datetime) -> 
 
 def prefetch(
     store: Store, rule: Rule, settings: Settings, now: dt.datetime, most: int, busy: bool = False
-) -> int:
+) -> None:
     """Measure (and keep, within ``keeping``) up to ``most`` of the baseline windows that are
     not kept yet of the rule's first evaluation on the next point of its baseline grid — days
     old already, so the rounds before the grid moves on share the work instead of the one after
     it; none when the evaluation was ``busy`` measuring its own window and rounds enough are
-    left. How many it measured."""
+    left."""
     kept = _KEPT.get()
     shifts = BASELINES[rule.condition.baseline]
     if kept is None or not shifts:
-        return 0
+        return
     [latest] = evaluation_ends(rule, now, settings, 1)
     every, grid = step(rule, settings), baseline_grid(rule, settings)
     end = _floor(latest, grid) + grid  # the baseline grid's next point
@@ -245,14 +243,13 @@ def prefetch(
     interval = dt.timedelta(seconds=settings.alerts_interval_s or 1)
     rounds_left = max((first - (now - lateness(rule, settings))) / interval, 1)
     if busy and len(missing) < rounds_left:
-        return 0
+        return
     # One a round for the rounds left after this one; this one takes the rest (the first round
     # after a start, whose ``most`` is all of them, when the step is near).
     now_or_never = len(missing) - (math.floor(rounds_left) - 1)
     todo = missing[: min(most, max(math.ceil(len(missing) / rounds_left), now_or_never))]
     for s, e in todo:
         measure(store, rule, settings, s, e)
-    return len(todo)
 
 
 def replay(
@@ -276,18 +273,14 @@ def replay(
     out = []
     t = start
     while t < end:
-        value, n = found.get(_key(t), (None, 0.0))
+        value, n = found.get(iso(t), (None, 0.0))
         windows = shifted(rule, settings, t, t + width, shifts)
-        baseline, base_n = baseline_of(rule, [found.get(_key(s), (None, 0.0)) for s, _ in windows])
+        baseline, base_n = baseline_of(rule, [found.get(iso(s), (None, 0.0)) for s, _ in windows])
         out.append(
             Evaluation(t, t + width, value, n, judge(rule, value, n, baseline, base_n), baseline)
         )
         t += width
     return out
-
-
-def _key(t: dt.datetime) -> str:
-    return t.isoformat(timespec="milliseconds") + "Z"
 
 
 def _number(v: Any) -> float | None:

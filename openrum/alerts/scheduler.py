@@ -35,6 +35,7 @@ from openrum.store.base import App, CheckResult, Delivery, Incident, Store, Stor
 log = logging.getLogger("openrum.alerts")
 
 LEASE = "alerts"
+MOST_BASELINES = len(rules.BASELINES["median"])  # windows a baseline is measured on, at most
 Write = Callable[[Callable[[Store], Any]], Any]
 
 
@@ -226,8 +227,7 @@ class Scheduler:
                 break
         self.evaluations += 1
         # The first round measures everything anyway: the next grid point's baselines too.
-        first = len(rules.BASELINES["median"])
-        most = self.settings.alerts_baseline_prefetch if self.kept.round else first
+        most = self.settings.alerts_baseline_prefetch if self.kept.round else MOST_BASELINES
         busy = self.kept.measured > measured
         evaluate.prefetch(self.store, rule, self.settings, now, most, busy)
         incident, event = incidents.step(rule, current, recent)
