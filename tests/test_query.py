@@ -12,6 +12,7 @@ import pytest
 from openrum.collect.beacon import Action, Beacon, Env, Error
 from openrum.collect.spool import Raw
 from openrum.enrich.pipeline import Pipeline
+from openrum.query.dialect import DIALECTS
 from openrum.query.model import Query, QueryError
 from openrum.query.sql import run_query
 from openrum.settings import Settings
@@ -259,3 +260,12 @@ def test_approximate_percentiles_are_close(filled: DuckDBStore, settings: Settin
     # exact: 3500, between 3000 and 4000; a log-spaced bucket is exact to ±1 %
     assert 3000 * 0.99 <= row["lcp:p50"] <= 4000 * 1.01
     assert row["lcp:max"] == 6000
+
+
+def test_a_percentile_writes_its_histogram_once() -> None:
+    # DuckDB binds an expression each time it is written: binding a percentile's histogram and
+    # folds six times cost more than running them (bench/alerts).
+    sql = DIALECTS["duckdb"].quantile("lcp", 0.75)
+    assert sql.count("histogram(") == 1 and sql.count("list_reduce(") == 2
+    exact = DIALECTS["duckdb"].quantile("lcp", 0.75, approximate=False)
+    assert exact.count("list(") == 1 and exact.count("list_reduce(") == 2

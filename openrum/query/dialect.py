@@ -58,14 +58,23 @@ def _at(entries: str, rank: str, key_type: str) -> str:
     )
 
 
+def _let(value: str, name: str, body: str) -> str:
+    """``body`` with ``name`` standing for ``value``, written once: DuckDB binds an expression
+    each time it is written, and binding the histograms and folds of a percentile costs more
+    than running them (a lambda over a one-item list)."""
+    return f"list_transform([{value}], lambda {name}: {body})[1]"
+
+
 def bucket_quantile(entries: str, count: str, q: float, low: str, high: str) -> str:
     """The value at level ``q`` of a histogram, ``entries`` a sorted list of {key: bucket,
     value: weight} (a bucket may come several times), of values of total weight ``count`` lying
     in [``low``, ``high``] (see ``interpolated``), h = (count - 1) · q: the percentile of the
     values each repeated as many times as its weight."""
-    h = f"({q!r} * ({count} - 1))"
-    lo, hi = _at(entries, f"floor({h})", "SMALLINT"), _at(entries, f"floor({h}) + 1", "SMALLINT")
-    return interpolated(lo, hi, h, low, high)
+    h = f"({q!r} * (_q.n - 1))"
+    lo, hi = _at("_q.e", f"floor({h})", "SMALLINT"), _at("_q.e", f"floor({h}) + 1", "SMALLINT")
+    at_ranks = _let(f"{{'lo': {lo}, 'hi': {hi}}}", "_k",
+                    interpolated("_k.lo", "_k.hi", h, "_q.low", "_q.high"))  # fmt: skip
+    return _let(f"{{'e': {entries}, 'n': {count}, 'low': {low}, 'high': {high}}}", "_q", at_ranks)
 
 
 def weighted_quantile(column: str, q: float, weight: str) -> str:
@@ -75,9 +84,11 @@ def weighted_quantile(column: str, q: float, weight: str) -> str:
     known = f"({column}) IS NOT NULL"
     pair = f"{{'key': ({column})::DOUBLE, 'value': {weight}::DOUBLE}}"
     pairs = f"list_sort(list({pair}) FILTER (WHERE {known}))"
-    h = f"({q!r} * (sum({weight}) FILTER (WHERE {known}) - 1))"
-    lo, hi = _at(pairs, f"floor({h})", "DOUBLE"), _at(pairs, f"floor({h}) + 1", "DOUBLE")
-    return f"({lo} + ({h} - floor({h})) * ({hi} - {lo}))"
+    h = f"({q!r} * (_q.n - 1))"
+    lo, hi = _at("_q.e", f"floor({h})", "DOUBLE"), _at("_q.e", f"floor({h}) + 1", "DOUBLE")
+    at_ranks = _let(f"{{'lo': {lo}, 'hi': {hi}}}", "_k",
+                    f"(_k.lo + ({h} - floor({h})) * (_k.hi - _k.lo))")  # fmt: skip
+    return _let(f"{{'e': {pairs}, 'n': sum({weight}) FILTER (WHERE {known})}}", "_q", at_ranks)
 
 
 class Dialect:
