@@ -13,6 +13,7 @@ recorded); otherwise it is dropped.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import os
 import secrets
@@ -165,6 +166,26 @@ def url_for(backend: str, chdb_path: Path, tmp_path: Path) -> tuple[str, str]:
         return f"chdb:///{chdb_path}?database={database}", database
     database = _pooled_database(backend, chdb_path)
     return server_url(database), database
+
+
+@contextlib.contextmanager
+def shared_store(backend: str, chdb_path: Path, tmp_path: Path) -> Iterator[Store]:
+    """A store that a module's tests share: a new DuckDB file, or a database of the pool
+    (migrated already), emptied and given back when the module is done."""
+    if backend == "duckdb":
+        store = open_store(url_for(backend, chdb_path, tmp_path)[0])
+        try:
+            yield store
+        finally:
+            store.close()
+        return
+    database = _pooled_database(backend, chdb_path)
+    store = open_store(_url(backend, database, chdb_path))
+    try:
+        yield store
+    finally:
+        store.close()
+        recycle(backend, database, chdb_path)
 
 
 @pytest.fixture

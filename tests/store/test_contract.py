@@ -41,7 +41,7 @@ from openrum.store.base import (
     StoreError,
     Token,
 )
-from tests.store.conftest import BACKENDS, Opener, url_for
+from tests.store.conftest import BACKENDS, Opener, shared_store
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, 0)
 DAY = dt.datetime(2026, 11, 20)
@@ -185,17 +185,13 @@ NOISE = [action(50_000 + i, DAY + dt.timedelta(hours=9), app="other") for i in r
 def filled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
-    from openrum.store import open_store
-
     # The module's one store per backend (written once, read by every query test).
     chdb_path = request.getfixturevalue("chdb_path")
-    url, _ = url_for(request.param, chdb_path, tmp_path_factory.mktemp("filled"))
-    store = open_store(url)
-    half = len(ACTIONS) // 2
-    store.write(Batch(actions=table(ACTIONS[:half]), errors=table(ERRORS)))
-    store.write(Batch(actions=table(ACTIONS[half:] + NOISE)))
-    yield store
-    store.close()
+    with shared_store(request.param, chdb_path, tmp_path_factory.mktemp("filled")) as store:
+        half = len(ACTIONS) // 2
+        store.write(Batch(actions=table(ACTIONS[:half]), errors=table(ERRORS)))
+        store.write(Batch(actions=table(ACTIONS[half:] + NOISE)))
+        yield store
 
 
 PAGE_VIEWS = (

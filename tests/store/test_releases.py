@@ -13,12 +13,11 @@ from openrum import releases
 from openrum.collect.spool import Raw
 from openrum.enrich.pipeline import Pipeline
 from openrum.settings import Settings
-from openrum.store import open_store
 from openrum.store.base import Store
 from openrum.web.api import ApiError
 from openrum.web.releases import regressions
 from tests.conftest import UA_CHROME
-from tests.store.conftest import BACKENDS, url_for
+from tests.store.conftest import BACKENDS, shared_store
 from tests.test_query import UA_IPHONE, load, received
 
 PER_SEGMENT = 150  # page loads per release and segment
@@ -60,10 +59,8 @@ def fill(store: Store) -> Store:
 def filled(
     request: pytest.FixtureRequest, chdb_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
-    url, _ = url_for(request.param, chdb_path, tmp_path_factory.mktemp("releases"))
-    store = fill(open_store(url))
-    yield store
-    store.close()
+    with shared_store(request.param, chdb_path, tmp_path_factory.mktemp("releases")) as store:
+        yield fill(store)
 
 
 def test_releases_newest_first_with_their_previous(filled: Store) -> None:

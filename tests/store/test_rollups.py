@@ -21,13 +21,12 @@ from openrum.query.model import Query
 from openrum.query.sql import plan
 from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch
 from openrum.settings import Settings
-from openrum.store import open_store
 from openrum.store.base import Store
 from openrum.store.clickhouse import ClickHouseStore
 from openrum.web import actions, distribution, errors
 from openrum.web import sessions as web_sessions
 from openrum.web.scope import Scope
-from tests.store.conftest import BACKENDS, Opener, url_for
+from tests.store.conftest import BACKENDS, Opener, shared_store
 from tests.store.test_contract import action, error, ms, table
 
 DAY = dt.datetime(2026, 11, 17)
@@ -106,10 +105,8 @@ def filled(
 ) -> Iterator[Store]:
     # The module's one store per backend (written once, read by every query test).
     chdb_path = request.getfixturevalue("chdb_path")
-    url, _ = url_for(request.param, chdb_path, tmp_path_factory.mktemp("rollups"))
-    store = _fill(open_store(url))
-    yield store
-    store.close()
+    with shared_store(request.param, chdb_path, tmp_path_factory.mktemp("rollups")) as store:
+        yield _fill(store)
 
 
 def _compare(
