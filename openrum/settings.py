@@ -309,7 +309,8 @@ class Settings:
     alerts_lateness_s: float = _s(
         300.0,
         "Alert windows end this long before now: beacons arrive up to the agent's flush delay "
-        "after the actions they report (a page sends its events when it is hidden).",
+        "after the actions they report (a page sends its events when it is hidden). Rules on "
+        "completed sessions also wait for their sessions to close.",
     )
     alerts_window_steps: int = _s(
         60,

@@ -49,8 +49,9 @@ def test_a_round_evaluates_every_rule_and_detector(tmp_path: Path, engine: str) 
         assert {k for k in done[0].rules if not k.startswith("detector-")} == {
             f"r{i}" for i in range(10)
         }
-        # Error spike, Apdex drop, the three vitals, traffic drop, new and regressed error groups.
-        assert len(detectors) == 8
+        # Error spike, Apdex drop, the three vitals, traffic drop, new and regressed error groups;
+        # and a release regression's watch when one opened (the generated data is random).
+        assert len({k for k in detectors if "release_regression" not in k}) == 8
         assert all(r.cpu_s > 0 and r.wall_s > 0 for r in done)
         assert set(done[1].rules) == set(done[0].rules)  # still the lease holder
     finally:
@@ -58,5 +59,5 @@ def test_a_round_evaluates_every_rule_and_detector(tmp_path: Path, engine: str) 
     figures = summary(done[1:])
     assert figures["rule_wall_max"] >= figures["rule_wall_median"] > 0
     line = row("DuckDB", 5_000, done, {}, warmup=1)
-    assert line.startswith("| DuckDB | 5,000 | 18 |")
+    assert line.startswith(f"| DuckDB | 5,000 | {10 + len(detectors)} |")
     assert line.count("|") == 11  # a cell for the first round, the warm-up, the steady state

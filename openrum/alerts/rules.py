@@ -60,13 +60,21 @@ class Rule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     severity: Severity = "warning"
     channels: list[str] = []
     enabled: bool = True
-    lateness_s: float | None = None  # None: the server's alerts_lateness_s
+    lateness_s: float | None = None  # None: the server's (``lateness``)
     id: str = ""
 
 
 def lateness(rule: Rule, settings: Settings) -> dt.timedelta:
-    """How long after a window ends the rule judges it (docs/alerts.md "late data")."""
-    seconds = settings.alerts_lateness_s if rule.lateness_s is None else rule.lateness_s
+    """How long after a window ends the rule judges it (docs/alerts.md "late data"): its own
+    ``lateness_s``, or the server's ``alerts_lateness_s`` — and for a metric of completed
+    sessions, the time a session of the window takes to close as well (``session_inactivity_ms``
+    after its last action, and a round of the closer): judged sooner, a window would hold only
+    the few sessions already ended."""
+    if rule.lateness_s is not None:
+        return dt.timedelta(seconds=rule.lateness_s)
+    seconds = settings.alerts_lateness_s
+    if resolve_metric(rule.metric).source == "sessions" and rule.metric != "live_sessions":
+        seconds += settings.session_inactivity_ms / 1000 + settings.session_close_interval_s
     return dt.timedelta(seconds=seconds)
 
 

@@ -175,9 +175,14 @@ def test_evaluation_windows_end_on_the_interval_grid_lateness_before_now() -> No
     edge = NOW + dt.timedelta(seconds=0.7 - 300)
     assert latest - before == dt.timedelta(seconds=15)
     assert dt.timedelta(0) <= edge - latest < dt.timedelta(seconds=15)
-    # A rule's own lateness (sessions are closed 30 min after their last action).
+    # A rule's own lateness.
     later = rule(metric="bounce_rate", lateness_s=2400)
     assert ev.evaluation_ends(later, NOW, SETTINGS, 1) == [dt.datetime(2026, 11, 20, 11, 20)]
+    # By default, a metric of completed sessions waits for the window's sessions to close too:
+    # 300 s, then 30 min without beacons, then a round of the closer (30 s).
+    for metric in ("bounce_rate", "ux_frustrating_share", "session_duration:p50"):
+        closed = rule(metric=metric)
+        assert ev.evaluation_ends(closed, NOW, SETTINGS, 1) == [dt.datetime(2026, 11, 20, 11, 24)]
 
 
 # -- the incident state machine ----------------------------------------------------------------
