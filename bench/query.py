@@ -343,8 +343,8 @@ def main() -> int:
     }
     end = dt.datetime(2026, 11, 20, 12)
     scopes = {
-        "7 days": Scope("bench", end - dt.timedelta(days=7), end, ()),
-        "30 days": Scope("bench", end - dt.timedelta(days=30), end, ()),
+        r: Scope("bench", dt.datetime.fromisoformat(start.removesuffix("Z")), end, ())
+        for r, start in RANGES.items()
     }
     notes = []
     for n in args.sizes:

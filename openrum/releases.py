@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from openrum.query.sql import iso
 from openrum.regressions import METRICS, Sample, Segment, Thresholds
 from openrum.settings import Settings
 from openrum.store.base import Store
@@ -50,8 +51,8 @@ def releases(store: Store, app: str) -> list[dict[str, Any]]:
     out = [
         {
             "release": r[0],
-            "first_seen": _iso(r[1]),
-            "last_seen": _iso(r[2]),
+            "first_seen": iso(r[1]),
+            "last_seen": iso(r[2]),
             "actions": int(r[3]),
             "previous": rows[i - 1][0] if i else None,
         }
@@ -121,7 +122,3 @@ def samples(
                 )
                 side[segment] = _sample(rows)
     return out
-
-
-def _iso(t: Any) -> str:
-    return str(t.isoformat(timespec="milliseconds")) + "Z"

@@ -34,12 +34,11 @@ from openrum.alerts.rules import (
     MEDIAN_MIN_DAYS,
     WINDOWS,
     Rule,
-    iso,
     lateness,
     query,
     sample_metric,
 )
-from openrum.query.sql import query_rows
+from openrum.query.sql import iso, query_rows
 from openrum.settings import Settings
 from openrum.store.base import Store
 

@@ -13,6 +13,7 @@ import msgspec
 from openrum.query.compiler import compile_query
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import DIMENSIONS, INTERVALS, Query, QueryError, resolve_metric
+from openrum.query.sql import iso
 from openrum.settings import Settings
 
 Severity = Literal["info", "warning", "critical"]
@@ -112,10 +113,6 @@ def query(
         order_by="-time" if interval else None,
         limit=limit,
     )
-
-
-def iso(t: dt.datetime) -> str:
-    return t.isoformat(timespec="milliseconds") + "Z"
 
 
 def validate(rule: Rule, settings: Settings) -> Rule:

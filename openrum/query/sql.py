@@ -19,9 +19,16 @@ from openrum.settings import Settings
 from openrum.store.base import Store
 
 
-def _value(v: Any) -> Any:
+def iso(v: Any) -> Any:
+    """A stored value as JSON: times as ISO-8601 UTC with milliseconds, the rest as it is."""
     if isinstance(v, dt.datetime):
         return v.isoformat(timespec="milliseconds") + "Z"
+    return v
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return iso(v)
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, int) and not isinstance(v, bool):
@@ -78,8 +85,8 @@ def run_query(
         "rows": out,
         "meta": {
             "columns": columns,
-            "from": start.isoformat(timespec="milliseconds") + "Z",
-            "to": end.isoformat(timespec="milliseconds") + "Z",
+            "from": iso(start),
+            "to": iso(end),
             "interval": q.interval,
             "engine": store.engine,
             "took_ms": round(took, 2),

@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from openrum.collect.app import Collector
 from openrum.query.model import Query
-from openrum.query.sql import run_query
+from openrum.query.sql import iso, run_query
 from openrum.settings import Settings
 from openrum.store.base import Store
-from openrum.web.scope import Scope, iso, json_response, limit_of, request_scope
+from openrum.web.scope import Scope, json_response, limit_of, request_scope
 
 # The query API's metric → the column this endpoint names it.
 _METRICS = {

@@ -30,6 +30,7 @@ from openrum.alerts.scheduler import load_channels, load_rules, load_silences
 from openrum.alerts.silences import Silence
 from openrum.collect.app import Collector
 from openrum.collect.writer import BatchWriter
+from openrum.query.sql import iso
 from openrum.settings import Settings
 from openrum.store.base import Delivery, Incident, Store
 from openrum.web.api import ApiError, principal, require_admin, require_app
@@ -157,8 +158,8 @@ def routes(
         fired = incidents.simulate(rule, replayed)
         return _json({
             "rule": rule.id,
-            "from": rules.iso(replayed[0].start),
-            "to": rules.iso(replayed[-1].end),
+            "from": iso(replayed[0].start),
+            "to": iso(replayed[-1].end),
             "windows": len(replayed),
             "breached": sum(1 for e in replayed if e.breached),
             "without_data": sum(1 for e in replayed if e.breached is None),

@@ -22,11 +22,11 @@ from openrum.collect.app import Collector
 from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import MEASURES, Query
-from openrum.query.sql import run_query
+from openrum.query.sql import iso, run_query
 from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.web.api import ApiError
-from openrum.web.scope import Scope, iso, json_response, request_scope
+from openrum.web.scope import Scope, json_response, request_scope
 
 QUANTILES = (("p50", 0.5), ("p75", 0.75), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))
 

@@ -35,10 +35,11 @@ from openrum.enrich.symbolicate import Symbolicator
 from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import parse_time
+from openrum.query.sql import iso
 from openrum.settings import Settings
 from openrum.store.base import App, ErrorStatus, Store
 from openrum.web.api import ApiError, principal, require_app
-from openrum.web.scope import Scope, interval_for, iso, json_response, limit_of, request_scope
+from openrum.web.scope import Scope, interval_for, json_response, limit_of, request_scope
 from openrum.web.traces import add_trace_link
 
 # Errors and affected sessions are estimates of the full traffic: each error counts its session's

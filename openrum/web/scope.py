@@ -125,13 +125,6 @@ def parse_scope(
     return Scope(app, start, end, (*q.filters, *by_user))
 
 
-def iso(v: Any) -> Any:
-    """A stored value as JSON: times as ISO-8601 UTC with milliseconds."""
-    if isinstance(v, dt.datetime):
-        return v.isoformat(timespec="milliseconds") + "Z"
-    return v
-
-
 def interval_for(scope: Scope, points: int = 120) -> int:
     """The shortest bucket (s) of the query API's intervals giving at most ``points`` buckets."""
     span = (scope.end - scope.start).total_seconds()

@@ -28,11 +28,12 @@ from starlette.routing import Route
 from openrum.collect.app import Collector
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import DIMENSIONS, Source
+from openrum.query.sql import iso
 from openrum.scoring import vitals
 from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.web.api import ApiError, require_app
-from openrum.web.scope import Scope, iso, json_response, limit_of, request_scope
+from openrum.web.scope import Scope, json_response, limit_of, request_scope
 from openrum.web.traces import add_trace_link
 
 SESSION_COLUMNS = (
