@@ -573,6 +573,8 @@ def partials(
     by_name = {n: e for r in ROLLUPS if r.source == source for n, _, e in _columns(r)}
     reads = _reads(rollup)
     raw, tcol = RAW[source]
+    if source == "sessions":  # the ragged ends: the same closes, by start (`session_starts`)
+        raw = "session_starts"
     parts: list[str] = []
     params: list[Any] = []
     for table, column, ranges in (
@@ -665,7 +667,7 @@ def plan(
         if found is None:
             return None
         union, union_params = found
-        if source == "sessions":
+        if source == "sessions" and any(m.kind in ("sessions", "live_sessions") for m in ms):
             keys_of = list(dict.fromkeys([*_KEYS["sessions"], *dims]))
             live, live_params = _live(q, keys_of, needed, start, end, interval, bucket)
             union, union_params = f"{union} UNION ALL {live}", union_params + live_params

@@ -66,6 +66,17 @@ _CLOSE_COLUMNS = (
     "ended",
     "user_type",
     "weight",
+    # Its dimensions: the completed sessions by start (`session_starts`) are read whole.
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device",
+    "country",
+    "region",
+    "city",
+    "connection",
+    "release",
 )
 
 

@@ -1,5 +1,6 @@
-"""Session metrics over a range read only the sessions that can start in it (ClickHouse): the same
-answers as the whole `sessions` view, and as DuckDB's.
+"""Session metrics over a range read only the sessions that can start in it (ClickHouse), and
+metrics of completed sessions only their closes by start: the same answers as the whole
+`sessions` view, and as DuckDB's; also for closes stored before they kept their dimensions.
 
 Sessions of two applications (with the same ids) start around the ranges' edges, each from touches
 written in several batches (several state rows), two thirds closed; some closed sessions get a
@@ -12,7 +13,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,26 +134,38 @@ RANGES = [(BASE + dt.timedelta(minutes=m - 30, seconds=7), n) for m, n in (
     (0, 5), (30, 5), (41, 17), (47, 60), (90, 31), (150, 45), (0, 300), (200, 300))]  # fmt: skip
 
 
+# Of completed sessions only: read from their closes.
+COMPLETED = [m for m in METRICS if m != "live_sessions"]
+
+
 def _rows(store: Store, q: Query, dialect: Dialect) -> list[tuple[Any, ...]]:
     compiled = compile_query(q, SETTINGS, NOW, dialect)
     return sorted(store.select(compiled.sql, compiled.params)[1], key=repr)
 
 
+@pytest.mark.parametrize(
+    ("metrics", "reads", "not_read"),
+    [(METRICS, "session_state", "session_starts"), (COMPLETED, "session_starts", "session_state")],
+)
 def test_session_metrics_read_the_range_with_the_views_answers(
     stores: tuple[dict[str, Store], list[dt.datetime]],
+    metrics: list[str],
+    reads: str,
+    not_read: str,
 ) -> None:
     store, duck = stores[0]["chdb"], stores[0]["duckdb"]
     # Ranges that hold a late-touched session's start (its close's), not its earliest touch.
     edges = [(t - dt.timedelta(seconds=30), 2) for t in stores[1]]
-    compiled = compile_query(Query(app="shop", metrics=["bounce_rate"]), SETTINGS, NOW,
+    compiled = compile_query(Query(app="shop", metrics=metrics), SETTINGS, NOW,
                              DIALECTS["clickhouse"])  # fmt: skip
-    assert "FROM sessions " not in compiled.sql and "session_state" in compiled.sql
+    assert "FROM sessions " not in compiled.sql
+    assert reads in compiled.sql and not_read not in compiled.sql
     answered = 0
     for shape in SHAPES:
         for start, length in RANGES + edges:
             body = {"start": f"{start.isoformat()}Z",
                     "end": f"{(start + dt.timedelta(minutes=length)).isoformat()}Z"}  # fmt: skip
-            q = Query(app="shop", metrics=METRICS, **body, **shape)
+            q = Query(app="shop", metrics=metrics, **body, **shape)
             rows = _rows(store, q, DIALECTS["clickhouse"])
             assert rows == _rows(store, q, WholeView()), (shape, start, length)
             answered += bool(rows)
@@ -160,7 +173,7 @@ def test_session_metrics_read_the_range_with_the_views_answers(
             theirs = run_query(duck, q, SETTINGS, NOW)["rows"]
 
             def key(r: dict[str, Any]) -> str:
-                return repr([v for k, v in r.items() if k not in METRICS])
+                return repr([v for k, v in r.items() if k not in metrics])
 
             for a, b in zip(sorted(mine, key=key), sorted(theirs, key=key), strict=True):
                 # Percentiles of session measures are each engine's sketch (a T-Digest, a
@@ -169,3 +182,39 @@ def test_session_metrics_read_the_range_with_the_views_answers(
                 a = {k: v for k, v in a.items() if ":p" not in k}
                 assert a == pytest.approx(b), (shape, start, length)
     assert answered > len(RANGES + edges) * len(SHAPES) // 2
+
+
+# What migration clickhouse/018 added: a close's dimensions, and every value of the close kept
+# by start.
+DIMS = ("browser", "browser_version", "os", "os_version", "device", "country", "region", "city",
+        "connection", "release")  # fmt: skip
+WIDE = ("last_seen", "entry_page", "exit_page", "user_tag", "end_reason", "duration", "actions",
+        "errors", "rage_clicks", "bounce", "ux_score", "weight", "user_type", *DIMS)  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["chdb", "clickhouse"])
+def test_closes_stored_before_they_kept_dimensions_are_read_with_their_sessions(
+    opener: Callable[[], Store],
+) -> None:
+    store = opener()
+    assert isinstance(store, ClickHouseStore)
+    _write(store)
+    # As a store of before 018: closes without dimensions, their starts alone by start.
+    store.t.command("ALTER TABLE session_starts_mv MODIFY QUERY "
+                    "SELECT app, start, session_id FROM session_closes")  # fmt: skip
+    store.t.command("ALTER TABLE session_starts " + ", ".join(f"DROP COLUMN {c}" for c in WIDE))
+    store.t.command("ALTER TABLE session_closes " + ", ".join(f"DROP COLUMN {c}" for c in DIMS))
+    store.t.command("DELETE FROM schema_migrations WHERE name = '018_closed_sessions.sql'")
+    store.migrate()
+    _, unknown = store.select("SELECT count() FROM session_starts WHERE browser IS NULL", [])
+    assert unknown == [(0,)]  # every session of _write has a browser
+    answered = 0
+    for shape in SHAPES:
+        for start, length in RANGES:
+            body = {"start": f"{start.isoformat()}Z",
+                    "end": f"{(start + dt.timedelta(minutes=length)).isoformat()}Z"}  # fmt: skip
+            q = Query(app="shop", metrics=COMPLETED, **body, **shape)
+            rows = _rows(store, q, DIALECTS["clickhouse"])
+            assert rows == _rows(store, q, WholeView()), (shape, start, length)
+            answered += bool(rows)
+    assert answered > len(RANGES) * len(SHAPES) // 2
