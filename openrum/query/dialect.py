@@ -224,59 +224,50 @@ class ClickHouseDialect(Dialect):
     ) -> tuple[str, list[Any]]:
         if source != "sessions":
             return source, []
+        range_ = [app, start, end]
         if closed:
-            return CLOSED_IN, [app, start, end]
-        starting = [app, start, end, app, start, end]
-        return SESSIONS_IN, [app, *starting, app, *starting]
+            return CLOSED_IN, range_
+        return SESSIONS_IN, [*range_, app, *range_, app, *range_]
 
 
 # ClickHouse's `sessions` view (store/sql/clickhouse/003_sessions.sql) merges every session of
-# every application before a WHERE on `app` and `start` can apply: this is the same view over the
-# sessions that can start in a range only. A session's start is its close's (`session_closes`)
-# once closed, else the least start of its `session_state` rows (a merge keeps the least), so a
-# session starting in the range has a close row or a state row starting in it. Those sessions
-# are merged whole (all their rows); the caller's WHERE keeps the ones that do start in it. The
-# rows are found unmerged (no FINAL): the least start is one row's, a close row keeps its start.
-_STARTING = (
-    "SELECT session_id FROM session_state WHERE app = ? AND start >= ? AND start < ? "
-    "SETTINGS final = 0 UNION ALL SELECT session_id FROM session_closes WHERE app = ? "
-    "AND start >= ? AND start < ? SETTINGS final = 0"
+# every application before a WHERE on `app` and `start` can apply: these are its sessions that
+# can start in a range only, with the columns queries read. A closed session is its close, kept
+# by start in `session_starts` (018_closed_sessions.sql); an open one (no close yet) is in
+# `session_open` with the start of each of its touches, the least of which is its start, and its
+# state rows are merged. The caller's WHERE keeps the sessions that do start in the range.
+_DIMS = (
+    "browser, browser_version, os, os_version, device, user_type, country, region, city, "
+    "connection, release"
 )
-SESSIONS_IN = f"""(SELECT l.app AS app, l.session_id AS session_id,
-       if(ifNull(c.closed, false), assumeNotNull(c.start), l.start) AS start,
-       if(ifNull(c.closed, false), assumeNotNull(c.last_seen), l.last_seen) AS last_seen,
-       if(ifNull(c.closed, false), assumeNotNull(c.last_received), l.last_received)
-           AS last_received,
-       if(ifNull(c.closed, false), assumeNotNull(c.entry_page), l.entry_page) AS entry_page,
-       if(ifNull(c.closed, false), assumeNotNull(c.exit_page), l.exit_page) AS exit_page,
-       l.weight AS weight, l.visitor_id AS visitor_id,
-       if(ifNull(c.closed, false), c.user_tag, l.user_tag) AS user_tag,
-       if(ifNull(c.closed, false), assumeNotNull(c.ended), l.ended) AS ended,
-       l.d.browser AS browser, l.d.browser_version AS browser_version, l.d.os AS os,
-       l.d.os_version AS os_version, l.d.device AS device, l.d.user_type AS user_type,
-       l.d.country AS country, l.d.region AS region, l.d.city AS city, l.d.lat AS lat,
-       l.d.lon AS lon, l.d.connection AS connection, l.d.release AS release,
-       ifNull(c.closed, false) AS closed, c.end_reason AS end_reason, c.duration AS duration,
-       c.actions AS actions, c.errors AS errors, c.rage_clicks AS rage_clicks,
-       c.bounce AS bounce, c.ux_score AS ux_score
+_CLOSED = (
+    f"SELECT app, session_id, start, last_seen, entry_page, exit_page, weight, user_tag, {_DIMS}, "
+    "true AS closed, end_reason, duration, actions, errors, rage_clicks, bounce, ux_score "
+    "FROM session_starts WHERE app = ? AND start >= ? AND start < ?"
+)
+_OPENING = (
+    "SELECT session_id FROM session_open WHERE app = ? AND start >= ? AND start < ? "
+    "SETTINGS final = 0"
+)
+_OPEN = f"""SELECT l.app, l.session_id, l.start, l.last_seen, l.entry_page, l.exit_page, l.weight,
+       l.user_tag, l.d.browser, l.d.browser_version, l.d.os, l.d.os_version, l.d.device,
+       l.d.user_type, l.d.country, l.d.region, l.d.city, l.d.connection, l.d.release,
+       false, CAST(NULL AS Nullable(String)), CAST(NULL AS Nullable(Float64)),
+       CAST(NULL AS Nullable(Int64)), CAST(NULL AS Nullable(Int64)),
+       CAST(NULL AS Nullable(Int64)), CAST(NULL AS Nullable(Bool)),
+       CAST(NULL AS Nullable(String))
 FROM (SELECT s.app AS app, s.session_id AS session_id,
              min(s.start) AS start, max(s.last_seen) AS last_seen,
-             max(s.last_received) AS last_received,
              argMinMerge(s.entry_page) AS entry_page, argMaxMerge(s.exit_page) AS exit_page,
-             argMinMerge(s.weight) AS weight, argMinMerge(s.visitor_id) AS visitor_id,
-             argMaxMerge(s.user_tag) AS user_tag, max(s.ended) AS ended,
+             argMinMerge(s.weight) AS weight, argMaxMerge(s.user_tag) AS user_tag,
              argMinMerge(s.dims) AS d
       FROM session_state AS s
-      WHERE s.app = ? AND s.session_id IN ({_STARTING})
+      WHERE s.app = ? AND s.session_id IN ({_OPENING})
       GROUP BY s.app, s.session_id) AS l
-LEFT ANY JOIN (SELECT * FROM session_closes WHERE app = ? AND session_id IN ({_STARTING})) AS c
-    ON c.app = l.app AND c.session_id = l.session_id) AS sessions"""
-
-# The completed sessions starting in a range, whole: their closes by start (`session_starts`,
-# store/sql/clickhouse/018_closed_sessions.sql), with no session's state to merge.
-CLOSED_IN = (
-    "(SELECT *, true AS closed FROM session_starts WHERE app = ? AND start >= ? AND start < ?) "
-    "AS sessions"
-)
+WHERE l.session_id NOT IN
+    (SELECT session_id FROM session_closes WHERE app = ? AND session_id IN ({_OPENING}))"""
+# Every session that can start in a range; the completed ones only.
+SESSIONS_IN = f"({_CLOSED} UNION ALL {_OPEN}) AS sessions"
+CLOSED_IN = f"({_CLOSED}) AS sessions"
 
 DIALECTS: dict[str, Dialect] = {"duckdb": Dialect(), "clickhouse": ClickHouseDialect()}
