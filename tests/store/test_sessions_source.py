@@ -138,6 +138,15 @@ RANGES = [(BASE + dt.timedelta(minutes=m - 30, seconds=7), n) for m, n in (
 COMPLETED = [m for m in METRICS if m != "live_sessions"]
 
 
+def _queries(metrics: list[str], ranges: list[tuple[dt.datetime, int]]) -> Iterator[Query]:
+    """The query of ``metrics`` in each shape over each range (its start, length in minutes)."""
+    for shape in SHAPES:
+        for start, length in ranges:
+            end = start + dt.timedelta(minutes=length)
+            yield Query(app="shop", metrics=metrics, start=f"{start.isoformat()}Z",
+                        end=f"{end.isoformat()}Z", **shape)  # fmt: skip
+
+
 def _rows(store: Store, q: Query, dialect: Dialect) -> list[tuple[Any, ...]]:
     compiled = compile_query(q, SETTINGS, NOW, dialect)
     return sorted(store.select(compiled.sql, compiled.params)[1], key=repr)
@@ -156,26 +165,22 @@ def test_session_metrics_read_the_range_with_the_views_answers(
     assert "FROM sessions " not in compiled.sql and "FROM session_starts" in compiled.sql
     assert ("session_state" in compiled.sql) == open_too
     answered = 0
-    for shape in SHAPES:
-        for start, length in RANGES + edges:
-            body = {"start": f"{start.isoformat()}Z",
-                    "end": f"{(start + dt.timedelta(minutes=length)).isoformat()}Z"}  # fmt: skip
-            q = Query(app="shop", metrics=metrics, **body, **shape)
-            rows = _rows(store, q, DIALECTS["clickhouse"])
-            assert rows == _rows(store, q, WholeView()), (shape, start, length)
-            answered += bool(rows)
-            mine = run_query(store, q, SETTINGS, NOW)["rows"]
-            theirs = run_query(duck, q, SETTINGS, NOW)["rows"]
+    for q in _queries(metrics, RANGES + edges):
+        rows = _rows(store, q, DIALECTS["clickhouse"])
+        assert rows == _rows(store, q, WholeView()), q
+        answered += bool(rows)
+        mine = run_query(store, q, SETTINGS, NOW)["rows"]
+        theirs = run_query(duck, q, SETTINGS, NOW)["rows"]
 
-            def key(r: dict[str, Any]) -> str:
-                return repr([v for k, v in r.items() if k not in metrics])
+        def key(r: dict[str, Any]) -> str:
+            return repr([v for k, v in r.items() if k not in metrics])
 
-            for a, b in zip(sorted(mine, key=key), sorted(theirs, key=key), strict=True):
-                # Percentiles of session measures are each engine's sketch (a T-Digest, a
-                # histogram): close, not equal; the rest is the same.
-                b = {k: v for k, v in b.items() if ":p" not in k}
-                a = {k: v for k, v in a.items() if ":p" not in k}
-                assert a == pytest.approx(b), (shape, start, length)
+        for a, b in zip(sorted(mine, key=key), sorted(theirs, key=key), strict=True):
+            # Percentiles of session measures are each engine's sketch (a T-Digest, a
+            # histogram): close, not equal; the rest is the same.
+            b = {k: v for k, v in b.items() if ":p" not in k}
+            a = {k: v for k, v in a.items() if ":p" not in k}
+            assert a == pytest.approx(b), q
     assert answered > len(RANGES + edges) * len(SHAPES) // 2
 
 
@@ -204,12 +209,8 @@ def test_closes_stored_before_they_kept_dimensions_are_read_with_their_sessions(
     _, unknown = store.select("SELECT count() FROM session_starts WHERE browser IS NULL", [])
     assert unknown == [(0,)]  # every session of _write has a browser
     answered = 0
-    for shape in SHAPES:
-        for start, length in RANGES:
-            body = {"start": f"{start.isoformat()}Z",
-                    "end": f"{(start + dt.timedelta(minutes=length)).isoformat()}Z"}  # fmt: skip
-            q = Query(app="shop", metrics=COMPLETED, **body, **shape)
-            rows = _rows(store, q, DIALECTS["clickhouse"])
-            assert rows == _rows(store, q, WholeView()), (shape, start, length)
-            answered += bool(rows)
+    for q in _queries(COMPLETED, RANGES):
+        rows = _rows(store, q, DIALECTS["clickhouse"])
+        assert rows == _rows(store, q, WholeView()), q
+        answered += bool(rows)
     assert answered > len(RANGES) * len(SHAPES) // 2
