@@ -74,7 +74,7 @@ def lateness(rule: Rule, settings: Settings) -> dt.timedelta:
     if rule.lateness_s is not None:
         return dt.timedelta(seconds=rule.lateness_s)
     seconds = settings.alerts_lateness_s
-    if resolve_metric(rule.metric).source == "sessions" and rule.metric != "live_sessions":
+    if resolve_metric(rule.metric).of_completed_sessions:
         seconds += settings.session_inactivity_ms / 1000 + settings.session_close_interval_s
     return dt.timedelta(seconds=seconds)
 

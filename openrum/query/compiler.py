@@ -37,9 +37,6 @@ COUNTS = (
     "error_sessions", "action_errors",
 )  # fmt: skip
 
-# Session metrics that count live sessions too; every other one is of completed sessions.
-_EVERY_SESSION = ("sessions", "live_sessions")
-
 
 @dataclass(frozen=True)
 class Compiled:
@@ -185,7 +182,7 @@ def compile_query(q: Query, settings: Settings, now: dt.datetime, dialect: Diale
         select += [f'{_metric_sql(m, dialect, settings)} AS "{m.name}"' for m in ms]
         # Metrics of completed sessions only (no count of every session) read those alone: a
         # group of live sessions only has none of them.
-        closed = source == "sessions" and all(m.kind not in _EVERY_SESSION for m in ms)
+        closed = all(m.of_completed_sessions for m in ms)
         table, table_params = dialect.source(source, q.app, start, end, closed)
         where = ["app = ?", f"{tcol} >= ?", f"{tcol} < ?", *(["closed"] if closed else [])]
         params += [*table_params, q.app, start, end]

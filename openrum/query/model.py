@@ -212,6 +212,12 @@ class Metric:
     measure: str | None = None
     stat: str | None = None
 
+    @property
+    def of_completed_sessions(self) -> bool:
+        """A metric of completed sessions only (every session metric but the counts of live
+        sessions and of every session): judged once sessions close, read from their closes."""
+        return self.source == "sessions" and self.kind not in ("sessions", "live_sessions")
+
 
 def resolve_metric(name: str) -> Metric:
     """Look a metric name up in the catalogue. Raises QueryError listing the valid names."""

@@ -667,7 +667,7 @@ def plan(
         if found is None:
             return None
         union, union_params = found
-        if source == "sessions" and any(m.kind in ("sessions", "live_sessions") for m in ms):
+        if source == "sessions" and not all(m.of_completed_sessions for m in ms):
             keys_of = list(dict.fromkeys([*_KEYS["sessions"], *dims]))
             live, live_params = _live(q, keys_of, needed, start, end, interval, bucket)
             union, union_params = f"{union} UNION ALL {live}", union_params + live_params
