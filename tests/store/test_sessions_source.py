@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from openrum.rows import Batch, SessionTouch
 from openrum.settings import Settings
 from openrum.store.base import Store
 from openrum.store.clickhouse import ClickHouseStore
-from tests.store.conftest import shared_store
+from tests.store.conftest import Opener, shared_store
 from tests.store.test_contract import ms, table
 
 NOW = dt.datetime(2026, 11, 20, 14)
@@ -194,7 +194,7 @@ WIDE = ("last_seen", "entry_page", "exit_page", "user_tag", "end_reason", "durat
 
 @pytest.mark.parametrize("backend", ["chdb", "clickhouse"])
 def test_closes_stored_before_they_kept_dimensions_are_read_with_their_sessions(
-    opener: Callable[[], Store],
+    opener: Opener,
 ) -> None:
     store = opener()
     assert isinstance(store, ClickHouseStore)
