@@ -149,13 +149,16 @@ def shifted(
 
 class Kept:
     """Measurements of windows already judged, kept from round to round: a window is judged
-    once its lateness has passed, so it is measured once. Those no round has read for
+    once its lateness has passed, so it is measured once. On ClickHouse, the partial rows of
+    the whole hours of windows no rollup answers too (``rollup.kept_partials``): a day's
+    window that has moved reads only its new hour. Those no round has read for
     ``keep_rounds`` rounds are dropped (``next_round``)."""
 
     def __init__(self) -> None:
         self.round = 0
         self.measured = 0  # windows measured (not found kept), for ``prefetch``
         self._kept: dict[bytes, tuple[int, tuple[float | None, float]]] = {}
+        self._hours: dict[bytes, tuple[int, tuple[Any, ...]]] = {}
 
     def get(self, key: bytes) -> tuple[float | None, float] | None:
         found = self._kept.get(key)
@@ -168,10 +171,21 @@ class Kept:
         self.measured += 1
         self._kept[key] = (self.round, measured)
 
+    def hour(self, key: bytes) -> tuple[Any, ...] | None:
+        found = self._hours.get(key)
+        if found is None:
+            return None
+        self._hours[key] = (self.round, found[1])
+        return found[1]
+
+    def keep_hour(self, key: bytes, row: tuple[Any, ...]) -> None:
+        self._hours[key] = (self.round, row)
+
     def next_round(self, keep_rounds: int) -> None:
         self.round += 1
         oldest = self.round - keep_rounds
         self._kept = {k: v for k, v in self._kept.items() if v[0] >= oldest}
+        self._hours = {k: v for k, v in self._hours.items() if v[0] >= oldest}
 
     def __contains__(self, key: bytes) -> bool:
         return key in self._kept
@@ -199,7 +213,7 @@ def measure(
     key = msgspec.json.encode(q) if kept is not None else b""
     if kept is not None and (found := kept.get(key)) is not None:
         return found
-    [row] = query_rows(store, q, settings, end) or [{}]
+    [row] = query_rows(store, q, settings, end, kept) or [{}]
     measured = _number(row.get(rule.metric)), _number(row.get(sample_metric(rule))) or 0.0
     if kept is not None:
         kept.put(key, measured)

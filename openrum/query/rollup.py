@@ -40,7 +40,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from openrum.query.compiler import order_by, quote
 from openrum.query.dialect import DIGEST_WEIGHT
@@ -606,6 +606,108 @@ def partials(
     return " UNION ALL ".join(parts), params
 
 
+class Hours(Protocol):
+    """Partial rows of whole hours kept from query to query (the alert scheduler's
+    ``evaluate.Kept``), by key: ``()`` for an hour without rows, None for one not kept."""
+
+    def hour(self, key: bytes) -> tuple[Any, ...] | None: ...
+
+    def keep_hour(self, key: bytes, row: tuple[Any, ...]) -> None: ...
+
+
+Select = Callable[[str, list[Any]], list[tuple[Any, ...]]]
+
+
+def kept_partials(
+    source: Source,
+    app: str,
+    filters: Sequence[Filter],
+    start: dt.datetime,
+    end: dt.datetime,
+    needed: Sequence[str],
+    hours: Hours,
+    select: Select,
+) -> tuple[str, list[Any]] | None:
+    """SQL for the partial rows of [start, end), as ``partials`` (without dimensions or
+    buckets), for a range no rollup answers: its whole hours from the partial rows kept in
+    ``hours`` (those not kept yet are read from the raw rows first, with ``select``, and
+    kept), its ragged ends from the raw rows. A window measured again and again as it moves
+    (an alert rule's) reads only its newest hour raw. States travel as hex text. None when
+    a column or filter has no raw form, or the range holds no whole hour."""
+    used = [f[0] for f in filters]
+    if source == "sessions" or any(DIMENSIONS.get(n, {}).get(source) != n for n in used):
+        return None
+    types = {n: (t, e) for r in ROLLUPS if r.source == source for n, t, e in _columns(r)}
+    kinds = {c: _value_type(types[c][0]) if c in types else None for c in needed}
+    if None in kinds.values():
+        return None
+    hour = dt.timedelta(hours=1)
+    h0, h1 = _up(start, hour), _floor(end, hour)
+    if h0 >= h1:
+        return None
+    where, where_params = _filters(filters)
+    raw, tcol = RAW[source]
+    prefix = repr((app, source, [tuple(f) for f in filters], list(needed)))
+
+    def key(h: dt.datetime) -> bytes:
+        return f"{prefix} {h.isoformat()}".encode()
+
+    every = [h0 + i * hour for i in range((h1 - h0) // hour)]
+    missing = [h for h in every if hours.hour(key(h)) is None]
+    if missing:
+        cols = [
+            f"hex({types[c][1]}) AS {c}" if kinds[c] == "String" else f"{types[c][1]} AS {c}"
+            for c in needed
+        ]
+        cond = " AND ".join(["app = ?", f"{tcol} >= ?", f"{tcol} < ?", *where])
+        sql = (
+            f"SELECT toUInt32(toStartOfHour({tcol})) AS hour_of, {', '.join(cols)} "
+            f"FROM {raw} WHERE {cond} GROUP BY hour_of"
+        )
+        lo, hi = missing[0], missing[-1] + hour
+        found = {r[0]: tuple(r[1:]) for r in select(sql, [app, lo, hi, *where_params])}
+        for h in every:
+            if lo <= h < hi:
+                epoch = int(h.replace(tzinfo=dt.UTC).timestamp())
+                hours.keep_hour(key(h), found.get(epoch, ()))
+    kept = [r for h in every if (r := hours.hour(key(h)))]
+    parts: list[str] = []
+    params: list[Any] = []
+    if kept:
+        spec = ", ".join(f"{c} {kinds[c]}" for c in needed)
+        rows = ", ".join(f"({', '.join(map(_literal, r))})" for r in kept)
+        cols = [
+            f"CAST(unhex({c}) AS {types[c][0]}) AS {c}" if kinds[c] == "String" else c
+            for c in needed
+        ]
+        parts.append(f"SELECT {', '.join(cols)} FROM values('{spec}', {rows})")
+    ragged = [(lo, hi) for lo, hi in ((start, h0), (h1, end)) if lo < hi]
+    if ragged or not kept:
+        when = " OR ".join(f"({tcol} >= ? AND {tcol} < ?)" for _ in ragged) or "false"
+        cond = " AND ".join(["app = ?", f"({when})", *where])
+        cols = [f"{types[c][1]} AS {c}" for c in needed]
+        parts.append(f"SELECT {', '.join(cols)} FROM {raw} WHERE {cond}")
+        params += [app, *(t for r in ragged for t in r), *where_params]
+    return " UNION ALL ".join(parts), params
+
+
+def _value_type(column_type: str) -> str | None:
+    """How a kept partial row holds a rollup column's value: the type of a plain sum, minimum
+    or maximum, String (hex) for a state; None for one it cannot (binned counts)."""
+    if column_type.startswith("AggregateFunction("):
+        return "String"
+    inner = column_type.removeprefix("SimpleAggregateFunction(").partition(", ")[2][:-1]
+    return inner if inner in ("Float64", "Int64", "Nullable(Float64)") else None
+
+
+def _literal(v: Any) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, str):  # a state in hex
+        return f"'{v}'"
+    return repr(float(v)) if isinstance(v, float) else str(int(v))
+
+
 def _live(
     q: Query, keys: list[str], needed: list[str], start: dt.datetime, end: dt.datetime,
     interval: int | None, bucket: Callable[[str, int], str],
@@ -632,10 +734,19 @@ def _live(
 
 
 def plan(
-    q: Query, settings: Settings, now: dt.datetime, bucket: Any, sql: str, params: list[Any]
+    q: Query,
+    settings: Settings,
+    now: dt.datetime,
+    bucket: Any,
+    sql: str,
+    params: list[Any],
+    hours: Hours | None = None,
+    select: Select | None = None,
 ) -> tuple[str, list[Any]] | None:
     """The SQL and parameters answering ``q`` (already validated by the compiler) from rollups,
-    or None when they cannot. ``bucket(column, seconds)`` is the dialect's time bucket."""
+    or None when they cannot. ``bucket(column, seconds)`` is the dialect's time bucket. With
+    ``hours`` (and ``select`` to fill them), a query without dimensions or buckets that no
+    rollup answers reads its whole hours from those kept there (``kept_partials``)."""
     q = with_user_type(q)
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
     used = list(q.dimensions) + [f[0] for f in q.filters]
@@ -664,6 +775,8 @@ def plan(
         found = partials(
             source, q.app, dims, q.filters, start, end, needed, interval, bucket, extra
         )
+        if found is None and hours is not None and select and not dims and interval is None:
+            found = kept_partials(source, q.app, q.filters, start, end, needed, hours, select)
         if found is None:
             return None
         union, union_params = found
@@ -672,9 +785,9 @@ def plan(
             live, live_params = _live(q, keys_of, needed, start, end, interval, bucket)
             union, union_params = f"{union} UNION ALL {live}", union_params + live_params
         out_params += union_params
-        select = [*keys, *(f'{e} AS "{m.name}"' for m, e in zip(ms, merged, strict=True))]
+        outputs = [*keys, *(f'{e} AS "{m.name}"' for m, e in zip(ms, merged, strict=True))]
         group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
-        subqueries.append(f"SELECT {', '.join(select)} FROM ({union}){group_by}")
+        subqueries.append(f"SELECT {', '.join(outputs)} FROM ({union}){group_by}")
     if len(subqueries) == 1:
         body = subqueries[0]
     else:

@@ -52,23 +52,36 @@ def counting_sessions(
 
 
 def plan(
-    engine: str, q: Query, settings: Settings, now: dt.datetime, sql: str, params: list[Any]
+    engine: str,
+    q: Query,
+    settings: Settings,
+    now: dt.datetime,
+    sql: str,
+    params: list[Any],
+    hours: rollup.Hours | None = None,
+    select: rollup.Select | None = None,
 ) -> tuple[str, list[Any]]:
     """The SQL to run for a compiled query: the engine's planner may answer it from the rollups,
-    with the same columns and rows."""
+    with the same columns and rows (on ClickHouse, or from the whole hours kept in ``hours``)."""
     dialect = DIALECTS[engine]
     if engine == "duckdb":
         planned = rollup_duckdb.plan(q, settings, now, dialect, sql, params)
     else:
-        planned = rollup.plan(q, settings, now, dialect.bucket, sql, params)
+        planned = rollup.plan(q, settings, now, dialect.bucket, sql, params, hours, select)
     return planned or (sql, params)
 
 
 def query_rows(
-    store: Store, q: Query, settings: Settings, now: dt.datetime
+    store: Store,
+    q: Query,
+    settings: Settings,
+    now: dt.datetime,
+    hours: rollup.Hours | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows of a query's answer, without its ``meta`` (what the alert rules read)."""
-    return _rows(store, q, settings, now)[1]
+    """The rows of a query's answer, without its ``meta`` (what the alert rules read; on
+    ClickHouse, ``hours`` keeps the partial rows of whole hours that no rollup keeps for the
+    next query)."""
+    return _rows(store, q, settings, now, hours)[1]
 
 
 def run_query(
@@ -98,7 +111,11 @@ def run_query(
 
 
 def _rows(
-    store: Store, q: Query, settings: Settings, now: dt.datetime
+    store: Store,
+    q: Query,
+    settings: Settings,
+    now: dt.datetime,
+    hours: rollup.Hours | None = None,
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """A query's columns and rows, shaped: compiled, planned and run."""
     q = with_user_type(q)
@@ -106,7 +123,8 @@ def _rows(
         start, end = time_range(q, now, settings.query_default_hours)
         settings = counting_sessions(store, settings, q.app, start, end)
     compiled = compile_query(q, settings, now, DIALECTS[store.engine])
-    sql, params = plan(store.engine, q, settings, now, compiled.sql, compiled.params)
+    sql, params = plan(store.engine, q, settings, now, compiled.sql, compiled.params, hours,
+                       lambda sql, params: store.select(sql, params)[1])  # fmt: skip
     _, rows = store.select(sql, params)
     out = [{c: _value(v) for c, v in zip(compiled.columns, row, strict=True)} for row in rows]
     # Counts are sums of sampling weights: whole numbers of the estimated full traffic.

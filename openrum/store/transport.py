@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -93,6 +94,16 @@ def _text_of(value: Any) -> str:
     return str(value)
 
 
+# What ``bind`` looks at: quoted text (a doubled quote or a backslash escapes one), comments
+# (a string or comment left open runs to the end) and the placeholders outside them.
+_TOKENS = re.compile(
+    r"""'(?:[^'\\]++|\\.?|'')*+(?:'|\Z)|"(?:[^"\\]++|\\.?|"")*+(?:"|\Z)"""
+    r"""|`(?:[^`\\]++|\\.?|``)*+(?:`|\Z)"""
+    r"|--[^\n]*|/\*.*?(?:\*/|\Z)|\?",
+    re.S,
+)
+
+
 def bind(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """Replace each ``?`` outside quotes and comments with ``{pN:Type}``; return the new SQL and
     the values: scalars as text, lists as lists (each transport writes them in the form its
@@ -100,55 +111,25 @@ def bind(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     when the counts differ, TypeError for a value of no known type."""
     out: list[str] = []
     values: dict[str, Any] = {}
-    n = 0
-    i = 0
-    size = len(sql)
-    while i < size:
-        c = sql[i]
-        if c in "'\"`":
-            j = i + 1
-            while j < size:
-                if sql[j] == "\\":
-                    j += 2
-                    continue
-                if sql[j] == c:
-                    if j + 1 < size and sql[j + 1] == c:  # doubled quote
-                        j += 2
-                        continue
-                    break
-                j += 1
-            out.append(sql[i : j + 1])
-            i = j + 1
+    n = done = 0
+    for token in _TOKENS.finditer(sql):
+        if token.group() != "?":
             continue
-        if sql.startswith("--", i):
-            j = sql.find("\n", i)
-            j = size if j < 0 else j
-            out.append(sql[i:j])
-            i = j
-            continue
-        if sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            j = size if j < 0 else j + 2
-            out.append(sql[i:j])
-            i = j
-            continue
-        if c == "?":
-            if n >= len(params):
-                raise ValueError("more ? placeholders than parameters")
-            value = params[n]
-            if value is None:
-                out.append("NULL")
-            else:
-                name = f"p{n}"
-                out.append(f"{{{name}:{_type_of(value)}}}")
-                values[name] = list(value) if isinstance(value, (list, tuple)) else _text_of(value)
-            n += 1
-            i += 1
-            continue
-        out.append(c)
-        i += 1
+        if n >= len(params):
+            raise ValueError("more ? placeholders than parameters")
+        out.append(sql[done : token.start()])
+        done = token.end()
+        value = params[n]
+        if value is None:
+            out.append("NULL")
+        else:
+            name = f"p{n}"
+            out.append(f"{{{name}:{_type_of(value)}}}")
+            values[name] = list(value) if isinstance(value, (list, tuple)) else _text_of(value)
+        n += 1
     if n != len(params):
         raise ValueError(f"{len(params)} parameters for {n} placeholders")
+    out.append(sql[done:])
     return "".join(out), values
 
 

@@ -151,10 +151,12 @@ def test_a_window_is_measured_once_however_many_rounds_judge_it(
     store.write(loads(0, NOW - dt.timedelta(minutes=2.5), 5, 6000.0))
     measured: list[dt.datetime] = []
 
-    def spy(s: Store, q: Query, settings: Settings, now: dt.datetime) -> list[dict[str, Any]]:
+    def spy(
+        s: Store, q: Query, settings: Settings, now: dt.datetime, hours: Any = None
+    ) -> list[dict[str, Any]]:
         if q.app == "shop" and q.metrics[0] == "lcp:p75":
             measured.append(now)
-        return query_rows(s, q, settings, now)
+        return query_rows(s, q, settings, now, hours)
 
     monkeypatch.setattr(evaluate, "query_rows", spy)
     clock = Clock()
@@ -179,10 +181,12 @@ def test_baselines_are_measured_ahead_a_few_per_round(
     store.save_alert_item("rules", "r4", msgspec.to_builtins(rule))
     measured: list[tuple[dt.datetime, dt.datetime]] = []
 
-    def spy(s: Store, q: Query, settings: Settings, now: dt.datetime) -> list[dict[str, Any]]:
+    def spy(
+        s: Store, q: Query, settings: Settings, now: dt.datetime, hours: Any = None
+    ) -> list[dict[str, Any]]:
         if q.app == "shop" and q.metrics[0] == "lcp:p75":
             measured.append((dt.datetime.fromisoformat(q.start[:-1]), now))
-        return query_rows(s, q, settings, now)
+        return query_rows(s, q, settings, now, hours)
 
     monkeypatch.setattr(evaluate, "query_rows", spy)
     clock = Clock()
@@ -215,10 +219,12 @@ def test_a_days_window_measures_one_window_a_round_after_the_first(
     store.save_alert_item("rules", "r5", msgspec.to_builtins(rule))
     measured: list[str] = []
 
-    def spy(s: Store, q: Query, settings: Settings, now: dt.datetime) -> list[dict[str, Any]]:
+    def spy(
+        s: Store, q: Query, settings: Settings, now: dt.datetime, hours: Any = None
+    ) -> list[dict[str, Any]]:
         if q.app == "shop":
             measured.append(q.end)
-        return query_rows(s, q, settings, now)
+        return query_rows(s, q, settings, now, hours)
 
     monkeypatch.setattr(evaluate, "query_rows", spy)
     clock = Clock()

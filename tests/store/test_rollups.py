@@ -15,9 +15,12 @@ import pyarrow as pa
 import pytest
 
 from openrum import sessions
+from openrum.alerts import evaluate
+from openrum.alerts.evaluate import Kept
+from openrum.alerts.rules import Condition, Rule
 from openrum.query.compiler import compile_query
 from openrum.query.dialect import DIALECTS
-from openrum.query.model import Query
+from openrum.query.model import Query, resolve_metric
 from openrum.query.sql import plan
 from openrum.rows import ActionRow, Batch, ErrorRow, SessionTouch
 from openrum.settings import Settings
@@ -178,6 +181,79 @@ def test_page_views_without_route_changes(
 ) -> None:
     settings = Settings.load({"route_changes_are_page_views": "false"}, environ={})
     _compare(filled, {"metrics": ["page_views"], "dimensions": dims}, rollup_table, settings)
+
+
+# Queries no rollup answers (an action name and a device; errors of a release): an alert rule's.
+KEPT_CASES = [
+    {"metrics": ["count", "lcp:p75", "duration:avg", "apdex", "page_views", "sessions",
+                 "action_error_share", "lcp:poor_share", "duration:max"],
+     "filters": [["action_name", "is", "action 1"], ["device", "is", "mobile"]]},
+    {"metrics": ["errors", "page_views"], "filters": [["release", "is", "1.0"]]},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", KEPT_CASES)
+def test_kept_hours_answer_as_the_raw_rows_and_read_each_hour_once(
+    filled: Store, body: dict[str, Any]
+) -> None:
+    """A day's window moving by 24 minutes (an alert rule's, evaluate.Kept keeping its hours):
+    each answer is the raw rows', and each whole hour is read raw once."""
+    kept = Kept()
+    filled_hours: list[tuple[dt.datetime, dt.datetime]] = []
+
+    def select(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        assert "hour_of" in sql  # the one query kept_partials runs: the hours not kept
+        filled_hours.append((params[1], params[2]))
+        return filled.select(sql, params)[1]
+
+    d = DIALECTS["clickhouse"]
+    sources = len({resolve_metric(m).source for m in body["metrics"]})
+    for n in range(8):
+        end = dt.datetime(2026, 11, 18, 9, 36) + n * dt.timedelta(minutes=24)
+        start = end - dt.timedelta(days=1)
+        q = Query(app="shop", start=start.isoformat() + "Z", end=end.isoformat() + "Z", **body)
+        compiled = compile_query(q, SETTINGS, NOW, d)
+        before = len(filled_hours)
+        sql, params = plan("clickhouse", q, SETTINGS, NOW, compiled.sql, compiled.params,
+                           kept, select)  # fmt: skip
+        assert "FROM values(" in sql
+        [raw] = filled.select(compiled.sql, compiled.params)[1]
+        [answer] = filled.select(sql, params)[1]
+        assert raw[0] > 0
+        for x, y, name in zip(answer, raw, compiled.columns, strict=True):
+            if ":p" in name:  # two T-Digests of the same values: close, not equal
+                assert x == pytest.approx(y, rel=0.05), name
+            else:
+                assert x == (pytest.approx(y) if isinstance(y, float) else y), name
+        reads = filled_hours[before:]
+        h1 = end.replace(minute=0)
+        if n == 0:  # every whole hour (09:36 to 09:36 holds 23), once per source
+            assert reads == [(start.replace(minute=0) + dt.timedelta(hours=1), h1)] * sources
+        elif (end - dt.timedelta(minutes=24)).hour != end.hour:  # one more whole hour
+            assert reads == [(h1 - dt.timedelta(hours=1), h1)] * sources
+        else:
+            assert reads == []
+        kept.next_round(keep_rounds=1)  # hours read this round stay
+
+
+def test_an_alert_rule_measures_from_kept_hours(
+    filled: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rule = Rule(
+        app="shop", name="slow LCP of action 1", metric="lcp:p75", window="1d",
+        filters=[("action_name", "is", "action 1")],
+        condition=Condition(op="above", threshold=2500),
+    )  # fmt: skip
+    end = dt.datetime(2026, 11, 18, 9, 36)
+    start = end - dt.timedelta(days=1)
+    alone = evaluate.measure(filled, rule, SETTINGS, start, end)
+    sql: list[str] = []
+    select = filled.select
+    monkeypatch.setattr(filled, "select", lambda q, p: sql.append(q) or select(q, p))
+    with evaluate.keeping(evaluate.Kept()):
+        measured = evaluate.measure(filled, rule, SETTINGS, start, end)
+    assert measured[1] == alone[1] > 0 and measured[0] == pytest.approx(alone[0], rel=0.05)
+    assert len(sql) == 2 and "hour_of" in sql[0] and "FROM values(" in sql[1]
 
 
 def test_a_later_rollup_migration_fills_from_the_stored_events(opener: Opener) -> None:
