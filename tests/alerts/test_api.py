@@ -89,8 +89,11 @@ def test_a_rule_made_through_the_api_notifies_its_incident_once(
     assert call(server, "DELETE", f"/api/v1/alerts/rules/{rule_id}", token=blog)[0] == 403
     assert call(server, "GET", "/api/v1/alerts/channels", token=blog)[0] == 403
 
-    # Slow pages now, and ten minutes ago (a whole window the 7-day test replays).
-    for i, start in enumerate([now_ms() - 600_000, now_ms() - 590_000, now_ms() - 2000,
+    # Slow pages now, and two in one whole 5-minute window 10 to 15 minutes ago (the 7-day
+    # test replays windows aligned to their length: ten seconds apart at a random instant, the
+    # two would straddle a window's edge one run in thirty).
+    earlier = (now_ms() - 600_000) // 300_000 * 300_000
+    for i, start in enumerate([earlier + 1000, earlier + 2000, now_ms() - 2000,
                                now_ms() - 1000]):  # fmt: skip
         sent = server.post("/api/v1/beacon", encode(beacon("shop", [slow_page(f"a{i}", start)])),
                            BEACON, auth=False)  # fmt: skip
