@@ -157,35 +157,36 @@ class Kept:
     def __init__(self) -> None:
         self.round = 0
         self.measured = 0  # windows measured (not found kept), for ``prefetch``
-        self._kept: dict[bytes, tuple[int, tuple[float | None, float]]] = {}
-        self._hours: dict[bytes, tuple[int, tuple[Any, ...]]] = {}
+        # Windows by their query's JSON, hours by ``rollup.kept_partials``' keys: the round
+        # that last read each, and its value.
+        self._kept: dict[bytes, tuple[int, Any]] = {}
 
-    def get(self, key: bytes) -> tuple[float | None, float] | None:
+    def _read(self, key: bytes) -> Any:
         found = self._kept.get(key)
         if found is None:
             return None
         self._kept[key] = (self.round, found[1])
         return found[1]
 
+    def get(self, key: bytes) -> tuple[float | None, float] | None:
+        measured: tuple[float | None, float] | None = self._read(key)
+        return measured
+
     def put(self, key: bytes, measured: tuple[float | None, float]) -> None:
         self.measured += 1
         self._kept[key] = (self.round, measured)
 
     def hour(self, key: bytes) -> tuple[Any, ...] | None:
-        found = self._hours.get(key)
-        if found is None:
-            return None
-        self._hours[key] = (self.round, found[1])
-        return found[1]
+        row: tuple[Any, ...] | None = self._read(key)
+        return row
 
     def keep_hour(self, key: bytes, row: tuple[Any, ...]) -> None:
-        self._hours[key] = (self.round, row)
+        self._kept[key] = (self.round, row)
 
     def next_round(self, keep_rounds: int) -> None:
         self.round += 1
         oldest = self.round - keep_rounds
         self._kept = {k: v for k, v in self._kept.items() if v[0] >= oldest}
-        self._hours = {k: v for k, v in self._hours.items() if v[0] >= oldest}
 
     def __contains__(self, key: bytes) -> bool:
         return key in self._kept

@@ -236,12 +236,11 @@ class ClickHouseDialect(Dialect):
 # by start in `session_starts` (018_closed_sessions.sql); an open one (no close yet) is in
 # `session_open` with the start of each of its touches, the least of which is its start, and its
 # state rows are merged. The caller's WHERE keeps the sessions that do start in the range.
-_DIMS = (
-    "browser, browser_version, os, os_version, device, user_type, country, region, city, "
-    "connection, release"
-)
+_DIMS = ("browser", "browser_version", "os", "os_version", "device", "user_type", "country",
+         "region", "city", "connection", "release")  # fmt: skip
 _CLOSED = (
-    f"SELECT app, session_id, start, last_seen, entry_page, exit_page, weight, user_tag, {_DIMS}, "
+    "SELECT app, session_id, start, last_seen, entry_page, exit_page, weight, user_tag, "
+    f"{', '.join(_DIMS)}, "
     "true AS closed, end_reason, duration, actions, errors, rage_clicks, bounce, ux_score "
     "FROM session_starts WHERE app = ? AND start >= ? AND start < ?"
 )
@@ -250,9 +249,8 @@ _OPENING = (
     "SETTINGS final = 0"
 )
 _OPEN = f"""SELECT l.app, l.session_id, l.start, l.last_seen, l.entry_page, l.exit_page, l.weight,
-       l.user_tag, l.d.browser, l.d.browser_version, l.d.os, l.d.os_version, l.d.device,
-       l.d.user_type, l.d.country, l.d.region, l.d.city, l.d.connection, l.d.release,
-       false, CAST(NULL AS Nullable(String)), CAST(NULL AS Nullable(Float64)),
+       l.user_tag, {", ".join(f"l.d.{d}" for d in _DIMS)}, false,
+       CAST(NULL AS Nullable(String)), CAST(NULL AS Nullable(Float64)),
        CAST(NULL AS Nullable(Int64)), CAST(NULL AS Nullable(Int64)),
        CAST(NULL AS Nullable(Int64)), CAST(NULL AS Nullable(Bool)),
        CAST(NULL AS Nullable(String))

@@ -518,6 +518,11 @@ def _reads(r: Rollup) -> dict[str, str]:
     return out
 
 
+def _raw_columns(source: Source, names: Sequence[str]) -> bool:
+    """Whether every dimension named is a column of the source's raw table."""
+    return all(DIMENSIONS.get(n, {}).get(source) == n for n in names)
+
+
 def _choose(source: Source, names: set[str], needed: list[str]) -> Rollup | None:
     for r in ROLLUPS:  # smallest first
         if r.source == source and names <= set(r.dims) and set(needed) <= _reads(r).keys():
@@ -556,7 +561,7 @@ def partials(
     if interval is not None and interval % 3600:
         return None
     used = [*dims, *(f[0] for f in filters)]
-    if any(DIMENSIONS.get(n, {}).get(source) != n for n in used):
+    if not _raw_columns(source, used):
         return None  # a computed dimension (lcp_rating) or one the source does not have
     rollup = _choose(source, set(used), list(needed))
     if rollup is None:
@@ -634,8 +639,7 @@ def kept_partials(
     kept), its ragged ends from the raw rows. A window measured again and again as it moves
     (an alert rule's) reads only its newest hour raw. States travel as hex text. None when
     a column or filter has no raw form, or the range holds no whole hour."""
-    used = [f[0] for f in filters]
-    if source == "sessions" or any(DIMENSIONS.get(n, {}).get(source) != n for n in used):
+    if source == "sessions" or not _raw_columns(source, [f[0] for f in filters]):
         return None
     types = {n: (t, e) for r in ROLLUPS if r.source == source for n, t, e in _columns(r)}
     kinds = {c: _value_type(types[c][0]) if c in types else None for c in needed}
