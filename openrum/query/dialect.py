@@ -227,7 +227,7 @@ class ClickHouseDialect(Dialect):
         range_ = [app, start, end]
         if closed:
             return CLOSED_IN, range_
-        return SESSIONS_IN, [*range_, app, *range_, app, *range_]
+        return SESSIONS_IN, [*range_, *open_params(app, start, end)]
 
 
 # ClickHouse's `sessions` view (store/sql/clickhouse/003_sessions.sql) merges every session of
@@ -248,12 +248,13 @@ _OPENING = (
     "SELECT session_id FROM session_open WHERE app = ? AND start >= ? AND start < ? "
     "SETTINGS final = 0"
 )
-_OPEN = f"""SELECT l.app, l.session_id, l.start, l.last_seen, l.entry_page, l.exit_page, l.weight,
-       l.user_tag, {", ".join(f"l.d.{d}" for d in _DIMS)}, false,
-       CAST(NULL AS Nullable(String)), CAST(NULL AS Nullable(Float64)),
-       CAST(NULL AS Nullable(Int64)), CAST(NULL AS Nullable(Int64)),
-       CAST(NULL AS Nullable(Int64)), CAST(NULL AS Nullable(Bool)),
-       CAST(NULL AS Nullable(String))
+_OPEN = f"""SELECT l.app AS app, l.session_id AS session_id, l.start AS start,
+       l.last_seen AS last_seen, l.entry_page AS entry_page, l.exit_page AS exit_page,
+       l.weight AS weight, l.user_tag AS user_tag, {", ".join(f"l.d.{d} AS {d}" for d in _DIMS)},
+       false AS closed, CAST(NULL AS Nullable(String)) AS end_reason,
+       CAST(NULL AS Nullable(Float64)) AS duration, CAST(NULL AS Nullable(Int64)) AS actions,
+       CAST(NULL AS Nullable(Int64)) AS errors, CAST(NULL AS Nullable(Int64)) AS rage_clicks,
+       CAST(NULL AS Nullable(Bool)) AS bounce, CAST(NULL AS Nullable(String)) AS ux_score
 FROM (SELECT s.app AS app, s.session_id AS session_id,
              min(s.start) AS start, max(s.last_seen) AS last_seen,
              argMinMerge(s.entry_page) AS entry_page, argMaxMerge(s.exit_page) AS exit_page,
@@ -261,11 +262,19 @@ FROM (SELECT s.app AS app, s.session_id AS session_id,
              argMinMerge(s.dims) AS d
       FROM session_state AS s
       WHERE s.app = ? AND s.session_id IN ({_OPENING})
-      GROUP BY s.app, s.session_id) AS l
+      GROUP BY s.app, s.session_id SETTINGS final = 0) AS l
 WHERE l.session_id NOT IN
-    (SELECT session_id FROM session_closes WHERE app = ? AND session_id IN ({_OPENING}))"""
-# Every session that can start in a range; the completed ones only.
+    (SELECT session_id FROM session_closes WHERE app = ? AND session_id IN ({_OPENING})
+     SETTINGS final = 0)"""
+# Every session that can start in a range; the completed ones only; the open ones only.
 SESSIONS_IN = f"({_CLOSED} UNION ALL {_OPEN}) AS sessions"
 CLOSED_IN = f"({_CLOSED}) AS sessions"
+OPEN_IN = f"({_OPEN}) AS sessions"
+
+
+def open_params(app: str, start: dt.datetime, end: dt.datetime) -> list[Any]:
+    """The parameters of ``OPEN_IN``."""
+    return [app, app, start, end, app, app, start, end]
+
 
 DIALECTS: dict[str, Dialect] = {"duckdb": Dialect(), "clickhouse": ClickHouseDialect()}

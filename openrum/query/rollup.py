@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from openrum.query.compiler import order_by, quote
-from openrum.query.dialect import DIGEST_WEIGHT
+from openrum.query.dialect import DIGEST_WEIGHT, OPEN_IN, open_params
 from openrum.query.model import (
     DIMENSIONS,
     INTERVALS,
@@ -718,23 +718,16 @@ def _live(
 ) -> tuple[str, list[Any]]:  # fmt: skip
     """Partial rows of the live sessions (no close yet) that started in [start, end), in the
     columns of the closed sessions' (nothing in theirs) and ``live``: the open sessions are
-    found in ``session_open`` (openrum/store/clickhouse.py), not among every session."""
+    found in ``session_open`` (``OPEN_IN``), not among every session."""
     types = {n: t for r in ROLLUPS if r.source == "sessions" for n, t, _ in _columns(r)}
     sel = [f"{bucket('start', interval)} AS time"] if interval else []
     group = list(range(1, len(sel) + len(keys) + 1))
     sel += [*keys, *(_empty(c, types[c]) for c in needed), "toFloat64(sum(weight)) AS live"]
     where, where_params = _filters(q.filters)
-    cond = [
-        "app = ?",
-        "(app, session_id) IN (SELECT app, session_id FROM session_open WHERE app = ?)",
-        "NOT closed",
-        "start >= ?",
-        "start < ?",
-        *where,
-    ]
+    cond = ["start >= ?", "start < ?", *where]
     grouping = f" GROUP BY {', '.join(map(str, group))}" if group else ""
-    sql = f"SELECT {', '.join(sel)} FROM sessions WHERE {' AND '.join(cond)}{grouping}"
-    return sql, [q.app, q.app, start, end, *where_params]
+    sql = f"SELECT {', '.join(sel)} FROM {OPEN_IN} WHERE {' AND '.join(cond)}{grouping}"
+    return sql, [*open_params(q.app, start, end), start, end, *where_params]
 
 
 def plan(

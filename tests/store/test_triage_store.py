@@ -157,3 +157,36 @@ def test_the_errors_endpoints_on_every_backend(store: Store) -> None:
     assert [(x["actor"], x["from"], x["to"]) for x in h["history"]] == [
         ("admin", "unresolved", "resolved")
     ]
+
+
+def test_frustrated_sessions_include_those_started_before_the_range(store: Store) -> None:
+    """A group's frustrated sessions are its completed sessions scored frustrating, read by
+    start: one that started before the range (within a session's longest life) counts, one
+    scored otherwise or still open does not."""
+    import pyarrow as pa
+
+    from openrum import sessions
+    from openrum.rows import SessionTouch
+    from openrum.settings import Settings
+    from openrum.web import errors
+    from openrum.web.scope import parse_scope
+
+    settings = Settings.load({}, environ={})
+    start = dt.datetime(2026, 11, 20)
+    longest = dt.timedelta(milliseconds=settings.session_max_ms)
+    began = {"early": start - longest + HOUR, "inside": start + HOUR, "fine": start + HOUR,
+             "open": start + HOUR}  # fmt: skip
+    touches = [SessionTouch(app="shop", session_id=sid, start=ms(t), last_seen=ms(t + HOUR),
+                            last_received=ms(t + HOUR), entry_page="/", exit_page="/")
+               for sid, t in began.items()]  # fmt: skip
+    errs = [error(50 + i, start + dt.timedelta(minutes=10 + i), fingerprint="boom", session_id=sid)
+            for i, sid in enumerate(began)]  # fmt: skip
+    store.write(Batch(errors=table(errs), sessions=table(touches)))
+    closes = [{"app": "shop", "session_id": sid, "end_reason": "end", "duration": 1000.0,
+               "actions": 1, "errors": 1, "rage_clicks": 0, "bounce": False,
+               "ux_score": "satisfying" if sid == "fine" else "frustrating"}
+              for sid in ("early", "inside", "fine")]  # fmt: skip
+    assert store.close_sessions(pa.Table.from_pylist(closes, schema=sessions._SCHEMA)) == 3
+    scope = parse_scope({"app": "shop", "from": "2026-11-20T00:00:00Z"}, settings, "errors", NOW)
+    [boom] = errors.groups(store, scope)
+    assert (boom["errors"], boom["sessions"], boom["frustrated_sessions"]) == (4, 4, 2)
