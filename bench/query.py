@@ -189,7 +189,8 @@ FROM actions WHERE eid % 40 = 0
 """
 
 # One session row per generated session (5 actions each), as the session closer leaves them:
-# closed with a duration and a UX score, except those seen in the last 30 minutes (live).
+# closed with a duration, the errors of its actions (ERRORS) and a UX score, except those seen
+# in the last 30 minutes (live).
 SESSIONS = """
 INSERT INTO sessions BY NAME
 SELECT app, session_id, min(time) AS start, max(time) AS last_seen, max(received) AS last_received,
@@ -199,7 +200,7 @@ SELECT app, session_id, min(time) AS start, max(time) AS last_seen, max(received
        max(time) < TIMESTAMP '2026-11-20 11:30:00' AS ended,
        max(time) < TIMESTAMP '2026-11-20 11:30:00' AS closed,
        epoch_ms(max(time)) - epoch_ms(min(time)) AS duration, count(*) AS actions,
-       0 AS errors, 0 AS rage_clicks, count(*) <= 1 AS bounce,
+       count(*) FILTER (WHERE eid % 40 = 0) AS errors, 0 AS rage_clicks, count(*) <= 1 AS bounce,
        ['satisfying', 'satisfying', 'tolerable', 'frustrating'][(hash(session_id) % 4)::BIGINT + 1] AS ux_score
 FROM actions GROUP BY app, session_id
 """

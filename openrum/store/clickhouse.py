@@ -53,7 +53,13 @@ _ALERT_TABLES = {
     "silences": "alert_silences",
     "checks": "alert_checks",
 }
-_SESSION_TABLES = ("session_state", "session_closes", "session_open", "session_starts")
+_SESSION_TABLES = (
+    "session_state",
+    "session_closes",
+    "session_open",
+    "session_starts",
+    "session_frustrated",
+)
 _CLOSE_COLUMNS = (
     "app",
     "session_id",

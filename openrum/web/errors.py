@@ -63,6 +63,23 @@ SORTS = {"errors": "n", "sessions": "s", "frustrated": "n", "last_seen": "t"}
 _CANDIDATES = 10_000
 BREADCRUMBS = 10  # user actions shown before an error
 AUDIT_ACTION = "error_status_changed"
+# The completed sessions scored frustrating with errors that start in a range, and how an error
+# names its session among them. ClickHouse keeps them apart by start (store/sql/clickhouse/019),
+# reads any of a session's rows (no FINAL) and matches a 64-bit hash of the id, which large sets
+# build and probe faster than strings (a collision, one session miscounted, is less likely than
+# one in a million at 100M actions).
+_FRUSTRATED = {
+    "duckdb": (
+        "session_id",
+        "SELECT session_id FROM sessions WHERE app = ? AND start >= ? AND start < ? "
+        "AND ux_score = 'frustrating' AND errors > 0",
+    ),
+    "clickhouse": (
+        "cityHash64(session_id)",
+        "SELECT cityHash64(session_id) FROM session_frustrated WHERE app = ? AND start >= ? "
+        "AND start < ? SETTINGS final = 0",
+    ),
+}
 # A session's longest life by default (``session_max_ms``): its errors follow its start within it.
 LONGEST = dt.timedelta(milliseconds=Settings().session_max_ms)
 
@@ -74,19 +91,13 @@ def _ms(t: dt.datetime) -> int:
 def frustrated(store: Store, scope: Scope, longest: dt.timedelta) -> dict[str, float]:
     """Affected sessions that were frustrating (their UX score, RUM.md), by fingerprint: of the
     completed sessions that start in the scope or at most ``longest`` (a session's longest
-    life) before it."""
+    life) before it, with errors when they closed (an error arriving after its session closed
+    stays at event level, as everything does)."""
     where, params = scope.where("errors", store.engine)
-    key, sessions, tail = "session_id", "sessions", ""
-    if store.engine == "clickhouse":
-        # The closes by start, not the `sessions` view that merges every session's state; any
-        # of a session's rows will do (no FINAL). Sessions are matched by a 64-bit hash of their
-        # id, which sets of millions build and probe faster than strings; a collision between
-        # two sessions of a range is about as likely as 1 in 10^6 at 100M actions.
-        key, sessions, tail = "cityHash64(session_id)", "session_starts", " SETTINGS final = 0"
+    key, sessions = _FRUSTRATED[store.engine]
     _, rows = store.select(
-        f"SELECT fingerprint, {_SESSIONS} FROM errors WHERE {where} AND {key} IN "
-        f"(SELECT {key} FROM {sessions} WHERE app = ? AND start >= ? AND start < ? "
-        f"AND ux_score = 'frustrating'{tail}) GROUP BY fingerprint",
+        f"SELECT fingerprint, {_SESSIONS} FROM errors WHERE {where} AND {key} IN ({sessions}) "
+        "GROUP BY fingerprint",
         [*params, scope.app, scope.start - longest, scope.end],
     )
     return {fp: float(n) for fp, n in rows}

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from openrum import triage
-from openrum.rows import Batch
+import pyarrow as pa
+import pytest
+
+from openrum import sessions, triage
+from openrum.rows import Batch, SessionTouch
+from openrum.settings import Settings
 from openrum.store.base import ErrorStatus, Store
+from openrum.store.clickhouse import ClickHouseStore
+from openrum.web import errors
+from openrum.web.scope import Scope, parse_scope
+from tests.store.conftest import Opener
 from tests.store.test_contract import NOW, action, error, ms, table
 
 HOUR = dt.timedelta(hours=1)
+SETTINGS = Settings.load({}, environ={})
 
 
 def test_statuses_are_stored_by_app_and_group(store: Store) -> None:
@@ -96,13 +105,7 @@ def test_every_transition(store: Store) -> None:
 def test_the_errors_endpoints_on_every_backend(store: Store) -> None:
     """Groups sorted by affected and frustrated sessions and filtered by status; a group's
     releases, users, sessions, breadcrumbs and history — the same answers on every engine."""
-    import pyarrow as pa
-
-    from openrum import sessions
-    from openrum.rows import SessionTouch, UserEventRow
-    from openrum.settings import Settings
-    from openrum.web import errors
-    from openrum.web.scope import parse_scope
+    from openrum.rows import UserEventRow
 
     t = NOW - 2 * HOUR
     # "wide": 3 sessions, 3 errors; "loud": 1 session (frustrating, user u1), 5 errors.
@@ -127,8 +130,7 @@ def test_the_errors_endpoints_on_every_backend(store: Store) -> None:
               "actions": 1, "errors": 5, "rage_clicks": 1, "bounce": False,
               "ux_score": "frustrating"}  # fmt: skip
     assert store.close_sessions(pa.Table.from_pylist([closed], schema=sessions._SCHEMA)) == 1
-    settings = Settings.load({}, environ={})
-    scope = parse_scope({"app": "shop", "from": "2026-11-20T00:00:00Z"}, settings, "errors", NOW)
+    scope = parse_scope({"app": "shop", "from": "2026-11-20T00:00:00Z"}, SETTINGS, "errors", NOW)
     order = {s: [g["fingerprint"] for g in errors.groups(store, scope, sort=s)]
              for s in errors.SORTS}  # fmt: skip
     assert order == {"errors": ["loud", "wide"], "sessions": ["wide", "loud"],
@@ -159,23 +161,15 @@ def test_the_errors_endpoints_on_every_backend(store: Store) -> None:
     ]
 
 
-def test_frustrated_sessions_include_those_started_before_the_range(store: Store) -> None:
-    """A group's frustrated sessions are its completed sessions scored frustrating, read by
-    start: one that started before the range (within a session's longest life) counts, one
-    scored otherwise or still open does not."""
-    import pyarrow as pa
-
-    from openrum import sessions
-    from openrum.rows import SessionTouch
-    from openrum.settings import Settings
-    from openrum.web import errors
-    from openrum.web.scope import parse_scope
-
-    settings = Settings.load({}, environ={})
+def _frustrating(store: Store) -> Scope:
+    """Five sessions with an error of group "boom" each: two frustrating ones with errors
+    ("early" started before the range, within a session's longest life; "inside"), one
+    satisfying, one frustrating closed without errors ("late": its error came after), one
+    open. The range the Errors page shows them in."""
     start = dt.datetime(2026, 11, 20)
-    longest = dt.timedelta(milliseconds=settings.session_max_ms)
+    longest = dt.timedelta(milliseconds=SETTINGS.session_max_ms)
     began = {"early": start - longest + HOUR, "inside": start + HOUR, "fine": start + HOUR,
-             "open": start + HOUR}  # fmt: skip
+             "late": start + HOUR, "open": start + HOUR}  # fmt: skip
     touches = [SessionTouch(app="shop", session_id=sid, start=ms(t), last_seen=ms(t + HOUR),
                             last_received=ms(t + HOUR), entry_page="/", exit_page="/")
                for sid, t in began.items()]  # fmt: skip
@@ -183,10 +177,30 @@ def test_frustrated_sessions_include_those_started_before_the_range(store: Store
             for i, sid in enumerate(began)]  # fmt: skip
     store.write(Batch(errors=table(errs), sessions=table(touches)))
     closes = [{"app": "shop", "session_id": sid, "end_reason": "end", "duration": 1000.0,
-               "actions": 1, "errors": 1, "rage_clicks": 0, "bounce": False,
-               "ux_score": "satisfying" if sid == "fine" else "frustrating"}
-              for sid in ("early", "inside", "fine")]  # fmt: skip
-    assert store.close_sessions(pa.Table.from_pylist(closes, schema=sessions._SCHEMA)) == 3
-    scope = parse_scope({"app": "shop", "from": "2026-11-20T00:00:00Z"}, settings, "errors", NOW)
+               "actions": 1, "errors": 0 if sid == "late" else 1, "rage_clicks": 0,
+               "bounce": False, "ux_score": "satisfying" if sid == "fine" else "frustrating"}
+              for sid in ("early", "inside", "fine", "late")]  # fmt: skip
+    assert store.close_sessions(pa.Table.from_pylist(closes, schema=sessions._SCHEMA)) == 4
+    return parse_scope({"app": "shop", "from": "2026-11-20T00:00:00Z"}, SETTINGS, "errors", NOW)
+
+
+def test_frustrated_sessions_are_the_completed_ones_with_errors_by_start(store: Store) -> None:
+    """A group's frustrated sessions are its completed sessions scored frustrating with errors,
+    read by start: one that started before the range counts."""
+    [boom] = errors.groups(store, _frustrating(store))
+    assert (boom["errors"], boom["sessions"], boom["frustrated_sessions"]) == (5, 5, 2)
+
+
+@pytest.mark.parametrize("backend", ["chdb", "clickhouse"])
+def test_frustrated_sessions_closed_before_they_were_kept_apart(opener: Opener) -> None:
+    """Migration clickhouse/019 keeps the frustrated sessions apart, from the closes stored
+    before it too."""
+    store = opener()
+    assert isinstance(store, ClickHouseStore)
+    store.t.command("DROP VIEW session_frustrated_mv")  # as a store of before 019
+    store.t.command("DROP TABLE session_frustrated")
+    store.t.command("DELETE FROM schema_migrations WHERE name = '019_frustrated_sessions.sql'")
+    scope = _frustrating(store)
+    store.migrate()
     [boom] = errors.groups(store, scope)
-    assert (boom["errors"], boom["sessions"], boom["frustrated_sessions"]) == (4, 4, 2)
+    assert boom["frustrated_sessions"] == 2
