@@ -279,6 +279,10 @@ def main() -> int:
             store = open_clickhouse(f"chdb:///{tmp}")
             if filled.exists():
                 took = json.loads(filled.read_text())["seconds"]
+                notes.append(
+                    f"The {n:,}-action store was kept by an earlier run (`--keep`): measured "
+                    "again, with the migrations since applied; its generation time is that run's."
+                )
             else:
                 took = fill_clickhouse(store, n)
                 filled.write_text(json.dumps({"seconds": took}))
@@ -300,6 +304,13 @@ def main() -> int:
         if not args.no_write:
             report(args.section, columns, notes, args.budget_s)
     return 0
+
+
+def _arguments() -> str:
+    """This run's arguments as docs show them: a kept store's directory is DIR."""
+    args = sys.argv[1:]
+    shown = ["DIR" if i and args[i - 1] == "--keep" else a for i, a in enumerate(args)]
+    return "".join(" " + ("--keep=DIR" if a.startswith("--keep=") else a) for a in shown)
 
 
 def report(
@@ -324,7 +335,7 @@ def report(
         "\n".join(
             [
                 "## Dashboard queries on DuckDB and ClickHouse "
-                f"(`python -m bench.query_clickhouse{''.join(' ' + a for a in sys.argv[1:])}`)",
+                f"(`python -m bench.query_clickhouse{_arguments()}`)",
                 "",
                 f"{machine()}. The panels of `bench.query`, on the embedded DuckDB store and on "
                 "ClickHouse in process (chdb, the same engine as a server) with its rollups, rows "

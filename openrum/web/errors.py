@@ -44,7 +44,8 @@ from openrum.web.traces import add_trace_link
 
 # Errors and affected sessions are estimates of the full traffic: each error counts its session's
 # sampling weight; distinct sessions are scaled by the mean weight.
-_SESSIONS = "count(DISTINCT session_id) * (sum(weight) / greatest(count(*), 1))"
+_SESSIONS_BY = "count(DISTINCT {}) * (sum(weight) / greatest(count(*), 1))"
+_SESSIONS = _SESSIONS_BY.format("session_id")
 # The two aggregates the engines spell differently.
 _LATEST = {"duckdb": "arg_max({0}, time)", "clickhouse": "argMax({0}, time)"}
 _DISTINCT = {"duckdb": "list(DISTINCT {0})", "clickhouse": "groupUniqArray({0})"}
@@ -63,11 +64,11 @@ SORTS = {"errors": "n", "sessions": "s", "frustrated": "n", "last_seen": "t"}
 _CANDIDATES = 10_000
 BREADCRUMBS = 10  # user actions shown before an error
 AUDIT_ACTION = "error_status_changed"
-# The completed sessions scored frustrating with errors that start in a range, and how an error
-# names its session among them. ClickHouse keeps them apart by start (store/sql/clickhouse/019),
-# reads any of a session's rows (no FINAL) and matches a 64-bit hash of the id, which large sets
-# build and probe faster than strings (a collision, one session miscounted, is less likely than
-# one in a million at 100M actions).
+# How an error names its session, and the completed sessions scored frustrating with errors
+# that start in a range. ClickHouse keeps them apart by start (store/sql/clickhouse/019), reads
+# any of a session's rows (no FINAL) and matches the 64-bit hash of the id each error keeps,
+# which reads and sets of millions take faster than strings (a collision, one session
+# miscounted, is less likely than one in a million at 100M actions).
 _FRUSTRATED = {
     "duckdb": (
         "session_id",
@@ -75,7 +76,7 @@ _FRUSTRATED = {
         "AND ux_score = 'frustrating' AND errors > 0",
     ),
     "clickhouse": (
-        "cityHash64(session_id)",
+        "session_key",
         "SELECT cityHash64(session_id) FROM session_frustrated WHERE app = ? AND start >= ? "
         "AND start < ? SETTINGS final = 0",
     ),
@@ -96,8 +97,8 @@ def frustrated(store: Store, scope: Scope, longest: dt.timedelta) -> dict[str, f
     where, params = scope.where("errors", store.engine)
     key, sessions = _FRUSTRATED[store.engine]
     _, rows = store.select(
-        f"SELECT fingerprint, {_SESSIONS} FROM errors WHERE {where} AND {key} IN ({sessions}) "
-        "GROUP BY fingerprint",
+        f"SELECT fingerprint, {_SESSIONS_BY.format(key)} FROM errors "
+        f"WHERE {where} AND {key} IN ({sessions}) GROUP BY fingerprint",
         [*params, scope.app, scope.start - longest, scope.end],
     )
     return {fp: float(n) for fp, n in rows}

@@ -199,6 +199,7 @@ def test_frustrated_sessions_closed_before_they_were_kept_apart(opener: Opener) 
     assert isinstance(store, ClickHouseStore)
     store.t.command("DROP VIEW session_frustrated_mv")  # as a store of before 019
     store.t.command("DROP TABLE session_frustrated")
+    store.t.command("ALTER TABLE errors DROP COLUMN session_key")
     store.t.command("DELETE FROM schema_migrations WHERE name = '019_frustrated_sessions.sql'")
     scope = _frustrating(store)
     store.migrate()
