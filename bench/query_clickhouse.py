@@ -1,6 +1,8 @@
 """bench/query_clickhouse: the dashboard's panel queries on DuckDB and on ClickHouse (chdb).
 
-Run: ``.venv/bin/python -m bench.query_clickhouse [--duckdb 10000000] [--chdb 10000000 100000000]``.
+Run: ``.venv/bin/python -m bench.query_clickhouse [--duckdb 10000000] [--chdb 10000000 100000000]``
+(``--keep DIR`` keeps each chdb store there and measures it again on the next run instead of
+generating it).
 The panels and endpoints are bench/query.py's (what the dashboard sends for a 7-day view).
 DuckDB's rows come from bench/query.py's generator; ClickHouse's from the same distribution
 written in ClickHouse SQL (``numbers()``), inserted into ``actions`` in blocks of 5M with the

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from openrum import sessions, triage
-from openrum.rows import Batch, SessionTouch
+from openrum.rows import Batch, SessionTouch, UserEventRow
 from openrum.settings import Settings
 from openrum.store.base import ErrorStatus, Store
 from openrum.store.clickhouse import ClickHouseStore
@@ -105,8 +105,6 @@ def test_every_transition(store: Store) -> None:
 def test_the_errors_endpoints_on_every_backend(store: Store) -> None:
     """Groups sorted by affected and frustrated sessions and filtered by status; a group's
     releases, users, sessions, breadcrumbs and history — the same answers on every engine."""
-    from openrum.rows import UserEventRow
-
     t = NOW - 2 * HOUR
     # "wide": 3 sessions, 3 errors; "loud": 1 session (frustrating, user u1), 5 errors.
     acts = [action(i, t + dt.timedelta(minutes=i), session_id=f"w{i}", release="1.0")
