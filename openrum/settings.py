@@ -119,6 +119,12 @@ class Settings:
         "supervisor restarts the server (the spool keeps what is accepted).",
     )
     batch_step_start_s: float = _s(120.0, "Longest wait for the batch step process to start.")
+    rest_after_s: float = _s(
+        60.0,
+        "After this many seconds without a batch to write, the server rests: the batch step "
+        "process stops (the next batch starts it again, in about a second) and the embedded "
+        "store gives back the memory of the blocks it cached. 0: never.",
+    )
     background_nice: int = _s(
         10,
         "Niceness of background work: the batch step process, the writer thread and the embedded "

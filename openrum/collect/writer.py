@@ -42,8 +42,8 @@ class BatchWriter:
         self.settings = settings
         self.metrics = metrics
         self.spool = spool
-        # The batch step, in a child process used by the writer thread only. Started now, so
-        # that it is ready (its imports take a second) by the time the first beacon arrives.
+        # The batch step, in a child process used by the writer thread only: started by the
+        # first batch (its imports take a second), stopped when the server rests (``_rest``).
         self.pipeline = PipelineProcess(settings, data_tag(spool.directory))
         self._read: dict[int, int] = {}  # segment → bytes read ahead of what is stored
         self._ahead: list[Range] | None = None  # submitted to the batch step
@@ -62,6 +62,8 @@ class BatchWriter:
         self.listeners: list[Callable[[], None]] = []  # called after each successful write
         self._failing_since: float | None = None  # monotonic time of the first failed write
         self.last_error = ""
+        self._wrote = time.monotonic()  # when the last batch was stored (or the start)
+        self._rested = False
 
     def failing_for(self) -> float:
         """Seconds since store writes began to fail (0 while they succeed)."""
@@ -131,17 +133,35 @@ class BatchWriter:
         while True:
             self._wake.wait(self.settings.flush_interval_s)
             self._wake.clear()
-            self._run_calls()
+            runs = self.closer.runs
+            worked = self._run_calls()
             if time.monotonic() >= next_retention and not self.paused:
                 next_retention = time.monotonic() + self.settings.retention_interval_s
                 self._expire()
+                worked = True
             if not self.paused:
                 self._sessions()
             if not self.paused or self._stopping:
                 self._drain()
+            if self._ahead is None:  # no batch submitted
+                self._rest(worked or self.closer.runs != runs)
             if self._stopping and (self._pending() == 0 or time.monotonic() > self._deadline):
                 self._run_calls()
                 return
+
+    def _rest(self, worked: bool) -> None:
+        """Once no batch came for ``rest_after_s``: stop the batch step process, and have the
+        store give back what it cached (both come back with the next batch); again after each
+        piece of background work done at rest (``worked``: alerts, the session closer)."""
+        after = self.settings.rest_after_s
+        if after <= 0 or time.monotonic() - self._wrote < after or (self._rested and not worked):
+            return
+        self.pipeline.close()
+        try:
+            self._rested = self.store.rest()
+        except StoreError as e:
+            log.error("store could not rest: %s", e)
+        trim()  # what the store freed
 
     def _expire(self) -> None:
         try:
@@ -194,13 +214,16 @@ class BatchWriter:
                 self._positions.pop(segment, None)
                 self._read.pop(segment, None)
 
-    def _run_calls(self) -> None:
+    def _run_calls(self) -> bool:
+        """Run the calls waiting; True when there were any."""
+        ran = bool(self._calls)
         while self._calls:
             fn, future = self._calls.pop(0)
             try:
                 future.set_result(fn(self.store))
             except Exception as e:  # the caller receives it through the future
                 future.set_exception(e)
+        return ran
 
     def _pending(self) -> int:
         return sum(size - self._positions.get(n, 0) for n, size, _ in self.spool.segments())
@@ -261,6 +284,7 @@ class BatchWriter:
                 return
             self.metrics.dropped.update(drops)
             self.metrics.observe_flush(time.perf_counter() - began)
+            self._wrote, self._rested = time.monotonic(), False
             for table in ("actions", "errors", "user_events"):
                 self.metrics.stored[table] += len(getattr(batch, table) or ())
             self._positions.update(positions)

@@ -6,7 +6,8 @@ with ``spawn``, run at a lower scheduling priority, ``background_nice``), which 
 records from them and enriches it, and the writer waits for its Arrow tables (in shared memory)
 while the event loop keeps answering requests; the store write stays in the parent, which owns the
 database file. The child holds no state that matters: if it dies, the batch is retried
-on a new one.
+on a new one. It starts with the first batch; the writer stops it after ``rest_after_s`` without
+one (an idle server does not keep its memory).
 """
 
 from __future__ import annotations
@@ -239,16 +240,21 @@ class PipelineProcess:
         self.tag = tag or "0"
         self._apps: list[App] = []
         self._pages: list[tuple[str, str]] = []
-        self._start()
-        # The child ignores stop signals, so multiprocessing's own exit handler (registered by
-        # the start above, run after this one) would wait for it: close the pipe first.
-        atexit.register(self.close)
-
-    def _start(self) -> None:
+        self._process: multiprocessing.process.BaseProcess | None = None
         remove_shared(self.tag)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def start(self) -> None:
+        """Start the child unless it runs, with the state set meanwhile; return once it is
+        ready."""
+        if self._process is not None:
+            return
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(
+        process = context.Process(
             target=_child,
             args=(
                 child,
@@ -261,36 +267,43 @@ class PipelineProcess:
             name="openrum-batch-step",
             daemon=True,
         )
-        self._process.start()
+        process.start()
         child.close()
-        # Ready before the first batch (and, at start, before the server accepts beacons).
-        if not self._conn.poll(self.settings.batch_step_start_s):
-            self._process.kill()
-            raise BatchStepError("the batch step process did not start")
         try:
+            if not self._conn.poll(self.settings.batch_step_start_s):
+                raise BatchStepError("the batch step process did not start")
             self._conn.recv()
-        except (EOFError, OSError) as e:
+        except (EOFError, OSError, BatchStepError) as e:
+            process.kill()
+            self._conn.close()
             raise BatchStepError("the batch step process did not start") from e
+        self._process = process
+        # The child ignores stop signals, so multiprocessing's own exit handler (registered by
+        # the start above, run after this one) would wait for it: close the pipe first.
+        atexit.register(self.close)
 
     def _call(self, op: str, args: Any) -> Any:
         self._send(op, args)
         return self._receive()
 
     def _send(self, op: str, args: Any) -> None:
-        with contextlib.suppress(OSError):  # the child died: _receive says so
+        try:
+            self.start()
             self._conn.send((op, args))
+        except (BatchStepError, OSError) as e:  # not started, or died: _receive says so
+            log.error("the batch step process is not running: %s", e)
 
     def _receive(self) -> Any:
         """The answer to the call submitted last."""
+        if self._process is None:
+            raise ChildDied("the batch step process is not running")
         try:
             ok, result = self._conn.recv()
         except (EOFError, OSError) as e:
             # The child died (killed, out of memory): a new one gets the same state, and the
             # caller retries or isolates the batch.
-            log.error("batch step process died (%s); starting a new one", e)
-            self._conn.close()
-            self._process.join(5)
-            self._start()
+            log.error("batch step process died (%s); the next call starts a new one", e)
+            self.close()
             raise ChildDied("the batch step process died") from e
         if not ok:
             raise BatchStepError(result)
@@ -315,13 +328,16 @@ class PipelineProcess:
         return _get(shared)
 
     def _set(self, op: str, args: Any) -> None:
-        """A change of the child's state; a new child started meanwhile has it already."""
-        with contextlib.suppress(ChildDied):
-            self._call(op, args)
+        """A change of the child's state, if it runs: one started later receives the state
+        with its arguments (as does one started meanwhile)."""
+        if self._process is not None:
+            with contextlib.suppress(ChildDied):
+                self._call(op, args)
 
     def set_apps(self, apps: Sequence[App]) -> None:
-        self._apps = list(apps)
-        self._set("set_apps", (self._apps,))
+        if list(apps) != self._apps:
+            self._apps = list(apps)
+            self._set("set_apps", (self._apps,))
 
     def load_pages(self, store: Store) -> None:
         """Seed the page cap with the pages already stored (read here: the child has no store)."""
@@ -330,8 +346,13 @@ class PipelineProcess:
         self._set("seed_pages", (self._pages,))
 
     def close(self) -> None:
+        """Stop the child (it ends when its pipe closes), if it runs."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        atexit.unregister(self.close)
         self._conn.close()
-        self._process.join(5)
-        if self._process.is_alive():
-            self._process.kill()
+        process.join(5)
+        if process.is_alive():
+            process.kill()
         remove_shared(self.tag)

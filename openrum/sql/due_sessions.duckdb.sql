@@ -3,6 +3,8 @@
 -- Due: an explicit end, no beacon for $inactivity_ms, $max_ms reached, or $max_actions actions.
 -- A session counts its first $max_actions actions in its first $max_ms (Dynatrace's limits; the
 -- agent starts a new session then); errors and rage clicks count until the session's end.
+-- No action of an open session is older than the earliest start of one (a session starts at its
+-- first action): the blocks of older actions are skipped.
 WITH live AS (
     SELECT app, session_id, epoch_ms(start) AS s0, epoch_ms(last_seen) AS s1,
            epoch_ms(last_received) AS rcv, ended
@@ -14,6 +16,7 @@ ranked AS (
            row_number() OVER (PARTITION BY a.app, a.session_id ORDER BY a.time, a.eid) AS n
     FROM actions a JOIN live l ON a.app = l.app AND a.session_id = l.session_id
     WHERE epoch_ms(a.time) < l.s0 + $max_ms
+          AND a.time >= (SELECT min(start) FROM sessions WHERE NOT closed)
 ),
 acts AS (
     SELECT app, session_id, count(*) AS seen,

@@ -108,6 +108,10 @@ class Store(Protocol):
     def select(self, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a read-only query with bound parameters; return column names and rows."""
 
+    def rest(self) -> bool:
+        """Give back memory held for reads and writes, the server being at rest (the writer
+        thread calls it). True when done or nothing is held; False: to be tried again."""
+
     def close_sessions(self, closed: pa.Table) -> int:
         """Complete sessions with the closer's values (columns of ``rows.ClosedSession``);
         sessions already closed are left as they are, so running twice is harmless. Returns the

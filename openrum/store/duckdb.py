@@ -159,6 +159,8 @@ class DuckDBStore:
         self._priority = workers_priority
         self._con = self._connect()
         self._local = threading.local()
+        self._reads = 0  # selects running (``rest`` waits for none)
+        self._gate = threading.Lock()
         self.migrate()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -412,11 +414,16 @@ class DuckDBStore:
 
     def select(self, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
         cur = self._cursor()
+        with self._gate:
+            self._reads += 1
         try:
             result = cur.execute(sql, params)
             rows = result.fetchall()
         except duckdb.Error as e:
             raise StoreError(str(e)) from e
+        finally:
+            with self._gate:
+                self._reads -= 1
         columns = [d[0] for d in result.description or []]
         return columns, rows
 
@@ -686,6 +693,25 @@ class DuckDBStore:
             return False
         _, rows = self.select("SELECT holder FROM leases WHERE name = ?", [name])
         return bool(rows) and rows[0][0] == holder
+
+    def rest(self) -> bool:
+        """Give back the memory of the blocks DuckDB keeps cached (up to ``memory_limit``, until
+        it needs the room), once no batch came for a while (the writer thread's call): write
+        what the write-ahead log holds into the file, then lower the limit for a moment, which
+        evicts the cache. A read short of memory then would fail: reads started meanwhile wait,
+        and none may be running. True when done."""
+        with self._gate:
+            if self._reads:
+                return False
+            try:
+                self._con.execute("CHECKPOINT")
+                self._con.execute("SET memory_limit = '8MB'")
+            except duckdb.Error as e:  # a transaction of another thread
+                log.info("store not rested: %s", e)
+                return False
+            finally:
+                self._con.execute(f"SET memory_limit = '{self._config['memory_limit']}'")
+        return True
 
     def close(self) -> None:
         self._con.close()
