@@ -159,8 +159,8 @@ class BatchWriter:
         self.pipeline.close()
         try:
             self._rested = self.store.rest()
-        except StoreError as e:
-            log.error("store could not rest: %s", e)
+        except Exception as e:  # tried again a second later; never ends the thread
+            log.error("store could not rest: %s", e, exc_info=not isinstance(e, StoreError))
         trim()  # what the store freed
 
     def _expire(self) -> None:

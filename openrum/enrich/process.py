@@ -243,10 +243,6 @@ class PipelineProcess:
         self._process: multiprocessing.process.BaseProcess | None = None
         remove_shared(self.tag)
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None
-
     def start(self) -> None:
         """Start the child unless it runs, with the state set meanwhile; return once it is
         ready."""

@@ -710,7 +710,10 @@ class DuckDBStore:
                 log.info("store not rested: %s", e)
                 return False
             finally:
-                self._con.execute(f"SET memory_limit = '{self._config['memory_limit']}'")
+                try:
+                    self._con.execute(f"SET memory_limit = '{self._config['memory_limit']}'")
+                except duckdb.Error as e:
+                    raise StoreError(f"memory limit not restored: {e}") from e
         return True
 
     def close(self) -> None:
