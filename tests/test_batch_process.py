@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import httpx
@@ -72,7 +73,7 @@ async def test_the_batch_step_process_runs_only_while_there_are_batches(
     store: DuckDBStore, tmp_path: Path
 ) -> None:
     """Issue #23: an idle server kept the batch step's process (72 MB of the 227 MB at rest). It
-    starts with the first batch and stops after ``rest_after_s`` without one."""
+    stops after ``rest_after_s`` without a batch, and the next batch starts a new one."""
     store.create_app(App(id="shop", name="Shop", origins=[], created=0))
     srv = Server(store, Settings.load({"rest_after_s": "1"}, environ={}), tmp_path)
     srv.writer.start()
@@ -89,25 +90,29 @@ async def test_the_batch_step_process_runs_only_while_there_are_batches(
                     )
                     assert r.status_code == 202
 
-            assert srv.writer.call(lambda store: None).result(10) is None  # a pass of the writer
-            assert srv.writer.pipeline._process is None
-            await send(2)
-            assert srv.writer.flush(60)
-            first = srv.writer.pipeline._process
+            def stopped(child: BaseProcess) -> None:
+                deadline = time.monotonic() + 15  # by the writer thread, which reaps it
+                while child.exitcode is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert child.exitcode == 0 and srv.writer.pipeline._process is None
+
+            first = srv.writer.pipeline._process  # started with the server: ready for beacons
             assert first is not None and first.is_alive()
-            deadline = time.monotonic() + 15  # stopped by the writer thread, which reaps it
-            while first.exitcode is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert first.exitcode == 0 and srv.writer.pipeline._process is None
-            await send(3)
+            stopped(first)  # no batch yet
+            await send(2)
             assert srv.writer.flush(60)
             second = srv.writer.pipeline._process
             assert second is not None and second.pid != first.pid
+            stopped(second)
+            await send(3)
+            assert srv.writer.flush(60)
+            third = srv.writer.pipeline._process
+            assert third is not None and third.pid != second.pid
         _, rows = store.select("SELECT count(DISTINCT session_id) FROM actions", [])
         assert rows == [(5,)]
     finally:
         srv.writer.stop()
-    assert not second.is_alive()
+    assert not third.is_alive()
 
 
 def test_the_databases_worker_threads_run_below_the_event_loop(tmp_path: Path) -> None:

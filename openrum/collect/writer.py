@@ -42,9 +42,11 @@ class BatchWriter:
         self.settings = settings
         self.metrics = metrics
         self.spool = spool
-        # The batch step, in a child process used by the writer thread only: started by the
-        # first batch (its imports take a second), stopped when the server rests (``_rest``).
+        # The batch step, in a child process used by the writer thread only. Started now, so
+        # that it is ready (its imports take a second) by the time the first beacon arrives;
+        # stopped when the server rests (``_rest``), started again by the next batch.
         self.pipeline = PipelineProcess(settings, data_tag(spool.directory))
+        self.pipeline.start()
         self._read: dict[int, int] = {}  # segment → bytes read ahead of what is stored
         self._ahead: list[Range] | None = None  # submitted to the batch step
         self.closer = sessions.Closer(store, settings, time.time)  # issue 4: session closer

@@ -6,8 +6,8 @@ with ``spawn``, run at a lower scheduling priority, ``background_nice``), which 
 records from them and enriches it, and the writer waits for its Arrow tables (in shared memory)
 while the event loop keeps answering requests; the store write stays in the parent, which owns the
 database file. The child holds no state that matters: if it dies, the batch is retried
-on a new one. It starts with the first batch; the writer stops it after ``rest_after_s`` without
-one (an idle server does not keep its memory).
+on a new one. The writer stops it after ``rest_after_s`` without a batch (an idle server does not
+keep its memory), and the next batch starts it again.
 """
 
 from __future__ import annotations
