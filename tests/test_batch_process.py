@@ -28,6 +28,15 @@ from tests.beacons import beacon, encode
 pytestmark = pytest.mark.anyio
 
 
+async def send(c: httpx.AsyncClient, n: int) -> None:
+    """Post ``n`` beacons, each accepted."""
+    for _ in range(n):
+        r = await c.post(
+            "/api/v1/beacon", content=encode(beacon()), headers={"content-type": "text/plain"}
+        )
+        assert r.status_code == 202
+
+
 async def test_a_killed_batch_step_process_is_replaced_and_nothing_is_lost(
     store: DuckDBStore, tmp_path: Path
 ) -> None:
@@ -37,17 +46,7 @@ async def test_a_killed_batch_step_process_is_replaced_and_nothing_is_lost(
     transport = httpx.ASGITransport(app=srv.app, client=("198.51.100.7", 1))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://c") as c:
-
-            async def send(n: int) -> None:
-                for _ in range(n):
-                    r = await c.post(
-                        "/api/v1/beacon",
-                        content=encode(beacon()),
-                        headers={"content-type": "text/plain"},
-                    )
-                    assert r.status_code == 202
-
-            await send(3)
+            await send(c, 3)
             assert srv.writer.flush()
             child = srv.writer.pipeline._process
             nice = min(os.getpriority(os.PRIO_PROCESS, 0) + Settings().background_nice, 19)
@@ -59,7 +58,7 @@ async def test_a_killed_batch_step_process_is_replaced_and_nothing_is_lost(
             assert child.is_alive()
             os.kill(child.pid, signal.SIGKILL)
             child.join(5)
-            await send(4)
+            await send(c, 4)
             assert srv.writer.flush(30)
         assert srv.writer.pipeline._process.pid != child.pid
         _, rows = store.select("SELECT count(DISTINCT session_id) FROM actions", [])
@@ -81,15 +80,6 @@ async def test_the_batch_step_process_runs_only_while_there_are_batches(
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://c") as c:
 
-            async def send(n: int) -> None:
-                for _ in range(n):
-                    r = await c.post(
-                        "/api/v1/beacon",
-                        content=encode(beacon()),
-                        headers={"content-type": "text/plain"},
-                    )
-                    assert r.status_code == 202
-
             def stopped(child: BaseProcess) -> None:
                 deadline = time.monotonic() + 15  # by the writer thread, which reaps it
                 while child.exitcode is None and time.monotonic() < deadline:
@@ -99,12 +89,12 @@ async def test_the_batch_step_process_runs_only_while_there_are_batches(
             first = srv.writer.pipeline._process  # started with the server: ready for beacons
             assert first is not None and first.is_alive()
             stopped(first)  # no batch yet
-            await send(2)
+            await send(c, 2)
             assert srv.writer.flush(60)
             second = srv.writer.pipeline._process
             assert second is not None and second.pid != first.pid
             stopped(second)
-            await send(3)
+            await send(c, 3)
             assert srv.writer.flush(60)
             third = srv.writer.pipeline._process
             assert third is not None and third.pid != second.pid
