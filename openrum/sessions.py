@@ -154,7 +154,6 @@ class Closer:
         self.clock = clock  # seconds, like time.time
         self.next_run = 0.0
         self.closed = 0
-        self.runs = 0
 
     def tick(self, apps: Sequence[App]) -> int:
         """Close due sessions if the interval has passed; return how many were closed."""
@@ -162,7 +161,6 @@ class Closer:
         if now < self.next_run:
             return 0
         self.next_run = now + self.settings.session_close_interval_s
-        self.runs += 1
         n = close_sessions(self.store, self.settings, int(now * 1000), apps)
         self.closed += n
         return n

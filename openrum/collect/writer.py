@@ -135,18 +135,17 @@ class BatchWriter:
         while True:
             self._wake.wait(self.settings.flush_interval_s)
             self._wake.clear()
-            runs = self.closer.runs
             worked = self._run_calls()
             if time.monotonic() >= next_retention and not self.paused:
                 next_retention = time.monotonic() + self.settings.retention_interval_s
                 self._expire()
                 worked = True
             if not self.paused:
-                self._sessions()
+                worked |= self._sessions()
             if not self.paused or self._stopping:
                 self._drain()
             if self._ahead is None:  # no batch submitted
-                self._rest(worked or self.closer.runs != runs)
+                self._rest(worked)
             if self._stopping and (self._pending() == 0 or time.monotonic() > self._deadline):
                 self._run_calls()
                 return
@@ -174,8 +173,10 @@ class BatchWriter:
         for table, n in deleted.items():
             self.metrics.expired[table] += n
 
-    def _sessions(self) -> None:
-        """Apps' rules into the batch step; close due sessions on their timer (sessions.py)."""
+    def _sessions(self) -> bool:
+        """Apps' rules into the batch step; close due sessions on their timer (sessions.py).
+        True when the closer ran."""
+        due = self.closer.next_run
         try:
             apps = self.store.list_apps()
             self.pipeline.set_apps(apps)
@@ -185,6 +186,7 @@ class BatchWriter:
             self.closer.tick(apps)
         except (StoreError, BatchStepError) as e:
             log.error("session closer failed: %s", e)
+        return self.closer.next_run != due
 
     def _enrich(self, items: list[Raw], drops: Counter[str]) -> Batch:
         """The batch step; a beacon it cannot process is set aside, never lost or retried forever.

@@ -710,10 +710,7 @@ class DuckDBStore:
                 log.info("store not rested: %s", e)
                 return False
             finally:
-                try:
-                    self._con.execute(f"SET memory_limit = '{self._config['memory_limit']}'")
-                except duckdb.Error as e:
-                    raise StoreError(f"memory limit not restored: {e}") from e
+                self._con.execute(f"SET memory_limit = '{self._config['memory_limit']}'")
         return True
 
     def close(self) -> None:
