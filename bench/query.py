@@ -34,7 +34,7 @@ from openrum.query.sql import run_query
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.base import StoreError
-from openrum.store.duckdb import DuckDBStore
+from openrum.store.duckdb import SESSION_KEY, DuckDBStore
 from openrum.web import actions, distribution, errors, sessions
 from openrum.web.scope import Scope
 
@@ -144,7 +144,8 @@ INSERT INTO actions BY NAME
 SELECT i::UBIGINT AS eid, 'bench' AS app,
        TIMESTAMP '{t0}' + to_milliseconds(((i - {first}) * {span_ms} // {n})::BIGINT) AS time,
        TIMESTAMP '{t0}' + to_milliseconds(((i - {first}) * {span_ms} // {n})::BIGINT) AS received,
-       's' || (i // 5) AS session_id, 'p' || i AS page_view_id, 1 AS seq, 'a' AS event_id,
+       's' || (i // 5) AS session_id, {session_key},
+       'p' || i AS page_view_id, 1 AS seq, 'a' AS event_id,
        CASE WHEN h % 10 < 6 THEN 'load' WHEN h % 10 < 8 THEN 'route_change' ELSE 'xhr' END
            AS action_type,
        'action ' || (h % 40) AS action_name,
@@ -230,6 +231,7 @@ def fill(store: DuckDBStore, n: int, older: float = 0.0) -> tuple[float, float, 
         for start in range(first, first + count, step):
             con.execute(
                 GENERATE.format(
+                    session_key=SESSION_KEY,
                     n=count,
                     first=first,
                     t0=t0,
@@ -271,15 +273,17 @@ def write_cost(store: DuckDBStore, n: int, size: int, count: int) -> tuple[float
     replaced: list[float] = []
     for i in range(count):
         # New eids (above every one used so far) for recent actions, as live ingest writes them.
+        # As a batch comes: without the session number the store adds (migration 017).
         rows = con.sql(
-            f"SELECT * REPLACE (eid + (SELECT max(eid) + 1 FROM actions) AS eid) FROM actions "
+            "SELECT * EXCLUDE (session_key) REPLACE (eid + (SELECT max(eid) + 1 FROM actions) "
+            "AS eid) FROM actions "
             f"WHERE time >= TIMESTAMP '{RECENT}' AND eid < {n} ORDER BY eid "
             f"LIMIT {size} OFFSET {i * size}"
         ).to_arrow_table()
         con.execute("BEGIN")
         con.register("batch", rows)
         began = time.perf_counter()
-        con.execute("INSERT INTO actions BY NAME SELECT * FROM batch").fetchall()
+        con.execute(f"INSERT INTO actions BY NAME SELECT *, {SESSION_KEY} FROM batch").fetchall()
         plain.append(time.perf_counter() - began)
         con.unregister("batch")
         con.execute("ROLLBACK")

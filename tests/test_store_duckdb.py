@@ -197,6 +197,11 @@ def test_a_version_4_store_keeps_its_rows(tmp_path: Path) -> None:
     store.rebuild_rollups()
     store.write(Batch(actions=table([action(1, t, seq=2)])))  # found without the index
     assert _counts(store) == (2, 3, 0, 2)
+    # Each action's session number (017): given to the stored rows, and to the version written.
+    _, keys = store.select(
+        "SELECT eid, seq, session_key = md5_number_lower(session_id) FROM actions ORDER BY eid", []
+    )
+    assert keys == [(1, 2, True), (2, 1, True)]
     store.write(sessions(touch(ms(t), ms(t) + 20_000, "/b")))  # and the session
     _, rows = store.select("SELECT entry_page, exit_page FROM sessions", [])
     assert rows == [("/a", "/b")]

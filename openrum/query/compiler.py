@@ -45,10 +45,10 @@ class Compiled:
     columns: list[str]
 
 
-def _sessions_estimate(d: Dialect, settings: Settings) -> str:
+def _sessions_estimate(d: Dialect, settings: Settings, source: Source) -> str:
     """Distinct sessions scaled by the rows' mean sampling weight (a session has one weight:
     exact for one sampling rate over the range)."""
-    distinct = d.distinct("session_id", settings.query_approximate_sessions)
+    distinct = d.sessions(source, settings.query_approximate_sessions)
     return f"{distinct} * ({d.weighted()} / greatest(count(*), 1))"
 
 
@@ -73,7 +73,7 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
     if m.kind == "sessions":
         if m.source == "sessions":
             return w()
-        return _sessions_estimate(d, settings)
+        return _sessions_estimate(d, settings, m.source)
     if m.kind == "live_sessions":
         return w("NOT closed")
     if m.kind == "completed_sessions":
@@ -102,7 +102,7 @@ def _metric_sql(m: Metric, d: Dialect, settings: Settings) -> str:
     if m.kind == "errors":
         return w(None, "count * weight")
     if m.kind == "error_sessions":
-        return _sessions_estimate(d, settings)
+        return _sessions_estimate(d, settings, m.source)
     assert m.measure is not None and m.stat is not None
     col = m.measure
     if m.kind == "share":

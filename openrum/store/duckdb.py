@@ -101,6 +101,10 @@ _DELTA = (
     "WHERE eid NOT IN (SELECT eid FROM found) OR eid IN (SELECT eid FROM replaced) "
     "UNION ALL BY NAME SELECT * FROM replaced"
 )
+# Each action's session number (migration 017: distinct sessions are counted by it), computed
+# as the action is stored. A batch comes without it; ``delta`` has the column from the stored
+# versions it replaces, null for the batch's rows.
+SESSION_KEY = "md5_number_lower(session_id) AS session_key"
 # Each a script run by one call: the writer thread takes the interpreter lock back once, not
 # once a statement (each time, the event loop hands it over and waits).
 _ADD = ";\n".join(rollup_duckdb.add_sql("delta"))  # partial rows, summed by ``_compact``
@@ -296,10 +300,11 @@ class DuckDBStore:
             con.execute(_DELETE_REPLACED, floor)
             con.execute(_DELTA)
             con.execute(
-                "INSERT INTO actions BY NAME SELECT * EXCLUDE (sign) FROM delta WHERE sign > 0"
+                "INSERT INTO actions BY NAME SELECT * EXCLUDE (sign) REPLACE "
+                f"({SESSION_KEY}) FROM delta WHERE sign > 0"
             )
         else:  # the usual batch: all new, read where it is
-            con.execute("INSERT INTO actions BY NAME SELECT * FROM batch")
+            con.execute(f"INSERT INTO actions BY NAME SELECT *, {SESSION_KEY} FROM batch")
             con.execute("CREATE OR REPLACE TEMP VIEW delta AS SELECT *, 1 AS sign FROM batch")
         con.execute(_ADD)
         hours = con.execute("SELECT DISTINCT app, date_trunc('hour', time) FROM delta").fetchall()
@@ -359,9 +364,16 @@ class DuckDBStore:
     def rebuild_rollups(self) -> None:
         """Recount every rollup from the raw actions (after a migration or a bulk load)."""
         con = self._con
+        empty, count_day = rollup_duckdb.rebuild_sql()
         con.execute("BEGIN")
-        for sql in rollup_duckdb.rebuild_sql():
+        for sql in empty:
             con.execute(sql)
+        days = con.execute(
+            "SELECT DISTINCT date_trunc('day', time) AS day FROM actions ORDER BY day"
+        ).fetchall()
+        for (day,) in days:
+            for sql in count_day:
+                con.execute(sql, {"day": day})
         con.execute("COMMIT")
 
     def close_sessions(self, closed: pa.Table) -> int:
@@ -465,8 +477,10 @@ class DuckDBStore:
             return {t: [] for t in (*_EVENT_TABLES, *_DIAG_TABLES, "sessions")}
         marks = ", ".join("?" * len(session_ids))
         for table in (*_EVENT_TABLES, *_DIAG_TABLES, "sessions"):
+            # An action's session number (017) is the store's, not something the agent sent.
+            every = "* EXCLUDE (session_key)" if table == "actions" else "*"
             columns, rows = self.select(
-                f"SELECT * FROM {table} WHERE app = ? AND session_id IN ({marks}) ORDER BY 1",
+                f"SELECT {every} FROM {table} WHERE app = ? AND session_id IN ({marks}) ORDER BY 1",
                 [app, *session_ids],
             )
             out[table] = [dict(zip(columns, r, strict=True)) for r in rows]

@@ -310,6 +310,32 @@ def test_approximate_percentiles_are_close(
     assert row["duration:max"] == max(d)
 
 
+def test_approximate_sessions_are_close(filled: Store) -> None:
+    """Distinct sessions by HyperLogLog (over ranges of more actions than
+    query_exact_sessions_max_actions; DuckDB counts them over each action's session number) are
+    within a few per cent (or one) of the exact count."""
+    settings = dataclasses.replace(
+        Settings.load({}, environ={}),
+        query_approximate_sessions=True,
+        query_exact_sessions_max_actions=0,
+    )
+    query = Query(
+        app="shop",
+        metrics=["sessions", "error_sessions"],
+        dimensions=["page"],
+        order_by="page",
+        start="2026-11-20T08:00:00Z",
+        end="2026-11-20T12:00:00Z",
+    )
+    rows = run_query(filled, query, settings, NOW)["rows"]
+    assert [r["page"] for r in rows] == sorted(PAGES)
+    for row in rows:
+        sessions = {a.session_id for a in ACTIONS if a.page == row["page"]}
+        errored = {e.session_id for e in ERRORS if e.page == row["page"]}
+        assert row["sessions"] == pytest.approx(len(sessions), rel=0.05, abs=1), row
+        assert row["error_sessions"] == pytest.approx(len(errored), rel=0.05, abs=1), row
+
+
 def test_dimensions_with_errors_joined(filled: Store) -> None:
     rows = ask(filled, metrics=["count", "lcp:avg", "errors"], dimensions=["page"], order_by="page")
     expected = []

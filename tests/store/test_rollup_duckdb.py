@@ -202,15 +202,21 @@ def test_erase_and_expire_take_rows_out(store: DuckDBStore) -> None:
 
 
 def test_rebuild_recounts_what_write_kept(store: DuckDBStore) -> None:
-    kept = rollup_rows(store)
+    # Actions over three days: the rebuild counts a day at a time.
+    later = [action(1000 + i, DAY + dt.timedelta(days=1 + i % 2, hours=i)) for i in range(20)]
+    store.write(Batch(actions=table(later)))
+    days = "SELECT hour, sum(rows) FROM actions_1d WHERE app = 'shop' GROUP BY ALL ORDER BY 1"
+    kept, kept_days = rollup_rows(store), store.select(days, [])[1]
+    assert len(kept_days) == 3
     store.rebuild_rollups()
     again = rollup_rows(store)
     assert [r[:4] for r in again] == [r[:4] for r in kept]
     assert [r[4] for r in again] == pytest.approx([r[4] for r in kept])  # sums, in any order
-    # Stored in the order of their application and hour, as writes append them: the zone maps
-    # of ``hour`` find a range's rows.
+    assert store.select(days, [])[1] == kept_days
+    # Stored in the order of their hour, as writes append them: the zone maps of ``hour`` find
+    # a range's rows.
     for t in rollup_duckdb.TABLES:
-        keys = store.select(f"SELECT app, hour FROM {t}", [])[1]
+        keys = store.select(f"SELECT hour, app FROM {t}", [])[1]
         assert keys == sorted(keys), t
 
 

@@ -19,18 +19,23 @@ DUCKDB = 14
 CLICKHOUSE = "015_whole_ms_timings.sql"
 
 
-def _before_the_migration(store: Store) -> None:
-    """Undo the migration's record (and, on ClickHouse, its codecs), as in a store of before."""
+def _before_the_migration(store: Store, batch: Batch) -> None:
+    """Store ``batch`` in a store as it was before the migration: its record undone (and, on
+    ClickHouse, its codecs)."""
     if isinstance(store, DuckDBStore):
         # 014 copies `actions` as it was then: a store of before has none of the later
-        # migrations' columns either (016: trace_id), which migrate() adds again after it.
+        # migrations' columns either (016: trace_id; 017: session_key), which migrate() adds
+        # again after it. The rows go in first, as the store writes them now.
+        store.write(batch)
         store._con.execute(f"DELETE FROM schema_migrations WHERE version >= {DUCKDB}")
         store._con.execute("ALTER TABLE actions DROP COLUMN trace_id")
+        store._con.execute("ALTER TABLE actions DROP COLUMN session_key")
         store._con.execute("ALTER TABLE errors DROP COLUMN trace_id")
     else:
         assert isinstance(store, ClickHouseStore)
         store.t.command(f"DELETE FROM schema_migrations WHERE name = '{CLICKHOUSE}'")
         store.t.command("ALTER TABLE actions MODIFY COLUMN eid UInt64 CODEC(LZ4)")
+        store.write(batch)
 
 
 def _settled(store: Store) -> None:
@@ -51,16 +56,14 @@ def _settled(store: Store) -> None:
 
 def test_the_migration_rounds_stored_timings(opener: Opener) -> None:
     store = opener()
-    _before_the_migration(store)
     rows = [
         action(i, NOW.replace(hour=10, minute=i), duration=1000.4 + i, lcp=2500.5, cls=0.1234,
                inp=96.5, dns=0.3, long_task_ms=51.6)
         for i in range(1, 11)
     ]  # fmt: skip
-    actions, errors = table(rows), table([error(100, NOW.replace(hour=10))])
-    if isinstance(store, DuckDBStore):  # rows as written then: without the later trace_id
-        actions, errors = actions.drop_columns(["trace_id"]), errors.drop_columns(["trace_id"])
-    store.write(Batch(actions=actions, errors=errors))
+    _before_the_migration(
+        store, Batch(actions=table(rows), errors=table([error(100, NOW.replace(hour=10))]))
+    )
     before = ask(store, metrics=["count", "page_views", "errors", "cls:p75"])
     store.migrate()
     _settled(store)
