@@ -375,6 +375,85 @@ def _same_keys(keys: list[str], left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} IS NOT DISTINCT FROM {right}.{k}" for k in keys)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Range:
+    """A query's range cut for the rollups: whole days [d0, d1) from the daily tables, whole
+    hours [h0, d0) and [d1, h1) from the hourly ones, the ragged ends [start, h0) and [h1, end)
+    from the raw rows; and the query's filters as conditions on the rollups' dimensions."""
+
+    app: str
+    start: dt.datetime
+    h0: dt.datetime
+    d0: dt.datetime
+    d1: dt.datetime
+    h1: dt.datetime
+    end: dt.datetime
+    where: list[str]
+    params: list[Any]
+
+    def pieces(self, hourly: str, daily: str, raw: str) -> tuple[str, list[Any]]:
+        """The hourly, daily and raw parts of the range, as one UNION of hourly-shaped rows
+        (``raw`` a SELECT of the raw rows' contribution, formatted with its ``where``)."""
+        w = " AND ".join(["app = ?", "((hour >= ? AND hour < ?) OR (hour >= ? AND hour < ?))"])
+        ragged = "app = ? AND ((time >= ? AND time < ?) OR (time >= ? AND time < ?))"
+        extra = "".join(f" AND {c}" for c in self.where)
+        text = (
+            f"SELECT * FROM {hourly} WHERE {w}{extra} UNION ALL BY NAME "
+            f"SELECT * FROM {daily} WHERE app = ? AND hour >= ? AND hour < ?{extra} "
+            f"UNION ALL BY NAME {raw.format(where=ragged + extra)}"
+        )
+        return text, [
+            *(self.app, self.h0, self.d0, self.d1, self.h1, *self.params),
+            *(self.app, self.d0, self.d1, *self.params),
+            *(self.app, self.start, self.h0, self.h1, self.end, *self.params),
+        ]
+
+
+def _range(q: Query, settings: Settings, now: dt.datetime, dialect: Dialect) -> _Range | None:
+    """``q``'s range cut for the rollups; None when it holds no whole hour or its interval is
+    not whole hours."""
+    if q.interval is not None and INTERVALS[q.interval] % 3600:
+        return None
+    start, end = time_range(q, now, settings.query_default_hours)
+    h0, h1 = _up(start, dt.timedelta(hours=1)), end.replace(minute=0, second=0, microsecond=0)
+    if h0 >= h1:
+        return None
+    # Whole days from the daily table (unless the interval is finer).
+    d0, d1 = _day_up(h0), h1.replace(hour=0)
+    if d0 >= d1 or (q.interval is not None and INTERVALS[q.interval] % 86400):
+        d0 = d1 = h1
+    where, params = _filters(q.filters, dialect.contains)
+    return _Range(q.app, start, h0, d0, d1, h1, end, where, params)
+
+
+def _rollup(q: Query, measures: tuple[str, ...]) -> Rollup | None:
+    """The first (smallest) rollup keeping ``q``'s dimensions and filters and ``measures``."""
+    used = {*q.dimensions, *(f[0] for f in q.filters)}
+    return next(
+        (r for r in ROLLUPS if used <= set(r.dims) and set(measures) <= set(r.digests)), None
+    )
+
+
+def histogram(
+    q: Query, settings: Settings, now: dt.datetime, dialect: Dialect, measure: str
+) -> tuple[str, list[Any]] | None:
+    """SQL for ``measure``'s histogram over ``q``'s range and filters, from the rollups: rows of
+    (bucket, weight), a bucket the log-spaced one of openrum/query/dialect.py; and its parameters.
+    None when the rollups cannot answer (as ``plan``)."""
+    if not (settings.query_rollups and settings.query_approximate_percentiles):
+        return None
+    q = with_user_type(q)
+    rollup, cut = _rollup(q, (measure,)), _range(q, settings, now, dialect)
+    if rollup is None or cut is None:
+        return None
+    hist, params = cut.pieces(
+        f"{rollup.name}_1h_hist",
+        f"{rollup.name}_1d_hist",
+        histogram_sql(rollup, "{where}", (measure,)),
+    )
+    return f"SELECT bucket, sum(n) FROM ({hist}) WHERE measure = ? GROUP BY 1", [*params, measure]
+
+
 def plan(
     q: Query, settings: Settings, now: dt.datetime, dialect: Dialect, sql: str, params: list[Any]
 ) -> tuple[str, list[Any]] | None:
@@ -382,48 +461,18 @@ def plan(
     if not settings.query_rollups:
         return None
     q = with_user_type(q)
-    if q.interval is not None and INTERVALS[q.interval] % 3600:
-        return None
     metrics = [resolve_metric(name) for name in dict.fromkeys(q.metrics)]
     rolled = [m for m in metrics if m.source == "actions" and _merge(m, settings) is not None]
     pct = [m for m in rolled if _merge(m, settings) == ""]
     measures = tuple(dict.fromkeys(m.measure for m in pct if m.measure))
     stated = tuple(dict.fromkeys(m.measure for m in rolled if m.measure))  # shares, avg too
-    used = {*q.dimensions, *(f[0] for f in q.filters)}
-    rollup = next(
-        (r for r in ROLLUPS if used <= set(r.dims) and set(stated) <= set(r.digests)), None
-    )
-    start, end = time_range(q, now, settings.query_default_hours)
-    h0, h1 = _up(start, dt.timedelta(hours=1)), end.replace(minute=0, second=0, microsecond=0)
-    if rollup is None or not rolled or h0 >= h1:
+    rollup, cut = _rollup(q, stated), _range(q, settings, now, dialect)
+    if rollup is None or cut is None or not rolled:
         return None
-    # Whole days from the daily table (unless the interval is finer), whole hours around them
-    # from the hourly one, the ragged ends from the raw rows.
-    d0, d1 = _day_up(h0), h1.replace(hour=0)
-    if d0 >= d1 or (q.interval is not None and INTERVALS[q.interval] % 86400):
-        d0 = d1 = h1
     rest = [m for m in metrics if m not in rolled]
     dims = list(dict.fromkeys(q.dimensions))
     keys = (["time"] if q.interval else []) + dims
     time_key = [f"{dialect.bucket('hour', INTERVALS[q.interval])} AS time"] if q.interval else []
-    where, where_params = _filters(q.filters, dialect.contains)
-
-    def pieces(hourly: str, daily: str, raw: str) -> tuple[str, list[Any]]:
-        """The hourly, daily and raw parts of the range, as one UNION of hourly-shaped rows."""
-        w = " AND ".join(["app = ?", "((hour >= ? AND hour < ?) OR (hour >= ? AND hour < ?))"])
-        ragged = "app = ? AND ((time >= ? AND time < ?) OR (time >= ? AND time < ?))"
-        extra = "".join(f" AND {c}" for c in where)
-        text = (
-            f"SELECT * FROM {hourly} WHERE {w}{extra} UNION ALL BY NAME "
-            f"SELECT * FROM {daily} WHERE app = ? AND hour >= ? AND hour < ?{extra} "
-            f"UNION ALL BY NAME {raw.format(where=ragged + extra)}"
-        )
-        return text, [
-            *(q.app, h0, d0, d1, h1, *where_params),
-            *(q.app, d0, d1, *where_params),
-            *(q.app, start, h0, h1, end, *where_params),
-        ]
-
     numbered = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
     # Counts and sums (the counts rows and the measures' rows, side by side in one union), and
     # each percentile's measure's minimum and maximum.
@@ -433,11 +482,11 @@ def plan(
     sel += [
         f"{_of('low', c, 'min')} AS {c}_lo, {_of('high', c, 'max')} AS {c}_hi" for c in measures
     ]
-    union, out_params = pieces(
+    union, out_params = cut.pieces(
         f"{rollup.name}_1h", f"{rollup.name}_1d", counts_sql(rollup, "{where}")
     )
     if stated:
-        stats, stats_params = pieces(
+        stats, stats_params = cut.pieces(
             f"{rollup.name}_1h_measures",
             f"{rollup.name}_1d_measures",
             measures_sql(rollup, "{where}", stated),
@@ -452,7 +501,7 @@ def plan(
     # Percentiles: the histogram rows merged per key, measure and bucket (a sum), then folded.
     if pct:
         marks = ", ".join("?" * len(measures))
-        hist, hist_params = pieces(
+        hist, hist_params = cut.pieces(
             f"{rollup.name}_1h_hist",
             f"{rollup.name}_1d_hist",
             histogram_sql(rollup, "{where}", measures),

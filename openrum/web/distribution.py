@@ -19,8 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrum.collect.app import Collector
-from openrum.query import rollup
-from openrum.query.dialect import DIALECTS
+from openrum.query import rollup, rollup_duckdb
+from openrum.query.dialect import BUCKETS_PER_E, DIALECTS, LOWEST_BUCKET
 from openrum.query.model import MEASURES, Query
 from openrum.query.sql import iso, run_query
 from openrum.settings import Settings
@@ -42,11 +42,18 @@ def nice_width(top: float, buckets: int) -> float:
 
 
 def histogram(
-    store: Store, scope: Scope, measure: str, buckets: int, settings: Settings | None = None
+    store: Store,
+    scope: Scope,
+    measure: str,
+    buckets: int,
+    settings: Settings | None = None,
+    now: Callable[[], dt.datetime] | None = None,
 ) -> dict[str, Any]:
     """The histogram of ``measure`` in the scope (see the module docstring). Its percentiles
-    are the query API's (from rollups where they can answer)."""
+    are the query API's; both from rollups where they can answer (approximate percentiles on:
+    on DuckDB, the counts are then spread from its log-spaced buckets, see ``_spread``)."""
     settings = settings or Settings()
+    now = now or (lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
     if store.engine != "duckdb":
         return _rolled(store, scope, measure, buckets, settings.query_approximate_percentiles)
     query = Query(
@@ -57,17 +64,44 @@ def histogram(
         end=iso(scope.end),
         user_type="all",  # the scope's filters say whose traffic
     )
-    [row] = run_query(store, query, settings)["rows"]
+    [row] = run_query(store, query, settings, now())["rows"]
     stats = {name: row[f"{measure}:{name}"] for name, _ in QUANTILES}
     out: dict[str, Any] = {"measure": measure, "count": 0, **stats, "width": None, "buckets": []}
     if stats["p99"] is None:  # no values
         return out
-    where, params = scope.where("actions", store.engine)
-    where += f" AND {measure} IS NOT NULL"
     width = nice_width(stats["p99"] or 0.0, buckets)
-    counts = _raw_counts(store, measure, width, buckets, where, params)
+    rolled = rollup_duckdb.histogram(query, settings, now(), DIALECTS[store.engine], measure)
+    if rolled is not None:
+        counts = _spread(store.select(*rolled)[1], width, buckets)
+    else:
+        where, params = scope.where("actions", store.engine)
+        counts = _raw_counts(
+            store, measure, width, buckets, f"{where} AND {measure} IS NOT NULL", params
+        )
     out["count"] = sum(counts.values())
     return _with_buckets(out, counts, width, buckets)
+
+
+def _spread(rows: list[tuple[Any, ...]], width: float, buckets: int) -> dict[int, int]:
+    """Values per bucket from the weights of DuckDB's log-spaced rollup buckets (about 2 %
+    wide; openrum/query/dialect.py): each weight spread over the buckets its range overlaps in
+    proportion, as if its values were even over it; rounded so that they add up to the total.
+    A bucket's count is then off by at most the values within a log bucket of its edges."""
+    sums: dict[int, float] = {}
+    for b, n in rows:
+        lo, hi = (math.exp((b + d) / BUCKETS_PER_E) for d in (-0.5, 0.5))
+        if b <= LOWEST_BUCKET:  # zeros
+            lo = hi = 0.0
+        first, last = (min(int(v // width), buckets - 1) for v in (lo, hi))
+        for i in range(first, last + 1):
+            top = hi if i == last else (i + 1) * width
+            share = 1.0 if first == last else (top - max(lo, i * width)) / (hi - lo)
+            sums[i] = sums.get(i, 0.0) + n * share
+    whole = {i: math.floor(max(v, 0.0)) for i, v in sums.items()}
+    short = round(sum(sums.values())) - sum(whole.values())
+    for i in sorted(sums, key=lambda i: whole[i] - sums[i])[: max(short, 0)]:
+        whole[i] += 1  # the largest remainders
+    return whole
 
 
 def _raw_counts(
@@ -174,7 +208,7 @@ def routes(
         if not 2 <= buckets <= 200:
             raise ApiError("buckets must be between 2 and 200")
         return json_response(
-            await run_in_threadpool(histogram, store, scope, measure, buckets, settings)
+            await run_in_threadpool(histogram, store, scope, measure, buckets, settings, now)
         )
 
     return [Route("/api/v1/distribution", distribution, methods=["GET"])]

@@ -17,12 +17,24 @@ import pytest
 from openrum.query import rollup_duckdb
 from openrum.query.compiler import compile_query
 from openrum.query.dialect import BUCKETS_PER_E, DIALECTS
-from openrum.query.model import Query
+from openrum.query.model import Query, parse_time
 from openrum.query.sql import plan, run_query
 from openrum.rows import Batch
 from openrum.settings import Settings
 from openrum.store.duckdb import SESSION_KEY, DuckDBStore
-from tests.store.test_contract import ACTIONS, DAY, ERRORS, NOISE, NOW, action, ms, table
+from openrum.web import distribution
+from openrum.web.scope import Scope
+from tests.store.test_contract import (
+    ACTIONS,
+    DAY,
+    ERRORS,
+    NOISE,
+    NOW,
+    action,
+    in_range,
+    ms,
+    table,
+)
 
 SETTINGS = Settings.load({}, environ={})
 RAW = dataclasses.replace(SETTINGS, query_rollups=False)
@@ -156,6 +168,53 @@ def test_the_planner_uses_rollups_and_answers_as_the_raw_rows(store: DuckDBStore
         compiled = compile_query(q, settings, NOW, d)
         assert plan("duckdb", q, settings, NOW, compiled.sql, compiled.params)[0] == compiled.sql
     assert_rollups_match(store)
+
+
+@pytest.mark.parametrize(
+    ("measure", "filters"),
+    [
+        ("duration", ()),
+        ("lcp", (("action_type", "is", "load"),)),
+        ("duration", (("page", "in", ["/", "/cart"]),)),
+        ("inp", (("action_type", "is_not", "xhr"),)),
+        ("lcp", (("device", "is", "mobile"),)),
+        ("cls", ()),
+    ],
+)
+def test_histograms_from_rollups(
+    store: DuckDBStore, measure: str, filters: tuple[tuple[str, str, Any], ...]
+) -> None:
+    """The dashboard's histograms count from the rollups' log-spaced buckets: each equal bucket
+    off by at most the values within a log bucket of its edges (and one for rounding)."""
+    d = DIALECTS["duckdb"]
+    near = math.exp(1 / BUCKETS_PER_E)
+    within = ("2026-11-20T08:10:00Z", "2026-11-20T08:50:00Z")  # no whole hour: the raw rows
+    for start, end in [*RANGES, within]:
+        lo, hi = parse_time(start, "from"), parse_time(end, "to")
+        scope = Scope("shop", lo, hi, filters)
+        q = Query(app="shop", metrics=[f"{measure}:p50"], filters=list(filters), start=start,
+                  end=end, user_type="all")  # fmt: skip
+        rolled = rollup_duckdb.histogram(q, SETTINGS, NOW, d, measure)
+        assert (rolled is None) == ((start, end) == within), (start, end)
+        found = distribution.histogram(store, scope, measure, 20, SETTINGS, lambda: NOW)
+        values = [getattr(a, measure) for a in in_range(ACTIONS, lo, hi)
+                  if all(_matches(a, f) for f in filters)]  # fmt: skip
+        values = [v for v in values if v is not None]
+        assert found["count"] == len(values)
+        width, counts = found["width"], [b["count"] for b in found["buckets"]]
+        exact = [0] * 20
+        for v in values:
+            exact[min(math.floor(v / width), 19)] += 1  # as the SQL
+        for i in range(20):
+            edges = [e * width for e in (i, i + 1) if 0 < e < 20]
+            close = sum(any(e / near <= v <= e * near for e in edges) for v in values)
+            slack = close + 1 if rolled else 0  # the raw rows count exactly
+            assert abs(counts[i] - exact[i]) <= slack, (start, end, i, counts, exact)
+
+
+def _matches(a: Any, f: tuple[str, str, Any]) -> bool:
+    value = getattr(a, f[0])
+    return {"is": value == f[2], "is_not": value != f[2], "in": value in f[2]}[f[1]]
 
 
 def test_resent_and_replaced_actions_count_once(store: DuckDBStore) -> None:
