@@ -53,7 +53,7 @@ def histogram(
     are the query API's; both from rollups where they can answer (approximate percentiles on:
     on DuckDB, the counts are then spread from its log-spaced buckets, see ``_spread``)."""
     settings = settings or Settings()
-    now = now or (lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    at = now() if now else dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if store.engine != "duckdb":
         return _rolled(store, scope, measure, buckets, settings.query_approximate_percentiles)
     query = Query(
@@ -64,13 +64,13 @@ def histogram(
         end=iso(scope.end),
         user_type="all",  # the scope's filters say whose traffic
     )
-    [row] = run_query(store, query, settings, now())["rows"]
+    [row] = run_query(store, query, settings, at)["rows"]
     stats = {name: row[f"{measure}:{name}"] for name, _ in QUANTILES}
     out: dict[str, Any] = {"measure": measure, "count": 0, **stats, "width": None, "buckets": []}
     if stats["p99"] is None:  # no values
         return out
     width = nice_width(stats["p99"] or 0.0, buckets)
-    rolled = rollup_duckdb.histogram(query, settings, now(), DIALECTS[store.engine], measure)
+    rolled = rollup_duckdb.histogram(query, settings, at, DIALECTS[store.engine], measure)
     if rolled is not None:
         counts = _spread(store.select(*rolled)[1], width, buckets)
     else:
@@ -89,9 +89,8 @@ def _spread(rows: list[tuple[Any, ...]], width: float, buckets: int) -> dict[int
     A bucket's count is then off by at most the values within a log bucket of its edges."""
     sums: dict[int, float] = {}
     for b, n in rows:
-        lo, hi = (math.exp((b + d) / BUCKETS_PER_E) for d in (-0.5, 0.5))
-        if b <= LOWEST_BUCKET:  # zeros
-            lo = hi = 0.0
+        zero = b <= LOWEST_BUCKET
+        lo, hi = (0.0 if zero else math.exp((b + d) / BUCKETS_PER_E) for d in (-0.5, 0.5))
         first, last = (min(int(v // width), buckets - 1) for v in (lo, hi))
         for i in range(first, last + 1):
             top = hi if i == last else (i + 1) * width
