@@ -81,7 +81,7 @@ pytest: python
 fuzz: python
 	$(PY) -m tests.fuzz --seconds 20
 
-# Every benchmark, each writing its section of docs/benchmarks.md (the 100M ClickHouse run takes
+# Every benchmark, each writing its section of docs/benchmarks.md (the 100M ClickHouse and DuckDB runs take
 # about half an hour on 2 cores). The load benchmarks drive the server with Debian's wrk.
 bench: setup chromium wrk
 	$(PY) -m bench.ingest
@@ -89,7 +89,7 @@ bench: setup chromium wrk
 	$(PY) -m bench.store_memory
 	$(PY) -m bench.durability
 	$(PY) -m bench.enrich
-	$(PY) -m bench.query
+	$(PY) -m bench.query --sizes 10000000 100000000 --older-rate 0.2
 	$(PY) -m bench.query_clickhouse --duckdb 10000000 --chdb 10000000
 	$(PY) -m bench.query_clickhouse --duckdb --chdb 100000000 --section query_clickhouse_100m
 	$(PY) -m bench.store_bytes
