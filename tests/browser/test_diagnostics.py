@@ -86,6 +86,22 @@ def slow_shop(collector: LiveServer, app: str, shop: Site, other: Site, **option
     return shop.add(f"/checkout-{app}", page(head, SHOP))
 
 
+def click_slowly(p: Page) -> None:
+    """Click the slow button, and wait until the browser has reported the interaction (its event
+    entry comes after the next paint: later than 500 ms on a busy machine)."""
+    p.wait_for_timeout(300)
+    p.click("#buy")
+    reported = p.evaluate(
+        """() => new Promise((done) => {
+            setTimeout(() => done(false), 10000);
+            new PerformanceObserver((list) => {
+                if (list.getEntries().some((e) => e.interactionId && e.duration >= 300)) done(true);
+            }).observe({ type: "event", buffered: true, durationThreshold: 16 });
+        })"""
+    )
+    assert reported
+
+
 def diagnostics(server: LiveServer, app: str, ok: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = poll(lambda: stored(server, app).get("diagnostics", []), ok, 15)
     return rows
@@ -104,9 +120,7 @@ def test_attribution_waterfall_and_third_party(
     p.on("pageerror", lambda e: errors.append(str(e)))
     p.goto(slow_shop(collector, app, shop, other, diag="100"))
     p.wait_for_function("window.openrum && window.openrum._diag == 2", timeout=10_000)
-    p.wait_for_timeout(300)
-    p.click("#buy")
-    p.wait_for_timeout(500)
+    click_slowly(p)
     p.goto("about:blank")
     rows = diagnostics(collector, app, lambda r: any(x["kind"] == "interaction" for x in r))
     assert errors == []
@@ -152,9 +166,7 @@ def test_the_dashboard_shows_why(
     p: Page = ctx.new_page()
     p.goto(slow_shop(collector, app, shop, other, diag="100"))
     p.wait_for_function("window.openrum && window.openrum._diag == 2", timeout=10_000)
-    p.wait_for_timeout(300)
-    p.click("#buy")
-    p.wait_for_timeout(500)
+    click_slowly(p)
     p.goto("about:blank")
     # A page of the same shop without the widget: the third party's association with LCP.
     plain = shop.add(f"/plain-{app}", page(snippet(collector.url, app, diag="100"), SHOP))

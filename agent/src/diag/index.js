@@ -33,11 +33,13 @@ const interactions = new Map(); // interactionId → its longest event entry
 const frames = []; // long animation frames (or long tasks where LoAF is missing)
 const sent = new Set(); // interactions already sent
 let lcpUrl;
+let loadEnd = 0; // when the load's scripts were sent
+let loadFrames = 0; // how many frames had arrived by then
 
 /** @returns {object[]} the scripts of the frames overlapping [start, end), the longest first */
-const scriptsIn = (start, end) => {
+const scriptsIn = (start, end, list = frames) => {
   const out = [];
-  for (const f of frames) {
+  for (const f of list) {
     if (f.startTime >= end || f.startTime + f.duration <= start) continue;
     if (!f.scripts) {
       // A long task: no script is known; its container (an iframe) at most.
@@ -140,7 +142,9 @@ const start = () => {
   if (loaf) frame(loaf.takeRecords());
   if (events) event(events.takeRecords());
   // The load: the waterfall, the scripts of the long frames so far, the interactions so far.
-  send({ ...waterfall(), scripts: scriptsIn(0, perf.now()), interactions: slowInteractions() });
+  loadEnd = perf.now();
+  loadFrames = frames.length;
+  send({ ...waterfall(), scripts: scriptsIn(0, loadEnd), interactions: slowInteractions() });
   on(
     "visibilitychange",
     () => {
@@ -148,8 +152,11 @@ const start = () => {
       if (loaf) frame(loaf.takeRecords());
       if (events) event(events.takeRecords());
       const list = slowInteractions();
+      // The load's frames reported after it was sent (a busy page reports a frame late).
+      const late = scriptsIn(0, loadEnd, frames.slice(loadFrames));
+      loadFrames = frames.length;
       // The snippet's own listener has sent its beacon already: this one goes on its own.
-      if (list.length) send({ interactions: list }), api.flush();
+      if (list.length || late.length) send({ interactions: list, scripts: late }), api.flush();
     },
     doc,
   );
