@@ -486,7 +486,9 @@ def test_synthetic_traffic_only_when_included(page: Page, demo: LiveServer) -> N
     # Every page asks for everyone's traffic while the switch is on, and a reload keeps it.
     for name in ("errors", "actions", "performance"):
         asked.clear()
-        page.click(f"nav a[href^='#/{name}']")
+        # The page shown before is settled too: wait for the new one's first request.
+        with page.expect_request(lambda r: "/api/v1/" in r.url and "/api/v1/apps" not in r.url):
+            page.click(f"nav a[href^='#/{name}']")
         settle(page)
         panels = [u for u in asked if "/api/v1/" in u and "/api/v1/apps" not in u]
         assert panels and {whose(u) for u in panels} == {"all"}, (name, panels)
