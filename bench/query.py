@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import functools
 import math
+import os
 import statistics
 import tempfile
 import time
@@ -362,6 +363,14 @@ def main() -> int:
             size = (Path(tmp) / "bench.duckdb").stat().st_size
             rows = rollup_rows(store)
             writes = [(size, *write_cost(store, n, size, k)) for size, k in WRITE_BATCHES]
+            # The queries run on the store opened again, its file written out to disk, as by a
+            # server started on it; not in the process that has just generated it while the OS
+            # writes its gigabytes out.
+            store.close()
+            os.sync()
+            store = DuckDBStore(
+                Path(tmp) / "bench.duckdb", memory_limit=f"{settings.store_memory_mb}MB"
+            )
             total = n + older
             notes.append(
                 f"{n:,} actions in the 7-day range, and {older:,} over the 23 days before it "
@@ -423,7 +432,9 @@ def main() -> int:
                 f"{args.older_rate:g} × that daily rate (a size names the week's actions). Each "
                 "panel's query as the dashboard sends it, through the query compiler, for a "
                 "7-day and a 30-day range ending at the same instant (over 30 days the dashboard "
-                "asks for daily points where it asks for hourly ones over 7), median of 3 runs. Target "
+                "asks for daily points where it asks for hourly ones over 7), on the store "
+                "opened again after the generation (its file written out to disk), median of 3 "
+                "runs. Target "
                 "(7-day range): ≤ 150 ms per panel at 10M actions, ≤ 300 ms at 100M (the "
                 f"earlier target was ≤ 300 ms at 10M) — {verdict}. The 30-day range has no "
                 "target; it is reported beside it.",
