@@ -364,7 +364,9 @@ def _dims(table: str) -> tuple[str, ...]:
     return next(r.dims for r in rollup_duckdb.ROLLUPS if table.startswith(f"{r.name}_1"))
 
 
-def test_the_user_type_migration_recounts_the_rollups(store: DuckDBStore) -> None:
+@pytest.mark.parametrize("shape", ["004_rollups.sql", "008_rollups_user_type.sql"])
+def test_a_migration_of_the_rollups_recounts_them(store: DuckDBStore, shape: str) -> None:
+    """From the rollups without a user type (004) or without sketches (008) to today's."""
     # Synthetic traffic and a bot among the stored actions.
     others = [
         action(60_000 + i, DAY + dt.timedelta(hours=8 + i % 4, minutes=7 * i),
@@ -376,11 +378,12 @@ def test_the_user_type_migration_recounts_the_rollups(store: DuckDBStore) -> Non
     con = store._con
     for t in rollup_duckdb.TABLES:
         con.execute(f"DROP TABLE {t}")
-    old = importlib.resources.files("openrum.store") / "sql" / "duckdb" / "004_rollups.sql"
+    old = importlib.resources.files("openrum.store") / "sql" / "duckdb" / shape
     con.execute(old.read_text())
     con.execute(f"DELETE FROM schema_migrations WHERE name = '{rollup_duckdb.MIGRATION}'")
-    assert store.migrate() >= 8
+    assert store.migrate() >= 18
     assert_rollups_match(store)
+    assert_sketches_recount(store)
     d = DIALECTS["duckdb"]
     for user_type in ("synthetic", "all"):
         for start, end in RANGES:
@@ -395,7 +398,8 @@ def test_the_user_type_migration_recounts_the_rollups(store: DuckDBStore) -> Non
 def test_distinct_sessions_from_sketches(tmp_path: Path) -> None:
     """Distinct sessions by the rollups' HyperLogLog sketches, kept by writes as ingest makes
     them, are within 10 % (three standard errors of 1,024 registers) of the exact count, over
-    ranges of many sessions where the estimate is HyperLogLog's and not linear counting."""
+    ranges of many sessions where the estimate is HyperLogLog's and not linear counting. Each
+    session spans the range: counted once over its days, hours and ragged ends."""
     store = DuckDBStore(tmp_path / "sketches.duckdb", compact_every=2)
     sketched = dataclasses.replace(SETTINGS, query_exact_sessions_max_actions=0)  # not exact
     start = DAY - dt.timedelta(days=2)
