@@ -441,6 +441,18 @@ def test_distinct_sessions_from_sketches(tmp_path: Path) -> None:
             for row, k in zip(found, sorted(exact), strict=True):
                 assert len(exact[k]) > 2_560, body  # 2.5 × the registers: not linear counting
                 assert row["sessions"] == pytest.approx(len(exact[k]), rel=0.10), (lo, body, k)
+        # Beside percentiles (histograms) and metrics from the raw rows (errors): the same
+        # answers for those, and the sessions within the bound.
+        body = {"metrics": ["count", "duration:p50", "sessions", "errors"], "dimensions": ["page"],
+                "order_by": ["page"]}  # fmt: skip
+        q = Query(app="shop", start=lo, end=hi, **body)
+        compiled = compile_query(q, sketched, NOW, d)
+        assert "_sketch" in plan("duckdb", q, sketched, NOW, compiled.sql, compiled.params)[0]
+        mixed = answers(store, sketched, start=lo, end=hi, **body)
+        raw = answers(store, RAW, start=lo, end=hi, **body)
+        same([{**r, "sessions": 0} for r in mixed], [{**r, "sessions": 0} for r in raw])
+        for a, b in zip(mixed, raw, strict=True):
+            assert a["sessions"] == pytest.approx(b["sessions"], rel=0.10)
         # No action matches: none, as on the raw rows.
         body = {"metrics": ["sessions", "count"], "filters": [["page", "is", "/nowhere"]]}
         none = [{"sessions": 0, "count": 0}]
