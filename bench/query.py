@@ -355,12 +355,14 @@ def main() -> int:
     notes = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            store = DuckDBStore(
-                Path(tmp) / "bench.duckdb", memory_limit=f"{settings.store_memory_mb}MB"
+            path = Path(tmp) / "bench.duckdb"
+            open_store = functools.partial(
+                DuckDBStore, path, memory_limit=f"{settings.store_memory_mb}MB"
             )
+            store = open_store()
             took, rebuilt, rollup_bytes = fill(store, n, args.older_rate)
             older = older_actions(n, args.older_rate)
-            size = (Path(tmp) / "bench.duckdb").stat().st_size
+            size = path.stat().st_size
             rows = rollup_rows(store)
             writes = [(size, *write_cost(store, n, size, k)) for size, k in WRITE_BATCHES]
             # The queries run on the store opened again, its file written out to disk, as by a
@@ -368,9 +370,7 @@ def main() -> int:
             # writes its gigabytes out.
             store.close()
             os.sync()
-            store = DuckDBStore(
-                Path(tmp) / "bench.duckdb", memory_limit=f"{settings.store_memory_mb}MB"
-            )
+            store = open_store()
             total = n + older
             notes.append(
                 f"{n:,} actions in the 7-day range, and {older:,} over the 23 days before it "

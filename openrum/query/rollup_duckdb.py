@@ -225,14 +225,14 @@ def sketch_sql(
     )
 
 
-def hll_estimate(rho: str = "rho") -> str:
+def hll_estimate() -> str:
     """The number of distinct sessions of a group of merged registers (one row per register
     set): HyperLogLog's estimate (Flajolet et al., 2007); linear counting (from the empty
     registers) while that is at most 2.5 times the registers."""
     m = REGISTERS
     alpha = 0.7213 / (1 + 1.079 / m)
     empty = f"({m} - count(*))"
-    raw = f"({alpha * m * m} / (coalesce(sum(pow(2.0, -({rho}::INTEGER))), 0) + {empty}))"
+    raw = f"({alpha * m * m} / (coalesce(sum(pow(2.0, -(rho::INTEGER))), 0) + {empty}))"
     return (
         f"CASE WHEN {raw} <= {2.5 * m} AND {empty} > 0 THEN {m} * ln({m} / {empty}) ELSE {raw} END"
     )
