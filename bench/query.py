@@ -133,7 +133,7 @@ ENDPOINTS: dict[str, Callable[[DuckDBStore, Scope, Settings], Any]] = {
         st, sc, "lcp", 40, se
     ),
     "actions: table (/actions)": lambda st, sc, se: actions.table(st, sc, se, 200),
-    "errors: groups (/errors)": lambda st, sc, se: errors.groups(st, sc, 100),
+    "errors: groups (/errors)": lambda st, sc, se: errors.groups(st, sc, 100, settings=se),
     "errors: one group (/errors/{fp})": lambda st, sc, se: errors.detail(st, sc, "fp7"),
     "sessions: list (/sessions)": lambda st, sc, se: sessions.list_sessions(
         st, sessions.Listing(sc, "all"), se
@@ -180,7 +180,7 @@ FROM (SELECT i, (hash(i) % 1000000007)::BIGINT AS h,
 """
 ERRORS = """
 INSERT INTO errors BY NAME
-SELECT eid, app, time, received, session_id, page_view_id, 'e' AS event_id,
+SELECT eid, app, time, received, session_id, session_key, page_view_id, 'e' AS event_id,
        NULL AS action_event_id, CASE WHEN eid % 3 = 0 THEN 'request' ELSE 'js' END AS error_type,
        'TypeError' AS error_name, 'message ' || (eid % 25) AS message,
        'fp' || (eid % 25) AS fingerprint, NULL AS stack, NULL AS source, NULL AS line,
@@ -192,7 +192,8 @@ FROM actions WHERE eid % 40 = 0
 
 # One session row per generated session (5 actions each), as the session closer leaves them:
 # closed with a duration, the errors of its actions (ERRORS) and a UX score, except those seen
-# in the last 30 minutes (live).
+# in the last 30 minutes (live). In the order of their starts, as the store writes them: a
+# session's row goes in at its first touch (the closer updates it in place).
 SESSIONS = """
 INSERT INTO sessions BY NAME
 SELECT app, session_id, min(time) AS start, max(time) AS last_seen, max(received) AS last_received,
@@ -204,7 +205,13 @@ SELECT app, session_id, min(time) AS start, max(time) AS last_seen, max(received
        epoch_ms(max(time)) - epoch_ms(min(time)) AS duration, count(*) AS actions,
        count(*) FILTER (WHERE eid % 40 = 0) AS errors, 0 AS rage_clicks, count(*) <= 1 AS bounce,
        ['satisfying', 'satisfying', 'tolerable', 'frustrating'][(hash(session_id) % 4)::BIGINT + 1] AS ux_score
-FROM actions GROUP BY app, session_id
+FROM actions GROUP BY app, session_id ORDER BY start
+"""
+# The closed ones scored frustrating with errors, as the closer adds them (migration 019).
+FRUSTRATED = """
+INSERT INTO session_frustrated
+SELECT app, start, md5_number_lower(session_id) FROM sessions
+WHERE closed AND ux_score = 'frustrating' AND errors > 0 ORDER BY start
 """
 
 
@@ -242,7 +249,12 @@ def fill(store: DuckDBStore, n: int, older: float = 0.0) -> tuple[float, float, 
                 )
             ).fetchall()
     con.execute(ERRORS).fetchall()
+    # Sorting 33M sessions by start (at 100M) takes more than the store's memory limit: the
+    # generation has more (it is not what is measured).
+    con.execute("SET memory_limit = '4GB'").fetchall()
     con.execute(SESSIONS).fetchall()
+    con.execute(f"SET memory_limit = '{store._config['memory_limit']}'").fetchall()
+    con.execute(FRUSTRATED).fetchall()
     con.execute("CHECKPOINT").fetchall()
     generated = time.perf_counter()
     before = Path(store.path).stat().st_size

@@ -129,12 +129,12 @@ class Dialect:
 
     def sessions(self, source: Source, approximate: bool) -> str:
         """The number of distinct sessions among the rows of ``source``."""
-        # HyperLogLog: a few per cent off, in constant memory, over the number each action
-        # carries for its session (a number hashes faster than a text); an exact count keeps
-        # every id.
+        # HyperLogLog: a few per cent off, in constant memory, over the number each action and
+        # error carries for its session (a number hashes faster than a text); an exact count
+        # keeps every id.
         if not approximate:
             return "count(DISTINCT session_id)"
-        key = "session_key" if source == "actions" else "session_id"
+        key = "session_key" if source in ("actions", "errors") else "session_id"
         return f"approx_count_distinct({key})"
 
     def actions_in(self, store: Store, app: str, start: dt.datetime, end: dt.datetime) -> int:

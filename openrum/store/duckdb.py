@@ -62,13 +62,25 @@ INSERT INTO sessions BY NAME SELECT * FROM ({touches}) AS b WHERE NOT EXISTS (
         AND sessions.session_id = b.session_id)
 """
 # The session closer's values, once (openrum/sessions.py): a closed session is not touched again.
+# Those it scored frustrating with errors also go into ``session_frustrated`` (migration 019).
 _CLOSE_SESSIONS = """
 UPDATE sessions SET closed = true, end_reason = b.end_reason, duration = b.duration,
     actions = b.actions, errors = b.errors, rage_clicks = b.rage_clicks, bounce = b.bounce,
     ux_score = b.ux_score
 FROM batch AS b
 WHERE sessions.app = b.app AND sessions.session_id = b.session_id AND NOT sessions.closed
+RETURNING sessions.app, sessions.start, sessions.session_id,
+    sessions.ux_score = 'frustrating' AND sessions.errors > 0 AS frustrated
 """
+_EXPIRE_FRUSTRATED = """
+DELETE FROM session_frustrated WHERE app = ? AND start < make_timestamp_ms(?) AND session_key IN (
+    SELECT md5_number_lower(session_id) FROM sessions
+    WHERE app = ? AND start < make_timestamp_ms(?) AND last_seen < make_timestamp_ms(?))
+"""
+_FRUSTRATED = (
+    "INSERT INTO session_frustrated SELECT app, start, md5_number_lower(session_id) "
+    "FROM frustrated ORDER BY start"
+)
 _EVENT_TABLES = ("actions", "errors", "user_events")
 # Erased and exported with a session's events; expired by their own retention.
 _DIAG_TABLES = ("diagnostics",)
@@ -78,9 +90,15 @@ _DIAG_TABLES = ("diagnostics",)
 # holds it whole in memory), and rows go in in about the order they are received, so the zone
 # maps of `received` skip every older row group. The batch is the small side of each join.
 _STORED = "{table}.received >= $floor AND {table}.eid IN (SELECT eid FROM batch)"
+# The number of each action's and each error's session (migrations 017 and 019: distinct sessions
+# are counted by it, errors matched to frustrated sessions by it), computed as the row is stored.
+# A batch comes without it; ``delta`` has the column from the stored versions it replaces, null
+# for the batch's rows.
+SESSION_KEY = "md5_number_lower(session_id) AS session_key"
+_KEYED = ("actions", "errors")
 # Errors and user events: kept once.
 _INSERT_NEW = (
-    "INSERT INTO {table} BY NAME SELECT * FROM batch WHERE eid NOT IN "
+    "INSERT INTO {table} BY NAME SELECT *{key} FROM batch WHERE eid NOT IN "
     "(SELECT eid FROM {table} WHERE " + _STORED + ")"
 )
 # Actions: an action re-sent with a higher beacon sequence (vitals reported again) replaces the
@@ -101,10 +119,6 @@ _DELTA = (
     "WHERE eid NOT IN (SELECT eid FROM found) OR eid IN (SELECT eid FROM replaced) "
     "UNION ALL BY NAME SELECT * FROM replaced"
 )
-# Each action's session number (migration 017: distinct sessions are counted by it), computed
-# as the action is stored. A batch comes without it; ``delta`` has the column from the stored
-# versions it replaces, null for the batch's rows.
-SESSION_KEY = "md5_number_lower(session_id) AS session_key"
 # Each a script run by one call: the writer thread takes the interpreter lock back once, not
 # once a statement (each time, the event loop hands it over and waits).
 _ADD = ";\n".join(rollup_duckdb.add_sql("delta"))  # partial rows, summed by ``_compact``
@@ -159,6 +173,10 @@ class DuckDBStore:
         self._config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit,
             "checkpoint_threshold": checkpoint,
+            # A top-N (the sessions list's page, the actions table) sorts its keys alone and reads
+            # the other columns of the N rows only: DuckDB does up to 50 rows by default, a page
+            # can hold 1,000 and a look-ahead row.
+            "late_materialization_max_rows": 1001,
         }
         self._priority = workers_priority
         self._con = self._connect()
@@ -243,7 +261,8 @@ class DuckDBStore:
                     if name == "actions":
                         written = self._write_actions(con, floor)
                     else:
-                        con.execute(_INSERT_NEW.format(table=name), floor)
+                        key = f", {SESSION_KEY}" if name in _KEYED else ""
+                        con.execute(_INSERT_NEW.format(table=name, key=key), floor)
                 con.unregister("batch")
             con.execute("COMMIT")
         except duckdb.Error as e:
@@ -379,16 +398,29 @@ class DuckDBStore:
     def close_sessions(self, closed: pa.Table) -> int:
         if not closed.num_rows:
             return 0
-        con = self._cursor()  # the writer thread's own cursor: one UPDATE, its own transaction
+        con = self._cursor()  # the writer thread's own cursor, its own transaction
         try:
             con.register("batch", closed)
+            con.execute("BEGIN")
             try:
-                [(n,)] = con.execute(_CLOSE_SESSIONS).fetchall()
+                rows = con.execute(_CLOSE_SESSIONS).fetchall()
+                frustrated = [r[:3] for r in rows if r[3]]
+                if frustrated:
+                    columns = [pa.array(c) for c in zip(*frustrated, strict=True)]
+                    names = ["app", "start", "session_id"]
+                    con.register("frustrated", pa.Table.from_arrays(columns, names=names))
+                    con.execute(_FRUSTRATED)
+                    con.unregister("frustrated")
+                con.execute("COMMIT")
+            except duckdb.Error:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
             finally:
                 con.unregister("batch")
         except duckdb.Error as e:
             raise StoreError(str(e)) from e
-        return int(n)
+        return len(rows)
 
     def create_app(self, app: App) -> None:
         try:
@@ -467,6 +499,11 @@ class DuckDBStore:
                 [app, *session_ids],
             ).fetchall()
             counts[table] = int(n)
+        keys = ", ".join(["md5_number_lower(?)"] * len(session_ids))
+        cur.execute(
+            f"DELETE FROM session_frustrated WHERE app = ? AND session_key IN ({keys})",
+            [app, *session_ids],
+        )
         self._refresh(cur, touched)
         cur.execute("COMMIT")
         return counts
@@ -477,8 +514,8 @@ class DuckDBStore:
             return {t: [] for t in (*_EVENT_TABLES, *_DIAG_TABLES, "sessions")}
         marks = ", ".join("?" * len(session_ids))
         for table in (*_EVENT_TABLES, *_DIAG_TABLES, "sessions"):
-            # An action's session number (017) is the store's, not something the agent sent.
-            every = "* EXCLUDE (session_key)" if table == "actions" else "*"
+            # A session's number (017, 019) is the store's, not something the agent sent.
+            every = "* EXCLUDE (session_key)" if table in _KEYED else "*"
             columns, rows = self.select(
                 f"SELECT {every} FROM {table} WHERE app = ? AND session_id IN ({marks}) ORDER BY 1",
                 [app, *session_ids],
@@ -504,10 +541,16 @@ class DuckDBStore:
             cur.execute(sql, {"app": app, "hour": cut})
         self._refresh(cur, [(app, cut)])
         cur.execute("COMMIT")
+        # The frustrated among the sessions that go, then those (which started before the cut).
+        cur.execute("BEGIN")
+        cur.execute(
+            _EXPIRE_FRUSTRATED, [app, sessions_before, app, sessions_before, sessions_before]
+        )
         [(n,)] = cur.execute(
             "DELETE FROM sessions WHERE app = ? AND last_seen < make_timestamp_ms(?)",
             [app, sessions_before],
         ).fetchall()
+        cur.execute("COMMIT")
         counts["sessions"] = int(n)
         [(n,)] = cur.execute(
             "DELETE FROM check_results WHERE app = ? AND time < make_timestamp_ms(?)",

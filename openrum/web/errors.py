@@ -35,7 +35,7 @@ from openrum.enrich.symbolicate import Symbolicator
 from openrum.query import rollup
 from openrum.query.dialect import DIALECTS
 from openrum.query.model import parse_time
-from openrum.query.sql import iso
+from openrum.query.sql import counting_sessions, iso
 from openrum.settings import Settings
 from openrum.store.base import App, ErrorStatus, Store
 from openrum.web.api import ApiError, principal, require_app
@@ -44,8 +44,8 @@ from openrum.web.traces import add_trace_link
 
 # Errors and affected sessions are estimates of the full traffic: each error counts its session's
 # sampling weight; distinct sessions are scaled by the mean weight.
-_SESSIONS_BY = "count(DISTINCT {}) * (sum(weight) / greatest(count(*), 1))"
-_SESSIONS = _SESSIONS_BY.format("session_id")
+_SESSIONS_BY = "{} * (sum(weight) / greatest(count(*), 1))"  # over a count of distinct sessions
+_SESSIONS = _SESSIONS_BY.format("count(DISTINCT session_id)")
 # The two aggregates the engines spell differently.
 _LATEST = {"duckdb": "arg_max({0}, time)", "clickhouse": "argMax({0}, time)"}
 _DISTINCT = {"duckdb": "list(DISTINCT {0})", "clickhouse": "groupUniqArray({0})"}
@@ -65,15 +65,14 @@ _CANDIDATES = 10_000
 BREADCRUMBS = 10  # user actions shown before an error
 AUDIT_ACTION = "error_status_changed"
 # How an error names its session, and the completed sessions scored frustrating with errors
-# that start in a range. ClickHouse keeps them apart by start (store/sql/clickhouse/019), reads
-# any of a session's rows (no FINAL) and matches the 64-bit hash of the id each error keeps,
-# which reads and sets of millions take faster than strings (a collision, one session
-# miscounted, is less likely than one in a million at 100M actions).
+# that start in a range. Both engines keep them apart by start (their migrations 019), and match
+# them by a 64-bit hash of the id each error keeps, which reads and sets of millions take faster
+# than strings (a collision, one session miscounted, is less likely than one in a million at
+# 100M actions); ClickHouse reads any of a session's rows (no FINAL).
 _FRUSTRATED = {
     "duckdb": (
-        "session_id",
-        "SELECT session_id FROM sessions WHERE app = ? AND start >= ? AND start < ? "
-        "AND ux_score = 'frustrating' AND errors > 0",
+        "session_key",
+        "SELECT session_key FROM session_frustrated WHERE app = ? AND start >= ? AND start < ?",
     ),
     "clickhouse": (
         "session_key",
@@ -81,23 +80,26 @@ _FRUSTRATED = {
         "AND start < ? SETTINGS final = 0",
     ),
 }
-# A session's longest life by default (``session_max_ms``): its errors follow its start within it.
-LONGEST = dt.timedelta(milliseconds=Settings().session_max_ms)
+DEFAULTS = Settings()  # for a caller that gives none (the endpoints give the server's)
 
 
 def _ms(t: dt.datetime) -> int:
     return int(t.replace(tzinfo=dt.UTC).timestamp() * 1000)
 
 
-def frustrated(store: Store, scope: Scope, longest: dt.timedelta) -> dict[str, float]:
+def frustrated(store: Store, scope: Scope, settings: Settings) -> dict[str, float]:
     """Affected sessions that were frustrating (their UX score, RUM.md), by fingerprint: of the
-    completed sessions that start in the scope or at most ``longest`` (a session's longest
-    life) before it, with errors when they closed (an error arriving after its session closed
-    stays at event level, as everything does)."""
+    completed sessions that start in the scope or at most a session's longest life
+    (``session_max_ms``) before it, with errors when they closed (an error arriving after its
+    session closed stays at event level, as everything does)."""
     where, params = scope.where("errors", store.engine)
     key, sessions = _FRUSTRATED[store.engine]
+    distinct = f"count(DISTINCT {key})"
+    if settings.query_approximate_sessions:
+        distinct = DIALECTS[store.engine].sessions("errors", approximate=True)
+    longest = dt.timedelta(milliseconds=settings.session_max_ms)
     _, rows = store.select(
-        f"SELECT fingerprint, {_SESSIONS_BY.format(key)} FROM errors "
+        f"SELECT fingerprint, {_SESSIONS_BY.format(distinct)} FROM errors "
         f"WHERE {where} AND {key} IN ({sessions}) GROUP BY fingerprint",
         [*params, scope.app, scope.start - longest, scope.end],
     )
@@ -111,14 +113,16 @@ def groups(
     sort: str = "errors",
     status: frozenset[str] | None = None,
     now_ms: int | None = None,
-    longest: dt.timedelta = LONGEST,
+    settings: Settings = DEFAULTS,
 ) -> list[dict[str, Any]]:
     """Error groups by fingerprint in the scope, highest ``sort`` first (SORTS), of the
     statuses in ``status`` (all when None): latest type, name, message, stack and page; errors,
-    affected and frustrated sessions; first seen (over everything stored) and last seen;
+    affected and frustrated sessions (exact over few actions, else estimates, as the query
+    API's: ``counting_sessions``); first seen (over everything stored) and last seen;
     releases; the top five browsers; the triage status (``triage.shown``)."""
     latest, distinct = _LATEST[store.engine], _DISTINCT[store.engine]
     where, params = scope.where("errors", store.engine)
+    settings = counting_sessions(store, settings, scope.app, scope.start, scope.end)
     picked = status is not None or sort == "frustrated"
     order = f" ORDER BY {SORTS[sort]} DESC, fingerprint LIMIT {_CANDIDATES if picked else limit}"
     rolled = scope.rolled(store.engine, "errors", ["fingerprint"], _GROUP)
@@ -132,12 +136,14 @@ def groups(
             rolled_params,
         )
     else:
+        sessions = DIALECTS[store.engine].sessions("errors", settings.query_approximate_sessions)
         _, rows = store.select(
             "SELECT fingerprint, "
             + ", ".join(
                 latest.format(c) for c in ("error_type", "error_name", "message", "stack", "page")
             )
-            + f", sum(count * weight) AS n, {_SESSIONS} AS s, min(time) AS f, max(time) AS t, "
+            + f", sum(count * weight) AS n, {_SESSIONS_BY.format(sessions)} AS s, "
+            + "min(time) AS f, max(time) AS t, "
             + f"{distinct.format('release')} "
             + f"FROM errors WHERE {where} GROUP BY fingerprint{order}",
             params,
@@ -161,7 +167,7 @@ def groups(
     ]
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     statuses = triage.statuses(store, scope.app, now_ms)
-    frustrating = frustrated(store, scope, longest) if out else {}
+    frustrating = frustrated(store, scope, settings) if out else {}
     for g in out:
         g["frustrated_sessions"] = round(frustrating.get(g["fingerprint"], 0))
         g.update(statuses.get(g["fingerprint"]) or {"status": "unresolved"})
@@ -217,14 +223,14 @@ def detail(
     symbolicator: Symbolicator | None = None,
     fetching: Callable[[str], bool] | None = None,
     trace_url: str = "",
-    longest: dt.timedelta = LONGEST,
+    settings: Settings = DEFAULTS,
 ) -> dict[str, Any] | None:
     """One error group: its summary, breakdowns by browser, release, page and OS, counts over
     time, and the five latest samples, each with its stack's frames resolved through the
     release's source maps (``frames``, the raw ``stack`` kept; maps missing are fetched where
     ``fetching`` accepts the script's URL). None when the group has no error in the scope."""
     narrowed = scope.narrowed("fingerprint", fingerprint)
-    found = groups(store, narrowed, 1, longest=longest)
+    found = groups(store, narrowed, 1, settings=settings)
     if not found:
         return None
     where, params = narrowed.where("errors", store.engine)
@@ -385,8 +391,6 @@ def routes(
     """The error endpoints, bound to one store; samples resolved by ``symbolicator``; status
     changes written through ``writer``."""
 
-    longest = dt.timedelta(milliseconds=settings.session_max_ms)
-
     def now_ms() -> int:
         return _ms(now()) if now else int(time.time() * 1000)
 
@@ -401,7 +405,7 @@ def routes(
             if not status <= set(triage.SHOWN):
                 raise ApiError(f"status must be a list of {', '.join(triage.SHOWN)}")
         found = await run_in_threadpool(
-            groups, store, scope, limit_of(request), sort, status, now_ms(), longest
+            groups, store, scope, limit_of(request), sort, status, now_ms(), settings
         )
         return json_response({"groups": found})
 
@@ -453,7 +457,7 @@ def routes(
         fingerprint = request.path_params["fingerprint"]
         fetching = fetch_from(collector.apps.get(scope.app))
         found = await run_in_threadpool(
-            detail, store, scope, fingerprint, symbolicator, fetching, settings.trace_url, longest
+            detail, store, scope, fingerprint, symbolicator, fetching, settings.trace_url, settings
         )
         if found is None:
             raise ApiError(f"no error {fingerprint!r} in this range", 404)

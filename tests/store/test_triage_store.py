@@ -4,6 +4,7 @@ the errors stored after a status was set — regressed, and ignores that lapse (
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pyarrow as pa
@@ -14,9 +15,9 @@ from openrum.rows import Batch, SessionTouch, UserEventRow
 from openrum.settings import Settings
 from openrum.store.base import ErrorStatus, Store
 from openrum.store.clickhouse import ClickHouseStore
+from openrum.store.duckdb import DuckDBStore
 from openrum.web import errors
 from openrum.web.scope import Scope, parse_scope
-from tests.store.conftest import Opener
 from tests.store.test_contract import NOW, action, error, ms, table
 
 HOUR = dt.timedelta(hours=1)
@@ -189,17 +190,71 @@ def test_frustrated_sessions_are_the_completed_ones_with_errors_by_start(store: 
     assert (boom["errors"], boom["sessions"], boom["frustrated_sessions"]) == (5, 5, 2)
 
 
-@pytest.mark.parametrize("backend", ["chdb", "clickhouse"])
-def test_frustrated_sessions_closed_before_they_were_kept_apart(opener: Opener) -> None:
-    """Migration clickhouse/019 keeps the frustrated sessions apart, from the closes stored
-    before it too."""
-    store = opener()
-    assert isinstance(store, ClickHouseStore)
-    store.t.command("DROP VIEW session_frustrated_mv")  # as a store of before 019
-    store.t.command("DROP TABLE session_frustrated")
-    store.t.command("ALTER TABLE errors DROP COLUMN session_key")
-    store.t.command("DELETE FROM schema_migrations WHERE name = '019_frustrated_sessions.sql'")
-    scope = _frustrating(store)
+def test_frustrated_sessions_closed_before_they_were_kept_apart(store: Store) -> None:
+    """Migration 019 (of each engine) keeps the frustrated sessions apart, from the closes stored
+    before it too, and gives each error stored before it its session's number."""
+    if isinstance(store, ClickHouseStore):
+        store.t.command("DROP VIEW session_frustrated_mv")  # as a store of before 019
+        store.t.command("DROP TABLE session_frustrated")
+        store.t.command("ALTER TABLE errors DROP COLUMN session_key")
+        store.t.command("DELETE FROM schema_migrations WHERE name = '019_frustrated_sessions.sql'")
+        scope = _frustrating(store)
+    else:  # DuckDB writes the number with each error: the rows first, then the store of before
+        assert isinstance(store, DuckDBStore)
+        scope = _frustrating(store)
+        for sql in (
+            "DROP TABLE session_frustrated",
+            "ALTER TABLE errors DROP COLUMN session_key",
+            "DELETE FROM schema_migrations WHERE name = '019_frustrated_sessions.sql'",
+        ):
+            store._con.execute(sql)
     store.migrate()
     [boom] = errors.groups(store, scope)
     assert boom["frustrated_sessions"] == 2
+    if isinstance(store, DuckDBStore):
+        _, keyed = store.select(
+            "SELECT count(*), count(*) FILTER (WHERE session_key = md5_number_lower(session_id)) "
+            "FROM errors",
+            [],
+        )
+        assert keyed == [(5, 5)]
+
+
+def _frustrated_rows(store: Store, session_id: str) -> int:
+    """The rows ``session_frustrated`` keeps for a session."""
+    if isinstance(store, DuckDBStore):
+        where, value = "session_key = md5_number_lower(?)", session_id
+    else:
+        where, value = "session_id = ?", session_id
+    _, [(n,)] = store.select(f"SELECT count(*) FROM session_frustrated WHERE {where}", [value])
+    return int(n)
+
+
+def test_frustrated_sessions_go_with_their_sessions(store: Store) -> None:
+    """An erased session leaves nothing in the frustrated sessions kept apart; one expired (its
+    errors kept longer) no longer counts as frustrated."""
+    scope = _frustrating(store)
+    assert (_frustrated_rows(store, "inside"), _frustrated_rows(store, "early")) == (1, 1)
+    store.erase("shop", ["inside"])
+    assert _frustrated_rows(store, "inside") == 0
+    [boom] = errors.groups(store, scope)
+    assert boom["frustrated_sessions"] == 1
+    # Sessions last seen before the range go ("early"); no event does.
+    store.expire("shop", 0, ms(dt.datetime(2026, 11, 20)))
+    assert _frustrated_rows(store, "early") == 0
+    [boom] = errors.groups(store, scope)
+    assert boom["frustrated_sessions"] == 0
+
+
+def test_affected_sessions_over_many_actions_are_estimates(store: Store) -> None:
+    """Over a range of more actions than query_exact_sessions_max_actions, a group's affected
+    and frustrated sessions are HyperLogLog estimates (on DuckDB; exact on ClickHouse), close to
+    the exact counts."""
+    scope = _frustrating(store)
+    store.write(Batch(actions=table([action(90, dt.datetime(2026, 11, 20, 2))])))
+    approximate = dataclasses.replace(SETTINGS, query_exact_sessions_max_actions=0)
+    [exact] = errors.groups(store, scope)
+    [estimated] = errors.groups(store, scope, settings=approximate)
+    for key, n in (("sessions", 5), ("frustrated_sessions", 2)):
+        assert exact[key] == n
+        assert estimated[key] == pytest.approx(n, abs=1)
