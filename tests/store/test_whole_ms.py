@@ -24,13 +24,16 @@ def _before_the_migration(store: Store, batch: Batch) -> None:
     ClickHouse, its codecs)."""
     if isinstance(store, DuckDBStore):
         # 014 copies `actions` as it was then: a store of before has none of the later
-        # migrations' columns either (016: trace_id; 017: session_key), which migrate() adds
-        # again after it. The rows go in first, as the store writes them now.
+        # migrations' columns and tables either (016: trace_id; 017 and 019: session_key,
+        # session_frustrated), which migrate() adds again after it. The rows go in first, as the
+        # store writes them now.
         store.write(batch)
         store._con.execute(f"DELETE FROM schema_migrations WHERE version >= {DUCKDB}")
         store._con.execute("ALTER TABLE actions DROP COLUMN trace_id")
         store._con.execute("ALTER TABLE actions DROP COLUMN session_key")
         store._con.execute("ALTER TABLE errors DROP COLUMN trace_id")
+        store._con.execute("ALTER TABLE errors DROP COLUMN session_key")
+        store._con.execute("DROP TABLE session_frustrated")
     else:
         assert isinstance(store, ClickHouseStore)
         store.t.command(f"DELETE FROM schema_migrations WHERE name = '{CLICKHOUSE}'")
