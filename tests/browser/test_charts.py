@@ -15,7 +15,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.beacons import beacon, load_action, now_ms
 from tests.browser.conftest import poll
-from tests.browser.test_dashboard import demo, send, settle, sign_in, stored
+from tests.browser.test_dashboard import demo, follow, send, settle, sign_in, stored
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -119,14 +119,12 @@ def test_time_charts_span_the_range_with_empty_buckets(browser: Browser, demo: L
     # An action's and an error group's detail.
     page.goto(f"{demo.url}/#/actions?app={app}&range=1h")
     settle(page)
-    page.locator("main tbody tr.clickable").first.click()
-    settle(page)
+    follow(page, page.locator("main tbody tr.clickable").first)
     start, end = read(page, "Duration over time", SERIES)["extent"]
     assert end - start == hour
     page.goto(f"{demo.url}/#/errors?app={app}&range=1h")
     settle(page)
-    page.locator("main tbody tr.clickable").first.click()
-    settle(page)
+    follow(page, page.locator("main tbody tr.clickable").first)
     drawn = read(page, "Over time", SERIES)
     start, end = drawn["extent"]
     assert end - start == hour
@@ -236,10 +234,8 @@ def test_web_vitals_attribution_and_the_xhr_split_are_shown(
     settle(page)
     split = cells(page, "Where the time of xhr actions goes", 'click on "Pay"')
     assert split[:6] == ['click on "Pay"', "1", "800 ms", "200 ms", "150 ms", "450 ms"]
-    page.locator(".card", has_text="Where the time of xhr actions goes").locator(
-        "tbody tr"
-    ).first.click()
-    settle(page)
+    xhr_card = page.locator(".card", has_text="Where the time of xhr actions goes")
+    follow(page, xhr_card.locator("tbody tr").first)
     assert cells(page, "Where the time goes", "Network") == ["Network", "150 ms"]
     # The load action: its vitals' elements, for this action only.
     page.goto(f"{demo.url}/#/actions?app={app}&range=1h&action=loading of page /checkout")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.beacons import beacon, encode, load_action, now_ms
 from tests.browser.conftest import poll
@@ -93,6 +93,19 @@ def settle(p: Page) -> None:
     expect(p.locator("[aria-busy=true]")).to_have_count(0, timeout=20000)
 
 
+def follow(p: Page, target: Locator) -> None:
+    """Click ``target``, which opens another page of the dashboard (a new hash), and wait until
+    that page has loaded. The page shown before is settled too, and the dashboard renders the
+    new one on the ``hashchange`` event, a task after the click: wait for it to have run first."""
+    p.evaluate(
+        "() => { window.rendered = new Promise((r) => addEventListener('hashchange', "
+        "() => setTimeout(r), { once: true })); }"
+    )
+    target.click()
+    p.evaluate("() => window.rendered")
+    settle(p)
+
+
 def shot(p: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     # Long lists (a hundred sessions) are shown as far as the window goes.
@@ -157,8 +170,7 @@ def test_details_render(page: Page, demo: LiveServer) -> None:
         sep = "" if listing.endswith("&") else "?"
         page.goto(f"{demo.url}/#/{listing}{sep}app=demo&range=7d")
         settle(page)
-        page.locator("main tbody tr.clickable").first.click()
-        settle(page)
+        follow(page, page.locator("main tbody tr.clickable").first)
         expect(page.locator(".crumbs a")).to_be_visible()
         expect(page.locator(check).first).to_be_visible()
         assert "Could not load" not in page.locator("main").inner_text()
