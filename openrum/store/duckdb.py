@@ -61,6 +61,12 @@ INSERT INTO sessions BY NAME SELECT * FROM ({touches}) AS b WHERE NOT EXISTS (
     SELECT 1 FROM sessions WHERE sessions.last_received >= $floor AND sessions.app = b.app
         AND sessions.session_id = b.session_id)
 """
+# The number of each action's and each error's session (migrations 017 and 019: distinct sessions
+# are counted by it, errors matched to frustrated sessions by it), computed as the row is stored.
+# A batch comes without it; ``delta`` has the column from the stored versions it replaces, null
+# for the batch's rows.
+SESSION_KEY = "md5_number_lower(session_id) AS session_key"
+_KEYED = ("actions", "errors")
 # The session closer's values, once (openrum/sessions.py): a closed session is not touched again.
 # Those it scored frustrating with errors also go into ``session_frustrated`` (migration 019).
 _CLOSE_SESSIONS = """
@@ -72,14 +78,14 @@ WHERE sessions.app = b.app AND sessions.session_id = b.session_id AND NOT sessio
 RETURNING sessions.app, sessions.start, sessions.session_id,
     sessions.ux_score = 'frustrating' AND sessions.errors > 0 AS frustrated
 """
-_EXPIRE_FRUSTRATED = """
+_EXPIRE_FRUSTRATED = f"""
 DELETE FROM session_frustrated WHERE app = ? AND start < make_timestamp_ms(?) AND session_key IN (
-    SELECT md5_number_lower(session_id) FROM sessions
+    SELECT {SESSION_KEY} FROM sessions
     WHERE app = ? AND start < make_timestamp_ms(?) AND last_seen < make_timestamp_ms(?))
 """
 _FRUSTRATED = (
-    "INSERT INTO session_frustrated SELECT app, start, md5_number_lower(session_id) "
-    "FROM frustrated ORDER BY start"
+    f"INSERT INTO session_frustrated SELECT app, start, {SESSION_KEY} FROM frustrated "
+    "ORDER BY start"
 )
 _EVENT_TABLES = ("actions", "errors", "user_events")
 # Erased and exported with a session's events; expired by their own retention.
@@ -90,12 +96,6 @@ _DIAG_TABLES = ("diagnostics",)
 # holds it whole in memory), and rows go in in about the order they are received, so the zone
 # maps of `received` skip every older row group. The batch is the small side of each join.
 _STORED = "{table}.received >= $floor AND {table}.eid IN (SELECT eid FROM batch)"
-# The number of each action's and each error's session (migrations 017 and 019: distinct sessions
-# are counted by it, errors matched to frustrated sessions by it), computed as the row is stored.
-# A batch comes without it; ``delta`` has the column from the stored versions it replaces, null
-# for the batch's rows.
-SESSION_KEY = "md5_number_lower(session_id) AS session_key"
-_KEYED = ("actions", "errors")
 # Errors and user events: kept once.
 _INSERT_NEW = (
     "INSERT INTO {table} BY NAME SELECT *{key} FROM batch WHERE eid NOT IN "
