@@ -352,6 +352,14 @@ class ClickHouseStore:
         if not session_ids:
             return counts
         ids = list(session_ids)
+        touched = {}  # the hours whose rollups held the erased rows, by the rollups' source
+        for source, (table, column) in rollup.RAW.items():
+            _, rows = self.select(
+                f"SELECT DISTINCT toUnixTimestamp(toStartOfHour({column})) FROM {table} "
+                "WHERE app = ? AND session_id IN ?",
+                [app, ids],
+            )
+            touched[source] = [int(r[0]) for r in rows]
         for table in (*_EVENT_TABLES, *_DIAG_TABLES):
             counts[table] = self._delete(table, "app = ? AND session_id IN ?", [app, ids])
         _, rows = self.select(
@@ -360,7 +368,31 @@ class ClickHouseStore:
         counts["sessions"] = int(rows[0][0])
         for table in _SESSION_TABLES:
             self._delete(table, "app = ? AND session_id IN ?", [app, ids])
+        for r in rollup.ROLLUPS:
+            if touched[r.source]:
+                self._recount(r, app, touched[r.source])
         return counts
+
+    def _recount(self, r: rollup.Rollup, app: str, hours: list[int]) -> None:
+        """Count ``r``'s rows of these hours (Unix times; and of their days) again from the
+        rows stored.
+
+        Rows of those hours another collector inserts meanwhile, between the delete of an hour
+        and its recount, are counted twice (docs/deploy.md), as by the retention's daily fold."""
+        column = rollup.RAW[r.source][1]
+        hour = f"toUnixTimestamp(toStartOfHour({column}))"
+        self._delete(r.name, "app = ? AND toUnixTimestamp(hour) IN ?", [app, hours])
+        self._command(
+            f"INSERT INTO {r.name} " + rollup.hourly_sql(r, f"app = ? AND {hour} IN ?", True),
+            [app, hours],
+        )
+        days = sorted({h - h % 86_400 for h in hours})
+        self._delete(r.daily, "app = ? AND toUnixTimestamp(hour) IN ?", [app, days])
+        self._command(
+            f"INSERT INTO {r.daily} "
+            + rollup.daily_sql(r, "app = ? AND toUnixTimestamp(toStartOfDay(hour)) IN ?"),
+            [app, days],
+        )
 
     def export(self, app: str, session_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}

@@ -418,8 +418,15 @@ def test_the_newest_sessions_without_reading_every_session(opener: Opener, limit
 def test_error_groups_from_rollups(filled: Store) -> None:
     scope = _scope()
     assert scope.rolled("clickhouse", "errors", ["fingerprint"], errors._GROUP) is not None
-    found = errors.groups(filled, scope)
-    inside = [e for e in ERRORS if ms(START) <= e.time < ms(END)]
+    _assert_groups(filled, ERRORS)
+
+
+def _assert_groups(store: Store, stored: list[ErrorRow]) -> None:
+    """The Errors page's groups and a group's detail, read from the rollups, are those of the
+    errors ``stored``."""
+    scope = _scope()
+    found = errors.groups(store, scope)
+    inside = [e for e in stored if ms(START) <= e.time < ms(END)]
     assert [g["fingerprint"] for g in found] == sorted(
         {e.fingerprint for e in inside},
         key=lambda fp: (-sum(e.count for e in inside if e.fingerprint == fp), fp),
@@ -431,17 +438,36 @@ def test_error_groups_from_rollups(filled: Store) -> None:
         assert g["sessions"] == len({e.session_id for e in group})
         assert g["message"] == latest.message
         assert g["last_seen"] == iso(latest.time)
-        every = [e.time for e in ERRORS if e.fingerprint == g["fingerprint"]]
+        every = [e.time for e in stored if e.fingerprint == g["fingerprint"]]
         assert g["first_seen"] == iso(min(every))  # over everything stored
         assert g["releases"] == sorted({e.release for e in group if e.release})
         browsers: dict[str | None, int] = {}
         for e in group:
             browsers[e.browser] = browsers.get(e.browser, 0) + e.count
         assert {b["browser"]: b["errors"] for b in g["browsers"]} == browsers
-    detail = errors.detail(filled, scope, "fp1")
+    detail = errors.detail(store, scope, "fp1")
     assert detail is not None and detail["group"] == next(
         g for g in found if g["fingerprint"] == "fp1"
     )
+
+
+def test_erased_sessions_leave_the_rollups(opener: Opener) -> None:
+    """An erasure (docs/privacy.md) takes the erased sessions' actions, errors and closes out of
+    every rollup, hourly and daily: counts, distinct sessions, percentiles, and the latest
+    message of an error group (which may be the erased user's)."""
+    store = _fill(opener())
+    _sessions(store)
+    inside = [e for e in ERRORS if ms(START) <= e.time < ms(END)]
+    latest = max((e for e in inside if e.fingerprint == "fp1"), key=lambda e: e.time)
+    gone = sorted({latest.session_id, "s3", "s7", "x1", "x4"})
+    counts = store.erase("shop", gone)
+    assert counts["actions"] == sum(a.session_id in gone for a in STORED) > 0
+    assert counts["sessions"] == 2  # x1 and x4 (the others have no session rows)
+    for body, rollup_table in CASES:
+        _compare(store, body, rollup_table)
+    for body in SESSION_CASES:
+        _compare(store, body, "sessions_1d")
+    _assert_groups(store, [e for e in ERRORS if e.session_id not in gone])
 
 
 def iso(t: int) -> str:

@@ -238,7 +238,7 @@ def test_frustrated_sessions_go_with_their_sessions(store: Store) -> None:
     store.erase("shop", ["inside"])
     assert _frustrated_rows(store, "inside") == 0
     [boom] = errors.groups(store, scope)
-    assert boom["frustrated_sessions"] == 1
+    assert (boom["errors"], boom["sessions"], boom["frustrated_sessions"]) == (4, 4, 1)
     # Sessions last seen before the range go ("early"); no event does.
     store.expire("shop", 0, ms(dt.datetime(2026, 11, 20)))
     assert _frustrated_rows(store, "early") == 0
