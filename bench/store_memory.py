@@ -20,17 +20,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.harness import reset_peak, rss_mb
 from bench.plot import lines
 from bench.report import PLOTS, machine, write_section
 from bench.store_growth import duckdb_mb, renamed, template
 from openrum.settings import Settings
+from openrum.store.base import StoreError
 from openrum.store.duckdb import DuckDBStore
 
 # (store_memory_mb, store_checkpoint_mb): the defaults first, the small-memory settings
-# (docs/operations.md) last.
-PAIRS = ((256, 256), (192, 128), (160, 128), (128, 64), (96, 48), (64, 32))
+# (docs/operations.md) last, then again with their smaller writes (write_max_events).
+PAIRS = ((256, 256), (256, 64), (256, 32), (192, 128), (160, 128), (128, 64), (96, 48), (64, 32))
+SMALL_WRITES = 20_000
 
 
 def one(memory_mb: int, checkpoint_mb: int, writes: int, events: int) -> dict[str, float]:
@@ -49,7 +52,13 @@ def one(memory_mb: int, checkpoint_mb: int, writes: int, events: int) -> dict[st
         before = reset_peak()
         for n in range(writes):
             began = time.perf_counter()
-            store.write(batch)
+            try:
+                store.write(batch)
+            except StoreError as e:  # reported as such: the memory does not suffice
+                store.close()
+                reason = str(e).splitlines()[0].split(": ", 1)[-1]
+                return {"memory_mb": memory_mb, "checkpoint_mb": checkpoint_mb,
+                        "events": len(batch), "failed": f"write {n + 1} failed: {reason}"}  # fmt: skip
             times.append(time.perf_counter() - began)
             duck = max(duck, duckdb_mb(store))
             batch = renamed(base, n + 1, start + dt.timedelta(seconds=n + 1))
@@ -81,17 +90,21 @@ def main() -> int:
         print(json.dumps(one(*args.one, args.writes, args.batch)))
         return 0
     results = []
-    for memory_mb, checkpoint_mb in PAIRS:
+    for memory_mb, checkpoint_mb, batch in [(*p, args.batch) for p in PAIRS] + [
+        (*PAIRS[-1], SMALL_WRITES)
+    ]:
         run = subprocess.run(
             [sys.executable, "-m", "bench.store_memory", "--one", str(memory_mb),
-             str(checkpoint_mb), "--writes", str(args.writes), "--batch", str(args.batch)],
+             str(checkpoint_mb), "--writes", str(args.writes), "--batch", str(batch)],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         results.append(json.loads(run.stdout.splitlines()[-1]))
         r = results[-1]
-        print(f"{memory_mb:>4} / {checkpoint_mb:>3} MB: median {r['median_ms']:5.0f} ms, "
-              f"mean {r['mean_ms']:5.0f} ms, RSS +{r['rss_rise_mb']:4.0f} MB, "
-              f"DuckDB {r['duckdb_mb']:4.0f} MB", flush=True)  # fmt: skip
+        print(f"{memory_mb:>4} / {checkpoint_mb:>3} MB, {r['events']:,} events: "
+              + (r["failed"] if "failed" in r else
+                 f"median {r['median_ms']:5.0f} ms, mean {r['mean_ms']:5.0f} ms, "
+                 f"RSS +{r['rss_rise_mb']:4.0f} MB, DuckDB {r['duckdb_mb']:4.0f} MB"),
+              flush=True)  # fmt: skip
     if args.no_write:
         return 0
     defaults = Settings()
@@ -99,6 +112,10 @@ def main() -> int:
         (defaults.store_memory_mb, defaults.store_checkpoint_mb): " (defaults)",
         PAIRS[-1]: " (small memory)",
     }
+    # The writes of the same size, each store_memory_mb's first pair that stored them all.
+    plotted = [r for r in results[: len(PAIRS)] if "failed" not in r]
+    plotted = [r for i, r in enumerate(plotted) if r["memory_mb"] not in
+               {p["memory_mb"] for p in plotted[:i]}]  # fmt: skip
     PLOTS.mkdir(parents=True, exist_ok=True)
     (PLOTS / "store-memory.svg").write_text(
         lines(
@@ -106,14 +123,18 @@ def main() -> int:
             "store_memory_mb",
             "MB / ms",
             [
-                ("peak RSS rise (MB)", [(r["memory_mb"], r["rss_rise_mb"]) for r in results]),
-                ("mean write (ms)", [(r["memory_mb"], r["mean_ms"]) for r in results]),
+                ("peak RSS rise (MB)", [(r["memory_mb"], r["rss_rise_mb"]) for r in plotted]),
+                ("mean write (ms)", [(r["memory_mb"], r["mean_ms"]) for r in plotted]),
             ],
         )
     )
 
-    def row(r: dict[str, float]) -> str:
+    def row(r: dict[str, Any]) -> str:
         note = notes.get((int(r["memory_mb"]), int(r["checkpoint_mb"])), "")
+        if r["events"] != results[0]["events"]:
+            note += f", writes of {r['events']:,.0f} events"
+        if "failed" in r:
+            return f"| {r['memory_mb']:.0f} / {r['checkpoint_mb']:.0f}{note} | {r['failed']} ||||| "
         return (
             f"| {r['memory_mb']:.0f} / {r['checkpoint_mb']:.0f}{note} | {r['median_ms']:,.0f} ms "
             f"| {r['mean_ms']:,.0f} ms | {r['events_per_s']:,.0f} | {r['rss_rise_mb']:,.0f} MB "
@@ -131,8 +152,10 @@ writes {args.writes} batches of {results[0]["events"]:,.0f} events of demo traff
 hours; new keys each write) into a new store. The mean write includes the checkpoints and one
 compaction of the rollups. "Peak RSS rise" is how far the process's VmHWM rose above its RSS
 before the first write: the memory the store took for these writes. Every pair writes the same
-batches (the small-memory settings of docs/operations.md also set `write_max_events` = 20,000,
-smaller writes that cost more per event).
+batches; the last row writes batches of {results[-1]["events"]:,.0f} events, as the small-memory
+settings of docs/operations.md do (`write_max_events` = {SMALL_WRITES:,}: smaller writes, which
+cost more per event). A store that could not write a batch stops there: the row says which write
+failed and why.
 
 | store_memory_mb / store_checkpoint_mb | median write | mean write | events/s (mean) | peak RSS rise | DuckDB's memory (most, after a write) |
 |---|---:|---:|---:|---:|---:|
