@@ -36,7 +36,7 @@ PAIRS = ((256, 256), (256, 64), (256, 32), (192, 128), (160, 128), (128, 64), (9
 SMALL_WRITES = 20_000
 
 
-def one(memory_mb: int, checkpoint_mb: int, writes: int, events: int) -> dict[str, float]:
+def one(memory_mb: int, checkpoint_mb: int, writes: int, events: int) -> dict[str, Any]:
     """Write ``writes`` batches into a new store with these settings; the measurements."""
     base = template(events)
     start = dt.datetime.now(dt.UTC).replace(tzinfo=None)
