@@ -113,9 +113,11 @@ def main() -> int:
         PAIRS[-1]: " (small memory)",
     }
     # The writes of the same size, each store_memory_mb's first pair that stored them all.
-    plotted = [r for r in results[: len(PAIRS)] if "failed" not in r]
-    plotted = [r for i, r in enumerate(plotted) if r["memory_mb"] not in
-               {p["memory_mb"] for p in plotted[:i]}]  # fmt: skip
+    first: dict[int, dict[str, Any]] = {}
+    for r in results[: len(PAIRS)]:
+        if "failed" not in r:
+            first.setdefault(r["memory_mb"], r)
+    plotted = list(first.values())
     PLOTS.mkdir(parents=True, exist_ok=True)
     (PLOTS / "store-memory.svg").write_text(
         lines(
