@@ -9,8 +9,8 @@ maximum, and per Web Vital its good and poor counts: every count but the rows' a
 holds the percentile state: per measure a histogram over the log-spaced buckets of
 openrum/query/dialect.py (about 2 % wide), one row per bucket holding the sum of its values'
 sampling weights (percentiles of the full traffic); merging is a sum and a percentile is exact
-to the bucket width. ``{name}_1h_sketch`` holds the distinct sessions' HyperLogLog registers
-(``sketch_sql``). ``_1d`` tables hold the same per day.
+to the bucket width. ``{name}_1h_sketch`` holds per key the distinct sessions' HyperLogLog
+registers, as a list (``sketch_sql``). ``_1d`` tables hold the same per day.
 
 The store keeps them in the transaction that writes the raw rows, in proportion to the batch:
 ``add_sql`` appends the batch's contribution to the hourly and daily tables as partial rows,
@@ -27,7 +27,7 @@ measures, when its interval (if any) is whole hours and its percentiles approxim
 ClickHouse planner's rules (openrum/query/rollup.py): whole days from the daily table, whole
 hours around them from the hourly one, the range's ragged ends from the raw rows through the
 same aggregation. Distinct sessions come from HyperLogLog sketches kept the same way (per
-rollup, grain and key a row per register; ``sketch_sql``). Metrics a rollup cannot give (errors,
+rollup, grain and key a list of registers; ``sketch_sql``). Metrics a rollup cannot give (errors,
 minimum, maximum, exact distinct sessions) come from the raw query for those metrics alone,
 joined on the same keys.
 """
@@ -77,8 +77,9 @@ TABLES = tuple(
     for h in ("", "_measures", "_hist", "_sketch")
 )
 # openrum/store/sql/duckdb/; rebuilt from the raw rows once. 004 made the rollups without a user
-# type; 008 dropped them and made them with it; 018 adds the distinct sessions' sketches.
-MIGRATION = "018_rollup_sketches.sql"
+# type; 008 dropped them and made them with it; 018 added the distinct sessions' sketches, a row
+# per register; 020 keeps a key's registers in a list.
+MIGRATION = "020_rollup_sketch_lists.sql"
 
 
 # Value columns of ``{name}_{grain}``: (column, aggregate over action rows carrying a ``sign``,
@@ -119,8 +120,22 @@ _SIGNED = "(SELECT *, 1 AS sign FROM actions WHERE {where})"  # raw rows, each c
 
 def _resum(name: str) -> str:
     """How a value column of finer rows adds up: minimum, maximum or sum."""
-    fn = {"low": "min", "high": "max", "rho": "max"}.get(name, "sum")
+    fn = {"low": "min", "high": "max"}.get(name, "sum")
     return f"{fn}({name}) AS {name}"
+
+
+def _summed(head: list[str], values: tuple[str, ...], source: str) -> str:
+    """A SELECT of the rows of ``source`` (a table and its conditions) summed per ``head`` (the
+    key columns, expressions named as the columns): their values added up (``_resum``), or for
+    a sketch (``regs``) its registers merged, each to its maximum."""
+    if values != ("regs",):
+        return f"SELECT {', '.join([*head, *map(_resum, values)])} FROM {source} GROUP BY ALL"
+    names = ", ".join(h.rsplit(" AS ", 1)[-1] for h in head)
+    registers = (
+        f"SELECT {names}, packed // {RHO} AS reg, max(packed) AS p "
+        f"FROM (SELECT {', '.join(head)}, unnest(regs) AS packed FROM {source}) GROUP BY ALL"
+    )
+    return f"SELECT {names}, list(p) AS regs FROM ({registers}) GROUP BY ALL"
 
 
 def ddl() -> str:
@@ -142,7 +157,7 @@ def ddl() -> str:
         stats = ["measure VARCHAR NOT NULL"]
         stats += [f"{n} {_TYPES.get(n, 'DOUBLE NOT NULL')}" for n, _ in MEASURE_STATS]
         hist = ["measure VARCHAR NOT NULL", "bucket SMALLINT NOT NULL", "n DOUBLE NOT NULL"]
-        sketch = ["reg SMALLINT NOT NULL", "rho UTINYINT NOT NULL"]
+        sketch = ["regs USMALLINT[] NOT NULL"]
         parts = (("", counts), ("_measures", stats), ("_hist", hist), ("_sketch", sketch))
         for g in GRAINS:
             for suffix, cols in parts:
@@ -201,13 +216,16 @@ def histogram_sql(
 
 
 # Distinct sessions: a HyperLogLog sketch of the actions' session numbers (``session_key``, 64
-# bits of the MD5 of the session id) per key, 2**P registers, each a row (reg, rho) once a
-# session falls in it. The low P bits of the number pick the register, rho is the position of
-# the first one bit in the rest. Merging is a maximum per register, so a sketch adds up over
-# hours and days as the counts do; a key with few sessions keeps about a row per session.
-# P = 10: 1,024 registers, a standard error of 3.3 %.
+# bits of the MD5 of the session id) per key, 2**P registers, those a session fell in listed in
+# the key's row (``regs``), each packed as reg * RHO + rho. The low P bits of the number pick the
+# register, rho is the position of the first one bit in the rest (at most 65 - P < RHO). Merging
+# is a maximum per register, so a sketch adds up over hours and days as the counts do; a key
+# with few sessions lists about a register per session. P = 10: 1,024 registers, a standard
+# error of 3.3 %. (A row per register, as 018 kept them, repeated the key's dimensions in every
+# row: the rollups held twice the rows, and writes of 45,000 events took about a sixth longer.)
 P = 10
 REGISTERS = 1 << P
+RHO = 64  # packed registers fit a USMALLINT
 
 
 def sketch_sql(
@@ -218,10 +236,14 @@ def sketch_sql(
     the session number (computed for rows that do not carry it yet)."""
     rest = f"({key} >> {P})"
     rho = f"CASE WHEN {rest} = 0 THEN {65 - P} ELSE {64 - P} - floor(log2({rest})) END"
-    return (
-        f"SELECT app, date_trunc('{grain}', time) AS hour, {', '.join(r.dims)}, "
-        f"({key} & {REGISTERS - 1})::SMALLINT AS reg, greatest(max({rho}), 1)::UTINYINT AS rho "
+    head = f"app, date_trunc('{grain}', time) AS hour, {', '.join(r.dims)}"
+    registers = (
+        f"SELECT {head}, {key} & {REGISTERS - 1} AS reg, greatest(max({rho}), 1) AS rho "
         f"FROM {rows.format(where=where)} WHERE sign > 0 GROUP BY ALL"
+    )
+    return (
+        f"SELECT app, hour, {', '.join(r.dims)}, list((reg * {RHO} + rho)::USMALLINT) AS regs "
+        f"FROM ({registers}) GROUP BY ALL"
     )
 
 
@@ -244,7 +266,7 @@ _PARTS = (
     ("", (), tuple(n for n, _ in COUNTS), counts_sql),
     ("_measures", ("measure",), tuple(n for n, _ in MEASURE_STATS), measures_sql),
     ("_hist", ("measure", "bucket"), ("n",), histogram_sql),
-    ("_sketch", ("reg",), ("rho",), sketch_sql),
+    ("_sketch", (), ("regs",), sketch_sql),
 )
 
 
@@ -253,12 +275,9 @@ def _days_sql(r: Rollup, where: str, source: str | None = None) -> list[str]:
     tables, or of ``source``: a table shaped as every part of the rollup in turn)."""
     out = []
     for suffix, keys, values, _ in _PARTS:
-        cols = ", ".join(["app", "date_trunc('day', hour) AS hour", *r.dims, *keys])
-        sums = ", ".join(_resum(n) for n in values)
-        out.append(
-            f"INSERT INTO {r.name}_1d{suffix} BY NAME SELECT {cols}, {sums} "
-            f"FROM {source or f'{r.name}_1h{suffix}'} WHERE {where} GROUP BY ALL"
-        )
+        head = ["app", "date_trunc('day', hour) AS hour", *r.dims, *keys]
+        rows = f"{source or f'{r.name}_1h{suffix}'} WHERE {where}"
+        out.append(f"INSERT INTO {r.name}_1d{suffix} BY NAME {_summed(head, values, rows)}")
     return out
 
 
@@ -304,10 +323,10 @@ def compact_sql() -> list[str]:
         for g, written in (("1h", "hours"), ("1d", "days")):
             for suffix, keys, values, _ in _PARTS:
                 table = f"{r.name}_{g}{suffix}"
-                cols = ", ".join(["app", "hour", *r.dims, *keys, *map(_resum, values)])
+                rows = f"{table} SEMI JOIN {written} USING (app, hour)"
+                summed = _summed(["app", "hour", *r.dims, *keys], values, rows)
                 out += [
-                    f"CREATE OR REPLACE TEMP TABLE compacted AS SELECT {cols} FROM {table} "
-                    f"SEMI JOIN {written} USING (app, hour) GROUP BY ALL",
+                    f"CREATE OR REPLACE TEMP TABLE compacted AS {summed}",
                     f"DELETE FROM {table} USING {written} AS w "
                     f"WHERE {table}.app = w.app AND {table}.hour = w.hour",
                     f"INSERT INTO {table} BY NAME SELECT * FROM compacted",
@@ -584,8 +603,11 @@ def plan(
             f"{rollup.name}_1h_sketch", f"{rollup.name}_1d_sketch", sketch_sql(rollup, "{where}")
         )
         group = ", ".join(map(str, range(1, len(keys) + 2)))
-        merged = f"SELECT {', '.join([*time_key, *dims, 'reg', 'max(rho) AS rho'])} "
-        merged += f"FROM ({sketch}) GROUP BY {group}"
+        registers = ", ".join(
+            [*time_key, *dims, f"packed // {RHO} AS reg", f"max(packed) % {RHO} AS rho"]
+        )
+        unnested = ", ".join(["hour", *dims, "unnest(regs) AS packed"])  # not the lists
+        merged = f"SELECT {registers} FROM (SELECT {unnested} FROM ({sketch})) GROUP BY {group}"
         grouping = f" GROUP BY {', '.join(keys)}" if keys else ""
         estimates = f"SELECT {', '.join([*keys, hll_estimate() + ' AS sessions_'])} "
         estimates += f"FROM ({merged}){grouping}"

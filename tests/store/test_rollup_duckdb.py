@@ -18,6 +18,7 @@ from openrum.query import rollup_duckdb
 from openrum.query.compiler import compile_query
 from openrum.query.dialect import BUCKETS_PER_E, DIALECTS
 from openrum.query.model import Query, parse_time
+from openrum.query.rollup import Rollup
 from openrum.query.sql import plan, run_query
 from openrum.rows import Batch
 from openrum.settings import Settings
@@ -130,11 +131,19 @@ def assert_sketches_recount(store: DuckDBStore) -> None:
     for r in rollup_duckdb.ROLLUPS:
         for grain in ("hour", "day"):
             table = f"{r.name}_1{grain[0]}_sketch"
-            keys = ", ".join(["app", "hour", *r.dims, "reg"])
-            stored = f"SELECT {keys}, max(rho) FROM {table} GROUP BY ALL ORDER BY ALL"
-            raw = f"SELECT * FROM ({rollup_duckdb.sketch_sql(r, 'true', grain=grain)}) ORDER BY ALL"
-            kept = store.select(stored, [])[1]
-            assert kept and kept == store.select(raw, [])[1], table
+            raw = f"({rollup_duckdb.sketch_sql(r, 'true', grain=grain)})"
+            kept = store.select(registers(r, table), [])[1]
+            assert kept and kept == store.select(registers(r, raw), [])[1], table
+
+
+def registers(r: Rollup, rows: str) -> str:
+    """Per key and register of the sketch rows ``rows``, its maximum."""
+    keys = ", ".join(["app", "hour", *r.dims])
+    return (
+        f"SELECT {keys}, packed // {rollup_duckdb.RHO} AS reg, max(packed % {rollup_duckdb.RHO}) "
+        f"FROM "
+        f"(SELECT {keys}, unnest(regs) AS packed FROM {rows}) GROUP BY ALL ORDER BY ALL"
+    )
 
 
 def rollup_rows(store: DuckDBStore) -> list[tuple[Any, ...]]:
@@ -324,7 +333,6 @@ def test_compaction_leaves_one_row_per_key(tmp_path: Path) -> None:
     for t in rollup_duckdb.TABLES:
         keys = "hour, action_type" + (", measure" if "measures" in t else "")
         keys += ", measure, bucket" if t.endswith("_hist") else ""
-        keys += ", reg" if t.endswith("_sketch") else ""
         [(rows, groups)] = store.select(
             f"SELECT count(*), count(DISTINCT ({keys}, {', '.join(_dims(t))})) FROM {t}", []
         )[1]
@@ -364,9 +372,12 @@ def _dims(table: str) -> tuple[str, ...]:
     return next(r.dims for r in rollup_duckdb.ROLLUPS if table.startswith(f"{r.name}_1"))
 
 
-@pytest.mark.parametrize("shape", ["004_rollups.sql", "008_rollups_user_type.sql"])
+@pytest.mark.parametrize(
+    "shape", ["004_rollups.sql", "008_rollups_user_type.sql", "018_rollup_sketches.sql"]
+)
 def test_a_migration_of_the_rollups_recounts_them(store: DuckDBStore, shape: str) -> None:
-    """From the rollups without a user type (004) or without sketches (008) to today's."""
+    """From the rollups without a user type (004), without sketches (008) or with a row per
+    register (018) to today's."""
     # Synthetic traffic and a bot among the stored actions.
     others = [
         action(60_000 + i, DAY + dt.timedelta(hours=8 + i % 4, minutes=7 * i),
@@ -381,7 +392,7 @@ def test_a_migration_of_the_rollups_recounts_them(store: DuckDBStore, shape: str
     old = importlib.resources.files("openrum.store") / "sql" / "duckdb" / shape
     con.execute(old.read_text())
     con.execute(f"DELETE FROM schema_migrations WHERE name = '{rollup_duckdb.MIGRATION}'")
-    assert store.migrate() >= 18
+    assert store.migrate() >= 20
     assert_rollups_match(store)
     assert_sketches_recount(store)
     d = DIALECTS["duckdb"]
