@@ -138,10 +138,9 @@ def assert_sketches_recount(store: DuckDBStore) -> None:
 
 def registers(r: Rollup, rows: str) -> str:
     """Per key and register of the sketch rows ``rows``, its maximum."""
-    keys = ", ".join(["app", "hour", *r.dims])
+    keys, rho = ", ".join(["app", "hour", *r.dims]), rollup_duckdb.RHO
     return (
-        f"SELECT {keys}, packed // {rollup_duckdb.RHO} AS reg, max(packed % {rollup_duckdb.RHO}) "
-        f"FROM "
+        f"SELECT {keys}, packed // {rho} AS reg, max(packed % {rho}) FROM "
         f"(SELECT {keys}, unnest(regs) AS packed FROM {rows}) GROUP BY ALL ORDER BY ALL"
     )
 
